@@ -1,0 +1,53 @@
+/**
+ * One registry of error codes. Every error that crosses a boundary (HTTP response, DLQ
+ * header, log line) carries a stable `code`; HTTP status and retryability are properties
+ * of the code, so callers never guess them.
+ */
+export const ERRORS = {
+  // 400: the caller sent something we will never accept.
+  VALIDATION_FAILED: { status: 400, retryable: false, message: 'Request failed validation' },
+  BAD_JSON: { status: 400, retryable: false, message: 'Body is not valid JSON' },
+  UNKNOWN_FIELD: { status: 400, retryable: false, message: 'Unknown field' },
+  TIMESTAMP_OUT_OF_RANGE: { status: 400, retryable: false, message: 'Timestamp outside accepted range' },
+  VALUE_OUT_OF_RANGE: { status: 400, retryable: false, message: 'Value outside accepted range' },
+  PAYLOAD_TOO_LARGE: { status: 413, retryable: false, message: 'Payload too large' },
+  UNSUPPORTED_MEDIA_TYPE: { status: 415, retryable: false, message: 'Unsupported media type' },
+  // 401/403/404: who you are and what you may see.
+  UNAUTHENTICATED: { status: 401, retryable: false, message: 'Authentication required' },
+  INVALID_TOKEN: { status: 401, retryable: false, message: 'Invalid or expired token' },
+  INVALID_CREDENTIALS: { status: 401, retryable: false, message: 'Invalid email or password' },
+  INVALID_API_KEY: { status: 401, retryable: false, message: 'Invalid API key' },
+  FORBIDDEN: { status: 403, retryable: false, message: 'Not allowed' },
+  NOT_FOUND: { status: 404, retryable: false, message: 'Not found' },
+  CONFLICT: { status: 409, retryable: false, message: 'Conflict' },
+  INVALID_STATE: { status: 409, retryable: false, message: 'Operation not allowed in the current state' },
+  RATE_LIMITED: { status: 429, retryable: true, message: 'Too many requests' },
+  // Stream-side rejections (dead-lettered, never HTTP).
+  UNKNOWN_EQUIPMENT: { status: 404, retryable: false, message: 'Unknown equipment' },
+  BAD_SUBJECT: { status: 400, retryable: false, message: 'Subject does not match the expected shape' },
+  // 5xx: ours. Messages are generic on purpose: details go to the log, never to the client.
+  DEPENDENCY_UNAVAILABLE: { status: 503, retryable: true, message: 'A dependency is unavailable' },
+  INTERNAL: { status: 500, retryable: true, message: 'Internal error' },
+} as const satisfies Record<string, { status: number; retryable: boolean; message: string }>;
+
+export type ErrorCode = keyof typeof ERRORS;
+
+export class VigilError extends Error {
+  override readonly name = 'VigilError';
+  readonly code: ErrorCode;
+  readonly status: number;
+  readonly retryable: boolean;
+  readonly details: unknown;
+
+  constructor(code: ErrorCode, message?: string, opts: { details?: unknown; cause?: unknown } = {}) {
+    super(message ?? ERRORS[code].message, { cause: opts.cause });
+    this.code = code;
+    this.status = ERRORS[code].status;
+    this.retryable = ERRORS[code].retryable;
+    this.details = opts.details;
+  }
+}
+
+export function isVigilError(err: unknown): err is VigilError {
+  return err instanceof VigilError;
+}

@@ -1,0 +1,61 @@
+import { Type, type Static } from '@sinclair/typebox';
+
+export const Severity = Type.Union([Type.Literal('info'), Type.Literal('warning'), Type.Literal('critical')]);
+export type Severity = Static<typeof Severity>;
+
+/**
+ * What actors emit on `evt.<tenant>.<site>.<kind>.<id>`. The envelope is the same for every
+ * kind; `data` depends on `type`. `id` is deterministic (derived from the cause), so a
+ * replayed actor republishes the same id and JetStream's duplicate window drops it.
+ */
+export const AlertEventData = Type.Object(
+  {
+    alertId: Type.String({ format: 'uuid' }),
+    equipmentId: Type.String({ format: 'uuid' }),
+    ruleId: Type.Union([Type.String({ format: 'uuid' }), Type.Null()]),
+    ruleKey: Type.String(),
+    severity: Severity,
+    previousSeverity: Type.Optional(Severity),
+    metric: Type.String(),
+    value: Type.Union([Type.Number(), Type.Null()]),
+    threshold: Type.Union([Type.Number(), Type.Null()]),
+    openedAt: Type.Integer({ description: 'epoch ms of the reading that opened the alert' }),
+    latched: Type.Boolean(),
+    suppressed: Type.Boolean(),
+    message: Type.String(),
+  },
+  { additionalProperties: false },
+);
+export type AlertEventData = Static<typeof AlertEventData>;
+
+export const AlertEventType = Type.Union([
+  Type.Literal('alert.opened'),
+  Type.Literal('alert.updated'),
+  Type.Literal('alert.cleared'),
+  Type.Literal('alert.resolved'),
+]);
+export type AlertEventType = Static<typeof AlertEventType>;
+
+export const AlertEvent = Type.Object(
+  {
+    id: Type.String({ minLength: 1, maxLength: 200 }),
+    type: AlertEventType,
+    tenantId: Type.String({ format: 'uuid' }),
+    siteId: Type.String({ format: 'uuid' }),
+    ts: Type.Integer({ description: 'epoch ms: event time (the reading that caused it)' }),
+    data: AlertEventData,
+  },
+  { additionalProperties: false, $id: 'AlertEvent' },
+);
+export type AlertEvent = Static<typeof AlertEvent>;
+
+/** Every event kind Vigil emits. Grows with cameras and people analytics. */
+export const VigilEvent = Type.Union([AlertEvent]);
+export type VigilEvent = Static<typeof VigilEvent>;
+
+export const EVENT_KINDS = ['alert'] as const;
+export type EventKind = (typeof EVENT_KINDS)[number];
+
+export function eventKind(e: VigilEvent): EventKind {
+  return e.type.startsWith('alert.') ? 'alert' : 'alert';
+}

@@ -1,0 +1,84 @@
+/**
+ * Subject, stream and bucket names in one place. `ns` is a prefix (empty in production) so
+ * several isolated deployments — every integration test, for one — share a NATS server.
+ *
+ *   [ns.]tele.<tenant>.<equipment>            devices publish here
+ *   [ns.]tele.<tenant>.<equipment>.<p>        what the stream stores: the server's subject
+ *                                             mapping appends the partition (ops/conf/nats)
+ *   [ns.]evt.<tenant>.<site>.<kind>.<id>      actor events
+ *   [ns.]dlq.<source>                         rejected input, with the reason in headers
+ */
+export interface Names {
+  ns: string;
+  telemetry: {
+    stream: string;
+    /** Subject a device publishes to (no partition token). */
+    publish(tenantId: string, equipmentId: string): string;
+    /** Every stored telemetry subject. */
+    all: string;
+    /** Filter for one partition. */
+    partition(p: number): string;
+    /** Filter for one tenant (any partition). */
+    tenant(tenantId: string): string;
+  };
+  events: {
+    stream: string;
+    subject(tenantId: string, siteId: string, kind: string, id: string): string;
+    all: string;
+    tenant(tenantId: string): string;
+  };
+  dlq: { stream: string; subject(source: string): string; all: string };
+  kv: { snapshots: string };
+  consumer(name: string): string;
+}
+
+export interface ParsedTelemetrySubject {
+  tenantId: string;
+  equipmentId: string;
+  partition: number | null;
+}
+
+export function names(ns = ''): Names {
+  const p = ns ? `${ns}.` : '';
+  const P = ns ? `${ns.toUpperCase()}_` : '';
+  return {
+    ns,
+    telemetry: {
+      stream: `${P}TELEMETRY`,
+      publish: (t, e) => `${p}tele.${t}.${e}`,
+      all: `${p}tele.*.*.*`,
+      partition: (n) => `${p}tele.*.*.${n}`,
+      tenant: (t) => `${p}tele.${t}.*.*`,
+    },
+    events: {
+      stream: `${P}EVENTS`,
+      subject: (t, s, k, id) => `${p}evt.${t}.${s}.${k}.${id}`,
+      all: `${p}evt.>`,
+      tenant: (t) => `${p}evt.${t}.>`,
+    },
+    dlq: { stream: `${P}DLQ`, subject: (source) => `${p}dlq.${source}`, all: `${p}dlq.>` },
+    kv: { snapshots: `${P}actor_snapshots` },
+    consumer: (name) => `${P}${name}`,
+  };
+}
+
+const TOKEN = /^[A-Za-z0-9_-]{1,64}$/;
+
+/** Subject tokens must be plain ids: no dots, wildcards or whitespace can sneak in. */
+export function isToken(s: string): boolean {
+  return TOKEN.test(s);
+}
+
+/** Parse `[ns.]tele.<tenant>.<equipment>[.<p>]`; null when the shape is wrong. */
+export function parseTelemetrySubject(subject: string, ns = ''): ParsedTelemetrySubject | null {
+  const parts = subject.split('.');
+  if (ns) {
+    if (parts.shift() !== ns) return null;
+  }
+  if (parts[0] !== 'tele' || parts.length < 3 || parts.length > 4) return null;
+  const [, tenantId, equipmentId, p] = parts;
+  if (!tenantId || !equipmentId || !isToken(tenantId) || !isToken(equipmentId)) return null;
+  const partition = p === undefined ? null : Number(p);
+  if (partition !== null && !Number.isInteger(partition)) return null;
+  return { tenantId, equipmentId, partition };
+}
