@@ -1,0 +1,31 @@
+// Public surface of the embedded service stack (NATS JetStream, PostgreSQL, ClickHouse, Redis).
+import { resolvePartitions } from './config.ts';
+import { natsPartition } from './partition.ts';
+
+export type {
+  ServiceName,
+  ServiceStatus,
+  StackConfig,
+  StackOptions,
+  StackPorts,
+  StackStatus,
+  StackUrls,
+} from './types.ts';
+export { StackError, type StackErrorCode } from './errors.ts';
+export {
+  DEFAULT_PARTITIONS,
+  DEFAULT_PORTS,
+  resolvePartitions,
+  resolveStack,
+  resolveStackConfig,
+} from './config.ts';
+export { SERVICE_NAMES, ensureStack, stackStatus, stopStack } from './orchestrate.ts';
+export { natsPartition };
+
+/** Partitions per stream (VIGIL_PARTITIONS, default 8): the NATS mappings and the app must agree. */
+export const PARTITIONS: number = resolvePartitions(process.env);
+
+/** Partition of `tele.<tenant>.<equipment>` / `det.<tenant>.<camera>` under the server mappings. */
+export function partitionOf(tenant: string, unit: string, partitions: number = PARTITIONS): number {
+  return natsPartition([tenant, unit], partitions);
+}

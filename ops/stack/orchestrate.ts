@@ -1,0 +1,176 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import pino, { type Logger } from 'pino';
+import { createClickHouseService, probeClickHouse } from './clickhouse.ts';
+import { LOOPBACK, resolveStackConfig } from './config.ts';
+import { StackError } from './errors.ts';
+import { createNatsService, probeNats } from './nats.ts';
+import { ensurePackages } from './packages.ts';
+import { createPostgresService, probePostgres } from './postgres.ts';
+import { portInUse, processAlive, tailFile, waitFor, withLock } from './process.ts';
+import { createRedisService, probeRedis } from './redis.ts';
+import type {
+  ManagedService,
+  ServiceName,
+  StackConfig,
+  StackOptions,
+  StackStatus,
+  StackUrls,
+} from './types.ts';
+
+export const SERVICE_NAMES: readonly ServiceName[] = ['nats', 'postgres', 'clickhouse', 'redis'];
+
+const FACTORIES: Record<ServiceName, (cfg: StackConfig, log: Logger) => ManagedService> = {
+  nats: createNatsService,
+  postgres: createPostgresService,
+  clickhouse: createClickHouseService,
+  redis: createRedisService,
+};
+
+const PROBES: Record<ServiceName, (url: string) => Promise<boolean>> = {
+  nats: probeNats,
+  postgres: probePostgres,
+  clickhouse: probeClickHouse,
+  redis: probeRedis,
+};
+
+function urlOf(urls: StackUrls, name: ServiceName): string {
+  switch (name) {
+    case 'nats':
+      return urls.natsUrl;
+    case 'postgres':
+      return urls.databaseUrl;
+    case 'clickhouse':
+      return urls.clickhouseUrl;
+    case 'redis':
+      return urls.redisUrl;
+    default: {
+      const unreachable: never = name;
+      return unreachable;
+    }
+  }
+}
+
+function defaultLogger(env: NodeJS.ProcessEnv): Logger {
+  // stderr, so `stack up` can print KEY=value lines on stdout for eval
+  return pino(
+    { name: 'vigil-stack', level: env['LOG_LEVEL'] ?? 'info' },
+    pino.destination({ dest: 2, sync: true }),
+  );
+}
+
+interface Context {
+  cfg: StackConfig;
+  log: Logger;
+  services: ManagedService[];
+}
+
+function context(opts: StackOptions): Context {
+  const env = opts.env ?? process.env;
+  const cfg = resolveStackConfig(env);
+  const log = opts.log ?? defaultLogger(env);
+  const services = SERVICE_NAMES.filter((n) => !cfg.urls.external[n]).map((n) => FACTORIES[n](cfg, log));
+  return { cfg, log, services };
+}
+
+function prepareHome(cfg: StackConfig): void {
+  fs.mkdirSync(cfg.logsDir, { recursive: true });
+  const ignore = path.join(cfg.home, '.gitignore');
+  if (!fs.existsSync(ignore)) fs.writeFileSync(ignore, '*\n');
+}
+
+async function ensureService(s: ManagedService, { cfg, log }: Context): Promise<void> {
+  const changed = await s.prepare();
+  const running = s.runningPid();
+  if (running !== undefined) {
+    if (!changed) {
+      // Up (or still starting after another run): wait for it rather than start a second one.
+      await waitFor(`${s.name} (pid ${running})`, () => s.healthy(), {
+        timeoutMs: cfg.startTimeoutMs,
+        failFast: () =>
+          processAlive(running) ? undefined : `exited; log ${s.logFile}:\n${tailFile(s.logFile)}`,
+      });
+      await s.afterHealthy?.();
+      log.debug({ service: s.name, pid: running }, 'already running');
+      return;
+    }
+    log.info({ service: s.name, pid: running }, 'configuration changed: restarting');
+    await s.stop();
+  }
+  for (const port of s.ports) {
+    if (await portInUse(port, LOOPBACK)) {
+      throw new StackError(
+        'PORT_IN_USE',
+        `${s.name}: port ${port} is taken by a process this stack (VIGIL_HOME=${cfg.home}) did not start; ` +
+          'stop it, set VIGIL_PORT_OFFSET, or point the service URL at it',
+      );
+    }
+  }
+  const pid = await s.start();
+  await waitFor(`${s.name} (pid ${pid})`, () => s.healthy(), {
+    timeoutMs: cfg.startTimeoutMs,
+    failFast: () =>
+      processAlive(pid) ? undefined : `exited during start-up; log ${s.logFile}:\n${tailFile(s.logFile)}`,
+  });
+  await s.afterHealthy?.();
+  log.info({ service: s.name, pid }, 'started');
+}
+
+/**
+ * Installs what is missing, starts the embedded services that are not running (externals are
+ * left alone) and waits until each is healthy. Safe to call repeatedly and from parallel processes.
+ */
+export async function ensureStack(opts: StackOptions = {}): Promise<StackUrls> {
+  const ctx = context(opts);
+  const { cfg, log, services } = ctx;
+  if (services.length > 0) {
+    prepareHome(cfg);
+    await withLock(path.join(cfg.home, 'stack.lock'), cfg.startTimeoutMs * 2, async () => {
+      await ensurePackages(
+        services.map((s) => s.name),
+        log,
+      );
+      const results = await Promise.allSettled(services.map((s) => ensureService(s, ctx)));
+      const failed = results.flatMap((r) => (r.status === 'rejected' ? [r.reason as unknown] : []));
+      if (failed.length === 1) throw failed[0];
+      if (failed.length > 1) {
+        const codes = new Set(failed.map((e) => (e instanceof StackError ? e.code : 'START_FAILED')));
+        const code = codes.size === 1 ? [...codes][0] : undefined;
+        const message = failed.map((e) => (e instanceof Error ? e.message : String(e))).join('\n');
+        throw new StackError(code ?? 'START_FAILED', message, { cause: new AggregateError(failed, message) });
+      }
+    });
+  }
+  for (const name of SERVICE_NAMES.filter((n) => cfg.urls.external[n])) {
+    if (!(await PROBES[name](urlOf(cfg.urls, name)))) {
+      log.warn({ service: name, url: urlOf(cfg.urls, name) }, 'external service is not answering');
+    }
+  }
+  return cfg.urls;
+}
+
+/** Stops the embedded services this VIGIL_HOME started; externals are never touched. */
+export async function stopStack(opts: StackOptions = {}): Promise<void> {
+  const { cfg, services } = context(opts);
+  if (services.length === 0 || !fs.existsSync(cfg.home)) return;
+  await withLock(path.join(cfg.home, 'stack.lock'), cfg.startTimeoutMs, async () => {
+    await Promise.all(services.map((s) => s.stop()));
+  });
+}
+
+export async function stackStatus(opts: StackOptions = {}): Promise<StackStatus> {
+  const { cfg, services } = context(opts);
+  const entries = await Promise.all(
+    SERVICE_NAMES.map(async (name) => {
+      const url = urlOf(cfg.urls, name);
+      const service = services.find((s) => s.name === name);
+      if (service === undefined) {
+        return [name, { url, healthy: await PROBES[name](url), external: true }] as const;
+      }
+      const pid = service.runningPid();
+      const healthy = pid !== undefined && (await service.healthy());
+      return [name, { url, healthy, external: false, ...(pid === undefined ? {} : { pid }) }] as const;
+    }),
+  );
+  return Object.fromEntries(entries) as StackStatus;
+}

@@ -1,0 +1,62 @@
+import type { Logger } from 'pino';
+
+export type ServiceName = 'nats' | 'postgres' | 'clickhouse' | 'redis';
+
+export interface StackUrls {
+  natsUrl: string;
+  databaseUrl: string;
+  clickhouseUrl: string;
+  redisUrl: string;
+  external: { nats: boolean; postgres: boolean; clickhouse: boolean; redis: boolean };
+}
+
+export interface StackPorts {
+  nats: number;
+  natsMonitor: number;
+  postgres: number;
+  clickhouseHttp: number;
+  clickhouseTcp: number;
+  clickhouseInterserver: number;
+  redis: number;
+}
+
+/** Everything the embedded stack needs, derived from the environment alone. */
+export interface StackConfig {
+  home: string;
+  logsDir: string;
+  partitions: number;
+  ports: StackPorts;
+  urls: StackUrls;
+  startTimeoutMs: number;
+}
+
+export interface StackOptions {
+  env?: NodeJS.ProcessEnv;
+  log?: Logger;
+}
+
+export interface ServiceStatus {
+  url: string;
+  healthy: boolean;
+  external: boolean;
+  /** Process id of an embedded service that is running; absent for externals. */
+  pid?: number;
+}
+
+export type StackStatus = Record<ServiceName, ServiceStatus>;
+
+/** One embedded daemon: how to configure, start, probe and stop it. */
+export interface ManagedService {
+  readonly name: ServiceName;
+  readonly ports: readonly number[];
+  readonly logFile: string;
+  /** Writes config (and initialises data on first use); true when the config changed. */
+  prepare(): Promise<boolean>;
+  runningPid(): number | undefined;
+  /** Starts the daemon detached and returns its pid; does not wait for health. */
+  start(): Promise<number>;
+  healthy(): Promise<boolean>;
+  /** Idempotent setup that needs the server up (e.g. CREATE DATABASE). */
+  afterHealthy?(): Promise<void>;
+  stop(): Promise<void>;
+}
