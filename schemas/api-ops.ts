@@ -1,0 +1,40 @@
+import { Type, type Static } from '@sinclair/typebox';
+
+export const DependencyName = Type.Union(
+  ['nats', 'postgres', 'clickhouse', 'redis'].map((n) => Type.Literal(n)),
+);
+export type DependencyName = 'nats' | 'postgres' | 'clickhouse' | 'redis';
+
+export const DependencyCheck = Type.Object(
+  {
+    status: Type.Union([Type.Literal('up'), Type.Literal('down')]),
+    latencyMs: Type.Number({ minimum: 0 }),
+    /** A short, non-revealing reason ('timeout', 'unavailable'); the full error is in the log. */
+    error: Type.Optional(Type.String()),
+  },
+  { additionalProperties: false },
+);
+export type DependencyCheck = Static<typeof DependencyCheck>;
+
+/** GET /health: the process is live whenever it answers; ready only when every dependency is. */
+export const HealthResponse = Type.Object(
+  {
+    status: Type.Union([Type.Literal('ok'), Type.Literal('degraded')]),
+    live: Type.Boolean(),
+    ready: Type.Boolean(),
+    uptimeS: Type.Number({ minimum: 0 }),
+    checks: Type.Object({
+      nats: DependencyCheck,
+      postgres: DependencyCheck,
+      clickhouse: DependencyCheck,
+      redis: DependencyCheck,
+    }),
+  },
+  { additionalProperties: false },
+);
+export type HealthResponse = Static<typeof HealthResponse>;
+
+export const LivenessResponse = Type.Object({
+  status: Type.Literal('ok'),
+  uptimeS: Type.Number({ minimum: 0 }),
+});

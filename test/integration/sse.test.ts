@@ -1,0 +1,353 @@
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
+import { after, before, describe, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { startServer } from '../../gateway/mod.ts';
+import { gatewayFixture, within, type GatewayFixture, type TenantFixture } from './gateway-helper.ts';
+
+interface Frame {
+  id?: string;
+  event?: string;
+  data?: string;
+  retry?: string;
+  comment?: string;
+}
+
+/** A minimal SSE client over fetch: frames are parsed as they arrive; nothing is hidden. */
+class SseClient {
+  readonly frames: Frame[] = [];
+  readonly status: number;
+  /** The server ended the response (or close() was called). */
+  ended = false;
+  readonly #abort: AbortController;
+  readonly #done: Promise<void>;
+  #wake: (() => void) | null = null;
+
+  private constructor(res: Response, abort: AbortController) {
+    this.status = res.status;
+    this.#abort = abort;
+    this.#done = this.#read(res);
+  }
+
+  static async open(url: string, headers: Record<string, string> = {}): Promise<SseClient> {
+    const abort = new AbortController();
+    const res = await fetch(url, {
+      headers: { accept: 'text/event-stream', ...headers },
+      signal: abort.signal,
+    });
+    return new SseClient(res, abort);
+  }
+
+  get events(): Frame[] {
+    return this.frames.filter((f) => f.data !== undefined);
+  }
+
+  async #read(res: Response): Promise<void> {
+    if (!res.body) return;
+    const decoder = new TextDecoder();
+    let buffer = '';
+    try {
+      for await (const chunk of res.body) {
+        buffer += decoder.decode(chunk as Uint8Array, { stream: true });
+        let end: number;
+        while ((end = buffer.indexOf('\n\n')) >= 0) {
+          const block = buffer.slice(0, end);
+          buffer = buffer.slice(end + 2);
+          const frame: Frame = {};
+          for (const line of block.split('\n')) {
+            if (line.startsWith(':')) frame.comment = line.slice(1).trim();
+            else {
+              const i = line.indexOf(': ');
+              const field = line.slice(0, i) as keyof Frame;
+              frame[field] = line.slice(i + 2);
+            }
+          }
+          this.frames.push(frame);
+          this.#wake?.();
+        }
+      }
+    } catch {
+      // aborted by close()
+    }
+    this.ended = true;
+    this.#wake?.();
+  }
+
+  /** Wait until `pred` holds over the frames received so far. */
+  async until(what: string, pred: (c: SseClient) => boolean, ms = 10_000): Promise<void> {
+    await within(
+      ms,
+      what,
+      (async () => {
+        while (!pred(this)) await new Promise<void>((resolve) => (this.#wake = resolve));
+      })(),
+    );
+  }
+
+  async close(): Promise<void> {
+    this.#abort.abort();
+    await this.#done;
+  }
+}
+
+let fx: GatewayFixture;
+let base: string;
+let a: TenantFixture;
+let b: TenantFixture;
+
+before(async () => {
+  fx = await gatewayFixture({ streams: ['events'], sse: { heartbeatMs: 150 } });
+  await fx.app.listen({ host: '127.0.0.1', port: 0 });
+  base = `http://127.0.0.1:${(fx.app.server.address() as AddressInfo).port}`;
+  [a, b] = await Promise.all([fx.tenant(), fx.tenant()]);
+});
+after(async () => {
+  await fx?.close();
+});
+
+/** Publish an alert event as an actor would; returns its EVENTS stream sequence. */
+async function publish(
+  t: TenantFixture,
+  siteId: string,
+  opts: { equipmentId?: string; type?: string; kind?: string } = {},
+) {
+  const equipmentId = opts.equipmentId ?? t.equipmentId;
+  const id = randomUUID();
+  const event = {
+    id,
+    type: opts.type ?? 'alert.opened',
+    tenantId: t.tenantId,
+    siteId,
+    ts: Date.now(),
+    data: { alertId: randomUUID(), equipmentId, severity: 'critical', message: `event ${id}` },
+  };
+  const subject = fx.deps.names.events.subject(t.tenantId, siteId, opts.kind ?? 'alert', equipmentId);
+  const ack = await fx.deps.js.publish(subject, JSON.stringify(event), { msgID: id });
+  return { seq: ack.seq, event };
+}
+
+async function open(
+  t: TenantFixture,
+  query = '',
+  siteIds: string[] | null = null,
+  headers: Record<string, string> = {},
+) {
+  const token = await fx.token({ tenantId: t.tenantId, role: 'viewer', siteIds });
+  const client = await SseClient.open(`${base}/v1/stream?access_token=${token}${query}`, headers);
+  assert.equal(client.status, 200);
+  // The first frame (retry hint) is written after the consumer exists: from here on nothing is missed.
+  await client.until('retry hint', (c) => c.frames.length > 0);
+  return client;
+}
+
+const ids = (c: SseClient) => c.events.map((f) => Number(f.id));
+
+describe('GET /v1/stream', () => {
+  test('events arrive with id = stream sequence, event = type, data = the event; retry hint and heartbeats', async () => {
+    const client = await open(a);
+    try {
+      assert.equal(client.frames[0]?.retry, '2000');
+      const e1 = await publish(a, a.siteIds[0]);
+      const e2 = await publish(a, a.siteIds[1], { type: 'alert.resolved' });
+      await client.until('two events', (c) => c.events.length >= 2);
+      assert.deepEqual(ids(client), [e1.seq, e2.seq]);
+      assert.deepEqual(
+        client.events.map((f) => f.event),
+        ['alert.opened', 'alert.resolved'],
+      );
+      assert.deepEqual(JSON.parse(client.events[0]!.data!), e1.event);
+      await client.until('a heartbeat', (c) => c.frames.some((f) => f.comment === 'hb'));
+    } finally {
+      await client.close();
+    }
+  });
+
+  test('reconnecting with Last-Event-ID delivers exactly the missed events', async () => {
+    const first = await open(a);
+    const e1 = await publish(a, a.siteIds[0]);
+    const e2 = await publish(a, a.siteIds[0]);
+    await first.until('e1, e2', (c) => c.events.length >= 2);
+    await first.close();
+
+    const e3 = await publish(a, a.siteIds[0]);
+    const e4 = await publish(a, a.siteIds[1]);
+
+    const again = await open(a, '', null, { 'last-event-id': String(e2.seq) });
+    const viaQuery = await open(a, `&lastEventId=${e3.seq}`);
+    try {
+      const e5 = await publish(a, a.siteIds[0]);
+      await again.until('e3, e4, e5', (c) => ids(c).includes(e5.seq));
+      await viaQuery.until('e4, e5', (c) => ids(c).includes(e5.seq));
+      assert.deepEqual(ids(first), [e1.seq, e2.seq]);
+      assert.deepEqual(ids(again), [e3.seq, e4.seq, e5.seq]);
+      assert.deepEqual(ids(viaQuery), [e4.seq, e5.seq]);
+    } finally {
+      await Promise.all([again.close(), viaQuery.close()]);
+    }
+  });
+
+  test("another tenant's events never reach a client", async () => {
+    const clientB = await open(b);
+    // Even naming tenant A's site by id shows nothing of tenant A: the tenant comes from the token.
+    const guess = await open(b, `&site=${a.siteIds[0]}`);
+    try {
+      await publish(a, a.siteIds[0]);
+      await publish(a, a.siteIds[1]);
+      const own = await publish(b, b.siteIds[0]);
+      // B's own subject carrying the same site token: the guessing client's sentinel.
+      const sentinel = await publish(b, a.siteIds[0]);
+      // Delivery is in stream order: once the sentinel is here, A's earlier events would have been too.
+      await clientB.until('own events', (c) => ids(c).includes(sentinel.seq));
+      await guess.until('sentinel', (c) => ids(c).includes(sentinel.seq));
+      assert.deepEqual(ids(clientB), [own.seq, sentinel.seq]);
+      assert.deepEqual(ids(guess), [sentinel.seq]);
+      for (const f of clientB.events) assert.equal(JSON.parse(f.data!).tenantId, b.tenantId);
+    } finally {
+      await Promise.all([clientB.close(), guess.close()]);
+    }
+  });
+
+  test('a site-restricted user only receives events of its sites', async () => {
+    const restricted = await open(a, '', [a.siteIds[0]]);
+    try {
+      await publish(a, a.siteIds[1]);
+      const mine = await publish(a, a.siteIds[0]);
+      await publish(a, a.siteIds[1]);
+      const mine2 = await publish(a, a.siteIds[0]);
+      await restricted.until('two own-site events', (c) => c.events.length >= 2);
+      assert.deepEqual(ids(restricted), [mine.seq, mine2.seq]);
+      for (const f of restricted.events) assert.equal(JSON.parse(f.data!).siteId, a.siteIds[0]);
+    } finally {
+      await restricted.close();
+    }
+    // Asking for a site outside the restriction answers like any invisible object.
+    const token = await fx.token({ tenantId: a.tenantId, role: 'viewer', siteIds: [a.siteIds[0]] });
+    const res = await fetch(`${base}/v1/stream?site=${a.siteIds[1]}`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
+    assert.equal(res.status, 404);
+    assert.equal(((await res.json()) as { error: { code: string } }).error.code, 'NOT_FOUND');
+  });
+
+  test('filters: kind and equipment', async () => {
+    const otherUnit = randomUUID();
+    const byUnit = await open(a, `&equipment=${otherUnit}`);
+    const byKind = await open(a, '&kind=occupancy');
+    try {
+      await publish(a, a.siteIds[0]);
+      const unitEvent = await publish(a, a.siteIds[1], { equipmentId: otherUnit });
+      const occupancy = await publish(a, a.siteIds[0], { kind: 'occupancy', type: 'occupancy.updated' });
+      await byUnit.until('unit event', (c) => c.events.length >= 1);
+      await byKind.until('occupancy event', (c) => c.events.length >= 1);
+      const last = await publish(a, a.siteIds[1], {
+        equipmentId: otherUnit,
+        kind: 'occupancy',
+        type: 'occupancy.updated',
+      });
+      await byUnit.until('last', (c) => ids(c).includes(last.seq));
+      await byKind.until('last', (c) => ids(c).includes(last.seq));
+      assert.deepEqual(ids(byUnit), [unitEvent.seq, last.seq]);
+      assert.deepEqual(ids(byKind), [occupancy.seq, last.seq]);
+      assert.equal(byKind.events[0]?.event, 'occupancy.updated');
+    } finally {
+      await Promise.all([byUnit.close(), byKind.close()]);
+    }
+  });
+
+  test('no token or a bad token: 401 with the error envelope', async () => {
+    for (const headers of [{}, { authorization: 'Bearer not.a.jwt' }]) {
+      const res = await fetch(`${base}/v1/stream`, { headers });
+      assert.equal(res.status, 401);
+      const body = (await res.json()) as { error: { code: string } };
+      assert.match(body.error.code, /^(UNAUTHENTICATED|INVALID_TOKEN)$/);
+    }
+    const viaQuery = await fetch(`${base}/v1/stream?access_token=garbage`);
+    assert.equal(viaQuery.status, 401);
+  });
+
+  test("the client's consumer is removed when it disconnects", async () => {
+    const stream = fx.deps.names.events.stream;
+    const countConsumers = async () => (await fx.deps.jsm.streams.info(stream)).state.consumer_count;
+    const client = await open(a);
+    assert.ok((await countConsumers()) >= 1);
+    await client.close();
+    await within(
+      10_000,
+      'consumer deleted',
+      (async () => {
+        while ((await countConsumers()) > 0) await sleep(50);
+      })(),
+    );
+    const metrics = (await fx.app.inject('/metrics')).body;
+    assert.match(metrics, /^vigil_sse_clients 0$/m);
+  });
+});
+
+describe('shutdown', () => {
+  test('closing the server ends open streams and leaves shared connections open', async () => {
+    const server = await startServer({ config: fx.config, deps: fx.deps, host: '127.0.0.1', port: 0 });
+    const token = await fx.token({ tenantId: a.tenantId, role: 'viewer', siteIds: null });
+    const client = await SseClient.open(`${server.url}/v1/stream?access_token=${token}`);
+    try {
+      assert.equal(client.status, 200);
+      await client.until('retry hint', (c) => c.frames.length > 0);
+      await within(10_000, 'server closed', server.close());
+      await client.until('stream ended by the server', (c) => c.ended);
+      assert.equal(fx.deps.nc.isClosed(), false, "deps passed in are the caller's to close");
+    } finally {
+      await client.close();
+    }
+  });
+});
+
+describe('slow clients', () => {
+  let slow: GatewayFixture;
+  let slowBase: string;
+  let t: TenantFixture;
+
+  before(async () => {
+    slow = await gatewayFixture({ streams: ['events'], sse: { maxBufferedBytes: 256 * 1024 } });
+    await slow.app.listen({ host: '127.0.0.1', port: 0 });
+    slowBase = `http://127.0.0.1:${(slow.app.server.address() as AddressInfo).port}`;
+    t = await slow.tenant();
+  });
+  after(async () => {
+    await slow?.close();
+  });
+
+  test('a client that stops reading is dropped, not buffered for', async () => {
+    const token = await slow.token({ tenantId: t.tenantId, role: 'viewer', siteIds: null });
+    const abort = new AbortController();
+    // Headers are read, the body never: the socket fills up, then the server's buffer does.
+    const res = await fetch(`${slowBase}/v1/stream?access_token=${token}`, { signal: abort.signal });
+    assert.equal(res.status, 200);
+    const pad = 'x'.repeat(60 * 1024);
+    const subject = slow.deps.names.events.subject(t.tenantId, t.siteIds[0], 'alert', t.equipmentId);
+    const dropped = async () =>
+      /^vigil_sse_dropped_total\{reason="slow_client"\} 1$/m.test((await slow.app.inject('/metrics')).body);
+    try {
+      await within(
+        60_000,
+        'slow client dropped',
+        (async () => {
+          for (let i = 0; !(await dropped()); i++) {
+            const event = {
+              id: `e${i}`,
+              type: 'alert.updated',
+              tenantId: t.tenantId,
+              siteId: t.siteIds[0],
+              ts: Date.now(),
+              data: { pad },
+            };
+            await slow.deps.js.publish(subject, JSON.stringify(event));
+            if (i % 20 === 19) await sleep(20);
+          }
+        })(),
+      );
+      assert.match((await slow.app.inject('/metrics')).body, /^vigil_sse_clients 0$/m);
+    } finally {
+      abort.abort();
+    }
+  });
+});
