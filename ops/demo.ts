@@ -1,0 +1,81 @@
+// `npm start`: the whole product with a demo fleet. Installs and starts the private services
+// when no URLs are configured, applies migrations, seeds the demo tenant, then runs an actor
+// node, the gateway and the fleet simulator in this process until Ctrl-C.
+import { startActorNode } from '../actors/mod.ts';
+import { startServer } from '../gateway/mod.ts';
+import { createLogger, loadConfig, migrate, type VigilEvent } from '../schemas/mod.ts';
+import { connectNats, jetstream, names } from '../streams/mod.ts';
+import { ensureStack, stopStack } from './stack/mod.ts';
+import { DEMO_LOGIN, seedDemo } from './demo/seed.ts';
+import { startSimulator } from './demo/simulator.ts';
+
+// The demo talks to a person: warnings and errors only, unless LOG_LEVEL says otherwise.
+const config = loadConfig({ LOG_LEVEL: 'warn', ...process.env });
+const log = createLogger(config, 'demo');
+
+const stack = await ensureStack({ log });
+await migrate(config, log);
+const fleet = await seedDemo(config, log);
+const node = await startActorNode({ config, log });
+const server = await startServer({ config, log });
+const nc = await connectNats(config, 'vigil-demo-simulator');
+const sim = startSimulator({
+  log,
+  js: jetstream(nc),
+  names: names(config.VIGIL_NS),
+  tenantId: fleet.tenantId,
+  units: fleet.units,
+  gatewayUrl: server.url,
+});
+
+const banner = [
+  '',
+  '  Vigil is running.',
+  `  Dashboard   ${server.url}/`,
+  `  API docs    ${server.url}/docs`,
+  `  Login       ${DEMO_LOGIN.email} / ${DEMO_LOGIN.password}`,
+  `  Fleet       ${fleet.units.length} units (${fleet.units.filter((u) => u.apiKey).length} over HTTP, the rest over NATS);`,
+  `              "${fleet.units[0]?.name}" is failing: expect a high_temp alert within a minute.`,
+  '  Ctrl-C stops everything.',
+  '',
+].join('\n');
+console.log(banner);
+
+// Show the flow in the terminal too: one line per alert event, a heartbeat of readings sent.
+const decoder = new TextDecoder();
+const feed = nc.subscribe(names(config.VIGIL_NS).events.all);
+void (async () => {
+  for await (const m of feed) {
+    try {
+      const e = JSON.parse(decoder.decode(m.data)) as VigilEvent;
+      const unit = fleet.units.find((u) => u.id === e.data.equipmentId)?.name ?? e.data.equipmentId;
+      console.log(
+        `  ${new Date(e.ts).toISOString()}  ${e.type.padEnd(14)} ${e.data.severity.padEnd(8)} ${unit}: ${e.data.message}`,
+      );
+    } catch (err) {
+      log.warn({ err }, 'unreadable event');
+    }
+  }
+})();
+const progress = setInterval(() => {
+  const { nats, http, failed } = sim.sent;
+  console.log(`  readings sent: ${nats} over NATS, ${http} over HTTP${failed ? `, ${failed} failed` : ''}`);
+}, 15_000);
+
+let stopping = false;
+async function shutdown(signal: string): Promise<void> {
+  if (stopping) return;
+  stopping = true;
+  log.info({ signal }, 'stopping');
+  clearInterval(progress);
+  feed.unsubscribe();
+  await sim.stop();
+  await nc.drain();
+  await server.close();
+  await node.stop();
+  // Only what we started: external services (URLs in the environment) are left alone.
+  if (!Object.values(stack.external).every(Boolean)) await stopStack({ log });
+  process.exit(0);
+}
+process.once('SIGINT', () => void shutdown('SIGINT'));
+process.once('SIGTERM', () => void shutdown('SIGTERM'));
