@@ -1,0 +1,241 @@
+/**
+ * The whole path, over the real services: a reading sequence published to
+ * `tele.<tenant>.<unit>` becomes a PostgreSQL row, a ClickHouse row, an alert row and an alert
+ * event that a real HTTP client receives on /v1/stream; the clearing sequence resolves it.
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { startActorNode, type ActorNode } from '../../actors/mod.ts';
+import { provisionTenant } from '../../gateway/identity/mod.ts';
+import { startServer, type RunningServer } from '../../gateway/mod.ts';
+import {
+  chSql,
+  createClickHouse,
+  createLogger,
+  createPool,
+  loadConfig,
+  migrate,
+  type Config,
+  type Pool,
+} from '../../schemas/mod.ts';
+import {
+  connectNats,
+  deleteNamespace,
+  jetstream,
+  jetstreamManager,
+  publishReading,
+  type NatsConnection,
+} from '../../streams/mod.ts';
+import { names as namesFor } from '../../streams/mod.ts';
+
+const PASSWORD = 'e2e-password-123';
+let config: Config;
+let node: ActorNode;
+let server: RunningServer;
+let nc: NatsConnection;
+let admin: Pool;
+let tenantId: string;
+let siteId: string;
+let equipmentId: string;
+let email: string;
+
+before(async () => {
+  config = loadConfig(process.env, {
+    VIGIL_NS: `e${randomBytes(5).toString('hex')}`,
+    ...(process.env['LOG_LEVEL'] ? {} : { LOG_LEVEL: 'silent' as const }),
+  });
+  await migrate(config);
+  const log = createLogger(config, 'e2e');
+  admin = createPool(config, 'admin', 2);
+  const app = createPool(config, 'app', 2);
+  email = `owner-${randomBytes(4).toString('hex')}@e2e.test`;
+  ({ tenantId, siteId, equipmentId } = await provisionTenant(
+    app,
+    {
+      name: 'E2E Foods',
+      slug: `e2e-${randomBytes(4).toString('hex')}`,
+      owner: { email, name: 'Owner', password: PASSWORD },
+    },
+    { actor: null },
+    async (c, { tenant }) => {
+      const site = await c.query<{ id: string }>(
+        "INSERT INTO sites (tenant_id, name) VALUES ($1, 'Main') RETURNING id",
+        [tenant.id],
+      );
+      const eq = await c.query<{ id: string }>(
+        "INSERT INTO equipment (tenant_id, site_id, name, setpoint) VALUES ($1, $2, 'Freezer', -18) RETURNING id",
+        [tenant.id, site.rows[0]!.id],
+      );
+      await c.query(
+        `INSERT INTO alert_rules (tenant_id, key, kind, params) VALUES ($1, 'high_temp', 'threshold', $2)`,
+        [
+          tenant.id,
+          JSON.stringify({
+            metric: 'temperature',
+            op: '>',
+            levels: [{ severity: 'critical', value: -5 }],
+            for_s: 30,
+            clear: { value: -12, for_s: 20 },
+          }),
+        ],
+      );
+      return { tenantId: tenant.id, siteId: site.rows[0]!.id, equipmentId: eq.rows[0]!.id };
+    },
+  ));
+  await app.end();
+  node = await startActorNode({ config, log });
+  server = await startServer({ config, log, port: 0, sse: { heartbeatMs: 1000 } });
+  nc = await connectNats(config, 'e2e-device');
+});
+
+after(async () => {
+  await nc?.drain();
+  await server?.close();
+  await node?.stop();
+  if (nc) {
+    const c2 = await connectNats(config, 'e2e-cleanup');
+    await deleteNamespace(await jetstreamManager(c2), namesFor(config.VIGIL_NS));
+    await c2.drain();
+  }
+  if (tenantId) await admin.query('DELETE FROM tenants WHERE id = $1', [tenantId]);
+  await admin?.end();
+});
+
+interface SseFrame {
+  id: string;
+  event: string;
+  data: { type: string; data: { alertId: string; severity: string } };
+}
+
+/** A real SSE client: fetch with a streamed body, parsed frame by frame. */
+async function* sse(url: string, token: string, signal: AbortSignal): AsyncGenerator<SseFrame> {
+  const res = await fetch(url, {
+    headers: { authorization: `Bearer ${token}`, accept: 'text/event-stream' },
+    signal,
+  });
+  assert.equal(res.status, 200);
+  assert.match(res.headers.get('content-type') ?? '', /text\/event-stream/);
+  const decoder = new TextDecoder();
+  let buf = '';
+  for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+    buf += decoder.decode(chunk, { stream: true });
+    let end;
+    while ((end = buf.indexOf('\n\n')) >= 0) {
+      const raw = buf.slice(0, end);
+      buf = buf.slice(end + 2);
+      const fields = Object.fromEntries(
+        raw
+          .split('\n')
+          .filter((l) => l && !l.startsWith(':'))
+          .map((l) => [l.slice(0, l.indexOf(':')), l.slice(l.indexOf(':') + 1).trimStart()]),
+      );
+      if (fields['data'])
+        yield { id: fields['id'], event: fields['event'], data: JSON.parse(fields['data']) } as SseFrame;
+    }
+  }
+}
+
+async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, ms = 20_000): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const v = await probe();
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+test('a breach held for its duration raises an alert everywhere; clearing resolves it', async () => {
+  const login = await fetch(`${server.url}/v1/auth/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ email, password: PASSWORD }),
+  });
+  assert.equal(login.status, 200);
+  const { accessToken } = (await login.json()) as { accessToken: string };
+
+  const abort = new AbortController();
+  const frames = sse(`${server.url}/v1/stream?kind=alert`, accessToken, abort.signal);
+  const received: SseFrame[] = [];
+  const collecting = (async () => {
+    for await (const f of frames) received.push(f);
+  })().catch(() => undefined);
+  // Let the stream's consumer exist before the first event.
+  await new Promise((r) => setTimeout(r, 300));
+
+  const js = jetstream(nc);
+  const names = namesFor(config.VIGIL_NS);
+  const t0 = Date.now() - 120_000;
+  const send = (offsetS: number, temperature: number) =>
+    publishReading(js, names, tenantId, equipmentId, {
+      ts: t0 + offsetS * 1000,
+      temperature,
+      compressor: true,
+    });
+
+  // Breach: above -5 from t+0 to t+40 (held > 30 s) → opens at t+30.
+  for (const s of [0, 10, 20, 30, 40]) await send(s, -2);
+  const opened = await waitFor('alert.opened on SSE', async () =>
+    received.find((f) => f.event === 'alert.opened'),
+  );
+  assert.equal(opened.data.data.severity, 'critical');
+  assert.match(opened.id, /^\d+$/, 'SSE id is the EVENTS stream sequence');
+
+  const alertRow = await waitFor('active alert row', async () => {
+    const { rows } = await admin.query<{ id: string; status: string; site_id: string }>(
+      'SELECT id, status, site_id FROM alerts WHERE equipment_id = $1',
+      [equipmentId],
+    );
+    return rows[0];
+  });
+  assert.equal(alertRow.status, 'active');
+  assert.equal(alertRow.site_id, siteId);
+  assert.equal(alertRow.id, opened.data.data.alertId);
+
+  // Clearing: below the clear threshold -12 (not just below -5: hysteresis) for ≥ 20 s.
+  for (const s of [50, 60, 70, 80]) await send(s, -8);
+  await new Promise((r) => setTimeout(r, 500));
+  assert.equal(
+    received.filter((f) => f.event === 'alert.resolved').length,
+    0,
+    'between thresholds: still open',
+  );
+  for (const s of [90, 100, 110, 120]) await send(s, -15);
+  const resolved = await waitFor('alert.resolved on SSE', async () =>
+    received.find((f) => f.event === 'alert.resolved'),
+  );
+  assert.equal(resolved.data.data.alertId, alertRow.id);
+  await waitFor('resolved alert row', async () => {
+    const { rows } = await admin.query<{ status: string }>('SELECT status FROM alerts WHERE id = $1', [
+      alertRow.id,
+    ]);
+    return rows[0]?.status === 'resolved' ? true : undefined;
+  });
+
+  // Every reading is stored once in each store.
+  const pgCount = await waitFor('13 PostgreSQL rows', async () => {
+    const { rows } = await admin.query<{ n: number }>(
+      'SELECT count(*)::int AS n FROM telemetry WHERE equipment_id = $1',
+      [equipmentId],
+    );
+    return rows[0]!.n === 13 ? rows[0]!.n : undefined;
+  });
+  assert.equal(pgCount, 13);
+  const ch = createClickHouse(config);
+  try {
+    const chCount = await waitFor('13 ClickHouse rows', async () => {
+      const rs = await ch.query({
+        query: chSql`SELECT count() AS n FROM telemetry FINAL WHERE equipment_id = ${equipmentId}`,
+        format: 'JSONEachRow',
+      });
+      const n = Number((await rs.json<{ n: string }>())[0]?.n ?? 0);
+      return n === 13 ? n : undefined;
+    });
+    assert.equal(chCount, 13);
+  } finally {
+    await ch.close();
+  }
+  abort.abort();
+  await collecting;
+});
