@@ -7,6 +7,7 @@
  *                                             mapping appends the partition (ops/conf/nats)
  *   [ns.]evt.<tenant>.<site>.<kind>.<id>      actor events
  *   [ns.]dlq.<source>                         rejected input, with the reason in headers
+ *   [ns.]ctl.<topic>                          control messages (NATS core, not stored)
  */
 export interface Names {
   ns: string;
@@ -26,9 +27,17 @@ export interface Names {
     subject(tenantId: string, siteId: string, kind: string, id: string): string;
     all: string;
     tenant(tenantId: string): string;
+    /** Filter for one event kind (`alert`, ...) across tenants and sites. */
+    kind(kind: string): string;
   };
   dlq: { stream: string; subject(source: string): string; all: string };
   kv: { snapshots: string };
+  ctl: {
+    /** Rules of a tenant (or the global ones) changed: payload `{ tenantId: string | null }`. */
+    rulesChanged: string;
+    /** An alert was closed outside its actor (acknowledged latch, manual resolve). */
+    alertClosed: string;
+  };
   consumer(name: string): string;
 }
 
@@ -55,9 +64,11 @@ export function names(ns = ''): Names {
       subject: (t, s, k, id) => `${p}evt.${t}.${s}.${k}.${id}`,
       all: `${p}evt.>`,
       tenant: (t) => `${p}evt.${t}.>`,
+      kind: (k) => `${p}evt.*.*.${k}.*`,
     },
     dlq: { stream: `${P}DLQ`, subject: (source) => `${p}dlq.${source}`, all: `${p}dlq.>` },
     kv: { snapshots: `${P}actor_snapshots` },
+    ctl: { rulesChanged: `${p}ctl.rules.changed`, alertClosed: `${p}ctl.alert.closed` },
     consumer: (name) => `${P}${name}`,
   };
 }

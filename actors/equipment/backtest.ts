@@ -1,0 +1,38 @@
+import type { AlertEvent, Reading } from '../../schemas/mod.ts';
+import {
+  handle,
+  initialState,
+  isPublished,
+  type DeciderRule,
+  type EquipmentState,
+  type UnitInfo,
+} from './equipment.decider.ts';
+
+export interface BacktestInput {
+  unit: UnitInfo;
+  rules: readonly DeciderRule[];
+  /** Stored readings of the unit, oldest first. */
+  readings: Iterable<Reading>;
+  /** State to start from; default a unit with no history. */
+  state?: EquipmentState;
+}
+
+/**
+ * Run rules over history through the live decider: the alert events they would have raised.
+ * Pure — the caller loads readings (and should pass draft rules validated by parseAlertRule).
+ */
+export function backtest(input: BacktestInput): { events: AlertEvent[]; state: EquipmentState } {
+  let state = input.state ?? initialState();
+  const events: AlertEvent[] = [];
+  for (const reading of input.readings) {
+    // Only rule-driven decisions happen in a backtest, so server time is the reading's own.
+    const r = handle(
+      state,
+      { type: 'RecordReading', data: { reading, unit: input.unit, rules: input.rules } },
+      reading.ts,
+    );
+    for (const e of r.events) if (isPublished(e)) events.push(e.data);
+    state = r.state;
+  }
+  return { events, state };
+}

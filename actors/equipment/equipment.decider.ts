@@ -1,0 +1,528 @@
+import type { AlertEvent, AlertRuleOf, Reading, Severity, ThresholdOp } from '../../schemas/mod.ts';
+import { alertIdFor } from './alert-id.ts';
+
+/**
+ * The equipment actor's logic: pure `decide(state, command, now) → events` and
+ * `evolve(state, event) → state`. No I/O and no clock: rule time is the reading's own `ts`;
+ * `now` (server time) only stamps decisions that no reading caused (a rule removed while its
+ * alert is open). The same code runs live, on replay after a restart, and in backtests.
+ *
+ * Per (unit, rule key): normal → pending → firing → recovering → normal. Pending resets when
+ * the condition turns false; recovering needs the clear threshold (hysteresis) to hold for the
+ * clear delay. A latched rule goes firing → latched on clear and stays open until someone
+ * closes it; a new breach meanwhile re-fires the same alert.
+ */
+
+export interface UnitInfo {
+  tenantId: string;
+  siteId: string;
+  equipmentId: string;
+  setpoint: number | null;
+}
+
+/** Rule kinds this decider evaluates. The service skips other kinds, with a warning. */
+export const DECIDER_KINDS = ['threshold'] as const;
+export type DeciderRule = AlertRuleOf<(typeof DECIDER_KINDS)[number]>;
+
+export interface OpenAlert {
+  id: string;
+  ruleId: string | null;
+  openedAt: number;
+  severity: Severity;
+  latched: boolean;
+  metric: string;
+}
+
+export type RuleState =
+  | { phase: 'pending'; since: number; severity: Severity }
+  | { phase: 'firing'; alert: OpenAlert }
+  | { phase: 'recovering'; alert: OpenAlert; since: number }
+  | { phase: 'latched'; alert: OpenAlert; since: number | null };
+
+export interface EquipmentState {
+  /** Device time of the last reading applied; a reading at or before it changes nothing. */
+  lastTs: number | null;
+  heaterOn: boolean | null;
+  heaterOffAt: number | null;
+  doorOpen: boolean | null;
+  doorClosedAt: number | null;
+  /** Per rule key; a key that is absent is normal. */
+  rules: Record<string, RuleState>;
+}
+
+export function initialState(): EquipmentState {
+  return { lastTs: null, heaterOn: null, heaterOffAt: null, doorOpen: null, doorClosedAt: null, rules: {} };
+}
+
+export type EquipmentCommand =
+  | { type: 'RecordReading'; data: { reading: Reading; unit: UnitInfo; rules: readonly DeciderRule[] } }
+  | { type: 'ReconcileRules'; data: { unit: UnitInfo; rules: readonly DeciderRule[] } }
+  | { type: 'CloseAlert'; data: { ruleKey: string; alertId: string } };
+
+export type PublishedEvent =
+  | { type: 'alert.opened'; data: AlertEvent }
+  | { type: 'alert.updated'; data: AlertEvent }
+  | { type: 'alert.cleared'; data: AlertEvent }
+  | { type: 'alert.resolved'; data: AlertEvent };
+
+export type EquipmentEvent =
+  | { type: 'reading.recorded'; data: { ts: number; heater?: boolean; door?: boolean } }
+  | { type: 'condition.pending'; data: { ruleKey: string; since: number; severity: Severity } }
+  | { type: 'condition.reset'; data: { ruleKey: string } }
+  | { type: 'recovery.started'; data: { ruleKey: string; since: number } }
+  | { type: 'recovery.aborted'; data: { ruleKey: string } }
+  | { type: 'closed.elsewhere'; data: { ruleKey: string; alertId: string } }
+  | PublishedEvent;
+
+/** Events that leave the actor (to the EVENTS stream); the rest only move its state. */
+export function isPublished(e: EquipmentEvent): e is PublishedEvent {
+  switch (e.type) {
+    case 'alert.opened':
+    case 'alert.updated':
+    case 'alert.cleared':
+    case 'alert.resolved':
+      return true;
+    case 'reading.recorded':
+    case 'condition.pending':
+    case 'condition.reset':
+    case 'recovery.started':
+    case 'recovery.aborted':
+    case 'closed.elsewhere':
+      return false;
+    default:
+      return unreachable(e);
+  }
+}
+
+function unreachable(x: never): never {
+  throw new TypeError(`unhandled ${JSON.stringify(x)}`);
+}
+
+// ---------------------------------------------------------------- evaluation
+
+interface Observation {
+  value: number;
+  /** The most severe level the value breaches, if any. */
+  breach: { severity: Severity; threshold: number } | null;
+  /** The value is on the safe side of the clear threshold. */
+  cleared: boolean;
+  clearThreshold: number;
+}
+
+type Observed = { kind: 'unknown' } | { kind: 'excluded' } | ({ kind: 'value' } & Observation);
+
+function metricValue(reading: Reading, metric: string): number | undefined {
+  switch (metric) {
+    case 'temperature':
+      return reading.temperature;
+    case 'pressure':
+      return reading.pressure;
+    case 'setpoint':
+      return reading.setpoint;
+    default:
+      return reading.metrics?.[metric];
+  }
+}
+
+function holds(value: number, op: ThresholdOp, threshold: number): boolean {
+  switch (op) {
+    case '>':
+      return value > threshold;
+    case '>=':
+      return value >= threshold;
+    case '<':
+      return value < threshold;
+    case '<=':
+      return value <= threshold;
+    default:
+      return unreachable(op);
+  }
+}
+
+const NEGATED: Record<ThresholdOp, string> = { '>': '<=', '>=': '<', '<': '>=', '<=': '>' };
+
+/** Defrost (heater on) or an open door, plus their recovery windows, hide a reading from a rule. */
+function excluded(rule: DeciderRule, s: EquipmentState, ts: number): boolean {
+  const defrost = rule.params.exclude_defrost;
+  if (defrost) {
+    if (s.heaterOn) return true;
+    if (s.heaterOffAt !== null && ts - s.heaterOffAt < defrost.recovery_s * 1000) return true;
+  }
+  const door = rule.params.exclude_door;
+  if (door) {
+    if (s.doorOpen) return true;
+    if (s.doorClosedAt !== null && ts - s.doorClosedAt < door.grace_s * 1000) return true;
+  }
+  return false;
+}
+
+function observe(rule: DeciderRule, reading: Reading, unit: UnitInfo, s: EquipmentState): Observed {
+  const p = rule.params;
+  const value = metricValue(reading, p.metric);
+  if (value === undefined) return { kind: 'unknown' };
+  const base = p.relative_to_setpoint ? (reading.setpoint ?? unit.setpoint) : 0;
+  // A rule relative to a setpoint the unit does not have cannot say anything.
+  if (base === null) return { kind: 'unknown' };
+  if (excluded(rule, s, reading.ts)) return { kind: 'excluded' };
+  let breach: Observation['breach'] = null;
+  for (const level of p.levels) {
+    if (holds(value, p.op, base + level.value)) {
+      breach = { severity: level.severity, threshold: base + level.value };
+      break;
+    }
+  }
+  const lowest = p.levels[p.levels.length - 1]!.value;
+  const rising = p.op === '>' || p.op === '>=';
+  const clearOffset =
+    p.clear.value ??
+    (p.clear.delta === undefined ? lowest : rising ? lowest - p.clear.delta : lowest + p.clear.delta);
+  const clearThreshold = base + clearOffset;
+  return { kind: 'value', value, breach, cleared: !holds(value, p.op, clearThreshold), clearThreshold };
+}
+
+// ---------------------------------------------------------------- event builders
+
+function fmt(n: number): string {
+  return String(Math.round(n * 100) / 100);
+}
+
+function alertEvent(
+  type: PublishedEvent['type'],
+  unit: UnitInfo,
+  alert: OpenAlert,
+  ts: number,
+  ruleKey: string,
+  fields: {
+    severity: Severity;
+    previousSeverity?: Severity;
+    value: number | null;
+    threshold: number | null;
+    message: string;
+  },
+): AlertEvent {
+  return {
+    id: `${alert.id}:${type}:${ts}`,
+    type,
+    tenantId: unit.tenantId,
+    siteId: unit.siteId,
+    ts,
+    data: {
+      alertId: alert.id,
+      equipmentId: unit.equipmentId,
+      ruleId: alert.ruleId,
+      ruleKey,
+      severity: fields.severity,
+      ...(fields.previousSeverity ? { previousSeverity: fields.previousSeverity } : {}),
+      metric: alert.metric,
+      value: fields.value,
+      threshold: fields.threshold,
+      openedAt: alert.openedAt,
+      latched: alert.latched,
+      // Maintenance windows (which set this) are not modelled yet: nothing suppresses.
+      suppressed: false,
+      message: fields.message,
+    },
+  };
+}
+
+function breachText(rule: DeciderRule, value: number, threshold: number): string {
+  return `${rule.params.metric} ${fmt(value)} ${rule.params.op} ${fmt(threshold)}`;
+}
+
+function clearText(rule: DeciderRule, o: Observation): string {
+  return `${rule.params.metric} ${fmt(o.value)} ${NEGATED[rule.params.op]} ${fmt(o.clearThreshold)}`;
+}
+
+function open(rule: DeciderRule, unit: UnitInfo, o: Observation, ts: number): EquipmentEvent {
+  const breach = o.breach!;
+  const alert: OpenAlert = {
+    id: alertIdFor(unit.equipmentId, rule.key, ts),
+    ruleId: rule.id,
+    openedAt: ts,
+    severity: breach.severity,
+    latched: rule.latched,
+    metric: rule.params.metric,
+  };
+  const held = rule.params.for_s ? ` for ${rule.params.for_s}s` : '';
+  return {
+    type: 'alert.opened',
+    data: alertEvent('alert.opened', unit, alert, ts, rule.key, {
+      severity: breach.severity,
+      value: o.value,
+      threshold: breach.threshold,
+      message: `${breachText(rule, o.value, breach.threshold)}${held}`,
+    }),
+  };
+}
+
+function updated(
+  rule: DeciderRule,
+  unit: UnitInfo,
+  alert: OpenAlert,
+  o: Observation,
+  ts: number,
+  why: string,
+): EquipmentEvent {
+  const breach = o.breach!;
+  return {
+    type: 'alert.updated',
+    data: alertEvent('alert.updated', unit, alert, ts, rule.key, {
+      severity: breach.severity,
+      previousSeverity: alert.severity,
+      value: o.value,
+      threshold: breach.threshold,
+      message: `${why}: ${breachText(rule, o.value, breach.threshold)}`,
+    }),
+  };
+}
+
+function finish(
+  rule: DeciderRule,
+  unit: UnitInfo,
+  alert: OpenAlert,
+  o: Observation,
+  ts: number,
+): EquipmentEvent {
+  if (rule.latched) {
+    return {
+      type: 'alert.cleared',
+      data: alertEvent('alert.cleared', unit, alert, ts, rule.key, {
+        severity: alert.severity,
+        value: o.value,
+        threshold: o.clearThreshold,
+        message: `condition cleared: ${clearText(rule, o)}; latched until closed`,
+      }),
+    };
+  }
+  return {
+    type: 'alert.resolved',
+    data: alertEvent('alert.resolved', unit, alert, ts, rule.key, {
+      severity: alert.severity,
+      value: o.value,
+      threshold: o.clearThreshold,
+      message: `recovered: ${clearText(rule, o)}`,
+    }),
+  };
+}
+
+/** A rule that no longer applies (deleted, disabled, overridden) resolves what it left open. */
+function retire(key: string, rs: RuleState, unit: UnitInfo, ts: number, why: string): EquipmentEvent[] {
+  switch (rs.phase) {
+    case 'pending':
+      return [{ type: 'condition.reset', data: { ruleKey: key } }];
+    case 'firing':
+    case 'recovering':
+    case 'latched':
+      return [
+        {
+          type: 'alert.resolved',
+          data: alertEvent('alert.resolved', unit, rs.alert, ts, key, {
+            severity: rs.alert.severity,
+            value: null,
+            threshold: null,
+            message: why,
+          }),
+        },
+      ];
+    default:
+      return unreachable(rs);
+  }
+}
+
+function evaluateRule(
+  rule: DeciderRule,
+  rs: RuleState | undefined,
+  reading: Reading,
+  unit: UnitInfo,
+  s: EquipmentState,
+): EquipmentEvent[] {
+  const key = rule.key;
+  const ts = reading.ts;
+  if (rs?.phase === 'latched' && !rule.latched) return retire(key, rs, unit, ts, 'rule no longer latched');
+  const o = observe(rule, reading, unit, s);
+  if (o.kind === 'unknown') return [];
+  const reset: EquipmentEvent = { type: 'condition.reset', data: { ruleKey: key } };
+  if (o.kind === 'excluded') {
+    // A breach that starts in defrost or with the door open is not one; an open alert waits.
+    if (rs?.phase === 'pending' || (rs?.phase === 'latched' && rs.since !== null)) return [reset];
+    return [];
+  }
+  const forMs = rule.params.for_s * 1000;
+  const clearMs = rule.params.clear.for_s * 1000;
+  const pending = (since: number, severity: Severity): EquipmentEvent => ({
+    type: 'condition.pending',
+    data: { ruleKey: key, since, severity },
+  });
+  if (!rs) {
+    if (!o.breach) return [];
+    return forMs === 0 ? [open(rule, unit, o, ts)] : [pending(ts, o.breach.severity)];
+  }
+  switch (rs.phase) {
+    case 'pending':
+      if (!o.breach) return [reset];
+      if (ts - rs.since >= forMs) return [open(rule, unit, o, ts)];
+      return o.breach.severity === rs.severity ? [] : [pending(rs.since, o.breach.severity)];
+    case 'firing':
+      if (o.breach && o.breach.severity !== rs.alert.severity) {
+        return [updated(rule, unit, rs.alert, o, ts, `severity ${rs.alert.severity} → ${o.breach.severity}`)];
+      }
+      if (!o.cleared) return [];
+      return clearMs === 0
+        ? [finish(rule, unit, rs.alert, o, ts)]
+        : [{ type: 'recovery.started', data: { ruleKey: key, since: ts } }];
+    case 'recovering': {
+      if (!o.cleared) {
+        const out: EquipmentEvent[] = [{ type: 'recovery.aborted', data: { ruleKey: key } }];
+        if (o.breach && o.breach.severity !== rs.alert.severity) {
+          out.push(
+            updated(rule, unit, rs.alert, o, ts, `severity ${rs.alert.severity} → ${o.breach.severity}`),
+          );
+        }
+        return out;
+      }
+      return ts - rs.since >= clearMs ? [finish(rule, unit, rs.alert, o, ts)] : [];
+    }
+    case 'latched': {
+      if (!o.breach) return rs.since === null ? [] : [reset];
+      const since = rs.since ?? ts;
+      if (ts - since >= forMs) return [updated(rule, unit, rs.alert, o, ts, 'condition returned')];
+      return rs.since === null ? [pending(ts, o.breach.severity)] : [];
+    }
+    default:
+      return unreachable(rs);
+  }
+}
+
+// ---------------------------------------------------------------- decide / evolve
+
+export function decide(state: EquipmentState, command: EquipmentCommand, now: number): EquipmentEvent[] {
+  switch (command.type) {
+    case 'RecordReading': {
+      const { reading, unit, rules } = command.data;
+      // Duplicates and late readings: rule time never goes backwards.
+      if (state.lastTs !== null && reading.ts <= state.lastTs) return [];
+      const recorded: EquipmentEvent = {
+        type: 'reading.recorded',
+        data: {
+          ts: reading.ts,
+          ...(reading.heater === undefined ? {} : { heater: reading.heater }),
+          ...(reading.door === undefined ? {} : { door: reading.door }),
+        },
+      };
+      const s = evolve(state, recorded);
+      const events: EquipmentEvent[] = [recorded];
+      const keys = new Set(rules.map((r) => r.key));
+      for (const [key, rs] of Object.entries(s.rules)) {
+        if (!keys.has(key)) events.push(...retire(key, rs, unit, reading.ts, 'rule removed or disabled'));
+      }
+      for (const rule of rules) events.push(...evaluateRule(rule, s.rules[rule.key], reading, unit, s));
+      return events;
+    }
+    case 'ReconcileRules': {
+      const { unit, rules } = command.data;
+      const byKey = new Map(rules.map((r) => [r.key, r]));
+      const events: EquipmentEvent[] = [];
+      for (const [key, rs] of Object.entries(state.rules)) {
+        const rule = byKey.get(key);
+        if (!rule) events.push(...retire(key, rs, unit, now, 'rule removed or disabled'));
+        else if (rs.phase === 'latched' && !rule.latched)
+          events.push(...retire(key, rs, unit, now, 'rule no longer latched'));
+      }
+      return events;
+    }
+    case 'CloseAlert': {
+      const { ruleKey, alertId } = command.data;
+      const rs = state.rules[ruleKey];
+      if (!rs || rs.phase === 'pending' || rs.alert.id !== alertId) return [];
+      return [{ type: 'closed.elsewhere', data: { ruleKey, alertId } }];
+    }
+    default:
+      return unreachable(command);
+  }
+}
+
+function openAlertOf(e: AlertEvent): OpenAlert {
+  return {
+    id: e.data.alertId,
+    ruleId: e.data.ruleId,
+    openedAt: e.data.openedAt,
+    severity: e.data.severity,
+    latched: e.data.latched,
+    metric: e.data.metric,
+  };
+}
+
+function withRule(state: EquipmentState, key: string, rs: RuleState | null): EquipmentState {
+  const rules = { ...state.rules };
+  if (rs) rules[key] = rs;
+  else delete rules[key];
+  return { ...state, rules };
+}
+
+export function evolve(state: EquipmentState, event: EquipmentEvent): EquipmentState {
+  switch (event.type) {
+    case 'reading.recorded': {
+      const { ts, heater, door } = event.data;
+      const next = { ...state, lastTs: ts };
+      if (heater !== undefined) {
+        if (!heater && state.heaterOn) next.heaterOffAt = ts;
+        next.heaterOn = heater;
+      }
+      if (door !== undefined) {
+        if (!door && state.doorOpen) next.doorClosedAt = ts;
+        next.doorOpen = door;
+      }
+      return next;
+    }
+    case 'condition.pending': {
+      const { ruleKey, since, severity } = event.data;
+      const rs = state.rules[ruleKey];
+      if (rs?.phase === 'latched') return withRule(state, ruleKey, { ...rs, since });
+      return withRule(state, ruleKey, { phase: 'pending', since, severity });
+    }
+    case 'condition.reset': {
+      const rs = state.rules[event.data.ruleKey];
+      if (rs?.phase === 'latched') return withRule(state, event.data.ruleKey, { ...rs, since: null });
+      return withRule(state, event.data.ruleKey, null);
+    }
+    case 'recovery.started': {
+      const rs = state.rules[event.data.ruleKey];
+      if (rs?.phase !== 'firing') return state;
+      return withRule(state, event.data.ruleKey, {
+        phase: 'recovering',
+        alert: rs.alert,
+        since: event.data.since,
+      });
+    }
+    case 'recovery.aborted': {
+      const rs = state.rules[event.data.ruleKey];
+      if (rs?.phase !== 'recovering') return state;
+      return withRule(state, event.data.ruleKey, { phase: 'firing', alert: rs.alert });
+    }
+    case 'closed.elsewhere':
+      return withRule(state, event.data.ruleKey, null);
+    case 'alert.opened':
+    case 'alert.updated':
+      return withRule(state, event.data.data.ruleKey, { phase: 'firing', alert: openAlertOf(event.data) });
+    case 'alert.cleared':
+      return withRule(state, event.data.data.ruleKey, {
+        phase: 'latched',
+        alert: openAlertOf(event.data),
+        since: null,
+      });
+    case 'alert.resolved':
+      return withRule(state, event.data.data.ruleKey, null);
+    default:
+      return unreachable(event);
+  }
+}
+
+/** Apply a command: the events it causes and the state they lead to. */
+export function handle(
+  state: EquipmentState,
+  command: EquipmentCommand,
+  now: number,
+): { events: EquipmentEvent[]; state: EquipmentState } {
+  const events = decide(state, command, now);
+  return { events, state: events.reduce(evolve, state) };
+}

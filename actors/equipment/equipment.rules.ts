@@ -1,0 +1,76 @@
+import { parseAlertRule, type AlertRule, type AlertRuleRow, type ErrorCode } from '../../schemas/mod.ts';
+import { DECIDER_KINDS, type DeciderRule, type UnitInfo } from './equipment.decider.ts';
+
+/**
+ * Which rule applies to a unit, per key: the most specific scope wins (equipment > site >
+ * tenant > global), whether or not it is enabled — a disabled equipment-level rule switches
+ * the key off for that unit even when a global rule of the same key is enabled.
+ */
+function specificity(row: AlertRuleRow, unit: UnitInfo): number | null {
+  if (row.tenant_id === null) return 0;
+  if (row.tenant_id !== unit.tenantId) return null;
+  if (row.equipment_id !== null) return row.equipment_id === unit.equipmentId ? 3 : null;
+  if (row.site_id !== null) return row.site_id === unit.siteId ? 2 : null;
+  return 1;
+}
+
+export function applicableRows(rows: readonly AlertRuleRow[], unit: UnitInfo): AlertRuleRow[] {
+  const best = new Map<string, { row: AlertRuleRow; rank: number }>();
+  for (const row of rows) {
+    const rank = specificity(row, unit);
+    if (rank === null) continue;
+    const current = best.get(row.key);
+    if (!current || rank > current.rank) best.set(row.key, { row, rank });
+  }
+  return [...best.values()].map((b) => b.row).filter((r) => r.enabled);
+}
+
+export interface SkippedRule {
+  ruleId: string;
+  key: string;
+  kind: string;
+  code: ErrorCode | 'UNSUPPORTED_KIND';
+  reason: string;
+}
+
+function isDeciderRule(rule: AlertRule): rule is DeciderRule {
+  return (DECIDER_KINDS as readonly string[]).includes(rule.kind);
+}
+
+/** The rule as the decider takes it, or null when this version does not evaluate its kind. */
+export function toDeciderRule(rule: AlertRule): DeciderRule | null {
+  return isDeciderRule(rule) ? rule : null;
+}
+
+/** The unit's enabled rules the decider can evaluate, and the ones it must skip (and why). */
+export function rulesForUnit(
+  rows: readonly AlertRuleRow[],
+  unit: UnitInfo,
+): { rules: DeciderRule[]; skipped: SkippedRule[] } {
+  const rules: DeciderRule[] = [];
+  const skipped: SkippedRule[] = [];
+  for (const row of applicableRows(rows, unit)) {
+    const parsed = parseAlertRule(row);
+    if (!parsed.ok) {
+      skipped.push({
+        ruleId: row.id,
+        key: row.key,
+        kind: row.kind,
+        code: parsed.code,
+        reason: parsed.reason,
+      });
+    } else if (!isDeciderRule(parsed.rule)) {
+      skipped.push({
+        ruleId: row.id,
+        key: row.key,
+        kind: row.kind,
+        code: 'UNSUPPORTED_KIND',
+        reason: `rule kind '${row.kind}' is not evaluated by this version`,
+      });
+    } else {
+      rules.push(parsed.rule);
+    }
+  }
+  rules.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  return { rules, skipped };
+}

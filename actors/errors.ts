@@ -1,0 +1,70 @@
+import { isVigilError, VigilError } from '../schemas/mod.ts';
+
+/**
+ * Map driver errors onto the registry so the consumer policy can act on them: an unreachable
+ * dependency is an outage (retry without limit), bad data is permanent (dead-letter), anything
+ * else is retried a few times.
+ */
+const NETWORK_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'UND_ERR_SOCKET',
+  'UND_ERR_CONNECT_TIMEOUT',
+]);
+
+function codeOf(err: unknown): string | undefined {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' ? code : undefined;
+}
+
+function messageOf(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+function looksLikeNetwork(err: unknown): boolean {
+  const code = codeOf(err);
+  if (code && NETWORK_CODES.has(code)) return true;
+  const cause = (err as { cause?: unknown } | null)?.cause;
+  if (cause && cause !== err && looksLikeNetwork(cause)) return true;
+  return /connection terminated|timeout exceeded when trying to connect|socket hang up|connect ECONNREFUSED|Timeout error/i.test(
+    messageOf(err),
+  );
+}
+
+export function fromPgError(err: unknown, what: string): VigilError {
+  if (isVigilError(err)) return err;
+  const code = codeOf(err) ?? '';
+  // 08 connection, 53 resources, 57 operator intervention (shutdown), 58 system.
+  if (looksLikeNetwork(err) || /^(08|53|57|58)/.test(code)) {
+    return new VigilError('DEPENDENCY_UNAVAILABLE', `${what}: PostgreSQL unavailable`, { cause: err });
+  }
+  // 22 data exception, 23 integrity violation: the data is at fault, retrying cannot help.
+  if (/^(22|23)/.test(code)) {
+    return new VigilError('VALIDATION_FAILED', `${what}: ${messageOf(err)}`, { cause: err });
+  }
+  return new VigilError('INTERNAL', `${what}: ${messageOf(err)}`, { cause: err });
+}
+
+export function fromClickHouseError(err: unknown, what: string): VigilError {
+  if (isVigilError(err)) return err;
+  if (looksLikeNetwork(err)) {
+    return new VigilError('DEPENDENCY_UNAVAILABLE', `${what}: ClickHouse unavailable`, { cause: err });
+  }
+  // ClickHouse server errors carry a numeric code: 26/27/38/41/53/70/72/117 are parse and type errors of the input.
+  const code = Number(codeOf(err));
+  if ([26, 27, 38, 41, 53, 70, 72, 117].includes(code)) {
+    return new VigilError('VALIDATION_FAILED', `${what}: ${messageOf(err)}`, { cause: err });
+  }
+  return new VigilError('INTERNAL', `${what}: ${messageOf(err)}`, { cause: err });
+}
+
+export function fromNatsError(err: unknown, what: string): VigilError {
+  if (isVigilError(err)) return err;
+  return new VigilError('DEPENDENCY_UNAVAILABLE', `${what}: ${messageOf(err)}`, { cause: err });
+}

@@ -1,0 +1,96 @@
+import type { Logger, Pool } from '../../schemas/mod.ts';
+
+/**
+ * Hourly `SELECT telemetry_maintain()` as `vigil_worker`: creates native partitions ahead,
+ * drops expired ones, refreshes rollups — or, with TimescaleDB, reports failing background
+ * jobs. The last result or error is kept for /health. An advisory lock makes several nodes
+ * run it once, not once each.
+ */
+
+const LOCK_KEY = 746_147_202;
+
+export interface MaintenanceStatus {
+  lastRunAt: string | null;
+  lastResult: Record<string, unknown> | null;
+  lastError: string | null;
+  /** False when the last run failed or TimescaleDB reports a failed policy job. */
+  healthy: boolean;
+}
+
+export class TelemetryMaintenance {
+  readonly #pool: Pool;
+  readonly #log: Logger;
+  readonly #everyMs: number;
+  #timer: NodeJS.Timeout | null = null;
+  #running: Promise<void> | null = null;
+  #status: MaintenanceStatus = { lastRunAt: null, lastResult: null, lastError: null, healthy: true };
+
+  constructor(pool: Pool, log: Logger, everyMs = 3600_000) {
+    this.#pool = pool;
+    this.#log = log;
+    this.#everyMs = everyMs;
+  }
+
+  status(): MaintenanceStatus {
+    return { ...this.#status };
+  }
+
+  /** Run now (in the background) and then every interval. */
+  start(): void {
+    this.#kick();
+    this.#timer = setInterval(() => this.#kick(), this.#everyMs);
+    this.#timer.unref();
+  }
+
+  async stop(): Promise<void> {
+    if (this.#timer) clearInterval(this.#timer);
+    this.#timer = null;
+    await this.#running;
+  }
+
+  #kick(): void {
+    if (this.#running) return;
+    this.#running = this.runOnce().finally(() => {
+      this.#running = null;
+    });
+  }
+
+  /** One run; never throws (the outcome lands in `status()` and the log). */
+  async runOnce(): Promise<void> {
+    const at = new Date().toISOString();
+    let client;
+    try {
+      client = await this.#pool.connect();
+      await client.query('BEGIN');
+      const lock = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_xact_lock($1) AS ok', [
+        LOCK_KEY,
+      ]);
+      if (!lock.rows[0]?.ok) {
+        await client.query('ROLLBACK');
+        this.#log.debug('telemetry maintenance already running on another node');
+        return;
+      }
+      const r = await client.query<{ result: Record<string, unknown> }>(
+        'SELECT telemetry_maintain() AS result',
+      );
+      await client.query('COMMIT');
+      const result = r.rows[0]?.result ?? {};
+      const failedJobs = Array.isArray(result['failed_jobs']) ? result['failed_jobs'] : [];
+      this.#status = { lastRunAt: at, lastResult: result, lastError: null, healthy: failedJobs.length === 0 };
+      if (failedJobs.length)
+        this.#log.warn({ result }, 'telemetry maintenance: TimescaleDB jobs are failing');
+      else this.#log.info({ result }, 'telemetry maintenance done');
+    } catch (err) {
+      await client?.query('ROLLBACK').catch(() => undefined);
+      this.#status = {
+        lastRunAt: at,
+        lastResult: this.#status.lastResult,
+        lastError: err instanceof Error ? err.message : String(err),
+        healthy: false,
+      };
+      this.#log.error({ err }, 'telemetry maintenance failed');
+    } finally {
+      client?.release();
+    }
+  }
+}

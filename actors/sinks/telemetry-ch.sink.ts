@@ -1,0 +1,111 @@
+import type { ClickHouseClient } from '@clickhouse/client';
+import type { ServiceSchema } from 'moleculer';
+import {
+  ConsumerRunner,
+  decodeTelemetry,
+  type ConsumerStats,
+  type StoredReading,
+} from '../../streams/mod.ts';
+import type { NodeDeps } from '../deps.ts';
+import { fromClickHouseError } from '../errors.ts';
+
+/**
+ * TELEMETRY → ClickHouse `telemetry` (schemas/clickhouse/001), JSONEachRow batches. Its own
+ * durable consumer: a slow or dead ClickHouse holds back only this consumer — the messages
+ * wait in the stream (nak with backoff, never dead-lettered for an outage) while alerts and
+ * PostgreSQL carry on. ReplacingMergeTree keyed by (tenant, unit, ts_ms) collapses
+ * redeliveries; readers use FINAL.
+ */
+
+export interface ChTelemetryRow {
+  tenant_id: string;
+  equipment_id: string;
+  ts: number;
+  ts_ms: number;
+  temperature: number | null;
+  pressure: number | null;
+  door: 0 | 1 | null;
+  heater: 0 | 1 | null;
+  compressor: 0 | 1 | null;
+  fan: 0 | 1 | null;
+  setpoint: number | null;
+  metric_names: string[];
+  metric_values: number[];
+  received_ms: number;
+}
+
+function flag(v: boolean | undefined): 0 | 1 | null {
+  return v === undefined ? null : v ? 1 : 0;
+}
+
+export function toClickHouseRow({ reading: r, receivedAt }: StoredReading): ChTelemetryRow {
+  const metrics = Object.entries(r.metrics ?? {});
+  return {
+    tenant_id: r.tenantId,
+    equipment_id: r.equipmentId,
+    // DateTime as epoch seconds: unambiguous on 18.16 and current releases alike.
+    ts: Math.floor(r.ts / 1000),
+    ts_ms: r.ts,
+    temperature: r.temperature ?? null,
+    pressure: r.pressure ?? null,
+    door: flag(r.door),
+    heater: flag(r.heater),
+    compressor: flag(r.compressor),
+    fan: flag(r.fan),
+    setpoint: r.setpoint ?? null,
+    metric_names: metrics.map(([k]) => k),
+    metric_values: metrics.map(([, v]) => v),
+    received_ms: receivedAt,
+  };
+}
+
+export interface TelemetryChDeps extends NodeDeps {
+  ch: ClickHouseClient;
+}
+
+export function telemetryChRunner(deps: TelemetryChDeps): ConsumerRunner<StoredReading> {
+  const { names, config } = deps;
+  return new ConsumerRunner<StoredReading>({
+    js: deps.js,
+    jsm: deps.jsm,
+    names,
+    log: deps.log,
+    name: 'telemetry_ch',
+    stream: names.telemetry.stream,
+    durable: names.consumer('telemetry_ch'),
+    filterSubject: names.telemetry.all,
+    dlqSource: 'telemetry',
+    mode: 'batch',
+    decode: (msg) => decodeTelemetry(msg, names.ns, config),
+    handle: async (batch) => {
+      try {
+        await deps.ch.insert({
+          table: 'telemetry',
+          values: batch.map((d) => toClickHouseRow(d.value)),
+          format: 'JSONEachRow',
+        });
+      } catch (err) {
+        throw fromClickHouseError(err, 'inserting telemetry into ClickHouse');
+      }
+    },
+    // Fewer, larger inserts: ClickHouse prefers them.
+    batchSize: 1000,
+    lingerMs: 500,
+  });
+}
+
+export function telemetryChService(deps: TelemetryChDeps): ServiceSchema {
+  const runner = telemetryChRunner(deps);
+  return {
+    name: 'telemetry-ch',
+    actions: {
+      health: { handler: (): { consumer: ConsumerStats } => ({ consumer: runner.stats() }) },
+    },
+    async started() {
+      await runner.start();
+    },
+    async stopped() {
+      await runner.stop();
+    },
+  };
+}

@@ -1,0 +1,46 @@
+export {
+  names,
+  isToken,
+  parseTelemetrySubject,
+  type Names,
+  type ParsedTelemetrySubject,
+} from './subjects.ts';
+export {
+  connectNats,
+  ensureStreams,
+  ensureSnapshotBucket,
+  deleteNamespace,
+  streamConfigs,
+  DUPLICATE_WINDOW_MS,
+  MAX_TELEMETRY_MSG_BYTES,
+} from './setup.ts';
+export {
+  publishReading,
+  publishEvent,
+  publishDeadLetter,
+  publishRulesChanged,
+  publishAlertClosed,
+  eventSubject,
+  DLQ_HEADERS,
+  type AlertClosed,
+  type Rejection,
+} from './publish.ts';
+export {
+  ConsumerRunner,
+  DEFAULT_BACKOFF_MS,
+  isOutage,
+  isRetryable,
+  type ConsumerOptions,
+  type ConsumerStats,
+  type Decoded,
+  type Delivery,
+  type Rejected,
+} from './consumer.ts';
+export { decodeTelemetry, storedAt, type ReadingLimits, type StoredReading } from './telemetry.decode.ts';
+export { assignPartitions, partitionsOf } from './partitions.ts';
+export { PartitionLeases, type LeaseOptions } from './leases.ts';
+export { consumerMetrics } from './metrics.ts';
+export type { NatsConnection } from '@nats-io/transport-node';
+export type { JetStreamClient, JetStreamManager, JsMsg, PubAck } from '@nats-io/jetstream';
+export { jetstream, jetstreamManager } from '@nats-io/jetstream';
+export type { KV } from '@nats-io/kv';

@@ -1,0 +1,41 @@
+import { createHash } from 'node:crypto';
+
+/**
+ * Rendezvous (highest random weight) hashing: every node scores every partition and the
+ * highest score owns it. Adding or removing a node moves only the partitions that node wins
+ * or held (about 1/n of them), and every node computes the same answer from the same list,
+ * so no coordinator is needed. Pure: same inputs, same owners.
+ */
+function weight(nodeId: string, partition: number): bigint {
+  return createHash('sha256').update(`${nodeId}\u0000${partition}`).digest().readBigUInt64BE(0);
+}
+
+/** The owner of each partition `0..count-1` (index = partition); empty when there are no nodes. */
+export function assignPartitions(nodeIds: readonly string[], count: number): string[] {
+  const nodes = [...new Set(nodeIds)].sort();
+  if (nodes.length === 0) return [];
+  const owners: string[] = [];
+  for (let p = 0; p < count; p++) {
+    let best = '';
+    let bestWeight = -1n;
+    for (const node of nodes) {
+      const w = weight(node, p);
+      // Ties (practically impossible) go to the smaller id: nodes is sorted.
+      if (w > bestWeight) {
+        best = node;
+        bestWeight = w;
+      }
+    }
+    owners.push(best);
+  }
+  return owners;
+}
+
+/** Partitions `nodeId` owns among `nodeIds`. */
+export function partitionsOf(nodeId: string, nodeIds: readonly string[], count: number): number[] {
+  const out: number[] = [];
+  assignPartitions(nodeIds, count).forEach((owner, p) => {
+    if (owner === nodeId) out.push(p);
+  });
+  return out;
+}

@@ -1,0 +1,395 @@
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { after, before, describe, test } from 'node:test';
+import { createLogger, loadConfig, VigilError } from '../../schemas/mod.ts';
+import {
+  ConsumerRunner,
+  DLQ_HEADERS,
+  PartitionLeases,
+  connectNats,
+  deleteNamespace,
+  ensureSnapshotBucket,
+  ensureStreams,
+  jetstream,
+  jetstreamManager,
+  names as namesFor,
+  type ConsumerOptions,
+  type Decoded,
+  type JetStreamClient,
+  type JetStreamManager,
+  type JsMsg,
+  type NatsConnection,
+  type Names,
+} from '../../streams/mod.ts';
+
+const ns = `t${randomBytes(4).toString('hex')}`;
+const config = loadConfig(process.env, { VIGIL_NS: ns });
+const log = createLogger({ LOG_LEVEL: 'silent' }, 'consumer-test');
+const enc = new TextEncoder();
+
+let nc: NatsConnection;
+let js: JetStreamClient;
+let jsm: JetStreamManager;
+let names: Names;
+const runners: ConsumerRunner<unknown>[] = [];
+
+async function waitFor<T>(
+  what: string,
+  fn: () => Promise<T | undefined | false> | T | undefined | false,
+  ms = 15_000,
+): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const v = await fn();
+    if (v !== undefined && v !== false) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** Every test publishes under its own tenant token, consumes with its own durable and DLQ source. */
+function scope(name: string): {
+  subject(e: string): string;
+  filter: string;
+  durable: string;
+  source: string;
+} {
+  return {
+    subject: (e) => names.telemetry.publish(name, e),
+    filter: names.telemetry.tenant(name),
+    durable: names.consumer(`test_${name}`),
+    source: name,
+  };
+}
+
+const text = (msg: JsMsg): string => Buffer.from(msg.data).toString('utf8');
+const decodeText = (msg: JsMsg): Decoded<string> =>
+  text(msg).startsWith('bad')
+    ? { ok: false, code: 'VALIDATION_FAILED', reason: `rejected ${text(msg)}` }
+    : { ok: true, value: text(msg) };
+
+async function runner<T>(
+  opts: Omit<ConsumerOptions<T>, 'js' | 'jsm' | 'names' | 'log'>,
+): Promise<ConsumerRunner<T>> {
+  const r = new ConsumerRunner<T>({ js, jsm, names, log, backoffMs: [50, 100], lingerMs: 20, ...opts });
+  runners.push(r as ConsumerRunner<unknown>);
+  await r.start();
+  return r;
+}
+
+async function dlq(source: string): Promise<Array<{ headers: Record<string, string>; body: string }>> {
+  const info = await jsm.streams.info(names.dlq.stream, { subjects_filter: names.dlq.subject(source) });
+  const out: Array<{ headers: Record<string, string>; body: string }> = [];
+  if (!info.state.subjects?.[names.dlq.subject(source)]) return out;
+  for (let seq = info.state.first_seq; seq <= info.state.last_seq; seq++) {
+    const m = await jsm.streams.getMessage(names.dlq.stream, { seq }).catch(() => null);
+    if (!m || m.subject !== names.dlq.subject(source)) continue;
+    const headers: Record<string, string> = {};
+    for (const [k] of m.header) headers[k] = m.header.get(k);
+    out.push({ headers, body: Buffer.from(m.data).toString('utf8') });
+  }
+  return out;
+}
+
+async function idle(durable: string): Promise<boolean> {
+  const info = await jsm.consumers.info(names.telemetry.stream, durable);
+  return info.num_pending === 0 && info.num_ack_pending === 0;
+}
+
+before(async () => {
+  names = namesFor(ns);
+  nc = await connectNats(config, 'consumer-test');
+  jsm = await jetstreamManager(nc);
+  js = jetstream(nc);
+  await ensureStreams(jsm, names);
+});
+
+after(async () => {
+  for (const r of runners) await r.stop();
+  await deleteNamespace(jsm, names);
+  await nc.drain();
+});
+
+describe('consumer runner (batch mode)', () => {
+  test('invalid messages are dead-lettered with reason and original bytes, then acked; valid ones handled', async () => {
+    const s = scope('a');
+    const handled: string[] = [];
+    await runner<string>({
+      name: 'test_a',
+      stream: names.telemetry.stream,
+      durable: s.durable,
+      filterSubject: s.filter,
+      dlqSource: s.source,
+      mode: 'batch',
+      decode: decodeText,
+      handle: async (batch) => {
+        handled.push(...batch.map((d) => d.value));
+      },
+    });
+    await js.publish(s.subject('e1'), enc.encode('ok-1'));
+    const bad = await js.publish(s.subject('e1'), enc.encode('bad-2'));
+    await js.publish(s.subject('e1'), enc.encode('ok-3'));
+    await waitFor('all acked', () => handled.length === 2 && idle(s.durable));
+    assert.deepEqual(handled, ['ok-1', 'ok-3']);
+    const [entry, ...rest] = await waitFor('dlq entry', async () => {
+      const d = await dlq(s.source);
+      return d.length ? d : undefined;
+    });
+    assert.equal(rest.length, 0);
+    assert.equal(entry!.body, 'bad-2');
+    assert.equal(entry!.headers[DLQ_HEADERS.code], 'VALIDATION_FAILED');
+    assert.equal(entry!.headers[DLQ_HEADERS.reason], 'rejected bad-2');
+    assert.equal(entry!.headers[DLQ_HEADERS.stream], names.telemetry.stream);
+    assert.equal(entry!.headers[DLQ_HEADERS.seq], String(bad.seq));
+    assert.equal(entry!.headers[DLQ_HEADERS.consumer], 'test_a');
+    assert.match(entry!.headers[DLQ_HEADERS.subject] ?? '', new RegExp(`^${ns}\\.tele\\.a\\.e1\\.\\d+$`));
+  });
+
+  test('two consumers rejecting the same message leave one DLQ entry', async () => {
+    const s = scope('b');
+    for (const which of ['x', 'y']) {
+      await runner<string>({
+        name: `test_b_${which}`,
+        stream: names.telemetry.stream,
+        durable: names.consumer(`test_b_${which}`),
+        filterSubject: s.filter,
+        dlqSource: s.source,
+        mode: 'batch',
+        decode: decodeText,
+        handle: async () => undefined,
+      });
+    }
+    await js.publish(s.subject('e1'), enc.encode('bad-once'));
+    await waitFor(
+      'both consumers done',
+      async () => (await idle(names.consumer('test_b_x'))) && idle(names.consumer('test_b_y')),
+    );
+    const entries = await dlq(s.source);
+    assert.equal(entries.length, 1);
+    assert.equal(entries[0]!.body, 'bad-once');
+  });
+
+  test('a transient failure is nak-ed with backoff and succeeds on redelivery', async () => {
+    const s = scope('c');
+    const attempts = new Map<string, number>();
+    const done: Array<{ value: string; deliveries: number }> = [];
+    await runner<string>({
+      name: 'test_c',
+      stream: names.telemetry.stream,
+      durable: s.durable,
+      filterSubject: s.filter,
+      dlqSource: s.source,
+      mode: 'batch',
+      decode: decodeText,
+      handle: async (batch) => {
+        for (const d of batch) {
+          const n = (attempts.get(d.value) ?? 0) + 1;
+          attempts.set(d.value, n);
+          if (d.value === 'flaky' && n === 1) throw new VigilError('INTERNAL', 'first attempt fails');
+        }
+        done.push(...batch.map((d) => ({ value: d.value, deliveries: d.msg.info.deliveryCount })));
+      },
+    });
+    await js.publish(s.subject('e1'), enc.encode('flaky'));
+    await waitFor('flaky handled', () => done.some((d) => d.value === 'flaky') && idle(s.durable));
+    assert.deepEqual(done, [{ value: 'flaky', deliveries: 2 }]);
+    assert.equal((await dlq(s.source)).length, 0);
+  });
+
+  test('a retryable failure past maxDeliver is dead-lettered as "max deliveries exceeded"', async () => {
+    const s = scope('d');
+    let calls = 0;
+    await runner<string>({
+      name: 'test_d',
+      stream: names.telemetry.stream,
+      durable: s.durable,
+      filterSubject: s.filter,
+      dlqSource: s.source,
+      mode: 'batch',
+      maxDeliver: 3,
+      decode: decodeText,
+      handle: async () => {
+        calls++;
+        throw new VigilError('INTERNAL', 'always broken');
+      },
+    });
+    await js.publish(s.subject('e1'), enc.encode('doomed'));
+    const [entry] = await waitFor('dead letter', async () => {
+      const d = await dlq(s.source);
+      return d.length ? d : undefined;
+    });
+    assert.equal(calls, 3);
+    assert.equal(entry!.body, 'doomed');
+    assert.equal(entry!.headers[DLQ_HEADERS.code], 'INTERNAL');
+    assert.match(entry!.headers[DLQ_HEADERS.reason] ?? '', /^max deliveries exceeded \(3\): always broken/);
+    await waitFor('acked', () => idle(s.durable));
+  });
+
+  test('an outage is retried past maxDeliver and never dead-lettered', async () => {
+    const s = scope('e');
+    let calls = 0;
+    const stored: string[] = [];
+    await runner<string>({
+      name: 'test_e',
+      stream: names.telemetry.stream,
+      durable: s.durable,
+      filterSubject: s.filter,
+      dlqSource: s.source,
+      mode: 'batch',
+      maxDeliver: 2,
+      decode: decodeText,
+      handle: async (batch) => {
+        calls++;
+        if (calls <= 4) throw new VigilError('DEPENDENCY_UNAVAILABLE', 'database down');
+        stored.push(...batch.map((d) => d.value));
+      },
+    });
+    await js.publish(s.subject('e1'), enc.encode('survivor'));
+    await waitFor('stored after the outage', () => stored.length === 1 && idle(s.durable));
+    assert.deepEqual(stored, ['survivor']);
+    assert.equal(calls, 5);
+    assert.equal((await dlq(s.source)).length, 0);
+  });
+
+  test('a permanently failing batch is split so only the culprit is dead-lettered', async () => {
+    const s = scope('f');
+    const stored: string[] = [];
+    const sizes: number[] = [];
+    // Published before the consumer exists, so the three arrive as one batch.
+    for (const v of ['m1', 'poison', 'm3']) await js.publish(s.subject('e1'), enc.encode(v));
+    const r = await runner<string>({
+      name: 'test_f',
+      stream: names.telemetry.stream,
+      durable: s.durable,
+      filterSubject: s.filter,
+      dlqSource: s.source,
+      mode: 'batch',
+      decode: decodeText,
+      handle: async (batch) => {
+        sizes.push(batch.length);
+        if (batch.some((d) => d.value === 'poison'))
+          throw new VigilError('VALIDATION_FAILED', 'constraint violated');
+        stored.push(...batch.map((d) => d.value));
+      },
+    });
+    await waitFor('all settled', () => stored.length === 2 && idle(s.durable));
+    assert.deepEqual(sizes, [3, 1, 1, 1], 'one failed batch, then one message at a time');
+    assert.deepEqual(stored, ['m1', 'm3']);
+    const entries = await dlq(s.source);
+    assert.deepEqual(
+      entries.map((e) => [e.body, e.headers[DLQ_HEADERS.code]]),
+      [['poison', 'VALIDATION_FAILED']],
+    );
+    assert.equal(r.stats().rejected, 1);
+  });
+});
+
+describe('consumer runner (ordered mode)', () => {
+  test('keeps stream order through a retried failure, commits the last sequence, then acks all', async () => {
+    const s = scope('g');
+    const seen: string[] = [];
+    const commits: number[] = [];
+    let failedOnce = false;
+    await runner<string>({
+      name: 'test_g',
+      stream: names.telemetry.stream,
+      durable: s.durable,
+      filterSubject: s.filter,
+      dlqSource: s.source,
+      mode: 'ordered',
+      decode: decodeText,
+      handle: async ([d]) => {
+        if (d!.value === 'o2' && !failedOnce) {
+          failedOnce = true;
+          throw new VigilError('INTERNAL', 'hiccup');
+        }
+        seen.push(d!.value);
+      },
+      commit: async (seq) => {
+        commits.push(seq);
+      },
+    });
+    const acks = [];
+    for (const v of ['o1', 'o2', 'bad-o3', 'o4']) acks.push(await js.publish(s.subject('e1'), enc.encode(v)));
+    await waitFor('all processed', () => seen.length === 3 && idle(s.durable));
+    assert.deepEqual(seen, ['o1', 'o2', 'o4']);
+    assert.equal(commits.at(-1), acks.at(-1)!.seq);
+    assert.deepEqual(
+      [...commits].sort((a, b) => a - b),
+      commits,
+      'commits only move forward',
+    );
+    assert.deepEqual(
+      (await dlq(s.source)).map((e) => e.body),
+      ['bad-o3'],
+    );
+  });
+
+  test('resumes right after the given checkpoint, recreating a consumer that is elsewhere', async () => {
+    const s = scope('h');
+    const first: string[] = [];
+    let committed = 0;
+    const opts = {
+      name: 'test_h',
+      stream: names.telemetry.stream,
+      durable: s.durable,
+      filterSubject: s.filter,
+      dlqSource: s.source,
+      mode: 'ordered' as const,
+      decode: decodeText,
+    };
+    const r1 = await runner<string>({
+      ...opts,
+      handle: async ([d]) => {
+        first.push(d!.value);
+      },
+      commit: async (seq) => {
+        committed = seq;
+      },
+    });
+    const acks = [];
+    for (const v of ['h1', 'h2', 'h3']) acks.push(await js.publish(s.subject('e1'), enc.encode(v)));
+    await waitFor('first pass', () => first.length === 3 && idle(s.durable));
+    await r1.stop();
+    assert.equal(committed, acks[2]!.seq);
+
+    // A new owner whose checkpoint says only h1 was committed must see h2 and h3 again, in order.
+    const second: string[] = [];
+    await runner<string>({
+      ...opts,
+      resumeAfter: acks[0]!.seq,
+      handle: async ([d]) => {
+        second.push(d!.value);
+      },
+      commit: async () => undefined,
+    });
+    await waitFor('second pass', () => second.length === 2 && idle(s.durable));
+    assert.deepEqual(second, ['h2', 'h3']);
+  });
+});
+
+describe('partition leases', () => {
+  test('one holder at a time: taken when free, released, stale or held by a node known gone', async () => {
+    const kv = await ensureSnapshotBucket(js, names);
+    let clock = 1_000_000;
+    const now = (): number => clock;
+    const a = new PartitionLeases(kv, 'test', 'node-a', { staleAfterMs: 10_000, now });
+    const b = new PartitionLeases(kv, 'test', 'node-b', { staleAfterMs: 10_000, now });
+    const none = new Set<string>();
+
+    assert.equal(await a.acquire(1, none), true, 'free');
+    assert.equal(await b.acquire(1, none), false, 'held by a live node');
+    assert.equal(await a.renew(1), true);
+    await a.release(1);
+    assert.equal(await b.acquire(1, none), true, 'released');
+    assert.equal(await a.renew(1), false, 'a no longer holds it');
+
+    assert.equal(await a.acquire(1, new Set(['node-b'])), true, 'b is known gone');
+    assert.equal(await b.renew(1), false, 'b learns it lost the lease');
+
+    clock += 10_001;
+    assert.equal(await b.acquire(1, none), true, 'a stopped renewing: stale');
+    assert.equal(await a.acquire(2, none), true, 'partitions are independent');
+    assert.equal(await b.acquire(2, none), false);
+  });
+});
