@@ -1,0 +1,353 @@
+import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
+import { Type } from '@sinclair/typebox';
+import {
+  AlertRuleCreateBody,
+  AlertRuleListQuery,
+  AlertRuleUpdateBody,
+  ApiAlertRule,
+  IdParams,
+  Page,
+  VigilError,
+  assertRuleParams,
+  type AlertRuleKind,
+  type PoolClient,
+  type RuleScope,
+} from '../../schemas/mod.ts';
+
+import { publishRulesChanged } from '../../streams/mod.ts';
+import { principalOf, requireRole, type Principal } from '../identity/mod.ts';
+import {
+  audit,
+  bearer,
+  errorResponses,
+  inTenant,
+  iso,
+  setClause,
+  type AdminDeps,
+  type AdminRouteOptions,
+  type IdParam,
+} from './context.ts';
+import { Where, decodeCursor, page, timeKey } from './pagination.ts';
+import { assertSitesVisible } from './sites.routes.ts';
+
+interface RuleRow {
+  id: string;
+  tenant_id: string | null;
+  site_id: string | null;
+  equipment_id: string | null;
+  key: string;
+  kind: AlertRuleKind;
+  name: string;
+  params: unknown;
+  latched: boolean;
+  enabled: boolean;
+  created_at: Date;
+  updated_at: Date;
+  _k: string;
+}
+
+const COLUMNS = `id, tenant_id, site_id, equipment_id, key, kind, name, params, latched, enabled, created_at, updated_at,
+  ${timeKey('created_at')} AS _k`;
+
+function scopeOfRule(r: Pick<RuleRow, 'tenant_id' | 'site_id' | 'equipment_id'>): RuleScope {
+  if (r.tenant_id === null) return 'global';
+  if (r.equipment_id !== null) return 'equipment';
+  if (r.site_id !== null) return 'site';
+  return 'tenant';
+}
+
+/** SQL per scope, matching `scopeOfRule`. */
+const SCOPE_SQL: Record<RuleScope, string> = {
+  global: 'tenant_id IS NULL',
+  tenant: 'tenant_id IS NOT NULL AND site_id IS NULL AND equipment_id IS NULL',
+  site: 'tenant_id IS NOT NULL AND site_id IS NOT NULL AND equipment_id IS NULL',
+  equipment: 'tenant_id IS NOT NULL AND equipment_id IS NOT NULL',
+};
+
+function toApi(r: RuleRow): ApiAlertRule {
+  return {
+    id: r.id,
+    scope: scopeOfRule(r),
+    siteId: r.site_id,
+    equipmentId: r.equipment_id,
+    key: r.key,
+    kind: r.kind,
+    name: r.name,
+    params: r.params,
+    latched: r.latched,
+    enabled: r.enabled,
+    createdAt: iso(r.created_at),
+    updatedAt: iso(r.updated_at),
+  };
+}
+
+/**
+ * Platform admins in their own tenant manage global rules; everyone else (a platform admin
+ * acting in a tenant included) manages that tenant's rules only.
+ */
+function managesGlobalRules(p: Principal): boolean {
+  return p.role === 'platform_admin' && !p.actingFrom;
+}
+
+const GLOBAL_ONLY = 'global rules are managed by platform admins';
+
+/** A rule the caller may change, locked. Global rules are visible to all, changeable by platform admins only. */
+async function lockRule(c: PoolClient, id: string, p: Principal): Promise<RuleRow> {
+  const { rows } = await c.query<RuleRow>(`SELECT ${COLUMNS} FROM alert_rules WHERE id = $1`, [id]);
+  const row = rows[0];
+  if (!row) throw new VigilError('NOT_FOUND', 'rule not found');
+  if (row.tenant_id === null) {
+    if (!managesGlobalRules(p)) throw new VigilError('FORBIDDEN', GLOBAL_ONLY);
+    return row;
+  }
+  await c.query('SELECT 1 FROM alert_rules WHERE id = $1 FOR UPDATE', [id]);
+  return row;
+}
+
+/** One changed row from a platform_rule_* function; none means the database refused the caller. */
+function globalRow(rows: RuleRow[]): RuleRow {
+  const row = rows[0];
+  if (!row) throw new VigilError('FORBIDDEN', GLOBAL_ONLY);
+  return row;
+}
+
+function summary(r: RuleRow): Record<string, unknown> {
+  return {
+    key: r.key,
+    kind: r.kind,
+    scope: scopeOfRule(r),
+    name: r.name,
+    params: r.params,
+    latched: r.latched,
+    enabled: r.enabled,
+  };
+}
+
+/**
+ * Live actors reload the tenant's rules (all tenants' for a global rule: `null`) within a
+ * second. The change is committed already: a failed publish is logged, not returned.
+ */
+async function rulesChanged(deps: AdminDeps, request: FastifyRequest, global: boolean): Promise<void> {
+  try {
+    await publishRulesChanged(deps.nc, deps.names, global ? null : principalOf(request).tenantId);
+  } catch (err) {
+    request.log.warn({ err }, 'rules-changed control message not published');
+  }
+}
+
+export const alertRuleRoutes: FastifyPluginAsync<AdminRouteOptions> = async (app, { deps }) => {
+  const reader = { onRequest: [app.authenticate, requireRole('viewer')] };
+  const admin = { onRequest: [app.authenticate, requireRole('tenant_admin')] };
+
+  app.get(
+    '/alert-rules',
+    {
+      ...reader,
+      schema: {
+        tags: ['alert-rules'],
+        summary: 'List alert rules: global, tenant, site and equipment scopes',
+        security: bearer,
+        querystring: AlertRuleListQuery,
+        response: { 200: Page(ApiAlertRule), ...errorResponses },
+      },
+    },
+    async (request) => {
+      const q = request.query as AlertRuleListQuery;
+      const limit = q.limit ?? 50;
+      const w = new Where().before(decodeCursor(q.cursor), 'created_at');
+      if (q.scope) w.and(SCOPE_SQL[q.scope]);
+      if (q.siteId) w.and(`site_id = ${w.p(q.siteId)}`);
+      if (q.equipmentId) w.and(`equipment_id = ${w.p(q.equipmentId)}`);
+      if (q.key) w.and(`key = ${w.p(q.key)}`);
+      if (q.enabled !== undefined) w.and(`enabled = ${w.p(q.enabled)}`);
+      return inTenant(deps, request, async (c) => {
+        const { rows } = await c.query<RuleRow>(
+          `SELECT ${COLUMNS} FROM alert_rules ${w.sql} ORDER BY created_at DESC, id DESC LIMIT ${w.p(limit + 1)}`,
+          w.params,
+        );
+        return page(rows, limit, toApi);
+      });
+    },
+  );
+
+  app.get(
+    '/alert-rules/:id',
+    {
+      ...reader,
+      schema: {
+        tags: ['alert-rules'],
+        summary: 'One alert rule',
+        security: bearer,
+        params: IdParams,
+        response: { 200: ApiAlertRule, ...errorResponses },
+      },
+    },
+    async (request) => {
+      const { id } = request.params as IdParam;
+      const row = await inTenant(deps, request, async (c) => {
+        const { rows } = await c.query<RuleRow>(`SELECT ${COLUMNS} FROM alert_rules WHERE id = $1`, [id]);
+        return rows[0];
+      });
+      if (!row) throw new VigilError('NOT_FOUND', 'rule not found');
+      return toApi(row);
+    },
+  );
+
+  app.post(
+    '/alert-rules',
+    {
+      ...admin,
+      schema: {
+        tags: ['alert-rules'],
+        summary: 'Create a rule for the tenant, one site (siteId) or one unit (equipmentId)',
+        description:
+          'For each rule key the most specific scope wins: equipment > site > tenant > global. ' +
+          'Platform admins (in their own tenant) create global rules with `global: true`.',
+        security: bearer,
+        body: AlertRuleCreateBody,
+        response: { 201: ApiAlertRule, ...errorResponses },
+      },
+    },
+    async (request, reply) => {
+      const body = request.body as AlertRuleCreateBody;
+      const caller = principalOf(request);
+      if (body.global && !managesGlobalRules(caller)) throw new VigilError('FORBIDDEN', GLOBAL_ONLY);
+      const row = await inTenant(deps, request, async (c) => {
+        // Scope first: another tenant's site or unit answers 404 whatever else is wrong.
+        if (body.siteId) await assertSitesVisible(c, [body.siteId]);
+        if (body.equipmentId) {
+          const { rowCount } = await c.query('SELECT 1 FROM equipment WHERE id = $1', [body.equipmentId]);
+          if (!rowCount) throw new VigilError('NOT_FOUND', 'equipment not found');
+        }
+        if (body.siteId && body.equipmentId) {
+          throw new VigilError('VALIDATION_FAILED', 'body: give siteId or equipmentId, not both');
+        }
+        if (body.global && (body.siteId || body.equipmentId)) {
+          throw new VigilError('VALIDATION_FAILED', 'body: a global rule has no siteId or equipmentId');
+        }
+        const params = JSON.stringify(assertRuleParams(body.kind, body.params));
+        const values = [
+          body.key,
+          body.kind,
+          body.name ?? '',
+          params,
+          body.latched ?? false,
+          body.enabled ?? true,
+        ];
+        const created = body.global
+          ? globalRow(
+              (
+                await c.query<RuleRow>(
+                  `SELECT ${COLUMNS} FROM platform_rule_create($1, $2, $3, $4::jsonb, $5, $6)`,
+                  values,
+                )
+              ).rows,
+            )
+          : (
+              await c.query<RuleRow>(
+                `INSERT INTO alert_rules (tenant_id, site_id, equipment_id, key, kind, name, params, latched, enabled)
+                 VALUES (vigil_current_tenant(), $7, $8, $1, $2, $3, $4, $5, $6) RETURNING ${COLUMNS}`,
+                [...values, body.siteId ?? null, body.equipmentId ?? null],
+              )
+            ).rows[0]!;
+        await audit(c, request, {
+          action: 'rule.create',
+          targetType: 'alert_rule',
+          targetId: created.id,
+          after: summary(created),
+        });
+        return created;
+      });
+      await rulesChanged(deps, request, row.tenant_id === null);
+      return reply.code(201).send(toApi(row));
+    },
+  );
+
+  app.patch(
+    '/alert-rules/:id',
+    {
+      ...admin,
+      schema: {
+        tags: ['alert-rules'],
+        summary: "Change a rule's name, params, latched or enabled",
+        security: bearer,
+        params: IdParams,
+        body: AlertRuleUpdateBody,
+        response: { 200: ApiAlertRule, ...errorResponses },
+      },
+    },
+    async (request) => {
+      const { id } = request.params as IdParam;
+      const body = request.body as AlertRuleUpdateBody;
+      const row = await inTenant(deps, request, async (c) => {
+        const before = await lockRule(c, id, principalOf(request));
+        const params =
+          body.params === undefined ? undefined : JSON.stringify(assertRuleParams(before.kind, body.params));
+        let after: RuleRow;
+        if (before.tenant_id === null) {
+          const { rows } = await c.query<RuleRow>(
+            `SELECT ${COLUMNS} FROM platform_rule_update($1, $2, $3::jsonb, $4, $5)`,
+            [id, body.name ?? null, params ?? null, body.latched ?? null, body.enabled ?? null],
+          );
+          after = globalRow(rows);
+        } else {
+          const values: unknown[] = [id];
+          const set = setClause(
+            { ...body, params },
+            { name: 'name', params: 'params', latched: 'latched', enabled: 'enabled' },
+            values,
+          );
+          const { rows } = await c.query<RuleRow>(
+            `UPDATE alert_rules SET ${set} WHERE id = $1 RETURNING ${COLUMNS}`,
+            values,
+          );
+          after = rows[0]!;
+        }
+        await audit(c, request, {
+          action: 'rule.update',
+          targetType: 'alert_rule',
+          targetId: id,
+          before: summary(before),
+          after: summary(after),
+        });
+        return after;
+      });
+      await rulesChanged(deps, request, row.tenant_id === null);
+      return toApi(row);
+    },
+  );
+
+  app.delete(
+    '/alert-rules/:id',
+    {
+      ...admin,
+      schema: {
+        tags: ['alert-rules'],
+        summary: 'Delete a rule; its open alerts are retired by their actors',
+        security: bearer,
+        params: IdParams,
+        response: { 204: Type.Null(), ...errorResponses },
+      },
+    },
+    async (request, reply) => {
+      const { id } = request.params as IdParam;
+      const before = await inTenant(deps, request, async (c) => {
+        const before = await lockRule(c, id, principalOf(request));
+        if (before.tenant_id === null) {
+          globalRow((await c.query<RuleRow>(`SELECT ${COLUMNS} FROM platform_rule_delete($1)`, [id])).rows);
+        } else {
+          await c.query('DELETE FROM alert_rules WHERE id = $1', [id]);
+        }
+        await audit(c, request, {
+          action: 'rule.delete',
+          targetType: 'alert_rule',
+          targetId: id,
+          before: summary(before),
+        });
+        return before;
+      });
+      await rulesChanged(deps, request, before.tenant_id === null);
+      return reply.code(204).send();
+    },
+  );
+};

@@ -1,0 +1,345 @@
+import { randomUUID } from 'node:crypto';
+import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
+import {
+  AlertAckBody,
+  AlertListQuery,
+  AlertResolveBody,
+  AlertSnoozeBody,
+  AlertTimelineQuery,
+  ApiAlert,
+  ApiAlertTimelineEntry,
+  IdParams,
+  Page,
+  VigilError,
+  type PoolClient,
+} from '../../schemas/mod.ts';
+import { publishAlertClosed } from '../../streams/mod.ts';
+import { principalOf, requireRole } from '../identity/mod.ts';
+import {
+  bearer,
+  errorResponses,
+  inTenant,
+  iso,
+  type AdminDeps,
+  type AdminRouteOptions,
+  type IdParam,
+} from './context.ts';
+import { Where, decodeCursor, page, timeKey } from './pagination.ts';
+
+interface AlertRow {
+  id: string;
+  site_id: string;
+  equipment_id: string;
+  rule_id: string | null;
+  rule_key: string;
+  severity: ApiAlert['severity'];
+  status: ApiAlert['status'];
+  message: string;
+  value: number | null;
+  threshold: number | null;
+  latched: boolean;
+  suppressed: boolean;
+  opened_at: Date;
+  updated_at: Date;
+  cleared_at: Date | null;
+  acknowledged_at: Date | null;
+  acknowledged_by: string | null;
+  resolved_at: Date | null;
+  resolved_by: string | null;
+  snoozed_until: Date | null;
+  note: string | null;
+  _k: string;
+}
+
+const COLUMNS = `id, site_id, equipment_id, rule_id, rule_key, severity, status, message, value, threshold, latched,
+  suppressed, opened_at, updated_at, cleared_at, acknowledged_at, acknowledged_by, resolved_at, resolved_by,
+  snoozed_until, note, ${timeKey('opened_at')} AS _k`;
+
+function toApi(r: AlertRow): ApiAlert {
+  return {
+    id: r.id,
+    siteId: r.site_id,
+    equipmentId: r.equipment_id,
+    ruleId: r.rule_id,
+    ruleKey: r.rule_key,
+    severity: r.severity,
+    status: r.status,
+    message: r.message,
+    value: r.value,
+    threshold: r.threshold,
+    latched: r.latched,
+    suppressed: r.suppressed,
+    openedAt: iso(r.opened_at),
+    updatedAt: iso(r.updated_at),
+    clearedAt: iso(r.cleared_at),
+    acknowledgedAt: iso(r.acknowledged_at),
+    acknowledgedBy: r.acknowledged_by,
+    resolvedAt: iso(r.resolved_at),
+    resolvedBy: r.resolved_by,
+    snoozedUntil: iso(r.snoozed_until),
+    note: r.note,
+  };
+}
+
+interface TimelineRow {
+  id: number;
+  at: Date;
+  action: string;
+  actor_id: string | null;
+  note: string | null;
+  data: unknown;
+}
+
+async function lockAlert(c: PoolClient, id: string): Promise<AlertRow> {
+  const { rows } = await c.query<AlertRow>(`SELECT ${COLUMNS} FROM alerts WHERE id = $1 FOR UPDATE`, [id]);
+  const row = rows[0];
+  if (!row) throw new VigilError('NOT_FOUND', 'alert not found');
+  return row;
+}
+
+/** A timeline entry for a person's action; the event id is fresh, so it never collides with actor events. */
+async function addTimeline(
+  c: PoolClient,
+  alertId: string,
+  request: FastifyRequest,
+  action: string,
+  note: string | null,
+  data: Record<string, unknown> = {},
+): Promise<void> {
+  const p = principalOf(request);
+  await c.query(
+    `INSERT INTO alert_timeline (tenant_id, alert_id, event_id, at, action, actor_id, note, data)
+     VALUES (vigil_current_tenant(), $1, $2, now(), $3, $4, $5, $6)`,
+    [
+      alertId,
+      `api:${randomUUID()}`,
+      action,
+      p.userId,
+      note,
+      JSON.stringify({ ...data, actingFrom: p.actingFrom ?? undefined }),
+    ],
+  );
+}
+
+async function closed(deps: AdminDeps, request: FastifyRequest, row: AlertRow): Promise<void> {
+  try {
+    await publishAlertClosed(deps.nc, deps.names, {
+      tenantId: principalOf(request).tenantId,
+      equipmentId: row.equipment_id,
+      alertId: row.id,
+      ruleKey: row.rule_key,
+    });
+  } catch (err) {
+    // Committed already; an actor also finds resolved alerts in the database when it restores.
+    request.log.warn({ err, alertId: row.id }, 'alert-closed control message not published');
+  }
+}
+
+export const alertRoutes: FastifyPluginAsync<AdminRouteOptions> = async (app, { deps }) => {
+  const reader = { onRequest: [app.authenticate, requireRole('viewer')] };
+  const operator = { onRequest: [app.authenticate, requireRole('operator')] };
+
+  app.get(
+    '/alerts',
+    {
+      ...reader,
+      schema: {
+        tags: ['alerts'],
+        summary: 'List alerts, newest first',
+        security: bearer,
+        querystring: AlertListQuery,
+        response: { 200: Page(ApiAlert), ...errorResponses },
+      },
+    },
+    async (request) => {
+      const q = request.query as AlertListQuery;
+      const limit = q.limit ?? 50;
+      const w = new Where().before(decodeCursor(q.cursor), 'opened_at');
+      if (q.status === 'open') w.and(`status <> 'resolved'`);
+      else if (q.status) w.and(`status = ${w.p(q.status)}`);
+      if (q.siteId) w.and(`site_id = ${w.p(q.siteId)}`);
+      if (q.equipmentId) w.and(`equipment_id = ${w.p(q.equipmentId)}`);
+      if (q.severity) w.and(`severity = ${w.p(q.severity)}`);
+      if (q.ruleKey) w.and(`rule_key = ${w.p(q.ruleKey)}`);
+      if (q.from) w.and(`opened_at >= ${w.p(q.from)}`);
+      if (q.to) w.and(`opened_at < ${w.p(q.to)}`);
+      return inTenant(deps, request, async (c) => {
+        const { rows } = await c.query<AlertRow>(
+          `SELECT ${COLUMNS} FROM alerts ${w.sql} ORDER BY opened_at DESC, id DESC LIMIT ${w.p(limit + 1)}`,
+          w.params,
+        );
+        return page(rows, limit, toApi);
+      });
+    },
+  );
+
+  app.get(
+    '/alerts/:id',
+    {
+      ...reader,
+      schema: {
+        tags: ['alerts'],
+        summary: 'One alert',
+        security: bearer,
+        params: IdParams,
+        response: { 200: ApiAlert, ...errorResponses },
+      },
+    },
+    async (request) => {
+      const { id } = request.params as IdParam;
+      const row = await inTenant(deps, request, async (c) => {
+        const { rows } = await c.query<AlertRow>(`SELECT ${COLUMNS} FROM alerts WHERE id = $1`, [id]);
+        return rows[0];
+      });
+      if (!row) throw new VigilError('NOT_FOUND', 'alert not found');
+      return toApi(row);
+    },
+  );
+
+  app.post(
+    '/alerts/:id/ack',
+    {
+      ...operator,
+      schema: {
+        tags: ['alerts'],
+        summary: 'Acknowledge an active alert (operators and admins)',
+        description:
+          'A latched alert whose condition has already cleared is closed by its acknowledgement (status resolved).',
+        security: bearer,
+        params: IdParams,
+        body: AlertAckBody,
+        response: { 200: ApiAlert, ...errorResponses },
+      },
+    },
+    async (request) => {
+      const { id } = request.params as IdParam;
+      const note = (request.body as AlertAckBody).note ?? null;
+      const userId = principalOf(request).userId;
+      const row = await inTenant(deps, request, async (c) => {
+        const before = await lockAlert(c, id);
+        if (before.status !== 'active')
+          throw new VigilError('INVALID_STATE', `the alert is ${before.status}`);
+        const release = before.latched && before.cleared_at !== null;
+        const { rows } = await c.query<AlertRow>(
+          `UPDATE alerts SET status = $2, acknowledged_at = now(), acknowledged_by = $3,
+             resolved_at = CASE WHEN $4::boolean THEN now() END, resolved_by = CASE WHEN $4::boolean THEN $3::uuid END,
+             note = COALESCE($5, note), updated_at = now()
+           WHERE id = $1 RETURNING ${COLUMNS}`,
+          [id, release ? 'resolved' : 'acknowledged', userId, release, note],
+        );
+        await addTimeline(c, id, request, 'acknowledged', note);
+        if (release)
+          await addTimeline(c, id, request, 'resolved', null, {
+            reason: 'latched alert released by acknowledgement',
+          });
+        return rows[0]!;
+      });
+      if (row.status === 'resolved') await closed(deps, request, row);
+      return toApi(row);
+    },
+  );
+
+  app.post(
+    '/alerts/:id/resolve',
+    {
+      ...operator,
+      schema: {
+        tags: ['alerts'],
+        summary: 'Resolve an alert by hand; a note is required (operators and admins)',
+        security: bearer,
+        params: IdParams,
+        body: AlertResolveBody,
+        response: { 200: ApiAlert, ...errorResponses },
+      },
+    },
+    async (request) => {
+      const { id } = request.params as IdParam;
+      const { note } = request.body as AlertResolveBody;
+      const userId = principalOf(request).userId;
+      const row = await inTenant(deps, request, async (c) => {
+        const before = await lockAlert(c, id);
+        if (before.status === 'resolved') throw new VigilError('INVALID_STATE', 'the alert is resolved');
+        const { rows } = await c.query<AlertRow>(
+          `UPDATE alerts SET status = 'resolved', resolved_at = now(), resolved_by = $2, note = $3, updated_at = now()
+           WHERE id = $1 RETURNING ${COLUMNS}`,
+          [id, userId, note],
+        );
+        await addTimeline(c, id, request, 'resolved', note, { manual: true });
+        return rows[0]!;
+      });
+      await closed(deps, request, row);
+      return toApi(row);
+    },
+  );
+
+  app.post(
+    '/alerts/:id/snooze',
+    {
+      ...operator,
+      schema: {
+        tags: ['alerts'],
+        summary: 'Snooze notifications of an open alert for a period (operators and admins)',
+        security: bearer,
+        params: IdParams,
+        body: AlertSnoozeBody,
+        response: { 200: ApiAlert, ...errorResponses },
+      },
+    },
+    async (request) => {
+      const { id } = request.params as IdParam;
+      const body = request.body as AlertSnoozeBody;
+      const row = await inTenant(deps, request, async (c) => {
+        const before = await lockAlert(c, id);
+        if (before.status === 'resolved') throw new VigilError('INVALID_STATE', 'the alert is resolved');
+        const { rows } = await c.query<AlertRow>(
+          `UPDATE alerts SET snoozed_until = now() + make_interval(mins => $2), updated_at = now()
+           WHERE id = $1 RETURNING ${COLUMNS}`,
+          [id, body.minutes],
+        );
+        await addTimeline(c, id, request, 'snoozed', body.note ?? null, { minutes: body.minutes });
+        return rows[0]!;
+      });
+      return toApi(row);
+    },
+  );
+
+  app.get(
+    '/alerts/:id/timeline',
+    {
+      ...reader,
+      schema: {
+        tags: ['alerts'],
+        summary: "An alert's timeline, oldest first",
+        security: bearer,
+        params: IdParams,
+        querystring: AlertTimelineQuery,
+        response: { 200: Page(ApiAlertTimelineEntry), ...errorResponses },
+      },
+    },
+    async (request) => {
+      const { id } = request.params as IdParam;
+      const q = request.query as AlertTimelineQuery;
+      const limit = q.limit ?? 50;
+      const cursor = decodeCursor(q.cursor, 'int');
+      return inTenant(deps, request, async (c) => {
+        // The alert itself decides visibility (tenant and site); the timeline follows it.
+        const { rowCount } = await c.query('SELECT 1 FROM alerts WHERE id = $1', [id]);
+        if (!rowCount) throw new VigilError('NOT_FOUND', 'alert not found');
+        const { rows } = await c.query<TimelineRow & { _k: string }>(
+          `SELECT id, at, action, actor_id, note, data, id::text AS _k FROM alert_timeline
+           WHERE alert_id = $1 AND ($2::bigint IS NULL OR id > $2::bigint)
+           ORDER BY id ASC LIMIT $3`,
+          [id, cursor?.id ?? null, limit + 1],
+        );
+        return page(rows, limit, (r) => ({
+          id: r.id,
+          at: iso(r.at),
+          action: r.action,
+          actorId: r.actor_id,
+          note: r.note,
+          data: r.data,
+        }));
+      });
+    },
+  );
+};

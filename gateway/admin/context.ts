@@ -1,0 +1,81 @@
+import type { FastifyRequest } from 'fastify';
+import { ErrorBody, withTenant, type PoolClient } from '../../schemas/mod.ts';
+import type { GatewayDeps } from '../deps.ts';
+import { db, principalOf, scopeOf, writeAudit, type AuditRecord } from '../identity/mod.ts';
+
+/** What the management routes use of the gateway's dependencies. */
+export type AdminDeps = Pick<GatewayDeps, 'config' | 'log' | 'db' | 'redis' | 'nc' | 'names'>;
+
+export interface AdminRouteOptions {
+  deps: AdminDeps;
+}
+
+/** Every route documents the one error body for every failure status. */
+export const errorResponses = { '4xx': ErrorBody, '5xx': ErrorBody } as const;
+export const bearer = [{ bearerAuth: [] }];
+
+/**
+ * Run `fn` in a transaction scoped to the caller's tenant and sites: RLS decides what exists.
+ * Database failures leave as registry errors (an invisible row's foreign key is NOT_FOUND).
+ */
+export function inTenant<T>(
+  deps: AdminDeps,
+  request: FastifyRequest,
+  fn: (c: PoolClient) => Promise<T>,
+): Promise<T> {
+  return db(() => withTenant(deps.db, scopeOf(principalOf(request)), fn));
+}
+
+/** Audit entry by the caller, in the caller's tenant, within the caller's transaction. */
+export function audit(
+  client: PoolClient,
+  request: FastifyRequest,
+  entry: Pick<AuditRecord, 'action' | 'targetType' | 'targetId' | 'before' | 'after'>,
+): Promise<void> {
+  const p = principalOf(request);
+  return writeAudit(client, {
+    ...entry,
+    tenantId: p.tenantId,
+    actor: p,
+    requestId: request.id,
+    ip: request.ip,
+  });
+}
+
+/** Publish a control message (NATS core, fire and forget) so live actors reload what changed. */
+export function publishControl(deps: AdminDeps, name: string, payload: Record<string, unknown>): void {
+  const subject = `${deps.names.ns ? `${deps.names.ns}.` : ''}ctl.${name}`;
+  try {
+    deps.nc.publish(subject, JSON.stringify(payload));
+  } catch (err) {
+    // The change is committed; actors also reload on their own schedule, so this is not fatal.
+    deps.log.warn({ err, subject }, 'control message not published');
+  }
+}
+
+export function iso(d: Date): string;
+export function iso(d: Date | null): string | null;
+export function iso(d: Date | null): string | null {
+  return d ? d.toISOString() : null;
+}
+
+/** Strict partial update: only the given columns, each bound as a parameter. */
+export function setClause(
+  fields: Record<string, unknown>,
+  columns: Record<string, string>,
+  params: unknown[],
+): string {
+  const parts: string[] = [];
+  for (const [field, column] of Object.entries(columns)) {
+    if (fields[field] === undefined) continue;
+    params.push(fields[field]);
+    parts.push(`${column} = $${params.length}`);
+  }
+  parts.push('updated_at = now()');
+  return parts.join(', ');
+}
+
+/** Path parameters of `/:id` routes (validated as a uuid by IdParams). */
+export interface IdParam {
+  id: string;
+}

@@ -1,0 +1,296 @@
+import type { FastifyPluginAsync } from 'fastify';
+import {
+  ApiEquipment,
+  ApiKeyIssued,
+  EquipmentCreateBody,
+  EquipmentCreated,
+  EquipmentListQuery,
+  EquipmentUpdateBody,
+  IdParams,
+  Page,
+  VigilError,
+  type PoolClient,
+} from '../../schemas/mod.ts';
+import { newApiKey, principalOf, requireRole } from '../identity/mod.ts';
+import {
+  audit,
+  bearer,
+  errorResponses,
+  inTenant,
+  iso,
+  publishControl,
+  setClause,
+  type AdminRouteOptions,
+  type IdParam,
+} from './context.ts';
+import { Where, decodeCursor, page, timeKey } from './pagination.ts';
+import { assertSitesVisible } from './sites.routes.ts';
+
+interface EquipmentRow {
+  id: string;
+  site_id: string;
+  name: string;
+  serial: string | null;
+  kind: ApiEquipment['kind'];
+  setpoint: number | null;
+  api_key_prefix: string | null;
+  decommissioned_at: Date | null;
+  created_at: Date;
+  updated_at: Date;
+  _k: string;
+}
+
+/** The active key's prefix comes along (at most one active key per unit). */
+const SELECT = `SELECT e.id, e.site_id, e.name, e.serial, e.kind, e.setpoint, e.decommissioned_at, e.created_at, e.updated_at,
+    ${timeKey('e.created_at')} AS _k,
+    (SELECT k.prefix FROM equipment_api_keys k WHERE k.equipment_id = e.id AND k.revoked_at IS NULL
+     ORDER BY k.created_at DESC LIMIT 1) AS api_key_prefix
+  FROM equipment e`;
+
+function toApi(r: EquipmentRow): ApiEquipment {
+  return {
+    id: r.id,
+    siteId: r.site_id,
+    name: r.name,
+    serial: r.serial,
+    kind: r.kind,
+    setpoint: r.setpoint,
+    apiKeyPrefix: r.api_key_prefix,
+    decommissionedAt: iso(r.decommissioned_at),
+    createdAt: iso(r.created_at),
+    updatedAt: iso(r.updated_at),
+  };
+}
+
+async function getEquipment(c: PoolClient, id: string, lock = false): Promise<EquipmentRow> {
+  const { rows } = await c.query<EquipmentRow>(`${SELECT} WHERE e.id = $1${lock ? ' FOR UPDATE OF e' : ''}`, [
+    id,
+  ]);
+  const row = rows[0];
+  if (!row) throw new VigilError('NOT_FOUND', 'equipment not found');
+  return row;
+}
+
+/** Revoke the unit's keys and issue a new one; the key itself exists only in this response. */
+async function issueKey(c: PoolClient, equipmentId: string): Promise<ApiKeyIssued & { revoked: number }> {
+  const { rowCount } = await c.query(
+    'UPDATE equipment_api_keys SET revoked_at = now() WHERE equipment_id = $1 AND revoked_at IS NULL',
+    [equipmentId],
+  );
+  const k = newApiKey();
+  const { rows } = await c.query<{ created_at: Date }>(
+    `INSERT INTO equipment_api_keys (tenant_id, equipment_id, key_hash, prefix)
+     VALUES (vigil_current_tenant(), $1, $2, $3) RETURNING created_at`,
+    [equipmentId, k.hash, k.prefix],
+  );
+  return { apiKey: k.key, prefix: k.prefix, createdAt: iso(rows[0]!.created_at), revoked: rowCount ?? 0 };
+}
+
+export const equipmentRoutes: FastifyPluginAsync<AdminRouteOptions> = async (app, { deps }) => {
+  const reader = { onRequest: [app.authenticate, requireRole('viewer')] };
+  const admin = { onRequest: [app.authenticate, requireRole('tenant_admin')] };
+  const changed = (tenantId: string, equipmentId: string, action: string) =>
+    publishControl(deps, 'equipment.changed', { tenantId, equipmentId, action });
+
+  app.get(
+    '/equipment',
+    {
+      ...reader,
+      schema: {
+        tags: ['equipment'],
+        summary: "List equipment (only the caller's sites when restricted)",
+        security: bearer,
+        querystring: EquipmentListQuery,
+        response: { 200: Page(ApiEquipment), ...errorResponses },
+      },
+    },
+    async (request) => {
+      const q = request.query as EquipmentListQuery;
+      const limit = q.limit ?? 50;
+      const w = new Where().before(decodeCursor(q.cursor), 'e.created_at', 'e.id');
+      if (q.siteId) w.and(`e.site_id = ${w.p(q.siteId)}`);
+      if (q.kind) w.and(`e.kind = ${w.p(q.kind)}`);
+      if (q.decommissioned !== undefined)
+        w.and(`e.decommissioned_at IS ${q.decommissioned ? 'NOT ' : ''}NULL`);
+      return inTenant(deps, request, async (c) => {
+        const { rows } = await c.query<EquipmentRow>(
+          `${SELECT} ${w.sql} ORDER BY e.created_at DESC, e.id DESC LIMIT ${w.p(limit + 1)}`,
+          w.params,
+        );
+        return page(rows, limit, toApi);
+      });
+    },
+  );
+
+  app.get(
+    '/equipment/:id',
+    {
+      ...reader,
+      schema: {
+        tags: ['equipment'],
+        summary: 'One equipment unit',
+        security: bearer,
+        params: IdParams,
+        response: { 200: ApiEquipment, ...errorResponses },
+      },
+    },
+    async (request) => {
+      const { id } = request.params as IdParam;
+      return toApi(await inTenant(deps, request, (c) => getEquipment(c, id)));
+    },
+  );
+
+  app.post(
+    '/equipment',
+    {
+      ...admin,
+      schema: {
+        tags: ['equipment'],
+        summary: 'Register equipment; returns its API key once',
+        security: bearer,
+        body: EquipmentCreateBody,
+        response: { 201: EquipmentCreated, ...errorResponses },
+      },
+    },
+    async (request, reply) => {
+      const body = request.body as EquipmentCreateBody;
+      const created = await inTenant(deps, request, async (c) => {
+        await assertSitesVisible(c, [body.siteId]);
+        const { rows } = await c.query<{ id: string }>(
+          `INSERT INTO equipment (tenant_id, site_id, name, serial, kind, setpoint)
+           VALUES (vigil_current_tenant(), $1, $2, $3, $4, $5) RETURNING id`,
+          [body.siteId, body.name, body.serial ?? null, body.kind ?? 'freezer', body.setpoint ?? null],
+        );
+        const id = rows[0]!.id;
+        const { revoked: _revoked, ...apiKey } = await issueKey(c, id);
+        await audit(c, request, {
+          action: 'equipment.create',
+          targetType: 'equipment',
+          targetId: id,
+          after: body,
+        });
+        await audit(c, request, {
+          action: 'equipment.api_key_issue',
+          targetType: 'equipment',
+          targetId: id,
+          after: { prefix: apiKey.prefix },
+        });
+        return { equipment: toApi(await getEquipment(c, id)), apiKey };
+      });
+      changed(principalOf(request).tenantId, created.equipment.id, 'created');
+      return reply.code(201).send(created);
+    },
+  );
+
+  app.patch(
+    '/equipment/:id',
+    {
+      ...admin,
+      schema: {
+        tags: ['equipment'],
+        summary: 'Update equipment (the site is fixed)',
+        security: bearer,
+        params: IdParams,
+        body: EquipmentUpdateBody,
+        response: { 200: ApiEquipment, ...errorResponses },
+      },
+    },
+    async (request) => {
+      const { id } = request.params as IdParam;
+      const body = request.body as EquipmentUpdateBody;
+      const row = await inTenant(deps, request, async (c) => {
+        const before = await getEquipment(c, id, true);
+        if (before.decommissioned_at)
+          throw new VigilError('INVALID_STATE', 'the equipment is decommissioned');
+        const params: unknown[] = [id];
+        const set = setClause(
+          body,
+          { name: 'name', serial: 'serial', kind: 'kind', setpoint: 'setpoint' },
+          params,
+        );
+        await c.query(`UPDATE equipment SET ${set} WHERE id = $1`, params);
+        await audit(c, request, {
+          action: 'equipment.update',
+          targetType: 'equipment',
+          targetId: id,
+          before: { name: before.name, serial: before.serial, kind: before.kind, setpoint: before.setpoint },
+          after: body,
+        });
+        return getEquipment(c, id);
+      });
+      changed(principalOf(request).tenantId, id, 'updated');
+      return toApi(row);
+    },
+  );
+
+  app.post(
+    '/equipment/:id/decommission',
+    {
+      ...admin,
+      schema: {
+        tags: ['equipment'],
+        summary: 'Decommission equipment: its API keys stop working; history is kept',
+        security: bearer,
+        params: IdParams,
+        response: { 200: ApiEquipment, ...errorResponses },
+      },
+    },
+    async (request) => {
+      const { id } = request.params as IdParam;
+      const row = await inTenant(deps, request, async (c) => {
+        const before = await getEquipment(c, id, true);
+        if (before.decommissioned_at)
+          throw new VigilError('INVALID_STATE', 'the equipment is already decommissioned');
+        await c.query('UPDATE equipment SET decommissioned_at = now(), updated_at = now() WHERE id = $1', [
+          id,
+        ]);
+        const { rowCount } = await c.query(
+          'UPDATE equipment_api_keys SET revoked_at = now() WHERE equipment_id = $1 AND revoked_at IS NULL',
+          [id],
+        );
+        await audit(c, request, {
+          action: 'equipment.decommission',
+          targetType: 'equipment',
+          targetId: id,
+          after: { revokedKeys: rowCount ?? 0 },
+        });
+        return getEquipment(c, id);
+      });
+      changed(principalOf(request).tenantId, id, 'decommissioned');
+      return toApi(row);
+    },
+  );
+
+  app.post(
+    '/equipment/:id/api-key',
+    {
+      ...admin,
+      schema: {
+        tags: ['equipment'],
+        summary: 'Rotate the API key: the old key stops working, the new one is shown once',
+        security: bearer,
+        params: IdParams,
+        response: { 201: ApiKeyIssued, ...errorResponses },
+      },
+    },
+    async (request, reply) => {
+      const { id } = request.params as IdParam;
+      const issued = await inTenant(deps, request, async (c) => {
+        const before = await getEquipment(c, id, true);
+        if (before.decommissioned_at)
+          throw new VigilError('INVALID_STATE', 'the equipment is decommissioned');
+        const { revoked, ...key } = await issueKey(c, id);
+        await audit(c, request, {
+          action: 'equipment.api_key_rotate',
+          targetType: 'equipment',
+          targetId: id,
+          before: { prefix: before.api_key_prefix },
+          after: { prefix: key.prefix, revokedKeys: revoked },
+        });
+        return key;
+      });
+      changed(principalOf(request).tenantId, id, 'api_key_rotated');
+      return reply.code(201).send(issued);
+    },
+  );
+};

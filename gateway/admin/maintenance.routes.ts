@@ -1,0 +1,303 @@
+import type { FastifyPluginAsync } from 'fastify';
+import { Type } from '@sinclair/typebox';
+import {
+  ApiMaintenance,
+  IdParams,
+  MaintenanceCreateBody,
+  MaintenanceListQuery,
+  MaintenanceUpdateBody,
+  Page,
+  VigilError,
+  type PoolClient,
+} from '../../schemas/mod.ts';
+import { principalOf, requireRole } from '../identity/mod.ts';
+import {
+  audit,
+  bearer,
+  errorResponses,
+  inTenant,
+  iso,
+  publishControl,
+  setClause,
+  type AdminRouteOptions,
+  type IdParam,
+} from './context.ts';
+import { Where, decodeCursor, page, timeKey } from './pagination.ts';
+
+interface MaintenanceRow {
+  id: string;
+  equipment_id: string;
+  site_id: string;
+  kind: string;
+  description: string;
+  technician: string | null;
+  performed_at: Date;
+  next_due: Date | null;
+  window_start: Date | null;
+  window_end: Date | null;
+  created_by: string | null;
+  created_at: Date;
+  updated_at: Date;
+  _k: string;
+}
+
+const COLUMNS = `id, equipment_id, site_id, kind, description, technician, performed_at, next_due, window_start,
+  window_end, created_by, created_at, updated_at, ${timeKey('performed_at')} AS _k`;
+
+function toApi(r: MaintenanceRow): ApiMaintenance {
+  return {
+    id: r.id,
+    equipmentId: r.equipment_id,
+    siteId: r.site_id,
+    kind: r.kind,
+    description: r.description,
+    technician: r.technician,
+    performedAt: iso(r.performed_at),
+    nextDue: iso(r.next_due),
+    windowStart: iso(r.window_start),
+    windowEnd: iso(r.window_end),
+    createdBy: r.created_by,
+    createdAt: iso(r.created_at),
+    updatedAt: iso(r.updated_at),
+  };
+}
+
+/** Time relations the table's CHECKs enforce too; checked here first for a readable 400. */
+function assertTimes(r: {
+  performedAt: string;
+  nextDue: string | null;
+  windowStart: string | null;
+  windowEnd: string | null;
+}): void {
+  const t = (s: string | null) => (s === null ? null : Date.parse(s));
+  const [performed, due, start, end] = [t(r.performedAt), t(r.nextDue), t(r.windowStart), t(r.windowEnd)];
+  if ((start === null) !== (end === null)) {
+    throw new VigilError('VALIDATION_FAILED', 'body: windowStart and windowEnd go together');
+  }
+  if (start !== null && end !== null && end <= start) {
+    throw new VigilError('VALIDATION_FAILED', 'body/windowEnd: must be after windowStart');
+  }
+  if (due !== null && performed !== null && due < performed) {
+    throw new VigilError('VALIDATION_FAILED', 'body/nextDue: must not be before performedAt');
+  }
+}
+
+async function getRecord(c: PoolClient, id: string, lock = false): Promise<MaintenanceRow> {
+  const { rows } = await c.query<MaintenanceRow>(
+    `SELECT ${COLUMNS} FROM maintenance_records WHERE id = $1${lock ? ' FOR UPDATE' : ''}`,
+    [id],
+  );
+  const row = rows[0];
+  if (!row) throw new VigilError('NOT_FOUND', 'maintenance record not found');
+  return row;
+}
+
+export const maintenanceRoutes: FastifyPluginAsync<AdminRouteOptions> = async (app, { deps }) => {
+  const reader = { onRequest: [app.authenticate, requireRole('viewer')] };
+  const operator = { onRequest: [app.authenticate, requireRole('operator')] };
+  const admin = { onRequest: [app.authenticate, requireRole('tenant_admin')] };
+  // Maintenance windows suppress alerts: the alert engine reloads the unit's windows on this.
+  const changed = (tenantId: string, equipmentId: string) =>
+    publishControl(deps, 'maintenance.changed', { tenantId, equipmentId });
+
+  app.get(
+    '/maintenance',
+    {
+      ...reader,
+      schema: {
+        tags: ['maintenance'],
+        summary: 'List maintenance records, newest first',
+        security: bearer,
+        querystring: MaintenanceListQuery,
+        response: { 200: Page(ApiMaintenance), ...errorResponses },
+      },
+    },
+    async (request) => {
+      const q = request.query as MaintenanceListQuery;
+      const limit = q.limit ?? 50;
+      const w = new Where().before(decodeCursor(q.cursor), 'performed_at');
+      if (q.equipmentId) w.and(`equipment_id = ${w.p(q.equipmentId)}`);
+      if (q.siteId) w.and(`site_id = ${w.p(q.siteId)}`);
+      if (q.kind) w.and(`kind = ${w.p(q.kind)}`);
+      if (q.from) w.and(`performed_at >= ${w.p(q.from)}`);
+      if (q.to) w.and(`performed_at < ${w.p(q.to)}`);
+      if (q.dueBefore) w.and(`next_due < ${w.p(q.dueBefore)}`);
+      return inTenant(deps, request, async (c) => {
+        const { rows } = await c.query<MaintenanceRow>(
+          `SELECT ${COLUMNS} FROM maintenance_records ${w.sql}
+           ORDER BY performed_at DESC, id DESC LIMIT ${w.p(limit + 1)}`,
+          w.params,
+        );
+        return page(rows, limit, toApi);
+      });
+    },
+  );
+
+  app.get(
+    '/maintenance/:id',
+    {
+      ...reader,
+      schema: {
+        tags: ['maintenance'],
+        summary: 'One maintenance record',
+        security: bearer,
+        params: IdParams,
+        response: { 200: ApiMaintenance, ...errorResponses },
+      },
+    },
+    async (request) => {
+      const { id } = request.params as IdParam;
+      return toApi(await inTenant(deps, request, (c) => getRecord(c, id)));
+    },
+  );
+
+  app.post(
+    '/maintenance',
+    {
+      ...operator,
+      schema: {
+        tags: ['maintenance'],
+        summary: 'Record maintenance (operators and admins)',
+        description:
+          'windowStart/windowEnd, when given, is a period in which new alerts of the unit are flagged suppressed.',
+        security: bearer,
+        body: MaintenanceCreateBody,
+        response: { 201: ApiMaintenance, ...errorResponses },
+      },
+    },
+    async (request, reply) => {
+      const body = request.body as MaintenanceCreateBody;
+      const times = {
+        performedAt: body.performedAt,
+        nextDue: body.nextDue ?? null,
+        windowStart: body.windowStart ?? null,
+        windowEnd: body.windowEnd ?? null,
+      };
+      assertTimes(times);
+      const row = await inTenant(deps, request, async (c) => {
+        // The unit must be visible to the caller (tenant and site restriction); its site is copied.
+        const { rows: units } = await c.query<{ site_id: string }>(
+          'SELECT site_id FROM equipment WHERE id = $1',
+          [body.equipmentId],
+        );
+        const unit = units[0];
+        if (!unit) throw new VigilError('NOT_FOUND', 'equipment not found');
+        const { rows } = await c.query<MaintenanceRow>(
+          `INSERT INTO maintenance_records (tenant_id, site_id, equipment_id, kind, description, technician,
+             performed_at, next_due, window_start, window_end, created_by)
+           VALUES (vigil_current_tenant(), $1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+           RETURNING ${COLUMNS}`,
+          [
+            unit.site_id,
+            body.equipmentId,
+            body.kind,
+            body.description ?? '',
+            body.technician ?? null,
+            times.performedAt,
+            times.nextDue,
+            times.windowStart,
+            times.windowEnd,
+            principalOf(request).userId,
+          ],
+        );
+        const created = rows[0]!;
+        await audit(c, request, {
+          action: 'maintenance.create',
+          targetType: 'maintenance',
+          targetId: created.id,
+          after: body,
+        });
+        return created;
+      });
+      changed(principalOf(request).tenantId, row.equipment_id);
+      return reply.code(201).send(toApi(row));
+    },
+  );
+
+  app.patch(
+    '/maintenance/:id',
+    {
+      ...operator,
+      schema: {
+        tags: ['maintenance'],
+        summary: 'Correct a maintenance record (operators and admins)',
+        security: bearer,
+        params: IdParams,
+        body: MaintenanceUpdateBody,
+        response: { 200: ApiMaintenance, ...errorResponses },
+      },
+    },
+    async (request) => {
+      const { id } = request.params as IdParam;
+      const body = request.body as MaintenanceUpdateBody;
+      const row = await inTenant(deps, request, async (c) => {
+        const before = await getRecord(c, id, true);
+        const pick = (v: string | null | undefined, old: Date | null) => (v === undefined ? iso(old) : v);
+        assertTimes({
+          performedAt: body.performedAt ?? iso(before.performed_at),
+          nextDue: pick(body.nextDue, before.next_due),
+          windowStart: pick(body.windowStart, before.window_start),
+          windowEnd: pick(body.windowEnd, before.window_end),
+        });
+        const params: unknown[] = [id];
+        const set = setClause(
+          body,
+          {
+            kind: 'kind',
+            description: 'description',
+            technician: 'technician',
+            performedAt: 'performed_at',
+            nextDue: 'next_due',
+            windowStart: 'window_start',
+            windowEnd: 'window_end',
+          },
+          params,
+        );
+        const { rows } = await c.query<MaintenanceRow>(
+          `UPDATE maintenance_records SET ${set} WHERE id = $1 RETURNING ${COLUMNS}`,
+          params,
+        );
+        await audit(c, request, {
+          action: 'maintenance.update',
+          targetType: 'maintenance',
+          targetId: id,
+          before: toApi(before),
+          after: body,
+        });
+        return rows[0]!;
+      });
+      changed(principalOf(request).tenantId, row.equipment_id);
+      return toApi(row);
+    },
+  );
+
+  app.delete(
+    '/maintenance/:id',
+    {
+      ...admin,
+      schema: {
+        tags: ['maintenance'],
+        summary: 'Delete a maintenance record (tenant admins)',
+        security: bearer,
+        params: IdParams,
+        response: { 204: Type.Null(), ...errorResponses },
+      },
+    },
+    async (request, reply) => {
+      const { id } = request.params as IdParam;
+      const before = await inTenant(deps, request, async (c) => {
+        const before = await getRecord(c, id, true);
+        await c.query('DELETE FROM maintenance_records WHERE id = $1', [id]);
+        await audit(c, request, {
+          action: 'maintenance.delete',
+          targetType: 'maintenance',
+          targetId: id,
+          before: toApi(before),
+        });
+        return before;
+      });
+      changed(principalOf(request).tenantId, before.equipment_id);
+      return reply.code(204).send();
+    },
+  );
+};

@@ -1,0 +1,39 @@
+import type { FastifyPluginAsync } from 'fastify';
+import { alertRuleRoutes } from './alert-rules.routes.ts';
+import { alertRoutes } from './alerts.routes.ts';
+import { auditRoutes } from './audit.routes.ts';
+import { authRoutes } from './auth.routes.ts';
+import type { AdminRouteOptions } from './context.ts';
+import { equipmentRoutes } from './equipment.routes.ts';
+import { inviteRoutes } from './invites.routes.ts';
+import { maintenanceRoutes } from './maintenance.routes.ts';
+import { siteRoutes } from './sites.routes.ts';
+import { tenantRoutes } from './tenants.routes.ts';
+import { userRoutes } from './users.routes.ts';
+
+export type { AdminDeps, AdminRouteOptions } from './context.ts';
+export { createInvite } from './invites.routes.ts';
+export { decodeCursor, encodeCursor, page, type Cursor } from './pagination.ts';
+
+/**
+ * The management API under /v1: auth, tenants, sites, users, invites, equipment, maintenance,
+ * alerts, alert rules, audit log. Needs identityPlugin registered first (app.authenticate).
+ * Every tenant query runs through withTenant, so PostgreSQL's row-level security decides what
+ * exists; role checks run before any body is parsed.
+ */
+export const adminRoutes: FastifyPluginAsync<AdminRouteOptions> = async (app, opts) => {
+  for (const routes of [
+    authRoutes,
+    tenantRoutes,
+    siteRoutes,
+    userRoutes,
+    inviteRoutes,
+    equipmentRoutes,
+    maintenanceRoutes,
+    alertRoutes,
+    alertRuleRoutes,
+    auditRoutes,
+  ]) {
+    await app.register(routes, opts);
+  }
+};

@@ -1,0 +1,230 @@
+import type { FastifyPluginAsync } from 'fastify';
+import { Type } from '@sinclair/typebox';
+import {
+  ApiSite,
+  IdParams,
+  Page,
+  SiteCreateBody,
+  SiteListQuery,
+  SiteUpdateBody,
+  VigilError,
+  type PoolClient,
+} from '../../schemas/mod.ts';
+import { requireRole } from '../identity/mod.ts';
+import {
+  audit,
+  bearer,
+  errorResponses,
+  inTenant,
+  iso,
+  setClause,
+  type AdminRouteOptions,
+  type IdParam,
+} from './context.ts';
+import { Where, decodeCursor, page, timeKey } from './pagination.ts';
+
+interface SiteRow {
+  id: string;
+  name: string;
+  timezone: string;
+  address: string | null;
+  created_at: Date;
+  updated_at: Date;
+  _k: string;
+}
+
+const COLUMNS = `id, name, timezone, address, created_at, updated_at, ${timeKey('created_at')} AS _k`;
+
+function toApi(r: SiteRow): ApiSite {
+  return {
+    id: r.id,
+    name: r.name,
+    timezone: r.timezone,
+    address: r.address,
+    createdAt: iso(r.created_at),
+    updatedAt: iso(r.updated_at),
+  };
+}
+
+const ZONES = new Set(Intl.supportedValuesOf('timeZone'));
+
+/** IANA names only (plus UTC, which some runtimes list only as an alias). */
+function assertTimezone(tz: string | undefined): void {
+  if (tz === undefined || tz === 'UTC' || ZONES.has(tz)) return;
+  throw new VigilError('VALIDATION_FAILED', `body/timezone: unknown time zone '${tz}'`);
+}
+
+/**
+ * Every id must be a site the caller can see (RLS: own tenant, own sites): another tenant's
+ * site, or one outside the caller's restriction, is NOT_FOUND like a site that never existed.
+ */
+export async function assertSitesVisible(client: PoolClient, siteIds: readonly string[]): Promise<void> {
+  if (siteIds.length === 0) return;
+  const { rows } = await client.query<{ n: number }>(
+    'SELECT count(*)::int AS n FROM sites WHERE id = ANY($1::uuid[])',
+    [[...new Set(siteIds)]],
+  );
+  if ((rows[0]?.n ?? 0) !== new Set(siteIds).size) throw new VigilError('NOT_FOUND', 'site not found');
+}
+
+export const siteRoutes: FastifyPluginAsync<AdminRouteOptions> = async (app, { deps }) => {
+  const reader = { onRequest: [app.authenticate, requireRole('viewer')] };
+  const admin = { onRequest: [app.authenticate, requireRole('tenant_admin')] };
+
+  app.get(
+    '/sites',
+    {
+      ...reader,
+      schema: {
+        tags: ['sites'],
+        summary: "List sites (only the caller's sites when restricted)",
+        security: bearer,
+        querystring: SiteListQuery,
+        response: { 200: Page(ApiSite), ...errorResponses },
+      },
+    },
+    async (request) => {
+      const q = request.query as SiteListQuery;
+      const limit = q.limit ?? 50;
+      const w = new Where().before(decodeCursor(q.cursor), 'created_at');
+      return inTenant(deps, request, async (c) => {
+        const { rows } = await c.query<SiteRow>(
+          `SELECT ${COLUMNS} FROM sites ${w.sql} ORDER BY created_at DESC, id DESC LIMIT ${w.p(limit + 1)}`,
+          w.params,
+        );
+        return page(rows, limit, toApi);
+      });
+    },
+  );
+
+  app.get(
+    '/sites/:id',
+    {
+      ...reader,
+      schema: {
+        tags: ['sites'],
+        summary: 'One site',
+        security: bearer,
+        params: IdParams,
+        response: { 200: ApiSite, ...errorResponses },
+      },
+    },
+    async (request) => {
+      const { id } = request.params as IdParam;
+      const row = await inTenant(deps, request, async (c) => {
+        const { rows } = await c.query<SiteRow>(`SELECT ${COLUMNS} FROM sites WHERE id = $1`, [id]);
+        return rows[0];
+      });
+      if (!row) throw new VigilError('NOT_FOUND', 'site not found');
+      return toApi(row);
+    },
+  );
+
+  app.post(
+    '/sites',
+    {
+      ...admin,
+      schema: {
+        tags: ['sites'],
+        summary: 'Create a site',
+        security: bearer,
+        body: SiteCreateBody,
+        response: { 201: ApiSite, ...errorResponses },
+      },
+    },
+    async (request, reply) => {
+      const body = request.body as SiteCreateBody;
+      assertTimezone(body.timezone);
+      const row = await inTenant(deps, request, async (c) => {
+        const { rows } = await c.query<SiteRow>(
+          `INSERT INTO sites (tenant_id, name, timezone, address) VALUES (vigil_current_tenant(), $1, $2, $3)
+           RETURNING ${COLUMNS}`,
+          [body.name, body.timezone, body.address ?? null],
+        );
+        const site = rows[0]!;
+        await audit(c, request, {
+          action: 'site.create',
+          targetType: 'site',
+          targetId: site.id,
+          after: body,
+        });
+        return site;
+      });
+      return reply.code(201).send(toApi(row));
+    },
+  );
+
+  app.patch(
+    '/sites/:id',
+    {
+      ...admin,
+      schema: {
+        tags: ['sites'],
+        summary: 'Update a site',
+        security: bearer,
+        params: IdParams,
+        body: SiteUpdateBody,
+        response: { 200: ApiSite, ...errorResponses },
+      },
+    },
+    async (request) => {
+      const { id } = request.params as IdParam;
+      const body = request.body as SiteUpdateBody;
+      assertTimezone(body.timezone);
+      const row = await inTenant(deps, request, async (c) => {
+        const before = (await c.query<SiteRow>(`SELECT ${COLUMNS} FROM sites WHERE id = $1 FOR UPDATE`, [id]))
+          .rows[0];
+        if (!before) throw new VigilError('NOT_FOUND', 'site not found');
+        const params: unknown[] = [id];
+        const set = setClause(body, { name: 'name', timezone: 'timezone', address: 'address' }, params);
+        const { rows } = await c.query<SiteRow>(
+          `UPDATE sites SET ${set} WHERE id = $1 RETURNING ${COLUMNS}`,
+          params,
+        );
+        await audit(c, request, {
+          action: 'site.update',
+          targetType: 'site',
+          targetId: id,
+          before: { name: before.name, timezone: before.timezone, address: before.address },
+          after: body,
+        });
+        return rows[0]!;
+      });
+      return toApi(row);
+    },
+  );
+
+  app.delete(
+    '/sites/:id',
+    {
+      ...admin,
+      schema: {
+        tags: ['sites'],
+        summary: 'Delete a site without equipment',
+        description: '409 CONFLICT while equipment (in service or decommissioned) still belongs to the site.',
+        security: bearer,
+        params: IdParams,
+        response: { 204: Type.Null(), ...errorResponses },
+      },
+    },
+    async (request, reply) => {
+      const { id } = request.params as IdParam;
+      await inTenant(deps, request, async (c) => {
+        const before = (await c.query<SiteRow>(`SELECT ${COLUMNS} FROM sites WHERE id = $1 FOR UPDATE`, [id]))
+          .rows[0];
+        if (!before) throw new VigilError('NOT_FOUND', 'site not found');
+        const { rowCount } = await c.query('SELECT 1 FROM equipment WHERE site_id = $1 LIMIT 1', [id]);
+        // Deleting would cascade to the equipment's alerts and history: never implicitly.
+        if (rowCount) throw new VigilError('CONFLICT', 'the site still has equipment');
+        await c.query('DELETE FROM sites WHERE id = $1', [id]);
+        await audit(c, request, {
+          action: 'site.delete',
+          targetType: 'site',
+          targetId: id,
+          before: { name: before.name, timezone: before.timezone },
+        });
+      });
+      return reply.code(204).send();
+    },
+  );
+};

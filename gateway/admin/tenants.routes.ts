@@ -1,0 +1,251 @@
+import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
+import {
+  ApiTenant,
+  IdParams,
+  Page,
+  SessionResponse,
+  SignupBody,
+  TenantCreateBody,
+  TenantCreated,
+  TenantListQuery,
+  TenantUpdateBody,
+  VigilError,
+  withTenant,
+  type PoolClient,
+} from '../../schemas/mod.ts';
+import {
+  assertNotPlatformSlug,
+  db,
+  homeTenant,
+  principalOf,
+  provisionTenant,
+  requireRole,
+  writeAudit,
+  type TenantRow,
+} from '../identity/mod.ts';
+import {
+  bearer,
+  errorResponses,
+  iso,
+  type AdminDeps,
+  type AdminRouteOptions,
+  type IdParam,
+} from './context.ts';
+import { createInvite } from './invites.routes.ts';
+import { decodeCursor, page, timeKey } from './pagination.ts';
+
+type KeyedTenantRow = TenantRow & { _k: string };
+
+function toApi(r: TenantRow): ApiTenant {
+  return {
+    id: r.id,
+    name: r.name,
+    slug: r.slug,
+    status: r.status,
+    isPlatform: r.is_platform,
+    createdAt: iso(r.created_at),
+    updatedAt: iso(r.updated_at),
+  };
+}
+
+/**
+ * Platform routes address a tenant by id: the transaction is scoped to that tenant (never a
+ * policy bypass), and the change is audited in that tenant's log with the platform actor.
+ */
+function inTarget<T>(deps: AdminDeps, tenantId: string, fn: (c: PoolClient) => Promise<T>): Promise<T> {
+  return db(() => withTenant(deps.db, { tenantId }, fn));
+}
+
+function auditMeta(request: FastifyRequest) {
+  return { actor: principalOf(request), requestId: request.id, ip: request.ip };
+}
+
+export const tenantRoutes: FastifyPluginAsync<AdminRouteOptions> = async (app, { deps }) => {
+  const platform = { onRequest: [app.authenticate, requireRole('platform_admin')] };
+
+  app.get(
+    '/tenants',
+    {
+      ...platform,
+      schema: {
+        tags: ['tenants'],
+        summary: 'List every tenant (platform admins)',
+        security: bearer,
+        querystring: TenantListQuery,
+        response: { 200: Page(ApiTenant), ...errorResponses },
+      },
+    },
+    async (request) => {
+      const q = request.query as TenantListQuery;
+      const limit = q.limit ?? 50;
+      const cursor = decodeCursor(q.cursor);
+      // The definer function answers only in the platform tenant's transaction.
+      const rows = await inTarget(deps, homeTenant(principalOf(request)), async (c) => {
+        const { rows } = await c.query<KeyedTenantRow>(
+          `SELECT t.*, ${timeKey('t.created_at')} AS _k
+           FROM platform_tenants_page(
+             CASE WHEN $1::text IS NULL THEN NULL ELSE timestamptz 'epoch' + $1::bigint * interval '1 microsecond' END,
+             $2::uuid, $3) t`,
+          [cursor?.key ?? null, cursor?.id ?? null, limit + 1],
+        );
+        return rows;
+      });
+      return page(rows, limit, toApi);
+    },
+  );
+
+  app.get(
+    '/tenants/:id',
+    {
+      ...platform,
+      schema: {
+        tags: ['tenants'],
+        summary: 'One tenant (platform admins)',
+        security: bearer,
+        params: IdParams,
+        response: { 200: ApiTenant, ...errorResponses },
+      },
+    },
+    async (request) => {
+      const { id } = request.params as IdParam;
+      const row = await inTarget(deps, id, async (c) => {
+        const { rows } = await c.query<TenantRow>('SELECT * FROM tenants WHERE id = $1', [id]);
+        return rows[0];
+      });
+      if (!row) throw new VigilError('NOT_FOUND', 'tenant not found');
+      return toApi(row);
+    },
+  );
+
+  app.post(
+    '/tenants',
+    {
+      ...platform,
+      schema: {
+        tags: ['tenants'],
+        summary: 'Create a tenant (platform admins)',
+        description: "With ownerEmail, also creates the owner's tenant_admin invite (token shown once).",
+        security: bearer,
+        body: TenantCreateBody,
+        response: { 201: TenantCreated, ...errorResponses },
+      },
+    },
+    async (request, reply) => {
+      const body = request.body as TenantCreateBody;
+      assertNotPlatformSlug(body.slug);
+      const meta = auditMeta(request);
+      const created = await provisionTenant(
+        deps.db,
+        { name: body.name, slug: body.slug },
+        meta,
+        async (c, { tenant }) => {
+          const invite = body.ownerEmail
+            ? await createInvite(c, tenant.id, { email: body.ownerEmail, role: 'tenant_admin' }, meta.actor, {
+                requestId: request.id,
+                ip: request.ip,
+              })
+            : null;
+          return { tenant: toApi(tenant), invite };
+        },
+      );
+      // The platform's own log records it as well: who created which tenant.
+      await inTarget(deps, homeTenant(meta.actor), (c) =>
+        writeAudit(c, {
+          ...meta,
+          tenantId: homeTenant(meta.actor),
+          action: 'tenant.create',
+          targetType: 'tenant',
+          targetId: created.tenant.id,
+          after: { name: created.tenant.name, slug: created.tenant.slug },
+        }),
+      );
+      return reply.code(201).send(created);
+    },
+  );
+
+  app.patch(
+    '/tenants/:id',
+    {
+      ...platform,
+      schema: {
+        tags: ['tenants'],
+        summary: 'Rename, suspend or reactivate a tenant (platform admins)',
+        description:
+          "Suspending ends the tenant's access at once: logins, refreshes and issued tokens stop working.",
+        security: bearer,
+        params: IdParams,
+        body: TenantUpdateBody,
+        response: { 200: ApiTenant, ...errorResponses },
+      },
+    },
+    async (request) => {
+      const { id } = request.params as IdParam;
+      const body = request.body as TenantUpdateBody;
+      const meta = auditMeta(request);
+      const { before, after } = await inTarget(deps, id, async (c) => {
+        const { rows } = await c.query<TenantRow>('SELECT * FROM tenants WHERE id = $1 FOR UPDATE', [id]);
+        const before = rows[0];
+        if (!before) throw new VigilError('NOT_FOUND', 'tenant not found');
+        if (before.is_platform && body.status === 'suspended') {
+          throw new VigilError('INVALID_STATE', 'the platform tenant cannot be suspended');
+        }
+        const updated = await c.query<TenantRow>(
+          `UPDATE tenants SET name = COALESCE($2, name), status = COALESCE($3, status), updated_at = now()
+           WHERE id = $1 RETURNING *`,
+          [id, body.name ?? null, body.status ?? null],
+        );
+        const after = updated.rows[0]!;
+        await writeAudit(c, {
+          ...meta,
+          tenantId: id,
+          action:
+            before.status !== after.status
+              ? `tenant.${after.status === 'suspended' ? 'suspend' : 'reactivate'}`
+              : 'tenant.update',
+          targetType: 'tenant',
+          targetId: id,
+          before: { name: before.name, status: before.status },
+          after: { name: after.name, status: after.status },
+        });
+        return { before, after };
+      });
+      if (before.status !== 'suspended' && after.status === 'suspended')
+        await app.identity.revocations.cutoffTenant(id);
+      return toApi(after);
+    },
+  );
+
+  app.post(
+    '/tenants/signup',
+    {
+      bodyLimit: 8 * 1024,
+      schema: {
+        tags: ['tenants'],
+        summary: 'Self-service signup: a new tenant and its owner (only when VIGIL_ALLOW_SIGNUP=true)',
+        description: '403 FORBIDDEN when signup is disabled. Rate limited per client address.',
+        body: SignupBody,
+        response: { 201: SessionResponse, ...errorResponses },
+      },
+    },
+    async (request, reply) => {
+      if (!deps.config.VIGIL_ALLOW_SIGNUP) throw new VigilError('FORBIDDEN', 'signup is disabled');
+      const identity = app.identity;
+      await identity.rateLimit(reply, [
+        { bucket: 'signup-ip', subject: request.ip, limit: identity.limits.signupPerIp },
+      ]);
+      const body = request.body as SignupBody;
+      assertNotPlatformSlug(body.slug);
+      const session = await provisionTenant(
+        deps.db,
+        {
+          name: body.tenantName,
+          slug: body.slug,
+          owner: { email: body.email, name: body.name, password: body.password },
+        },
+        { actor: null, requestId: request.id, ip: request.ip },
+        (c, { owner }) => identity.startSession(c, owner!),
+      );
+      return reply.code(201).send(session);
+    },
+  );
+};

@@ -1,0 +1,232 @@
+import type { FastifyPluginAsync } from 'fastify';
+import { Type } from '@sinclair/typebox';
+import {
+  ApiUser,
+  IdParams,
+  Page,
+  UserListQuery,
+  UserUpdateBody,
+  VigilError,
+  type PoolClient,
+} from '../../schemas/mod.ts';
+import { principalOf, requireRole, type Principal, type Role } from '../identity/mod.ts';
+import {
+  audit,
+  bearer,
+  errorResponses,
+  inTenant,
+  iso,
+  type AdminRouteOptions,
+  type IdParam,
+} from './context.ts';
+import { Where, decodeCursor, page, timeKey } from './pagination.ts';
+import { assertSitesVisible } from './sites.routes.ts';
+
+interface UserRow {
+  id: string;
+  email: string;
+  name: string;
+  role: Role;
+  site_ids: string[] | null;
+  disabled_at: Date | null;
+  last_login_at: Date | null;
+  created_at: Date;
+  updated_at: Date;
+  _k: string;
+}
+
+const COLUMNS = `id, email::text AS email, name, role, site_ids, disabled_at, last_login_at, created_at, updated_at,
+  ${timeKey('created_at')} AS _k`;
+
+function toApi(r: UserRow): ApiUser {
+  return {
+    id: r.id,
+    email: r.email,
+    name: r.name,
+    role: r.role,
+    siteIds: r.site_ids,
+    disabled: r.disabled_at !== null,
+    lastLoginAt: iso(r.last_login_at),
+    createdAt: iso(r.created_at),
+    updatedAt: iso(r.updated_at),
+  };
+}
+
+function summary(r: UserRow): Record<string, unknown> {
+  return { name: r.name, role: r.role, siteIds: r.site_ids, disabled: r.disabled_at !== null };
+}
+
+async function lockUser(c: PoolClient, id: string, caller: Principal): Promise<UserRow> {
+  const { rows } = await c.query<UserRow>(`SELECT ${COLUMNS} FROM users WHERE id = $1 FOR UPDATE`, [id]);
+  const row = rows[0];
+  if (!row) throw new VigilError('NOT_FOUND', 'user not found');
+  // Platform admins are managed with the CLI (or by another platform admin), never by a tenant admin.
+  if (row.role === 'platform_admin' && caller.role !== 'platform_admin') {
+    throw new VigilError('FORBIDDEN', 'platform admins cannot be changed here');
+  }
+  return row;
+}
+
+/** A tenant never loses its last active administrator (it could not invite anyone again). */
+async function assertAdminRemains(c: PoolClient): Promise<void> {
+  const { rows } = await c.query<{ n: number }>(
+    `SELECT count(*)::int AS n FROM users
+     WHERE role IN ('tenant_admin', 'platform_admin') AND disabled_at IS NULL`,
+  );
+  if ((rows[0]?.n ?? 0) === 0)
+    throw new VigilError('INVALID_STATE', 'the tenant must keep at least one active admin');
+}
+
+export const userRoutes: FastifyPluginAsync<AdminRouteOptions> = async (app, { deps }) => {
+  const admin = { onRequest: [app.authenticate, requireRole('tenant_admin')] };
+  const identity = app.identity;
+
+  app.get(
+    '/users',
+    {
+      ...admin,
+      schema: {
+        tags: ['users'],
+        summary: 'List users',
+        security: bearer,
+        querystring: UserListQuery,
+        response: { 200: Page(ApiUser), ...errorResponses },
+      },
+    },
+    async (request) => {
+      const q = request.query as UserListQuery;
+      const limit = q.limit ?? 50;
+      const w = new Where().before(decodeCursor(q.cursor), 'created_at');
+      if (q.role) w.and(`role = ${w.p(q.role)}`);
+      // Users who may see the site: unrestricted ones and those whose list names it.
+      if (q.siteId) w.and(`(site_ids IS NULL OR ${w.p(q.siteId)}::uuid = ANY (site_ids))`);
+      return inTenant(deps, request, async (c) => {
+        if (q.siteId) await assertSitesVisible(c, [q.siteId]);
+        const { rows } = await c.query<UserRow>(
+          `SELECT ${COLUMNS} FROM users ${w.sql} ORDER BY created_at DESC, id DESC LIMIT ${w.p(limit + 1)}`,
+          w.params,
+        );
+        return page(rows, limit, toApi);
+      });
+    },
+  );
+
+  app.get(
+    '/users/:id',
+    {
+      ...admin,
+      schema: {
+        tags: ['users'],
+        summary: 'One user',
+        security: bearer,
+        params: IdParams,
+        response: { 200: ApiUser, ...errorResponses },
+      },
+    },
+    async (request) => {
+      const { id } = request.params as IdParam;
+      const row = await inTenant(deps, request, async (c) => {
+        const { rows } = await c.query<UserRow>(`SELECT ${COLUMNS} FROM users WHERE id = $1`, [id]);
+        return rows[0];
+      });
+      if (!row) throw new VigilError('NOT_FOUND', 'user not found');
+      return toApi(row);
+    },
+  );
+
+  app.patch(
+    '/users/:id',
+    {
+      ...admin,
+      schema: {
+        tags: ['users'],
+        summary: "Change a user's name, role, sites or disabled state",
+        description:
+          "Role, site and status changes void the user's current access tokens at once; a disabled user's " +
+          'sessions end. Only operators and viewers can be restricted to sites.',
+        security: bearer,
+        params: IdParams,
+        body: UserUpdateBody,
+        response: { 200: ApiUser, ...errorResponses },
+      },
+    },
+    async (request) => {
+      const { id } = request.params as IdParam;
+      const body = request.body as UserUpdateBody;
+      const caller = principalOf(request);
+      const row = await inTenant(deps, request, async (c) => {
+        const before = await lockUser(c, id, caller);
+        const role: Role = body.role ?? before.role;
+        if (before.role === 'platform_admin' && body.role !== undefined) {
+          throw new VigilError('FORBIDDEN', 'platform admins cannot be changed here');
+        }
+        let siteIds = body.siteIds === undefined ? before.site_ids : body.siteIds;
+        if (role === 'tenant_admin' || role === 'platform_admin') {
+          if (body.siteIds && body.siteIds.length > 0) {
+            throw new VigilError('VALIDATION_FAILED', 'body/siteIds: admins cannot be restricted to sites');
+          }
+          siteIds = null;
+        }
+        if (body.siteIds) await assertSitesVisible(c, body.siteIds);
+        const disabled = body.disabled === undefined ? before.disabled_at !== null : body.disabled;
+        const { rows } = await c.query<UserRow>(
+          `UPDATE users SET name = $2, role = $3, site_ids = $4,
+             disabled_at = CASE WHEN $5::boolean THEN COALESCE(disabled_at, now()) ELSE NULL END,
+             updated_at = now()
+           WHERE id = $1 RETURNING ${COLUMNS}`,
+          [id, body.name ?? before.name, role, siteIds, disabled],
+        );
+        const after = rows[0]!;
+        await assertAdminRemains(c);
+        if (disabled) await identity.endAllSessions(c, id);
+        const action = before.role !== after.role ? 'user.role_change' : 'user.update';
+        await audit(c, request, {
+          action,
+          targetType: 'user',
+          targetId: id,
+          before: summary(before),
+          after: summary(after),
+        });
+        return { before, after };
+      });
+      const { before, after } = row;
+      const accessChanged =
+        before.role !== after.role ||
+        JSON.stringify(before.site_ids) !== JSON.stringify(after.site_ids) ||
+        (before.disabled_at === null) !== (after.disabled_at === null);
+      if (accessChanged) await identity.revocations.cutoffUser(id);
+      return toApi(after);
+    },
+  );
+
+  app.delete(
+    '/users/:id',
+    {
+      ...admin,
+      schema: {
+        tags: ['users'],
+        summary: 'Delete a user',
+        security: bearer,
+        params: IdParams,
+        response: { 204: Type.Null(), ...errorResponses },
+      },
+    },
+    async (request, reply) => {
+      const { id } = request.params as IdParam;
+      const caller = principalOf(request);
+      await inTenant(deps, request, async (c) => {
+        const before = await lockUser(c, id, caller);
+        await c.query('DELETE FROM users WHERE id = $1', [id]);
+        await assertAdminRemains(c);
+        await audit(c, request, {
+          action: 'user.delete',
+          targetType: 'user',
+          targetId: id,
+          before: { email: before.email, ...summary(before) },
+        });
+      });
+      await identity.revocations.cutoffUser(id);
+      return reply.code(204).send();
+    },
+  );
+};
