@@ -10,10 +10,18 @@ import { DEMO_LOGIN, seedDemo } from './demo/seed.ts';
 import { startSimulator } from './demo/simulator.ts';
 
 // The demo talks to a person: warnings and errors only, unless LOG_LEVEL says otherwise.
-const config = loadConfig({ LOG_LEVEL: 'warn', ...process.env });
+const bootLog = createLogger(loadConfig({ LOG_LEVEL: 'warn', ...process.env }), 'demo');
+const stack = await ensureStack({ log: bootLog });
+// Whatever the stack resolved (embedded on its ports, or the URLs in the environment).
+const config = loadConfig({
+  LOG_LEVEL: 'warn',
+  ...process.env,
+  NATS_URL: stack.natsUrl,
+  DATABASE_URL: stack.databaseUrl,
+  CLICKHOUSE_URL: stack.clickhouseUrl,
+  REDIS_URL: stack.redisUrl,
+});
 const log = createLogger(config, 'demo');
-
-const stack = await ensureStack({ log });
 await migrate(config, log);
 const fleet = await seedDemo(config, log);
 const node = await startActorNode({ config, log });

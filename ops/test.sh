@@ -8,8 +8,14 @@ BIN=node_modules/.bin
 
 export NODE_ENV=test
 export LOG_LEVEL="${LOG_LEVEL:-warn}"
-# Tests never touch the demo's data: their own database in the same servers.
-if [ -z "${DATABASE_URL:-}" ]; then export DATABASE_URL=postgres://postgres@127.0.0.1:15432/vigil_test; fi
+# The URLs of the running stack (embedded, possibly port-shifted, or external); `up` is
+# idempotent and fast when everything is running.
+embedded_db=$([ -z "${DATABASE_URL:-}" ] && echo yes || true)
+while IFS='=' read -r key value; do
+  case "$key" in NATS_URL | DATABASE_URL | CLICKHOUSE_URL | REDIS_URL) export "$key=$value" ;; esac
+done < <("$BIN/node" --import tsx ops/stack.ts up)
+# Tests never touch the demo's data: their own database in the same embedded server.
+if [ -n "$embedded_db" ]; then export DATABASE_URL="${DATABASE_URL%/*}/vigil_test"; fi
 export CLICKHOUSE_DATABASE="${CLICKHOUSE_DATABASE:-vigil_test}"
 
 echo "== typecheck"; "$BIN/tsc" --noEmit -p tsconfig.json
