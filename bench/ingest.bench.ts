@@ -1,0 +1,622 @@
+/**
+ * `npm run bench:ingest` — how fast readings get from a publisher into both stores, next to
+ * how fast bare JetStream moves the same messages, and how long an alert takes from the
+ * publish of the reading that causes it to the SSE client. Prints figures; asserts nothing.
+ *
+ *   npm run bench:ingest -- --readings 200000 --units 1000
+ *
+ * Phase 1 (raw): the readings through a stream configured like TELEMETRY and one pull
+ * consumer that only acks. Phase 2 (end to end): an actor node and a gateway, each in a child
+ * process, in a private namespace and tenant; the bench publishes the same readings and waits
+ * for every row in PostgreSQL and ClickHouse, while a probe unit opens and resolves an alert
+ * every 50 ms and an SSE client times each one. See docs/benchmarks.md.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { parseArgs } from 'node:util';
+import { connect } from '@nats-io/transport-node';
+import type { ClickHouseClient } from '@clickhouse/client';
+import type { ActorNodeHealth } from '../actors/mod.ts';
+import { stackStatus } from '../ops/stack/mod.ts';
+import { createClickHouse, createPool, loadConfig, migrate, type Config, type Pool } from '../schemas/mod.ts';
+import {
+  deleteNamespace,
+  jetstream,
+  jetstreamManager,
+  names as namesFor,
+  publishReading,
+  type JetStreamClient,
+  type Names,
+} from '../streams/mod.ts';
+import { ChildNode } from './lib/child.ts';
+import { cpuDelta, cpuSnapshot } from './lib/cpu.ts';
+import { Load, type BenchReading } from './lib/load.ts';
+import { Prober } from './lib/probe.ts';
+import { measureRawJetStream, type RawResult } from './lib/raw-jetstream.ts';
+import {
+  chCount,
+  dropTenant,
+  pgCount,
+  PROBE_BREACH_C,
+  PROBE_CLEAR_C,
+  seedTenant,
+  type BenchTenant,
+} from './lib/seed.ts';
+import { SseClient } from './lib/sse-client.ts';
+import { rate, summarize, type Summary } from './lib/stats.ts';
+import { InFlightWindow } from './lib/window.ts';
+
+interface Options {
+  readings: number;
+  units: number;
+  /** In-flight publishes (PubAcks awaited at once). */
+  batch: number;
+  /** max_messages of the raw phase's pull consumer. */
+  fetch: number;
+  /** Pace the end-to-end load to this many readings/s; null = as fast as PubAcks return. */
+  rate: number | null;
+  namespace: string;
+  keep: boolean;
+  skipRaw: boolean;
+  probeMs: number;
+  idleProbes: number;
+  stallS: number;
+  profile: boolean;
+}
+
+const USAGE = `usage: npm run bench:ingest -- [options]
+  --readings N     readings to publish (default 200000; env BENCH_READINGS)
+  --units M        units they are spread over (default 1000; env BENCH_UNITS)
+  --batch W        publishes in flight, i.e. PubAcks awaited at once (default 2000; env BENCH_BATCH)
+  --fetch F        max_messages of the raw phase's pull consumer (default 5000)
+  --rate R         pace the end-to-end load at R readings/s (default: as fast as possible)
+  --namespace NS   VIGIL_NS of the run (default b<random>; env BENCH_NAMESPACE)
+  --keep           keep the namespace's streams and the bench tenant afterwards
+  --skip-raw       skip the bare JetStream phase
+  --probe-ms T     probe period for publish->SSE latency (default 50)
+  --idle-probes K  probes before the load, for the idle latency (default 60)
+  --stall-s S      give up when nothing progresses for S seconds (default 60)
+  --profile        write V8 CPU profiles of the child processes (see docs/benchmarks.md)`;
+
+function positiveInt(name: string, raw: string | undefined, fallback: number): number {
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1)
+    throw new UsageError(`--${name} must be a positive integer, got '${raw}'`);
+  return n;
+}
+
+class UsageError extends Error {
+  override name = 'UsageError';
+}
+
+function parseOptions(argv: string[], env: NodeJS.ProcessEnv): Options {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      readings: { type: 'string' },
+      units: { type: 'string' },
+      batch: { type: 'string' },
+      fetch: { type: 'string' },
+      rate: { type: 'string' },
+      namespace: { type: 'string' },
+      keep: { type: 'boolean', default: false },
+      'skip-raw': { type: 'boolean', default: false },
+      'probe-ms': { type: 'string' },
+      'idle-probes': { type: 'string' },
+      'stall-s': { type: 'string' },
+      profile: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+    strict: true,
+    allowPositionals: false,
+  });
+  if (values.help) {
+    console.log(USAGE);
+    process.exit(0);
+  }
+  const namespace = values.namespace ?? env['BENCH_NAMESPACE'] ?? `b${randomBytes(5).toString('hex')}`;
+  // `<ns>raw` must stay a valid namespace too (VIGIL_NS: [a-z0-9]{0,24}).
+  if (!/^[a-z0-9]{1,21}$/.test(namespace))
+    throw new UsageError('--namespace must be 1-21 characters of [a-z0-9]');
+  return {
+    readings: positiveInt('readings', values.readings ?? env['BENCH_READINGS'], 200_000),
+    units: positiveInt('units', values.units ?? env['BENCH_UNITS'], 1000),
+    batch: positiveInt('batch', values.batch ?? env['BENCH_BATCH'], 2000),
+    fetch: positiveInt('fetch', values.fetch, 5000),
+    rate: values.rate === undefined ? null : positiveInt('rate', values.rate, 1),
+    namespace,
+    keep: values.keep || env['BENCH_KEEP'] === '1',
+    skipRaw: values['skip-raw'],
+    probeMs: positiveInt('probe-ms', values['probe-ms'], 50),
+    idleProbes: positiveInt('idle-probes', values['idle-probes'], 60),
+    stallS: positiveInt('stall-s', values['stall-s'], 60),
+    profile: values.profile,
+  };
+}
+
+const progress = (msg: string): void => {
+  process.stderr.write(`[bench] ${msg}\n`);
+};
+
+/** Ctrl-C stops the run at the next check and still cleans up; a second Ctrl-C quits at once. */
+let interrupted = false;
+process.once('SIGINT', () => {
+  interrupted = true;
+  progress('interrupted: cleaning up (Ctrl-C again to quit at once)');
+});
+
+function checkInterrupted(): void {
+  if (interrupted) throw new Error('interrupted');
+}
+
+/**
+ * Publish through the window. With `ratePerS`, paced to that many readings per second
+ * (a sustained load, for latency at a given rate); without, as fast as PubAcks return.
+ */
+async function publishAll(
+  js: JetStreamClient,
+  names: Names,
+  readings: Iterable<BenchReading>,
+  window: InFlightWindow,
+  ratePerS: number | null = null,
+): Promise<number> {
+  let n = 0;
+  const t0 = performance.now();
+  for (const r of readings) {
+    checkInterrupted();
+    if (ratePerS !== null) {
+      const due = t0 + (n * 1000) / ratePerS;
+      const wait = due - performance.now();
+      if (wait >= 1) await sleep(wait);
+    }
+    if (window.full) await window.room();
+    window.start(() => publishReading(js, names, r.tenantId, r.equipmentId, r.body, r.msgId));
+    n++;
+  }
+  await window.drain();
+  return n;
+}
+
+// ---------------------------------------------------------------- progress of the pipeline
+
+interface Processed {
+  pg: number;
+  ch: number;
+  equipment: number;
+}
+
+interface ConsumerView {
+  processed?: number;
+  rejected?: number;
+  retried?: number;
+  lastError?: string | null;
+}
+
+function processedOf(h: ActorNodeHealth): Processed & { errors: string[] } {
+  const pg = (h['telemetry-pg'] as { consumer?: ConsumerView } | undefined)?.consumer;
+  const ch = (h['telemetry-ch'] as { consumer?: ConsumerView } | undefined)?.consumer;
+  const parts = h.equipment?.partitions ?? [];
+  const errors: string[] = [];
+  for (const [name, c] of [
+    ['telemetry_pg', pg],
+    ['telemetry_ch', ch],
+    ...parts.map((p) => [`equipment_p${p.partition}`, p.consumer] as const),
+  ] as const) {
+    if (c?.lastError) errors.push(`${name}: ${c.lastError}`);
+    if (c?.rejected) errors.push(`${name}: ${c.rejected} dead-lettered`);
+  }
+  return {
+    pg: pg?.processed ?? 0,
+    ch: ch?.processed ?? 0,
+    equipment: parts.reduce((a, p) => a + (p.consumer?.processed ?? 0), 0),
+    errors,
+  };
+}
+
+/** Consumer counters of the whole run (warm-up and probes included): retries explain slow runs. */
+function consumerTable(h: ActorNodeHealth): string[][] {
+  const rows: string[][] = [['consumer (whole run)', 'processed', 'retried', 'dead-lettered', 'last error']];
+  const add = (name: string, c: ConsumerView | null | undefined): void => {
+    rows.push([
+      name,
+      String(c?.processed ?? 0),
+      String(c?.retried ?? 0),
+      String(c?.rejected ?? 0),
+      (c?.lastError ?? '-').slice(0, 80),
+    ]);
+  };
+  add('telemetry_pg', (h['telemetry-pg'] as { consumer?: ConsumerView } | undefined)?.consumer);
+  add('telemetry_ch', (h['telemetry-ch'] as { consumer?: ConsumerView } | undefined)?.consumer);
+  add('alerts_pg', (h.alerts as { consumer?: ConsumerView } | undefined)?.consumer);
+  for (const p of h.equipment?.partitions ?? []) add(`equipment_p${p.partition}`, p.consumer);
+  return rows;
+}
+
+interface Completion {
+  publishMs: number;
+  pgMs: number;
+  chMs: number;
+  equipmentMs: number;
+}
+
+/**
+ * Wait until both stores hold every load reading (and the equipment actors have applied them),
+ * watching the actor node's consumer counters (cheap, every 100 ms) and confirming with a real
+ * count in each store. Fails when nothing moves for `stallS` seconds, saying where it stopped.
+ */
+async function waitForStores(args: {
+  actor: ChildNode<unknown>;
+  admin: Pool;
+  ch: ClickHouseClient;
+  tenant: BenchTenant;
+  base: Processed;
+  /** Rows of load units expected in each store at the end. */
+  expectedRows: number;
+  /** Load readings the actors must process (on top of `base`), without probes. */
+  load: number;
+  probesSent: () => number;
+  t0: number;
+  publishDone: Promise<number>;
+  stallS: number;
+}): Promise<Completion> {
+  const { actor, admin, ch, tenant, base, expectedRows, load, t0, stallS } = args;
+  let publishMs: number | null = null;
+  let publishError: unknown = null;
+  args.publishDone.then(
+    (t) => (publishMs = t - t0),
+    (err: unknown) => (publishError = err ?? new Error('publishing failed')),
+  );
+  let pgMs: number | null = null;
+  let chMs: number | null = null;
+  let equipmentMs: number | null = null;
+  let last = '';
+  let lastChange = performance.now();
+  let lastReport = performance.now();
+  for (;;) {
+    if (publishError !== null) throw publishError;
+    checkInterrupted();
+    const now = performance.now();
+    const h = processedOf(await actor.call<ActorNodeHealth>('health'));
+    const target = load + args.probesSent();
+    if (equipmentMs === null && h.equipment - base.equipment >= target) equipmentMs = now - t0;
+    if (pgMs === null && h.pg - base.pg >= target && (await pgCount(admin, tenant)) >= expectedRows)
+      pgMs = now - t0;
+    if (chMs === null && h.ch - base.ch >= target && (await chCount(ch, tenant)) >= expectedRows)
+      chMs = now - t0;
+    if (publishMs !== null && pgMs !== null && chMs !== null && equipmentMs !== null) {
+      return { publishMs, pgMs, chMs, equipmentMs };
+    }
+    const state = `pg ${h.pg - base.pg} ch ${h.ch - base.ch} equipment ${h.equipment - base.equipment}`;
+    if (state !== last) {
+      last = state;
+      lastChange = now;
+    } else if (now - lastChange > stallS * 1000) {
+      const [pgRows, chRows] = await Promise.all([pgCount(admin, tenant), chCount(ch, tenant)]);
+      throw new Error(
+        `no progress for ${stallS} s. Processed since the load started (target ${target}): ${state}; ` +
+          `rows of load units: PostgreSQL ${pgRows}, ClickHouse ${chRows} (expected ${expectedRows}); ` +
+          `publishing ${publishMs === null ? 'not finished' : 'finished'}. ` +
+          `Consumer errors: ${h.errors.join('; ') || 'none'}. Actor node log: ${actor.logFile}`,
+      );
+    }
+    if (now - lastReport > 5000) {
+      lastReport = now;
+      progress(`${((now - t0) / 1000).toFixed(1)} s: processed ${state} of ${target}`);
+    }
+    await sleep(100);
+  }
+}
+
+// ---------------------------------------------------------------- report
+
+interface Figures {
+  raw: RawResult | null;
+  completion: Completion;
+  idle: Summary & { sent: number; lost: number };
+  load: Summary & { sent: number; lost: number };
+  cpuMs: Record<string, number | null>;
+  wallMs: number;
+  /** Per consumer of the actor node: processed, retried, dead-lettered, last error. */
+  consumers: string[][];
+}
+
+const f0 = (n: number | null): string => (n === null || Number.isNaN(n) ? 'n/a' : n.toFixed(0));
+const f1 = (n: number | null): string => (n === null || Number.isNaN(n) ? 'n/a' : n.toFixed(1));
+
+function table(rows: string[][]): string {
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
+  return rows
+    .map((r) => r.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  '))
+    .join('\n');
+}
+
+function report(opts: Options, config: Config, f: Figures): Record<string, unknown> {
+  const n = opts.readings;
+  const c = f.completion;
+  const bothMs = Math.max(c.pgMs, c.chMs);
+  const rawRate = f.raw ? rate(f.raw.messages, f.raw.totalMs) : null;
+  const e2e = rate(n, bothMs);
+  const ratio = rawRate ? e2e / rawRate : null;
+  const lines: string[] = [];
+  lines.push('');
+  lines.push(
+    `Vigil ingest bench: ${n} readings over ${opts.units} units, ${config.VIGIL_PARTITIONS} partitions, ` +
+      `${opts.batch} publishes in flight, ${opts.rate === null ? 'unpaced' : `paced at ${opts.rate}/s`}, ` +
+      `namespace ${opts.namespace}`,
+  );
+  lines.push('');
+  lines.push(
+    table([
+      ['throughput', 'readings/s', 'seconds'],
+      ['raw JetStream publish+consume', f0(rawRate), f.raw ? (f.raw.totalMs / 1000).toFixed(2) : 'skipped'],
+      ['end to end: publish (PubAcks)', f0(rate(n, c.publishMs)), (c.publishMs / 1000).toFixed(2)],
+      ['end to end: PostgreSQL rows', f0(rate(n, c.pgMs)), (c.pgMs / 1000).toFixed(2)],
+      ['end to end: ClickHouse rows', f0(rate(n, c.chMs)), (c.chMs / 1000).toFixed(2)],
+      ['end to end: both stores', f0(e2e), (bothMs / 1000).toFixed(2)],
+      ['equipment actors (alert path)', f0(rate(n, c.equipmentMs)), (c.equipmentMs / 1000).toFixed(2)],
+      ['end to end / raw', ratio === null ? 'n/a' : ratio.toFixed(2), ''],
+    ]),
+  );
+  lines.push('');
+  lines.push(
+    table([
+      ['publish -> SSE alert (ms)', 'samples', 'lost', 'p50', 'p90', 'p99', 'max'],
+      ...[
+        ['idle', f.idle] as const,
+        // Unpaced, the publisher outruns the pipeline: these samples include the backlog.
+        [opts.rate === null ? 'under load (unpaced)' : `under load (${opts.rate}/s)`, f.load] as const,
+      ].map(([label, s]) => [
+        label,
+        String(s.count),
+        String(s.lost),
+        f1(s.p50),
+        f1(s.p90),
+        f1(s.p99),
+        f1(s.max),
+      ]),
+    ]),
+  );
+  lines.push('');
+  const cpuRows: string[][] = [['CPU during the end-to-end run', 'cpu s', 'cores', 'µs/reading']];
+  const named = Object.entries(f.cpuMs).filter(([k]) => k !== 'machine');
+  const machine = f.cpuMs['machine'] ?? null;
+  const others =
+    machine === null || named.some(([, v]) => v === null)
+      ? null
+      : machine - named.reduce((a, [, v]) => a + (v ?? 0), 0);
+  for (const [name, ms] of [
+    ...named,
+    ['other processes', others] as const,
+    ['whole machine', machine] as const,
+  ]) {
+    cpuRows.push([
+      name,
+      ms === null ? 'n/a' : (ms / 1000).toFixed(2),
+      ms === null ? 'n/a' : (ms / f.wallMs).toFixed(2),
+      ms === null ? 'n/a' : ((ms * 1000) / n).toFixed(0),
+    ]);
+  }
+  lines.push(table(cpuRows));
+  lines.push('');
+  lines.push(table(f.consumers));
+  console.log(lines.join('\n'));
+  return {
+    readings: n,
+    units: opts.units,
+    partitions: config.VIGIL_PARTITIONS,
+    inFlight: opts.batch,
+    pacedRatePerS: opts.rate,
+    namespace: opts.namespace,
+    rawReadingsPerS: rawRate,
+    publishReadingsPerS: rate(n, c.publishMs),
+    pgReadingsPerS: rate(n, c.pgMs),
+    chReadingsPerS: rate(n, c.chMs),
+    endToEndReadingsPerS: e2e,
+    equipmentReadingsPerS: rate(n, c.equipmentMs),
+    ratioToRaw: ratio,
+    latencyIdleMs: f.idle,
+    latencyLoadMs: f.load,
+    cpuMs: f.cpuMs,
+    wallMs: f.wallMs,
+  };
+}
+
+// ---------------------------------------------------------------- main
+
+async function run(opts: Options): Promise<void> {
+  const ns = opts.namespace;
+  const config = loadConfig(process.env, { VIGIL_NS: ns });
+  progress(`namespace ${ns}; migrating ${new URL(config.DATABASE_URL).pathname.slice(1)}`);
+  await migrate(config);
+  const names = namesFor(ns);
+  // The publisher plays the devices: a lean client. Async stack traces cost two Error
+  // objects per request in nats.js, a third of the publisher's CPU.
+  const nc = await connect({ servers: config.NATS_URL, name: 'vigil-bench', noAsyncTraces: true });
+  const js = jetstream(nc);
+  const jsm = await jetstreamManager(nc);
+  const admin = createPool(config, 'admin', 2);
+  const ch = createClickHouse(config);
+  const logDir = join(tmpdir(), `vigil-bench-${ns}`);
+  mkdirSync(logDir, { recursive: true });
+  const cleanups: Array<{ what: string; run: () => Promise<unknown> }> = [];
+  let failed = false;
+  try {
+    const tenant = await seedTenant(admin, ns, opts.units);
+    if (!opts.keep)
+      cleanups.push({ what: 'delete the bench tenant', run: () => dropTenant(admin, ch, tenant.tenantId) });
+    const load = new Load(tenant.tenantId, tenant.unitIds, opts.readings, Date.now());
+    progress(`tenant ${tenant.tenantId}: ${opts.units} units + 1 probe unit; logs in ${logDir}`);
+
+    // ------------------------------------------------------------ phase 1
+    let raw: RawResult | null = null;
+    if (!opts.skipRaw) {
+      progress(`phase 1: ${opts.readings} readings through bare JetStream`);
+      raw = await measureRawJetStream(js, jsm, ns, load, {
+        window: opts.batch,
+        fetch: opts.fetch,
+        stallMs: opts.stallS * 1000,
+        interrupted: () => interrupted,
+      });
+      progress(`phase 1: ${rate(raw.messages, raw.totalMs).toFixed(0)} msgs/s`);
+    }
+
+    // ------------------------------------------------------------ phase 2
+    if (!opts.keep)
+      cleanups.push({ what: 'delete the namespace streams', run: () => deleteNamespace(jsm, names) });
+    const childEnv: NodeJS.ProcessEnv = {
+      ...process.env,
+      VIGIL_NS: ns,
+      LOG_LEVEL: process.env['BENCH_LOG_LEVEL'] ?? 'warn',
+      BENCH_TENANT_ID: tenant.tenantId,
+    };
+    const profileDir = opts.profile ? join(logDir, 'profiles') : undefined;
+    progress('phase 2: starting the actor node');
+    const actor = await ChildNode.start<{ nodeID: string }>({
+      name: 'actor node',
+      script: 'bench/lib/actor-node.ts',
+      env: childEnv,
+      logFile: join(logDir, 'actor-node.log'),
+      ...(profileDir ? { cpuProfileDir: profileDir } : {}),
+    });
+    cleanups.push({ what: 'stop the actor node', run: () => actor.stop() });
+    const gateway = await ChildNode.start<{ url: string; token: string }>({
+      name: 'gateway',
+      script: 'bench/lib/gateway-node.ts',
+      env: childEnv,
+      logFile: join(logDir, 'gateway.log'),
+      ...(profileDir ? { cpuProfileDir: profileDir } : {}),
+    });
+    cleanups.push({ what: 'stop the gateway', run: () => gateway.stop() });
+
+    const prober = new Prober(js, names, tenant, { breach: PROBE_BREACH_C, clear: PROBE_CLEAR_C });
+    cleanups.push({ what: 'stop probing', run: async () => prober.stopFiring() });
+    const sse = await SseClient.open(`${gateway.ready.url}/v1/stream?kind=alert`, gateway.ready.token, (f) =>
+      prober.onFrame(f),
+    );
+    cleanups.push({ what: 'close the SSE stream', run: () => sse.close() });
+    for (let i = 0; i < 2; i++) {
+      if (!(await prober.roundTrip(30_000))) {
+        throw new Error(
+          `a probe reading produced no alert on SSE within 30 s (stream ${sse.ended ? 'ended' : 'open'}` +
+            `${sse.error ? `: ${String(sse.error)}` : ''}); see ${actor.logFile} and ${gateway.logFile}`,
+        );
+      }
+    }
+
+    progress(`warm-up: one reading per unit (${opts.units}), so every actor is loaded before timing`);
+    const window = new InFlightWindow(opts.batch);
+    const warmBase = processedOf(await actor.call<ActorNodeHealth>('health'));
+    const warmT0 = performance.now();
+    await waitForStores({
+      actor,
+      admin,
+      ch,
+      tenant,
+      base: warmBase,
+      expectedRows: opts.units,
+      load: opts.units,
+      probesSent: () => 0,
+      t0: warmT0,
+      publishDone: publishAll(js, names, load.warmup(), window).then(() => performance.now()),
+      stallS: opts.stallS,
+    });
+
+    progress(`idle latency: ${opts.idleProbes} probes, one every ${opts.probeMs} ms`);
+    prober.start('idle', opts.probeMs);
+    await sleep(opts.idleProbes * opts.probeMs);
+    prober.stopFiring();
+    await prober.settle(5000);
+    checkInterrupted();
+
+    progress(`load: ${opts.readings} readings`);
+    const pids = {
+      bench: process.pid,
+      'actor node': actor.pid,
+      gateway: gateway.pid,
+      nats: null as number | null,
+      postgres: null as number | null,
+      clickhouse: null as number | null,
+    };
+    const stack = await stackStatus().catch(() => null);
+    if (stack) {
+      pids.nats = stack.nats.pid ?? null;
+      pids.postgres = stack.postgres.pid ?? null;
+      pids.clickhouse = stack.clickhouse.pid ?? null;
+    }
+    const base = processedOf(await actor.call<ActorNodeHealth>('health'));
+    const cpu0 = cpuSnapshot(pids);
+    const t0 = performance.now();
+    prober.start('load', opts.probeMs);
+    const probesAtStart = prober.stats('load').sent;
+    const publishDone = publishAll(js, names, load.readings(), window, opts.rate).then(() =>
+      performance.now(),
+    );
+    const completion = await waitForStores({
+      actor,
+      admin,
+      ch,
+      tenant,
+      base,
+      expectedRows: opts.units + opts.readings,
+      load: opts.readings,
+      probesSent: () => prober.stats('load').sent - probesAtStart,
+      t0,
+      publishDone,
+      stallS: opts.stallS,
+    });
+    const wallMs = performance.now() - t0;
+    const cpuMs = cpuDelta(cpu0, cpuSnapshot(pids));
+    const consumers = consumerTable(await actor.call<ActorNodeHealth>('health'));
+    prober.stopFiring();
+    await prober.settle(5000);
+
+    const stats = (phase: string): Figures['idle'] => {
+      const s = prober.stats(phase);
+      return { ...summarize(s.latencies), sent: s.sent, lost: s.sent - s.received };
+    };
+    if (sse.ended)
+      progress(`the SSE stream ended during the run${sse.error ? `: ${String(sse.error)}` : ''}`);
+    const result = report(opts, config, {
+      raw,
+      completion,
+      idle: stats('idle'),
+      load: stats('load'),
+      cpuMs,
+      wallMs,
+      consumers,
+    });
+    console.log(`BENCH_RESULT ${JSON.stringify(result)}`);
+    if (opts.keep) progress(`kept: namespace ${ns}, tenant ${tenant.tenantId}`);
+    if (profileDir) progress(`CPU profiles of the child processes are written to ${profileDir} as they exit`);
+  } catch (err) {
+    failed = true;
+    throw err;
+  } finally {
+    for (const c of cleanups.reverse()) {
+      try {
+        await c.run();
+      } catch (err) {
+        progress(`cleanup: could not ${c.what}: ${err instanceof Error ? err.message : String(err)}`);
+      }
+    }
+    await Promise.allSettled([admin.end(), ch.close(), nc.drain()]);
+    if (failed || opts.keep || opts.profile) progress(`logs kept in ${logDir}`);
+    else rmSync(logDir, { recursive: true, force: true });
+  }
+}
+
+try {
+  await run(parseOptions(process.argv.slice(2), process.env));
+} catch (err) {
+  if (err instanceof UsageError || (err as { code?: string }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
+    console.error(`${(err as Error).message}\n${USAGE}`);
+    process.exitCode = 2;
+  } else {
+    console.error('bench failed:', err instanceof Error ? err.message : err);
+    process.exitCode = 1;
+  }
+}

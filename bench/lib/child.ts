@@ -1,0 +1,226 @@
+import { fork, type ChildProcess } from 'node:child_process';
+import { existsSync, openSync, closeSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+
+/**
+ * Run part of the system (an actor node, a gateway) in a child process, the way it runs in
+ * production: its own event loop, so on a 2-core machine it can use the core the bench
+ * process does not. Parent and child talk over the IPC channel with small JSON messages:
+ * the child sends `{ type: 'ready', ... }` once it serves, answers `{ type: 'call', id, what }`
+ * with `{ type: 'reply', id, value }`, and on `{ type: 'stop' }` stops cleanly and exits.
+ */
+
+export const REPO_ROOT = resolve(import.meta.dirname, '..', '..');
+
+/** The project's own Node (package.json pins it), falling back to whatever runs us. */
+function nodeBinary(): string {
+  const local = join(REPO_ROOT, 'node_modules', '.bin', 'node');
+  return existsSync(local) ? local : process.execPath;
+}
+
+export interface ChildOptions {
+  /** Label in errors. */
+  name: string;
+  /** Script path relative to the repo root. */
+  script: string;
+  env: NodeJS.ProcessEnv;
+  /** stdout and stderr of the child go here. */
+  logFile: string;
+  /** Write a V8 CPU profile (`--cpu-prof`) into this directory when the child exits. */
+  cpuProfileDir?: string;
+  readyTimeoutMs?: number;
+}
+
+interface Reply {
+  type: 'reply';
+  id: number;
+  value?: unknown;
+  error?: string;
+}
+
+function tail(file: string, lines = 15): string {
+  try {
+    return readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
+  } catch {
+    return '(no log)';
+  }
+}
+
+export class ChildNode<Ready> {
+  readonly name: string;
+  readonly logFile: string;
+  readonly ready: Ready;
+  readonly #proc: ChildProcess;
+  readonly #exited: Promise<number | null>;
+  readonly #pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
+  #nextId = 1;
+
+  private constructor(
+    name: string,
+    logFile: string,
+    proc: ChildProcess,
+    exited: Promise<number | null>,
+    ready: Ready,
+  ) {
+    this.name = name;
+    this.logFile = logFile;
+    this.#proc = proc;
+    this.#exited = exited;
+    this.ready = ready;
+    proc.on('message', (m: unknown) => {
+      const r = m as Reply;
+      if (r?.type !== 'reply') return;
+      const p = this.#pending.get(r.id);
+      if (!p) return;
+      this.#pending.delete(r.id);
+      if (r.error !== undefined) p.reject(new Error(`${name}: ${r.error}`));
+      else p.resolve(r.value);
+    });
+    void exited.then((code) => {
+      for (const p of this.#pending.values())
+        p.reject(new Error(`${name} exited (code ${code}); see ${logFile}`));
+      this.#pending.clear();
+    });
+  }
+
+  get pid(): number | undefined {
+    return this.#proc.pid;
+  }
+
+  static async start<Ready>(opts: ChildOptions): Promise<ChildNode<Ready>> {
+    const out = openSync(opts.logFile, 'a');
+    const execArgv = ['--import', 'tsx'];
+    if (opts.cpuProfileDir) execArgv.push('--cpu-prof', `--cpu-prof-dir=${opts.cpuProfileDir}`);
+    let proc: ChildProcess;
+    try {
+      proc = fork(join(REPO_ROOT, opts.script), [], {
+        cwd: REPO_ROOT,
+        execPath: nodeBinary(),
+        execArgv,
+        env: opts.env,
+        stdio: ['ignore', out, out, 'ipc'],
+      });
+    } finally {
+      closeSync(out);
+    }
+    const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
+    const ready = await new Promise<Ready>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        proc.kill('SIGKILL');
+        reject(
+          new Error(
+            `${opts.name} not ready after ${opts.readyTimeoutMs ?? 60_000} ms; log ${opts.logFile}:\n${tail(opts.logFile)}`,
+          ),
+        );
+      }, opts.readyTimeoutMs ?? 60_000);
+      proc.on('message', (m: unknown) => {
+        const msg = m as { type?: string; error?: string };
+        if (msg?.type === 'ready') {
+          clearTimeout(timer);
+          resolve(m as Ready);
+        } else if (msg?.type === 'failed') {
+          clearTimeout(timer);
+          reject(new Error(`${opts.name} failed to start: ${msg.error}; log ${opts.logFile}`));
+        }
+      });
+      void exited.then((code) => {
+        clearTimeout(timer);
+        reject(
+          new Error(
+            `${opts.name} exited with code ${code} before it was ready; log ${opts.logFile}:\n${tail(opts.logFile)}`,
+          ),
+        );
+      });
+    });
+    return new ChildNode<Ready>(opts.name, opts.logFile, proc, exited, ready);
+  }
+
+  /** Ask the child something (`health`, `cpu`); it answers with whatever its handler returns. */
+  call<T>(what: string, timeoutMs = 10_000): Promise<T> {
+    const id = this.#nextId++;
+    return new Promise<T>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.#pending.delete(id);
+        reject(new Error(`${this.name}: no answer to '${what}' within ${timeoutMs} ms`));
+      }, timeoutMs);
+      this.#pending.set(id, {
+        resolve: (v) => {
+          clearTimeout(timer);
+          resolve(v as T);
+        },
+        reject: (e) => {
+          clearTimeout(timer);
+          reject(e);
+        },
+      });
+      this.#proc.send({ type: 'call', id, what });
+    });
+  }
+
+  /** Ask the child to stop cleanly; kill it if it has not exited within `graceMs`. */
+  async stop(graceMs = 20_000): Promise<number | null> {
+    if (this.#proc.exitCode !== null || this.#proc.signalCode !== null) return this.#exited;
+    if (this.#proc.connected) this.#proc.send({ type: 'stop' });
+    else this.#proc.kill('SIGTERM');
+    const timer = setTimeout(() => this.#proc.kill('SIGKILL'), graceMs);
+    try {
+      return await this.#exited;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}
+
+// ------------------------------------------------------------------ child side
+
+export interface ChildHandlers {
+  /** Answers to `call(what)`. */
+  calls: Record<string, () => unknown>;
+  stop(): Promise<void>;
+}
+
+/** In the child: announce readiness, serve calls, stop on request (or when the parent dies). */
+export function serveParent(ready: Record<string, unknown>, handlers: ChildHandlers): void {
+  const send = process.send?.bind(process);
+  if (!send)
+    throw new Error('this script runs as a child of bench/ingest.bench.ts (it needs an IPC channel)');
+  let stopping: Promise<void> | null = null;
+  const stop = (): Promise<void> =>
+    (stopping ??= handlers.stop().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        console.error('stop failed', err);
+        process.exit(1);
+      },
+    ));
+  process.on('message', (m: unknown) => {
+    const msg = m as { type?: string; id?: number; what?: string };
+    if (msg?.type === 'stop') {
+      void stop();
+    } else if (msg?.type === 'call' && typeof msg.id === 'number') {
+      const handler = handlers.calls[msg.what ?? ''];
+      Promise.resolve()
+        .then(() => {
+          if (!handler) throw new Error(`unknown call '${msg.what}'`);
+          return handler();
+        })
+        .then(
+          (value) => send({ type: 'reply', id: msg.id, value }),
+          (err: unknown) =>
+            send({ type: 'reply', id: msg.id, error: err instanceof Error ? err.message : String(err) }),
+        );
+    }
+  });
+  // The parent died without asking: do not linger holding partitions and connections.
+  process.on('disconnect', () => void stop());
+  process.once('SIGTERM', () => void stop());
+  process.once('SIGINT', () => void stop());
+  send({ type: 'ready', ...ready });
+}
+
+/** In the child: report a start-up failure to the parent, then exit. */
+export function failToParent(err: unknown): never {
+  console.error(err);
+  process.send?.({ type: 'failed', error: err instanceof Error ? err.message : String(err) });
+  process.exit(1);
+}

@@ -1,0 +1,42 @@
+/**
+ * Child process of the ingest bench: the gateway on an ephemeral loopback port, in namespace
+ * VIGIL_NS. Ready with its URL and an access token for BENCH_TENANT_ID (a tenant admin, as
+ * the identity module issues them after a login), which the bench uses for `/v1/stream`.
+ */
+import { randomUUID } from 'node:crypto';
+import { startServer, type RunningServer } from '../../gateway/mod.ts';
+import { createLogger, loadConfig } from '../../schemas/mod.ts';
+import { failToParent, serveParent } from './child.ts';
+
+async function main(): Promise<void> {
+  const tenantId = process.env['BENCH_TENANT_ID'];
+  let server: RunningServer;
+  let token: string;
+  try {
+    if (!tenantId) throw new Error('BENCH_TENANT_ID is not set');
+    const config = loadConfig();
+    server = await startServer({
+      config,
+      log: createLogger(config, 'bench-gateway'),
+      host: '127.0.0.1',
+      port: 0,
+    });
+    token = (
+      await server.app.identity.tokens.issue({
+        userId: randomUUID(),
+        tenantId,
+        role: 'tenant_admin',
+        siteIds: null,
+        familyId: null,
+      })
+    ).token;
+  } catch (err) {
+    failToParent(err);
+  }
+  serveParent(
+    { url: server.url, token },
+    { calls: { cpu: () => process.cpuUsage() }, stop: () => server.close() },
+  );
+}
+
+await main();
