@@ -127,9 +127,12 @@ export async function startActorNode(opts: ActorNodeOptions): Promise<ActorNode>
         }
       }
     }
-    await broker.start();
-    // Stop the broker first: services commit and ack before their connections close.
+    // Registered before start: a start that fails half way (one service's started() throws)
+    // leaves a connected broker with running services, which stop() must take down too.
+    // Closers run in reverse, so the broker stops first: services commit and ack before their
+    // connections close.
     closers.push(() => broker.stop());
+    await broker.start();
 
     let stopped: Promise<void> | null = null;
     return {
@@ -160,6 +163,7 @@ export {
   isPublished,
   DECIDER_KINDS,
   type DeciderRule,
+  type MaintenanceWindow,
   type EquipmentCommand,
   type EquipmentEvent,
   type EquipmentState,
@@ -178,3 +182,4 @@ export { insertReadings } from './sinks/telemetry-pg.sink.ts';
 export { toClickHouseRow } from './sinks/telemetry-ch.sink.ts';
 export { applyAlertEvents, decodeAlertEvent } from './sinks/alerts.sink.ts';
 export { TelemetryMaintenance, type MaintenanceStatus } from './sinks/maintenance.ts';
+export { fromPgError, fromClickHouseError, fromNatsError } from './errors.ts';

@@ -21,6 +21,8 @@ export interface ApiKeyCacheOptions {
 interface Entry {
   expires: number;
   value: Promise<DeviceIdentity | null>;
+  /** The unit the key resolved to; undefined while the lookup runs, null for an unknown key. */
+  device?: DeviceIdentity | null;
 }
 
 /** Keys are 256-bit random strings; anything far outside that shape is refused without a query. */
@@ -34,7 +36,9 @@ export function hashApiKey(key: string): Buffer {
 /**
  * In-process API key → device cache keyed by the key's hash (the key itself is never stored).
  * Concurrent requests with the same key share one lookup; failed lookups (database down) are
- * not cached, so the next request tries again.
+ * not cached, so the next request tries again. Changes made through the API evict entries at
+ * once (control messages, see telemetry.routes.ts); the TTL bounds how long a change this
+ * process never heard of can go unnoticed.
  */
 export class ApiKeyCache {
   readonly #lookup: DeviceLookup;
@@ -69,6 +73,7 @@ export class ApiKeyCache {
     this.#insert(id, entry);
     try {
       const found = await entry.value;
+      entry.device = found;
       if (!found) entry.expires = now + this.#negativeTtlMs;
       return found;
     } catch (err) {
@@ -77,9 +82,35 @@ export class ApiKeyCache {
     }
   }
 
-  /** Forget every cached key (after a key rotation in this process, for one). */
+  /** Forget every cached key. */
   clear(): void {
     this.#entries.clear();
+  }
+
+  /**
+   * Forget the keys of one unit (its key was rotated or revoked, it was decommissioned), and
+   * every lookup still running: it may have read the key before the change committed.
+   * Returns how many entries went.
+   */
+  evictEquipment(equipmentId: string): number {
+    return this.#evict((d) => d.equipmentId === equipmentId);
+  }
+
+  /** Forget the keys of every unit of a tenant (suspended: its keys stop working). */
+  evictTenant(tenantId: string): number {
+    return this.#evict((d) => d.tenantId === tenantId);
+  }
+
+  #evict(matches: (d: DeviceIdentity) => boolean): number {
+    let evicted = 0;
+    for (const [id, entry] of this.#entries) {
+      if (entry.device === null) continue;
+      if (entry.device === undefined || matches(entry.device)) {
+        this.#entries.delete(id);
+        evicted++;
+      }
+    }
+    return evicted;
   }
 
   #insert(id: string, entry: Entry): void {

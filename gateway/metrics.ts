@@ -36,7 +36,7 @@ export function createGatewayMetrics(): GatewayMetrics {
     }),
     sseDropped: new Counter({
       name: 'vigil_sse_dropped_total',
-      help: 'SSE clients disconnected by the server (slow consumer, stream failure)',
+      help: 'SSE clients disconnected by the server (slow client, stream failure, token expired or revoked)',
       labelNames: ['reason'],
       registers: [registry],
     }),

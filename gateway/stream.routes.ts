@@ -25,6 +25,11 @@ export interface SseOptions {
   retryMs: number;
   /** Messages pulled from JetStream per request. */
   batch: number;
+  /**
+   * Streams one user may hold open at once in this process (each is a JetStream consumer);
+   * one more is 429 RATE_LIMITED.
+   */
+  maxStreamsPerUser: number;
 }
 
 export const DEFAULT_SSE_OPTIONS: SseOptions = {
@@ -32,6 +37,7 @@ export const DEFAULT_SSE_OPTIONS: SseOptions = {
   maxBufferedBytes: 1024 * 1024,
   retryMs: 2000,
   batch: 64,
+  maxStreamsPerUser: 5,
 };
 
 export interface StreamRoutesOptions {
@@ -40,12 +46,41 @@ export interface StreamRoutesOptions {
   sse: Partial<SseOptions>;
 }
 
-type EndReason = 'client_closed' | 'slow_client' | 'stream_ended' | 'server_closing';
+type EndReason =
+  | 'client_closed'
+  | 'slow_client'
+  | 'stream_ended'
+  | 'server_closing'
+  | 'token_expired'
+  | 'token_revoked'
+  | 'auth_unavailable';
 
-/** One connected client: a JetStream ordered consumer piped into one HTTP response. */
+/** Ends the server chose, counted in vigil_sse_dropped_total. */
+const DROPPED: ReadonlySet<EndReason> = new Set<EndReason>([
+  'slow_client',
+  'stream_ended',
+  'token_expired',
+  'token_revoked',
+  'auth_unavailable',
+]);
+
+/** setTimeout's largest delay (~24.8 days); a longer wait is re-armed. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+const ignore = (): undefined => undefined;
+
+/**
+ * One connected client: a JetStream ordered consumer piped into one HTTP response. The access
+ * token was checked once, when the stream opened; the session ends the stream when the token
+ * expires and re-checks revocation with every heartbeat, so a stream lives no longer than the
+ * token would on any other request.
+ */
 class SseSession {
   #ended = false;
+  #started = false;
+  #checking = false;
   #heartbeat: NodeJS.Timeout | undefined;
+  #expiry: NodeJS.Timeout | undefined;
   readonly #res: ServerResponse;
   readonly #consumer: Consumer;
   readonly #messages: ConsumerMessages;
@@ -55,6 +90,8 @@ class SseSession {
   readonly #metrics: GatewayMetrics;
   readonly #log: FastifyBaseLogger;
   readonly #onEnd: (s: SseSession) => void;
+  readonly #expiresAtMs: number | null;
+  readonly #isRevoked: () => Promise<boolean>;
 
   constructor(args: {
     res: ServerResponse;
@@ -66,6 +103,10 @@ class SseSession {
     metrics: GatewayMetrics;
     log: FastifyBaseLogger;
     onEnd: (s: SseSession) => void;
+    /** When the access token expires (ms); null = never. */
+    expiresAtMs: number | null;
+    /** The revocation check REST makes on every request (Redis only). */
+    isRevoked: () => Promise<boolean>;
   }) {
     this.#res = args.res;
     this.#consumer = args.consumer;
@@ -76,14 +117,18 @@ class SseSession {
     this.#metrics = args.metrics;
     this.#log = args.log;
     this.#onEnd = args.onEnd;
+    this.#expiresAtMs = args.expiresAtMs;
+    this.#isRevoked = args.isRevoked;
   }
 
+  /** The route listens for the response's 'close' (from before setup) and calls end() on it. */
   start(headers: Record<string, string>): void {
+    this.#started = true;
     this.#metrics.sseClients.inc();
-    this.#res.on('close', () => this.end('client_closed'));
     this.#res.writeHead(200, headers);
     this.#write(retryFrame(this.#opts.retryMs));
-    this.#heartbeat = setInterval(() => this.#write(HEARTBEAT_FRAME), this.#opts.heartbeatMs);
+    this.#heartbeat = setInterval(() => this.#beat(), this.#opts.heartbeatMs);
+    this.#armExpiry();
     void this.#pump();
   }
 
@@ -92,15 +137,48 @@ class SseSession {
     if (this.#ended) return;
     this.#ended = true;
     clearInterval(this.#heartbeat);
-    this.#metrics.sseClients.dec();
-    if (reason === 'slow_client' || reason === 'stream_ended') this.#metrics.sseDropped.inc({ reason });
+    clearTimeout(this.#expiry);
+    if (this.#started) this.#metrics.sseClients.dec();
+    if (DROPPED.has(reason)) this.#metrics.sseDropped.inc({ reason });
     this.#log.info({ reason }, 'sse stream ended');
     // Stop pulling first, then remove the server-side consumer instead of waiting for its inactivity timeout.
-    this.#messages.close().catch(() => undefined);
-    this.#consumer.delete().catch(() => undefined);
+    this.#messages.close().catch(ignore);
+    this.#consumer.delete().catch(ignore);
     if (reason === 'slow_client') this.#res.destroy();
     else if (!this.#res.writableEnded) this.#res.end();
     this.#onEnd(this);
+  }
+
+  #beat(): void {
+    this.#write(HEARTBEAT_FRAME);
+    void this.#recheck();
+  }
+
+  /** Logout, refresh-token reuse, a disabled user or a suspended tenant end the stream too. */
+  async #recheck(): Promise<void> {
+    // A slow Redis must not pile up checks: one at a time, the next heartbeat tries again.
+    if (this.#checking || this.#ended) return;
+    this.#checking = true;
+    try {
+      if (await this.#isRevoked()) this.end('token_revoked');
+    } catch (err) {
+      // Fail closed like REST (503 while Redis is down): a revocation cannot be ruled out. The
+      // client reconnects with Last-Event-ID once authentication works again.
+      this.#log.warn({ err }, 'sse token re-check failed; ending the stream');
+      this.end('auth_unavailable');
+    } finally {
+      this.#checking = false;
+    }
+  }
+
+  #armExpiry(): void {
+    if (this.#expiresAtMs === null || this.#ended) return;
+    const left = this.#expiresAtMs - Date.now();
+    if (left <= 0) {
+      this.end('token_expired');
+      return;
+    }
+    this.#expiry = setTimeout(() => this.#armExpiry(), Math.min(left, MAX_TIMER_MS));
   }
 
   #write(frame: string): void {
@@ -153,9 +231,28 @@ async function tokenFromQuery(request: FastifyRequest): Promise<void> {
 export const streamRoutes: FastifyPluginAsync<StreamRoutesOptions> = async (app, { deps, metrics, sse }) => {
   const opts: SseOptions = { ...DEFAULT_SSE_OPTIONS, ...sse };
   const sessions = new Set<SseSession>();
+  /** Streams open or being set up, per user id, in this process. */
+  const streamsPerUser = new Map<string, number>();
+  let closing = false;
+
+  /** Take one of the user's stream slots; the returned release is idempotent. null = none left. */
+  function reserveSlot(userId: string): (() => void) | null {
+    const held = streamsPerUser.get(userId) ?? 0;
+    if (held >= opts.maxStreamsPerUser) return null;
+    streamsPerUser.set(userId, held + 1);
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      const left = (streamsPerUser.get(userId) ?? 1) - 1;
+      if (left > 0) streamsPerUser.set(userId, left);
+      else streamsPerUser.delete(userId);
+    };
+  }
 
   // Open streams never finish on their own: end them so close() does not wait forever.
   app.addHook('preClose', async () => {
+    closing = true;
     for (const s of [...sessions]) s.end('server_closing');
   });
 
@@ -168,7 +265,9 @@ export const streamRoutes: FastifyPluginAsync<StreamRoutesOptions> = async (app,
         description:
           'Each event: `id` = its EVENTS stream sequence, `event` = its type, `data` = the event JSON. ' +
           'Reconnect with Last-Event-ID (EventSource does it) or ?lastEventId= to receive exactly what was missed. ' +
-          'Comments `: hb` are heartbeats. Site-restricted users only receive events of their sites.',
+          'Comments `: hb` are heartbeats. Site-restricted users only receive events of their sites. ' +
+          'The stream ends when the access token expires or is revoked (logout, disabled user, suspended ' +
+          'tenant): reconnect with a fresh token. At most a few streams per user are open at once (429).',
         security: [{ bearerAuth: [] }],
         querystring: StreamQuery,
         headers: StreamHeaders,
@@ -180,6 +279,7 @@ export const streamRoutes: FastifyPluginAsync<StreamRoutesOptions> = async (app,
           400: ErrorBody,
           401: ErrorBody,
           404: ErrorBody,
+          429: ErrorBody,
           503: ErrorBody,
           '5xx': ErrorBody,
         },
@@ -192,12 +292,34 @@ export const streamRoutes: FastifyPluginAsync<StreamRoutesOptions> = async (app,
     async (request, reply) => {
       const principal = request.principal;
       if (!principal) throw new VigilError('UNAUTHENTICATED');
+      // Listening before the first await: a client that leaves while its consumer is being set
+      // up must take the consumer with it ('close' fires once; missed, nothing would end it).
+      let session: SseSession | null = null;
+      let clientLeft = false;
+      reply.raw.once('close', () => {
+        clientLeft = true;
+        session?.end('client_closed');
+      });
+
+      const expiresAtMs = principal.tokenExp === undefined ? null : principal.tokenExp * 1000;
+      // Verification tolerates a few seconds of clock skew; such a stream would end at once.
+      if (expiresAtMs !== null && expiresAtMs <= Date.now()) throw new VigilError('INVALID_TOKEN');
       const query = request.query as StreamQuery;
       const plan = planStream(principal, query, deps.names);
       const after = resumeAfter(request.headers['last-event-id'] as string | undefined, query.lastEventId);
 
-      let consumer: Consumer;
-      let messages: ConsumerMessages;
+      const release = reserveSlot(principal.userId);
+      if (!release) {
+        throw new VigilError('RATE_LIMITED', `at most ${opts.maxStreamsPerUser} open streams per user`);
+      }
+      let consumer: Consumer | undefined;
+      let messages: ConsumerMessages | undefined;
+      // Every way out before the session owns them: slot back, pull stopped, consumer deleted.
+      const discard = (): void => {
+        release();
+        messages?.close().catch(ignore);
+        consumer?.delete().catch(ignore);
+      };
       try {
         consumer = await deps.js.consumers.get(
           deps.names.events.stream,
@@ -207,7 +329,12 @@ export const streamRoutes: FastifyPluginAsync<StreamRoutesOptions> = async (app,
         );
         messages = await consumer.consume({ max_messages: opts.batch });
       } catch (err) {
+        discard();
         throw new VigilError('DEPENDENCY_UNAVAILABLE', undefined, { cause: err });
+      }
+      if (closing) {
+        discard();
+        throw new VigilError('DEPENDENCY_UNAVAILABLE', 'server shutting down');
       }
 
       const log = request.log.child({
@@ -215,7 +342,14 @@ export const streamRoutes: FastifyPluginAsync<StreamRoutesOptions> = async (app,
         userId: principal.userId,
         filter: plan.subject,
       });
-      const session = new SseSession({
+      if (clientLeft || request.raw.destroyed || reply.raw.destroyed) {
+        discard();
+        log.info('sse client left during setup');
+        // Nobody to answer: the socket is gone.
+        reply.hijack();
+        return reply;
+      }
+      session = new SseSession({
         res: reply.raw,
         consumer,
         messages,
@@ -224,7 +358,12 @@ export const streamRoutes: FastifyPluginAsync<StreamRoutesOptions> = async (app,
         opts,
         metrics,
         log,
-        onEnd: (s) => sessions.delete(s),
+        onEnd: (s) => {
+          sessions.delete(s);
+          release();
+        },
+        expiresAtMs,
+        isRevoked: () => app.identity.isRevoked(principal),
       });
       sessions.add(session);
       reply.hijack();

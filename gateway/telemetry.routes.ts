@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import type { Msg } from '@nats-io/transport-node';
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import {
   ErrorBody,
@@ -15,6 +16,7 @@ import {
   type TelemetryIn,
   type TelemetryRejection,
 } from '../schemas/mod.ts';
+import { controlSubject } from './admin/mod.ts';
 import { ApiKeyCache, type DeviceIdentity } from './api-key.cache.ts';
 import type { GatewayDeps } from './deps.ts';
 import type { GatewayMetrics } from './metrics.ts';
@@ -106,6 +108,17 @@ export function validateTelemetryBody(
 
 const passThrough = Object.assign(() => true, { errors: null });
 
+/** A string field of a control message; null when the message is not the JSON object expected. */
+function controlField(msg: Msg, field: string): string | null {
+  try {
+    const body: unknown = msg.json();
+    const value = isPlainObject(body) ? body[field] : undefined;
+    return typeof value === 'string' && value ? value : null;
+  } catch {
+    return null;
+  }
+}
+
 export const telemetryRoutes: FastifyPluginAsync<TelemetryRoutesOptions> = async (app, opts) => {
   const { deps, metrics } = opts;
   const apiKeys =
@@ -119,6 +132,36 @@ export const telemetryRoutes: FastifyPluginAsync<TelemetryRoutesOptions> = async
       return row ? { tenantId: row.tenant_id, equipmentId: row.equipment_id, siteId: row.site_id } : null;
     });
   const defaultValidator = buildValidator({});
+
+  // A key rotated or revoked through the management API (on any gateway node) must stop working
+  // now, not when its cache entry expires; the TTL stays as the backstop for a missed message.
+  const controlSubs = [
+    deps.nc.subscribe(controlSubject(deps.names.ns, 'equipment.changed'), {
+      callback: (err, msg) => {
+        if (err) return;
+        const equipmentId = controlField(msg, 'equipmentId');
+        if (equipmentId) apiKeys.evictEquipment(equipmentId);
+        else apiKeys.clear();
+      },
+    }),
+    deps.nc.subscribe(controlSubject(deps.names.ns, 'tenant.changed'), {
+      callback: (err, msg) => {
+        if (err) return;
+        const tenantId = controlField(msg, 'tenantId');
+        if (tenantId) apiKeys.evictTenant(tenantId);
+        else apiKeys.clear();
+      },
+    }),
+  ];
+  app.addHook('onClose', async () => {
+    for (const sub of controlSubs) {
+      try {
+        sub.unsubscribe();
+      } catch {
+        // The connection is already closed: so is the subscription.
+      }
+    }
+  });
 
   app.decorateRequest('device', null);
 

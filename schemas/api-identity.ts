@@ -34,9 +34,12 @@ export const AssignableRole = Type.Union([
 ]);
 export type AssignableRole = Static<typeof AssignableRole>;
 
-const SiteIds = Type.Union([Type.Array(Uuid, { maxItems: 500, uniqueItems: true }), Type.Null()], {
-  description: 'sites an operator or viewer is restricted to; null = every site',
-});
+// minItems: an empty list would be "restricted to nothing", which is no use to anyone and was
+// once read as "every site"; refuse it instead of guessing.
+const SiteIds = Type.Union(
+  [Type.Array(Uuid, { minItems: 1, maxItems: 500, uniqueItems: true }), Type.Null()],
+  { description: 'sites an operator or viewer is restricted to (at least one); null = every site' },
+);
 
 // ---------------------------------------------------------------- auth
 

@@ -41,6 +41,8 @@ export const ConfigSchema = Type.Object({
   /** Readings older than this, or further in the future than the skew, are rejected (dead-lettered). */
   VIGIL_MAX_READING_AGE_S: Type.Integer({ default: 7 * 24 * 3600, minimum: 60 }),
   VIGIL_MAX_CLOCK_SKEW_S: Type.Integer({ default: 300, minimum: 1 }),
+  PG_CONNECT_TIMEOUT_MS: Type.Integer({ default: 10_000, minimum: 100 }),
+  PG_STATEMENT_TIMEOUT_MS: Type.Integer({ default: 30_000, minimum: 100 }),
   VIGIL_MAX_BODY_BYTES: Type.Integer({ default: 64 * 1024, minimum: 1024 }),
 });
 export type Config = Static<typeof ConfigSchema>;

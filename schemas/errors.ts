@@ -10,6 +10,11 @@ export const ERRORS = {
   UNKNOWN_FIELD: { status: 400, retryable: false, message: 'Unknown field' },
   TIMESTAMP_OUT_OF_RANGE: { status: 400, retryable: false, message: 'Timestamp outside accepted range' },
   VALUE_OUT_OF_RANGE: { status: 400, retryable: false, message: 'Value outside accepted range' },
+  UNSUPPORTED_RULE_KIND: {
+    status: 400,
+    retryable: false,
+    message: 'Rule kind not evaluated by the alert engine',
+  },
   PAYLOAD_TOO_LARGE: { status: 413, retryable: false, message: 'Payload too large' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, retryable: false, message: 'Unsupported media type' },
   // 401/403/404: who you are and what you may see.

@@ -29,6 +29,13 @@ export function createPool(config: Config, role: DbRole, max = 10): Pool {
     max,
     application_name: `vigil-${role}`,
     idleTimeoutMillis: 30_000,
+    // Bounded everything: a hung server or a lock held elsewhere must surface as an error
+    // (retried by the caller), never as a partition or request stalled forever.
+    connectionTimeoutMillis: config.PG_CONNECT_TIMEOUT_MS,
+    statement_timeout: config.PG_STATEMENT_TIMEOUT_MS,
+    lock_timeout: config.PG_STATEMENT_TIMEOUT_MS,
+    query_timeout: config.PG_STATEMENT_TIMEOUT_MS + 5_000,
+    idle_in_transaction_session_timeout: config.PG_STATEMENT_TIMEOUT_MS * 2,
   });
   // An idle client losing its connection must not crash the process; the pool replaces it.
   pool.on('error', () => undefined);
@@ -37,8 +44,22 @@ export function createPool(config: Config, role: DbRole, max = 10): Pool {
 
 export interface TenantScope {
   tenantId: string;
-  /** Site restriction of the caller; undefined or null = all sites of the tenant. */
+  /** Site restriction of the caller; undefined or null = all sites of the tenant; [] = no site. */
   siteIds?: readonly string[] | null;
+}
+
+/**
+ * The site list set for a restricted caller with no sites. `vigil_current_sites()` reads an empty
+ * app.site_ids as "no restriction", so [] must not become ''. The nil UUID is no site's id (006
+ * forbids it), so this restriction matches nothing: deny by default, whatever let an empty list
+ * through (a token minted before the API refused one, a caller's mistake).
+ */
+export const NO_SITE = '00000000-0000-0000-0000-000000000000';
+
+/** The value of app.site_ids for a scope. */
+export function siteIdsSetting(siteIds: readonly string[] | null | undefined): string {
+  if (!siteIds) return '';
+  return siteIds.length === 0 ? NO_SITE : siteIds.join(',');
 }
 
 /**
@@ -56,7 +77,7 @@ export async function withTenant<T>(
     await client.query('BEGIN');
     await client.query("SELECT set_config('app.tenant_id', $1, true), set_config('app.site_ids', $2, true)", [
       scope.tenantId,
-      scope.siteIds ? scope.siteIds.join(',') : '',
+      siteIdsSetting(scope.siteIds),
     ]);
     const result = await fn(client);
     await client.query('COMMIT');

@@ -294,6 +294,21 @@ export function assertRuleParams<K extends AlertRuleKind>(kind: K, params: unkno
   return r.params;
 }
 
+/**
+ * The API's gate on rule kinds: every kind has a params schema, but the alert engine may not
+ * evaluate every kind yet, and a rule it silently skipped would look like a working rule.
+ * `evaluated` is the engine's own list (the equipment decider's DECIDER_KINDS), so a kind
+ * opens up here the moment the decider learns it.
+ */
+export function assertRuleKindEvaluated(kind: string, evaluated: readonly string[]): void {
+  if (evaluated.includes(kind)) return;
+  throw new VigilError(
+    'UNSUPPORTED_RULE_KIND',
+    `/kind: the alert engine does not evaluate '${kind}' rules yet; supported kinds: ${evaluated.join(', ')}`,
+    { details: { kind, supportedKinds: [...evaluated] } },
+  );
+}
+
 /** Turn a stored row into a typed rule, or say why it cannot be used. */
 export function parseAlertRule(
   row: AlertRuleRow,

@@ -323,8 +323,11 @@ export class ConsumerRunner<T> {
         if (r.done) break;
         next = it.next();
         batch.push(r.value);
-        // `pending` counts messages still waiting in the stream: 0 means this burst is over.
-        if (batch.length >= this.#o.batchSize || r.value.info.pending === 0) {
+        // `pending` counts messages still waiting in the stream: 0 means this burst is over. It
+        // says nothing about redeliveries: a failed batch comes back together after its common
+        // nak delay, and linger gathers it again rather than retrying it one message at a time.
+        const burstOver = r.value.info.pending === 0 && r.value.info.deliveryCount === 1;
+        if (batch.length >= this.#o.batchSize || burstOver) {
           const full = batch;
           batch = [];
           await this.#flush(full);

@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import { JetStreamApiError } from '@nats-io/jetstream';
 import type { KV } from '@nats-io/kv';
 
@@ -6,18 +7,23 @@ import type { KV } from '@nats-io/kv';
  * compare-and-set on the entry revision. Rendezvous hashing says who *should* own a partition;
  * the lease makes sure the previous owner has finished (committed and let go) before the next
  * one starts, so two nodes never consume the same partition at once.
+ *
+ * Staleness never compares clocks of two machines: every renewal bumps the entry's revision,
+ * so a lease is stale when we have watched the same revision for `staleAfterMs` on our own
+ * monotonic clock. A holder whose wall clock is off by hours is judged exactly like any other.
  */
 interface LeaseValue {
+  /** '' = released. */
   node: string;
-  /** Epoch ms of the last renewal; '' node = released. */
+  /** Holder's wall clock at the last renewal: for people reading the bucket, never compared. */
   at: number;
 }
 
 export interface LeaseOptions {
-  /** A lease not renewed for this long may be taken over even if its holder looks alive. */
+  /** A lease whose revision has not moved for this long may be taken over even if its holder looks alive. */
   staleAfterMs?: number;
-  /** Clock, injectable for tests. */
-  now?: () => number;
+  /** Monotonic clock in ms (default `performance.now`), injectable for tests. */
+  clock?: () => number;
 }
 
 function isCasConflict(err: unknown): boolean {
@@ -29,15 +35,17 @@ export class PartitionLeases {
   readonly #group: string;
   readonly #node: string;
   readonly #staleAfterMs: number;
-  readonly #now: () => number;
+  readonly #clock: () => number;
   readonly #revisions = new Map<number, number>();
+  /** Another node's lease as we last saw it: its revision, and since when (our clock) it has not moved. */
+  readonly #watched = new Map<number, { revision: number; since: number }>();
 
   constructor(kv: KV, group: string, nodeId: string, opts: LeaseOptions = {}) {
     this.#kv = kv;
     this.#group = group;
     this.#node = nodeId;
     this.#staleAfterMs = opts.staleAfterMs ?? 15_000;
-    this.#now = opts.now ?? Date.now;
+    this.#clock = opts.clock ?? (() => performance.now());
   }
 
   key(p: number): string {
@@ -45,14 +53,16 @@ export class PartitionLeases {
   }
 
   #encode(node: string): string {
-    return JSON.stringify({ node, at: this.#now() } satisfies LeaseValue);
+    return JSON.stringify({ node, at: Date.now() } satisfies LeaseValue);
   }
 
   /**
    * Take partition `p` if it is free, released, ours, held by a node known to be gone, or
    * stale. A holder merely absent from our membership view is not enough: a node that has just
    * started has not discovered the others yet, and must not take a partition from a live owner.
-   * Returns whether we hold it now.
+   * Staleness is only ever established by calling this repeatedly (the callers retry every few
+   * hundred ms): the first call that sees a revision starts watching it. Returns whether we hold
+   * it now.
    */
   async acquire(p: number, goneNodes: ReadonlySet<string>): Promise<boolean> {
     const key = this.key(p);
@@ -72,14 +82,26 @@ export class PartitionLeases {
         holder.node === '' ||
         holder.node === this.#node ||
         goneNodes.has(holder.node) ||
-        this.#now() - holder.at > this.#staleAfterMs;
+        this.#unchangedFor(p, entry.revision) > this.#staleAfterMs;
       if (!free) return false;
       this.#revisions.set(p, await this.#kv.update(key, this.#encode(this.#node), entry.revision));
+      this.#watched.delete(p);
       return true;
     } catch (err) {
       if (isCasConflict(err)) return false;
       throw err;
     }
+  }
+
+  /** How long (our clock) the lease of `p` has stayed at `revision`; 0 when it just moved. */
+  #unchangedFor(p: number, revision: number): number {
+    const now = this.#clock();
+    const seen = this.#watched.get(p);
+    if (!seen || seen.revision !== revision) {
+      this.#watched.set(p, { revision, since: now });
+      return 0;
+    }
+    return now - seen.since;
   }
 
   /** Refresh a held lease; false means another node took it and we must stop at once. */
@@ -106,7 +128,7 @@ export class PartitionLeases {
     try {
       await this.#kv.update(
         this.key(p),
-        JSON.stringify({ node: '', at: this.#now() } satisfies LeaseValue),
+        JSON.stringify({ node: '', at: Date.now() } satisfies LeaseValue),
         rev,
       );
     } catch (err) {

@@ -20,9 +20,11 @@ export {
   publishDeadLetter,
   publishRulesChanged,
   publishAlertClosed,
+  publishAlertAcknowledged,
   eventSubject,
   DLQ_HEADERS,
   type AlertClosed,
+  type AlertRef,
   type Rejection,
 } from './publish.ts';
 export {
@@ -36,9 +38,15 @@ export {
   type Delivery,
   type Rejected,
 } from './consumer.ts';
-export { decodeTelemetry, storedAt, type ReadingLimits, type StoredReading } from './telemetry.decode.ts';
-export { assignPartitions, partitionsOf } from './partitions.ts';
+export {
+  decodeTelemetry,
+  storedAt,
+  type StoredReading,
+  type TelemetryDecodeConfig,
+} from './telemetry.decode.ts';
+export { assignPartitions, partitionsOf, natsPartition, telemetryPartition } from './partitions.ts';
 export { PartitionLeases, type LeaseOptions } from './leases.ts';
+export { isRevisionConflict, putAtRevision } from './kv-cas.ts';
 export { consumerMetrics } from './metrics.ts';
 export type { NatsConnection } from '@nats-io/transport-node';
 export type { JetStreamClient, JetStreamManager, JsMsg, PubAck } from '@nats-io/jetstream';

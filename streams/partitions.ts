@@ -39,3 +39,24 @@ export function partitionsOf(nodeId: string, nodeIds: readonly string[], count: 
   });
   return out;
 }
+
+/**
+ * The partition the NATS server's `{{partition(n, …)}}` subject mapping gives a subject:
+ * FNV-1a (32-bit) over the selected tokens concatenated without a separator, modulo n
+ * (nats-server subject_transform.go). Consumers check a stored subject's partition token
+ * against it: a publisher that writes to a partition subject directly must not place a unit
+ * in a partition whose owner is not the unit's actor.
+ */
+export function natsPartition(tokens: readonly string[], count: number): number {
+  let hash = 0x811c9dc5;
+  for (const byte of Buffer.from(tokens.join(''), 'utf8')) {
+    hash ^= byte;
+    hash = Math.imul(hash, 0x01000193) >>> 0;
+  }
+  return hash % count;
+}
+
+/** Partition of `[ns.]tele.<tenant>.<equipment>` under the server mapping (tokens as published). */
+export function telemetryPartition(tenantId: string, equipmentId: string, count: number): number {
+  return natsPartition([tenantId, equipmentId], count);
+}

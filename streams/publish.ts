@@ -108,12 +108,14 @@ export async function publishDeadLetter(
   });
 }
 
-export interface AlertClosed {
+/** Which alert a control message is about: enough for the owning actor to find it. */
+export interface AlertRef {
   tenantId: string;
   equipmentId: string;
   alertId: string;
   ruleKey: string;
 }
+export type AlertClosed = AlertRef;
 
 /**
  * Tell the equipment actors a tenant's rules changed (`tenantId` null: a global rule). NATS
@@ -139,5 +141,20 @@ export async function publishAlertClosed(
   closed: AlertClosed,
 ): Promise<void> {
   nc.publish(names.ctl.alertClosed, JSON.stringify(closed));
+  await nc.flush();
+}
+
+/**
+ * Tell the owning actor that an open alert was acknowledged. A latched alert is released by
+ * it: at once if its condition has cleared, else when it clears. NATS core, not stored: an
+ * actor that missed it reads the acknowledgement from PostgreSQL when it restores or
+ * refreshes its unit.
+ */
+export async function publishAlertAcknowledged(
+  nc: NatsConnection,
+  names: Names,
+  acknowledged: AlertRef,
+): Promise<void> {
+  nc.publish(names.ctl.alertAcknowledged, JSON.stringify(acknowledged));
   await nc.flush();
 }

@@ -37,6 +37,10 @@ export interface Names {
     rulesChanged: string;
     /** An alert was closed outside its actor (acknowledged latch, manual resolve). */
     alertClosed: string;
+    /** An open alert was acknowledged: a latched one then resolves when its condition clears. */
+    alertAcknowledged: string;
+    /** A unit's maintenance records changed: payload `{ tenantId, equipmentId }`. */
+    maintenanceChanged: string;
   };
   consumer(name: string): string;
 }
@@ -68,7 +72,12 @@ export function names(ns = ''): Names {
     },
     dlq: { stream: `${P}DLQ`, subject: (source) => `${p}dlq.${source}`, all: `${p}dlq.>` },
     kv: { snapshots: `${P}actor_snapshots` },
-    ctl: { rulesChanged: `${p}ctl.rules.changed`, alertClosed: `${p}ctl.alert.closed` },
+    ctl: {
+      rulesChanged: `${p}ctl.rules.changed`,
+      alertClosed: `${p}ctl.alert.closed`,
+      alertAcknowledged: `${p}ctl.alert.acknowledged`,
+      maintenanceChanged: `${p}ctl.maintenance.changed`,
+    },
     consumer: (name) => `${P}${name}`,
   };
 }

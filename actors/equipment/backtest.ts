@@ -5,6 +5,7 @@ import {
   isPublished,
   type DeciderRule,
   type EquipmentState,
+  type MaintenanceWindow,
   type UnitInfo,
 } from './equipment.decider.ts';
 
@@ -15,6 +16,8 @@ export interface BacktestInput {
   readings: Iterable<Reading>;
   /** State to start from; default a unit with no history. */
   state?: EquipmentState;
+  /** The unit's maintenance windows: alerts opening inside one come out suppressed, as live. */
+  maintenance?: readonly MaintenanceWindow[];
 }
 
 /**
@@ -28,7 +31,10 @@ export function backtest(input: BacktestInput): { events: AlertEvent[]; state: E
     // Only rule-driven decisions happen in a backtest, so server time is the reading's own.
     const r = handle(
       state,
-      { type: 'RecordReading', data: { reading, unit: input.unit, rules: input.rules } },
+      {
+        type: 'RecordReading',
+        data: { reading, unit: input.unit, rules: input.rules, maintenance: input.maintenance ?? [] },
+      },
       reading.ts,
     );
     for (const e of r.events) if (isPublished(e)) events.push(e.data);

@@ -9,8 +9,11 @@ import { alertIdFor } from './alert-id.ts';
  *
  * Per (unit, rule key): normal → pending → firing → recovering → normal. Pending resets when
  * the condition turns false; recovering needs the clear threshold (hysteresis) to hold for the
- * clear delay. A latched rule goes firing → latched on clear and stays open until someone
- * closes it; a new breach meanwhile re-fires the same alert.
+ * clear delay. A latched rule goes firing → latched on clear and stays open until it is
+ * acknowledged (or closed by hand); a new breach meanwhile re-fires the same alert. A latched
+ * alert acknowledged before its condition clears resolves when it clears. An alert opened
+ * while the unit is in a maintenance window is flagged suppressed: still recorded and
+ * published, for the notifiers and dashboards to hold back.
  */
 
 export interface UnitInfo {
@@ -20,9 +23,18 @@ export interface UnitInfo {
   setpoint: number | null;
 }
 
-/** Rule kinds this decider evaluates. The service skips other kinds, with a warning. */
+/**
+ * Rule kinds this decider evaluates. The service skips stored rules of other kinds, with a
+ * warning; the API refuses to create them.
+ */
 export const DECIDER_KINDS = ['threshold'] as const;
 export type DeciderRule = AlertRuleOf<(typeof DECIDER_KINDS)[number]>;
+
+/** A maintenance window of the unit, epoch ms, `[start, end)`. */
+export interface MaintenanceWindow {
+  start: number;
+  end: number;
+}
 
 export interface OpenAlert {
   id: string;
@@ -31,6 +43,10 @@ export interface OpenAlert {
   severity: Severity;
   latched: boolean;
   metric: string;
+  /** Opened during a maintenance window; every later event of the alert says so too. */
+  suppressed: boolean;
+  /** Someone acknowledged it: a latched alert then resolves on clear instead of latching. */
+  acknowledged: boolean;
 }
 
 export type RuleState =
@@ -55,8 +71,18 @@ export function initialState(): EquipmentState {
 }
 
 export type EquipmentCommand =
-  | { type: 'RecordReading'; data: { reading: Reading; unit: UnitInfo; rules: readonly DeciderRule[] } }
+  | {
+      type: 'RecordReading';
+      data: {
+        reading: Reading;
+        unit: UnitInfo;
+        rules: readonly DeciderRule[];
+        /** The unit's maintenance windows; an alert opening inside one is suppressed. */
+        maintenance?: readonly MaintenanceWindow[];
+      };
+    }
   | { type: 'ReconcileRules'; data: { unit: UnitInfo; rules: readonly DeciderRule[] } }
+  | { type: 'AcknowledgeAlert'; data: { unit: UnitInfo; ruleKey: string; alertId: string } }
   | { type: 'CloseAlert'; data: { ruleKey: string; alertId: string } };
 
 export type PublishedEvent =
@@ -72,6 +98,7 @@ export type EquipmentEvent =
   | { type: 'recovery.started'; data: { ruleKey: string; since: number } }
   | { type: 'recovery.aborted'; data: { ruleKey: string } }
   | { type: 'closed.elsewhere'; data: { ruleKey: string; alertId: string } }
+  | { type: 'acknowledgement.recorded'; data: { ruleKey: string; alertId: string } }
   | PublishedEvent;
 
 /** Events that leave the actor (to the EVENTS stream); the rest only move its state. */
@@ -88,6 +115,7 @@ export function isPublished(e: EquipmentEvent): e is PublishedEvent {
     case 'recovery.started':
     case 'recovery.aborted':
     case 'closed.elsewhere':
+    case 'acknowledgement.recorded':
       return false;
     default:
       return unreachable(e);
@@ -218,8 +246,7 @@ function alertEvent(
       threshold: fields.threshold,
       openedAt: alert.openedAt,
       latched: alert.latched,
-      // Maintenance windows (which set this) are not modelled yet: nothing suppresses.
-      suppressed: false,
+      suppressed: alert.suppressed,
       message: fields.message,
     },
   };
@@ -233,7 +260,17 @@ function clearText(rule: DeciderRule, o: Observation): string {
   return `${rule.params.metric} ${fmt(o.value)} ${NEGATED[rule.params.op]} ${fmt(o.clearThreshold)}`;
 }
 
-function open(rule: DeciderRule, unit: UnitInfo, o: Observation, ts: number): EquipmentEvent {
+function inMaintenance(windows: readonly MaintenanceWindow[], ts: number): boolean {
+  return windows.some((w) => w.start <= ts && ts < w.end);
+}
+
+function open(
+  rule: DeciderRule,
+  unit: UnitInfo,
+  o: Observation,
+  ts: number,
+  maintenance: readonly MaintenanceWindow[],
+): EquipmentEvent {
   const breach = o.breach!;
   const alert: OpenAlert = {
     id: alertIdFor(unit.equipmentId, rule.key, ts),
@@ -242,6 +279,8 @@ function open(rule: DeciderRule, unit: UnitInfo, o: Observation, ts: number): Eq
     severity: breach.severity,
     latched: rule.latched,
     metric: rule.params.metric,
+    suppressed: inMaintenance(maintenance, ts),
+    acknowledged: false,
   };
   const held = rule.params.for_s ? ` for ${rule.params.for_s}s` : '';
   return {
@@ -283,7 +322,7 @@ function finish(
   o: Observation,
   ts: number,
 ): EquipmentEvent {
-  if (rule.latched) {
+  if (rule.latched && !alert.acknowledged) {
     return {
       type: 'alert.cleared',
       data: alertEvent('alert.cleared', unit, alert, ts, rule.key, {
@@ -300,7 +339,8 @@ function finish(
       severity: alert.severity,
       value: o.value,
       threshold: o.clearThreshold,
-      message: `recovered: ${clearText(rule, o)}`,
+      // A latched rule resolves here only when its alert was acknowledged while active.
+      message: `recovered: ${clearText(rule, o)}${rule.latched ? ' (latched, acknowledged)' : ''}`,
     }),
   };
 }
@@ -335,6 +375,7 @@ function evaluateRule(
   reading: Reading,
   unit: UnitInfo,
   s: EquipmentState,
+  maintenance: readonly MaintenanceWindow[],
 ): EquipmentEvent[] {
   const key = rule.key;
   const ts = reading.ts;
@@ -355,12 +396,12 @@ function evaluateRule(
   });
   if (!rs) {
     if (!o.breach) return [];
-    return forMs === 0 ? [open(rule, unit, o, ts)] : [pending(ts, o.breach.severity)];
+    return forMs === 0 ? [open(rule, unit, o, ts, maintenance)] : [pending(ts, o.breach.severity)];
   }
   switch (rs.phase) {
     case 'pending':
       if (!o.breach) return [reset];
-      if (ts - rs.since >= forMs) return [open(rule, unit, o, ts)];
+      if (ts - rs.since >= forMs) return [open(rule, unit, o, ts, maintenance)];
       return o.breach.severity === rs.severity ? [] : [pending(rs.since, o.breach.severity)];
     case 'firing':
       if (o.breach && o.breach.severity !== rs.alert.severity) {
@@ -398,7 +439,7 @@ function evaluateRule(
 export function decide(state: EquipmentState, command: EquipmentCommand, now: number): EquipmentEvent[] {
   switch (command.type) {
     case 'RecordReading': {
-      const { reading, unit, rules } = command.data;
+      const { reading, unit, rules, maintenance = [] } = command.data;
       // Duplicates and late readings: rule time never goes backwards.
       if (state.lastTs !== null && reading.ts <= state.lastTs) return [];
       const recorded: EquipmentEvent = {
@@ -415,7 +456,8 @@ export function decide(state: EquipmentState, command: EquipmentCommand, now: nu
       for (const [key, rs] of Object.entries(s.rules)) {
         if (!keys.has(key)) events.push(...retire(key, rs, unit, reading.ts, 'rule removed or disabled'));
       }
-      for (const rule of rules) events.push(...evaluateRule(rule, s.rules[rule.key], reading, unit, s));
+      for (const rule of rules)
+        events.push(...evaluateRule(rule, s.rules[rule.key], reading, unit, s, maintenance));
       return events;
     }
     case 'ReconcileRules': {
@@ -430,6 +472,27 @@ export function decide(state: EquipmentState, command: EquipmentCommand, now: nu
       }
       return events;
     }
+    case 'AcknowledgeAlert': {
+      const { unit, ruleKey, alertId } = command.data;
+      const rs = state.rules[ruleKey];
+      if (!rs || rs.phase === 'pending' || rs.alert.id !== alertId) return [];
+      // Cleared and waiting for exactly this: released now, by a decision no reading caused.
+      if (rs.phase === 'latched') {
+        return [
+          {
+            type: 'alert.resolved',
+            data: alertEvent('alert.resolved', unit, { ...rs.alert, acknowledged: true }, now, ruleKey, {
+              severity: rs.alert.severity,
+              value: null,
+              threshold: null,
+              message: 'latched alert released by acknowledgement',
+            }),
+          },
+        ];
+      }
+      if (rs.alert.acknowledged) return [];
+      return [{ type: 'acknowledgement.recorded', data: { ruleKey, alertId } }];
+    }
     case 'CloseAlert': {
       const { ruleKey, alertId } = command.data;
       const rs = state.rules[ruleKey];
@@ -441,7 +504,9 @@ export function decide(state: EquipmentState, command: EquipmentCommand, now: nu
   }
 }
 
-function openAlertOf(e: AlertEvent): OpenAlert {
+/** The alert an event describes; what the event does not carry (acknowledged) comes from `before`. */
+function openAlertOf(e: AlertEvent, before: RuleState | undefined): OpenAlert {
+  const known = before && before.phase !== 'pending' && before.alert.id === e.data.alertId;
   return {
     id: e.data.alertId,
     ruleId: e.data.ruleId,
@@ -449,6 +514,8 @@ function openAlertOf(e: AlertEvent): OpenAlert {
     severity: e.data.severity,
     latched: e.data.latched,
     metric: e.data.metric,
+    suppressed: e.data.suppressed,
+    acknowledged: known ? before.alert.acknowledged : false,
   };
 }
 
@@ -501,15 +568,24 @@ export function evolve(state: EquipmentState, event: EquipmentEvent): EquipmentS
     }
     case 'closed.elsewhere':
       return withRule(state, event.data.ruleKey, null);
+    case 'acknowledgement.recorded': {
+      const rs = state.rules[event.data.ruleKey];
+      if (!rs || rs.phase === 'pending' || rs.alert.id !== event.data.alertId) return state;
+      return withRule(state, event.data.ruleKey, { ...rs, alert: { ...rs.alert, acknowledged: true } });
+    }
     case 'alert.opened':
-    case 'alert.updated':
-      return withRule(state, event.data.data.ruleKey, { phase: 'firing', alert: openAlertOf(event.data) });
-    case 'alert.cleared':
-      return withRule(state, event.data.data.ruleKey, {
+    case 'alert.updated': {
+      const key = event.data.data.ruleKey;
+      return withRule(state, key, { phase: 'firing', alert: openAlertOf(event.data, state.rules[key]) });
+    }
+    case 'alert.cleared': {
+      const key = event.data.data.ruleKey;
+      return withRule(state, key, {
         phase: 'latched',
-        alert: openAlertOf(event.data),
+        alert: openAlertOf(event.data, state.rules[key]),
         since: null,
       });
+    }
     case 'alert.resolved':
       return withRule(state, event.data.data.ruleKey, null);
     default:

@@ -2,10 +2,13 @@ import {
   ConsumerRunner,
   PartitionLeases,
   decodeTelemetry,
+  isRevisionConflict,
   partitionsOf,
   publishEvent,
+  putAtRevision,
   type ConsumerStats,
   type Delivery,
+  type KV,
   type Rejected,
   type StoredReading,
 } from '../../streams/mod.ts';
@@ -20,6 +23,8 @@ import {
   type EquipmentCommand,
   type EquipmentEvent,
   type EquipmentState,
+  type MaintenanceWindow,
+  type RuleState,
   type UnitInfo,
 } from './equipment.decider.ts';
 import { RuleBook, UnitDirectory } from './equipment.repo.ts';
@@ -35,7 +40,10 @@ import { rulesForUnit } from './equipment.rules.ts';
  * stream sequence) are written, then the partition checkpoint, then one ack-all. A restarted
  * or new owner resumes the consumer right after the checkpoint and skips any message whose
  * sequence is at or below the snapshot of its actor, so nothing is applied twice; events a
- * replay re-emits carry the same ids and are dropped as duplicates.
+ * replay re-emits carry the same ids and are dropped as duplicates. Snapshots and checkpoints
+ * are written compare-and-set on the revision this owner last read or wrote: an owner that
+ * lost its lease without noticing yet (a long pause) fails its next write and stops, instead
+ * of moving the new owner's checkpoint.
  */
 
 export interface EquipmentDeps extends NodeDeps {
@@ -64,7 +72,9 @@ interface Actor {
   state: EquipmentState;
   /** Stream sequence of the last reading applied to `state`. */
   seq: number;
-  dirty: boolean;
+  /** KV revision of the actor's snapshot as this owner last read or wrote it; 0 = none. */
+  snapshotRevision: number;
+  maintenance: MaintenanceWindow[];
   unitCheckedAt: number;
 }
 
@@ -87,6 +97,8 @@ export interface EquipmentHealth {
   nodeId: string;
   partitions: PartitionHealth[];
   skippedRules: number;
+  /** Snapshots that could not be read since start: those actors began from a blank state. */
+  unreadableSnapshots: number;
 }
 
 /** One message at a time per partition: readings, commits and control commands never interleave. */
@@ -118,11 +130,40 @@ function sleepFor(ms: number, signal: AbortSignal): Promise<boolean> {
 const snapshotKey = (equipmentId: string): string => `eq.${equipmentId}`;
 const checkpointKey = (p: number): string => `cp.equipment.${p}`;
 
-function parseSnapshot(raw: unknown, equipmentId: string): Snapshot | null {
+/** Fields a snapshot written by an older version may lack, filled with what they meant then. */
+function upgradeRuleState(rs: RuleState): RuleState {
+  if (rs.phase === 'pending') return rs;
+  // Typed as present, but absent (undefined) in snapshots older than the fields.
+  const { suppressed, acknowledged } = rs.alert;
+  return {
+    ...rs,
+    alert: { ...rs.alert, suppressed: suppressed === true, acknowledged: acknowledged === true },
+  };
+}
+
+/** The snapshot, or why it cannot be used. */
+function parseSnapshot(raw: unknown, equipmentId: string): Snapshot | string {
   const s = raw as Partial<Snapshot> | null;
-  if (!s || s.v !== 1 || typeof s.seq !== 'number' || !s.state || typeof s.state !== 'object') return null;
-  if (s.unit?.equipmentId !== equipmentId || typeof s.state.rules !== 'object') return null;
-  return s as Snapshot;
+  if (!s || typeof s !== 'object') return 'not a JSON object';
+  if (s.v !== 1) return `unknown snapshot version ${String(s.v)}`;
+  if (typeof s.seq !== 'number' || !s.state || typeof s.state !== 'object') return 'no seq or state';
+  if (s.unit?.equipmentId !== equipmentId) return 'snapshot of another unit';
+  if (!s.state.rules || typeof s.state.rules !== 'object') return 'no rule states';
+  const rules: EquipmentState['rules'] = {};
+  for (const [key, rs] of Object.entries(s.state.rules)) {
+    if (!rs || typeof rs !== 'object') return `rule state ${key} is not an object`;
+    rules[key] = upgradeRuleState(rs);
+  }
+  return { ...(s as Snapshot), state: { ...s.state, rules } };
+}
+
+/** Open alerts of a state, by rule key. */
+function openAlerts(
+  state: EquipmentState,
+): Array<{ ruleKey: string; alertId: string; acknowledged: boolean }> {
+  return Object.entries(state.rules).flatMap(([ruleKey, rs]) =>
+    rs.phase === 'pending' ? [] : [{ ruleKey, alertId: rs.alert.id, acknowledged: rs.alert.acknowledged }],
+  );
 }
 
 class PartitionWorker {
@@ -133,8 +174,14 @@ class PartitionWorker {
   readonly #abort = new AbortController();
   #phase: PartitionHealth['phase'] = 'acquiring';
   #runner: ConsumerRunner<StoredReading> | null = null;
-  /** Set when the lease was lost: nothing may be written for this partition any more. */
+  /** Actors changed since the last commit: only these are snapshotted. */
+  readonly #dirty = new Set<Actor>();
+  /** KV revision of the partition checkpoint as this owner last read or wrote it; 0 = none. */
+  #checkpointRevision = 0;
+  /** Set when ownership was lost: nothing may be written for this partition any more. */
   #fenced = false;
+  /** Ends the current serving session at once (fenced by a failed compare-and-set). */
+  #session: AbortController | null = null;
   readonly done: Promise<void>;
 
   constructor(host: EquipmentHost, p: number, after: Promise<void> | undefined) {
@@ -188,7 +235,12 @@ class PartitionWorker {
     const host = this.#host;
     const { names, log } = host.deps;
     this.#fenced = false;
+    const session = new AbortController();
+    const onStop = (): void => session.abort();
+    signal.addEventListener('abort', onStop, { once: true });
+    this.#session = session;
     const checkpoint = await host.readCheckpoint(this.p);
+    this.#checkpointRevision = checkpoint.revision;
     const runner = new ConsumerRunner<StoredReading>({
       js: host.deps.js,
       jsm: host.deps.jsm,
@@ -203,7 +255,7 @@ class PartitionWorker {
       decode: (msg) => decodeTelemetry(msg, names.ns, host.deps.config),
       handle: (batch) => this.lock.run(() => this.#handleReading(batch[0]!)),
       commit: (seq) => this.lock.run(() => this.#commit(seq)),
-      resumeAfter: checkpoint,
+      resumeAfter: checkpoint.seq,
       batchSize: 128,
       lingerMs: 20,
     });
@@ -212,8 +264,8 @@ class PartitionWorker {
     try {
       await runner.start();
       this.#phase = 'serving';
-      log.info({ partition: this.p, resumeAfter: checkpoint }, 'serving partition');
-      while (await sleepFor(host.leaseRenewMs, signal)) {
+      log.info({ partition: this.p, resumeAfter: checkpoint.seq }, 'serving partition');
+      while (await sleepFor(host.leaseRenewMs, session.signal)) {
         try {
           if (!(await host.leases.renew(this.p))) {
             lost = true;
@@ -229,12 +281,16 @@ class PartitionWorker {
         log.warn({ partition: this.p }, 'partition lease taken by another node; stopping');
       }
       await runner.stop();
-      if (!lost) await host.leases.release(this.p);
-      log.info({ partition: this.p }, 'released partition');
+      // Fenced by a failed write: the lease may still be ours, and the next round takes it again.
+      if (!lost && !this.#fenced) await host.leases.release(this.p);
+      log.info({ partition: this.p, fenced: this.#fenced }, 'released partition');
     } finally {
+      signal.removeEventListener('abort', onStop);
       await runner.stop();
       this.#runner = null;
+      this.#session = null;
       this.actors.clear();
+      this.#dirty.clear();
       this.#phase = 'acquiring';
     }
   }
@@ -242,6 +298,20 @@ class PartitionWorker {
   #ensureUnfenced(): void {
     // An outage-class error: retried in place until the runner stops, never dead-lettered.
     if (this.#fenced) throw new VigilError('DEPENDENCY_UNAVAILABLE', `lease of partition ${this.p} lost`);
+  }
+
+  /** Another owner wrote what we were about to overwrite: stop serving now. */
+  #fence(what: string, err: unknown): never {
+    this.#fenced = true;
+    this.#session?.abort();
+    this.#host.log.warn({ err, partition: this.p, what }, 'another owner moved the partition on; stopping');
+    throw new VigilError(
+      'DEPENDENCY_UNAVAILABLE',
+      `partition ${this.p} fenced: ${what} changed by another owner`,
+      {
+        cause: err,
+      },
+    );
   }
 
   async #handleReading(d: Delivery<StoredReading>): Promise<Rejected<StoredReading>[]> {
@@ -253,14 +323,17 @@ class PartitionWorker {
     if (!actor || now - actor.unitCheckedAt > host.unitRefreshMs) {
       const found = await host.units.lookup(reading.tenantId, reading.equipmentId, now);
       if (!found.ok) {
+        if (actor) this.#dirty.delete(actor);
         this.actors.delete(reading.equipmentId);
         return [{ delivery: d, code: 'UNKNOWN_EQUIPMENT', reason: found.reason }];
       }
       if (actor) {
         actor.unit = found.unit;
+        actor.maintenance = found.maintenance;
         actor.unitCheckedAt = now;
+        await this.#syncAlerts(actor, now);
       } else {
-        actor = await this.#restore(found.unit, now);
+        actor = await this.#restore(found.unit, found.maintenance, now);
       }
     }
     // Applied before the last restart (its snapshot is newer than the partition checkpoint).
@@ -268,49 +341,75 @@ class PartitionWorker {
     const rules = await host.rulesFor(actor.unit);
     const next = await host.apply(
       actor.state,
-      { type: 'RecordReading', data: { reading, unit: actor.unit, rules } },
+      { type: 'RecordReading', data: { reading, unit: actor.unit, rules, maintenance: actor.maintenance } },
       now,
     );
     actor.state = next;
     actor.seq = d.msg.seq;
-    actor.dirty = true;
+    this.#dirty.add(actor);
     return [];
   }
 
-  async #restore(unit: UnitInfo, now: number): Promise<Actor> {
+  async #restore(unit: UnitInfo, maintenance: MaintenanceWindow[], now: number): Promise<Actor> {
     const host = this.#host;
-    const snap = await host.readSnapshot(unit.equipmentId);
+    const { snapshot, revision } = await host.readSnapshot(unit.equipmentId);
     const actor: Actor = {
       unit,
-      state: snap?.state ?? initialState(),
-      seq: snap?.seq ?? 0,
-      dirty: false,
+      state: snapshot?.state ?? initialState(),
+      seq: snapshot?.seq ?? 0,
+      snapshotRevision: revision,
+      maintenance,
       unitCheckedAt: now,
     };
-    // An alert closed while no actor watched (a missed ctl.alert.closed) must not stay open here.
-    const open = Object.entries(actor.state.rules).flatMap(([ruleKey, rs]) =>
-      rs.phase === 'pending' ? [] : [{ ruleKey, alertId: rs.alert.id }],
-    );
-    if (open.length) {
-      const resolved = await host.units.resolvedAlerts(open.map((o) => o.alertId));
-      for (const o of open) {
-        if (!resolved.has(o.alertId)) continue;
-        actor.state = await host.apply(actor.state, { type: 'CloseAlert', data: o }, now);
-        actor.dirty = true;
-      }
-    }
+    await this.#syncAlerts(actor, now);
     this.actors.set(unit.equipmentId, actor);
-    if (snap)
-      host.log.debug({ equipmentId: unit.equipmentId, seq: snap.seq }, 'actor restored from snapshot');
+    if (snapshot)
+      host.log.debug({ equipmentId: unit.equipmentId, seq: snapshot.seq }, 'actor restored from snapshot');
     return actor;
+  }
+
+  /**
+   * Catch up with what people did to the actor's open alerts while no actor watched or while a
+   * control message was lost (NATS core is not stored): resolved ones are forgotten,
+   * acknowledged ones recorded (a cleared latched alert then resolves).
+   */
+  async #syncAlerts(actor: Actor, now: number): Promise<void> {
+    const open = openAlerts(actor.state);
+    if (open.length === 0) return;
+    const statuses = await this.#host.units.alertStatuses(open.map((o) => o.alertId));
+    for (const o of open) {
+      const status = statuses.get(o.alertId);
+      let command: EquipmentCommand | null = null;
+      if (status === 'resolved') command = { type: 'CloseAlert', data: o };
+      else if (status === 'acknowledged' && !o.acknowledged)
+        command = { type: 'AcknowledgeAlert', data: { ...o, unit: actor.unit } };
+      if (!command) continue;
+      const before = actor.state;
+      actor.state = await this.#host.apply(actor.state, command, now);
+      if (actor.state !== before) this.#dirty.add(actor);
+    }
   }
 
   async #commit(seq: number): Promise<void> {
     this.#ensureUnfenced();
-    const dirty = [...this.actors.values()].filter((a) => a.dirty);
-    await Promise.all(dirty.map((a) => this.#host.writeSnapshot(a)));
-    for (const a of dirty) a.dirty = false;
-    await this.#host.writeCheckpoint(this.p, seq);
+    const dirty = [...this.#dirty];
+    await Promise.all(dirty.map((a) => this.#writeSnapshot(a)));
+    for (const a of dirty) this.#dirty.delete(a);
+    try {
+      this.#checkpointRevision = await this.#host.writeCheckpoint(this.p, seq, this.#checkpointRevision);
+    } catch (err) {
+      if (isRevisionConflict(err)) this.#fence('checkpoint', err);
+      throw err;
+    }
+  }
+
+  async #writeSnapshot(actor: Actor): Promise<void> {
+    try {
+      actor.snapshotRevision = await this.#host.writeSnapshot(actor);
+    } catch (err) {
+      if (isRevisionConflict(err)) this.#fence(`snapshot of ${actor.unit.equipmentId}`, err);
+      throw err;
+    }
   }
 
   /** Apply a control command to the live actors it concerns (runs under the partition lock). */
@@ -323,10 +422,17 @@ class PartitionWorker {
       const before = actor.state;
       actor.state = await this.#host.apply(actor.state, command, Date.now());
       if (actor.state !== before) {
-        await this.#host.writeSnapshot(actor);
-        actor.dirty = false;
+        await this.#writeSnapshot(actor);
+        this.#dirty.delete(actor);
       }
     }
+  }
+
+  /** Reload one unit's maintenance windows (runs under the partition lock). */
+  async reloadMaintenance(equipmentId: string): Promise<void> {
+    const actor = this.actors.get(equipmentId);
+    if (!actor || this.#phase !== 'serving') return;
+    actor.maintenance = await this.#host.units.maintenance(equipmentId);
   }
 }
 
@@ -343,6 +449,7 @@ export class EquipmentHost {
   readonly #workers = new Map<number, PartitionWorker>();
   readonly #retiring = new Map<number, Promise<void>>();
   readonly #warned = new Set<string>();
+  #unreadableSnapshots = 0;
   readonly #resolved = new Map<string, { version: number; siteId: string; rules: DeciderRule[] }>();
   #rulesVersion = 0;
   #subs: Array<{ unsubscribe(): void }> = [];
@@ -358,7 +465,7 @@ export class EquipmentHost {
     this.leases = new PartitionLeases(deps.kv, 'equipment', opts.nodeId, {
       staleAfterMs: opts.leaseStaleMs ?? 15_000,
     });
-    this.units = new UnitDirectory(deps.pool);
+    this.units = new UnitDirectory(deps.pool, { horizonMs: deps.config.VIGIL_MAX_READING_AGE_S * 1000 });
     this.rules = new RuleBook(deps.pool);
     this.leaseRenewMs = opts.leaseRenewMs ?? 3000;
     this.acquireRetryMs = opts.acquireRetryMs ?? 250;
@@ -386,7 +493,19 @@ export class EquipmentHost {
       nc.subscribe(names.ctl.alertClosed, {
         callback: (err, msg) => {
           if (err) return;
-          void this.#onAlertClosed(msg.data);
+          void this.#onAlertControl(msg.data, 'closed');
+        },
+      }),
+      nc.subscribe(names.ctl.alertAcknowledged, {
+        callback: (err, msg) => {
+          if (err) return;
+          void this.#onAlertControl(msg.data, 'acknowledged');
+        },
+      }),
+      nc.subscribe(names.ctl.maintenanceChanged, {
+        callback: (err, msg) => {
+          if (err) return;
+          void this.#onMaintenanceChanged(msg.data);
         },
       }),
     );
@@ -448,6 +567,7 @@ export class EquipmentHost {
       nodeId: this.#opts.nodeId,
       partitions: [...this.#workers.values()].sort((a, b) => a.p - b.p).map((w) => w.health()),
       skippedRules: this.#warned.size,
+      unreadableSnapshots: this.#unreadableSnapshots,
     };
   }
 
@@ -489,45 +609,88 @@ export class EquipmentHost {
     }
   }
 
-  async readCheckpoint(p: number): Promise<number> {
+  /** Last committed stream sequence of partition `p`, and the checkpoint's KV revision (0 = none). */
+  async readCheckpoint(p: number): Promise<{ seq: number; revision: number }> {
     try {
       const entry = await this.deps.kv.get(checkpointKey(p));
-      if (!entry || entry.operation !== 'PUT') return 0;
-      const seq = entry.json<{ seq?: unknown }>().seq;
-      return typeof seq === 'number' && Number.isInteger(seq) && seq >= 0 ? seq : 0;
+      // None, or deleted: `create` (revision 0) writes over a delete marker.
+      if (!entry || entry.operation !== 'PUT') return { seq: 0, revision: 0 };
+      let seq: unknown;
+      try {
+        seq = entry.json<{ seq?: unknown }>().seq;
+      } catch {
+        seq = undefined;
+      }
+      if (typeof seq === 'number' && Number.isInteger(seq) && seq >= 0)
+        return { seq, revision: entry.revision };
+      this.log.error(
+        { partition: p },
+        'unreadable partition checkpoint: replaying the partition from the start',
+      );
+      return { seq: 0, revision: entry.revision };
     } catch (err) {
       throw fromNatsError(err, 'reading partition checkpoint');
     }
   }
 
-  async writeCheckpoint(p: number, seq: number): Promise<void> {
+  /** Compare-and-set on `revision`; returns the new one. A conflict is thrown as is (see isRevisionConflict). */
+  async writeCheckpoint(p: number, seq: number, revision: number): Promise<number> {
     try {
-      await this.deps.kv.put(checkpointKey(p), JSON.stringify({ seq, at: Date.now() }));
+      return await putAtRevision(
+        this.deps.kv,
+        checkpointKey(p),
+        JSON.stringify({ seq, at: Date.now() }),
+        revision,
+      );
     } catch (err) {
+      if (isRevisionConflict(err)) throw err;
       throw fromNatsError(err, 'writing partition checkpoint');
     }
   }
 
-  async readSnapshot(equipmentId: string): Promise<Snapshot | null> {
-    let raw: unknown;
+  /**
+   * The actor's snapshot (null: none, or unreadable — logged as an error, since the actor then
+   * starts blank and forgets its open alerts) and the entry's KV revision (0 = none).
+   */
+  async readSnapshot(equipmentId: string): Promise<{ snapshot: Snapshot | null; revision: number }> {
+    let entry: Awaited<ReturnType<KV['get']>>;
     try {
-      const entry = await this.deps.kv.get(snapshotKey(equipmentId));
-      if (!entry || entry.operation !== 'PUT') return null;
+      entry = await this.deps.kv.get(snapshotKey(equipmentId));
+    } catch (err) {
+      throw fromNatsError(err, 'reading actor snapshot');
+    }
+    if (!entry || entry.operation !== 'PUT') return { snapshot: null, revision: 0 };
+    const revision = entry.revision;
+    let raw: unknown;
+    let problem: string | null = null;
+    try {
       raw = entry.json();
     } catch (err) {
-      if (err instanceof SyntaxError) raw = null;
-      else throw fromNatsError(err, 'reading actor snapshot');
+      problem = `not JSON: ${(err as Error).message}`;
     }
-    const snap = parseSnapshot(raw, equipmentId);
-    if (!snap && raw !== null) this.log.warn({ equipmentId }, 'ignoring unreadable actor snapshot');
-    return snap;
+    const parsed = problem === null ? parseSnapshot(raw, equipmentId) : problem;
+    if (typeof parsed !== 'string') return { snapshot: parsed, revision };
+    this.#unreadableSnapshots++;
+    this.log.error(
+      { equipmentId, key: snapshotKey(equipmentId), revision, reason: parsed },
+      'UNREADABLE ACTOR SNAPSHOT: the actor starts from a blank state and has forgotten its open ' +
+        'alerts; they stay open in PostgreSQL until the next alert of the same rule supersedes them',
+    );
+    return { snapshot: null, revision };
   }
 
-  async writeSnapshot(actor: Actor): Promise<void> {
+  /** Compare-and-set on the actor's snapshot revision; returns the new one. */
+  async writeSnapshot(actor: Actor): Promise<number> {
     const snap: Snapshot = { v: 1, seq: actor.seq, unit: actor.unit, state: actor.state, at: Date.now() };
     try {
-      await this.deps.kv.put(snapshotKey(actor.unit.equipmentId), JSON.stringify(snap));
+      return await putAtRevision(
+        this.deps.kv,
+        snapshotKey(actor.unit.equipmentId),
+        JSON.stringify(snap),
+        actor.snapshotRevision,
+      );
     } catch (err) {
+      if (isRevisionConflict(err)) throw err;
       throw fromNatsError(err, 'writing actor snapshot');
     }
   }
@@ -560,12 +723,13 @@ export class EquipmentHost {
     }
   }
 
-  async #onAlertClosed(data: Uint8Array): Promise<void> {
+  /** A person closed or acknowledged an alert: tell its actor, if this node hosts it. */
+  async #onAlertControl(data: Uint8Array, what: 'closed' | 'acknowledged'): Promise<void> {
     let body: { tenantId?: unknown; equipmentId?: unknown; alertId?: unknown; ruleKey?: unknown };
     try {
       body = JSON.parse(Buffer.from(data).toString('utf8')) as typeof body;
     } catch (err) {
-      this.log.warn({ err }, 'ignoring malformed alert-closed message');
+      this.log.warn({ err, what }, 'ignoring malformed alert control message');
       return;
     }
     const { equipmentId, alertId, ruleKey } = body;
@@ -574,12 +738,38 @@ export class EquipmentHost {
       if (!w.actors.has(equipmentId)) continue;
       try {
         await w.lock.run(() =>
-          w.control(async (a) =>
-            a.unit.equipmentId === equipmentId ? { type: 'CloseAlert', data: { ruleKey, alertId } } : null,
-          ),
+          w.control(async (a): Promise<EquipmentCommand | null> => {
+            if (a.unit.equipmentId !== equipmentId) return null;
+            return what === 'closed'
+              ? { type: 'CloseAlert', data: { ruleKey, alertId } }
+              : { type: 'AcknowledgeAlert', data: { unit: a.unit, ruleKey, alertId } };
+          }),
         );
       } catch (err) {
-        this.log.warn({ err, equipmentId, alertId }, 'applying closed alert failed');
+        // The actor reads the alert's status from PostgreSQL at its next unit refresh.
+        this.log.warn({ err, equipmentId, alertId, what }, 'applying alert control message failed');
+      }
+    }
+  }
+
+  /** Maintenance records of a unit changed: reload its windows, if this node hosts it. */
+  async #onMaintenanceChanged(data: Uint8Array): Promise<void> {
+    let equipmentId: unknown;
+    try {
+      equipmentId = (JSON.parse(Buffer.from(data).toString('utf8')) as { equipmentId?: unknown }).equipmentId;
+    } catch (err) {
+      this.log.warn({ err }, 'ignoring malformed maintenance-changed message');
+      return;
+    }
+    if (typeof equipmentId !== 'string') return;
+    for (const w of [...this.#workers.values()]) {
+      if (!w.actors.has(equipmentId)) continue;
+      try {
+        await w.lock.run(() => w.reloadMaintenance(equipmentId));
+        this.log.debug({ equipmentId }, 'maintenance windows reloaded');
+      } catch (err) {
+        // The windows are reloaded with the unit at its next refresh anyway.
+        this.log.warn({ err, equipmentId }, 'reloading maintenance windows failed');
       }
     }
   }

@@ -1,11 +1,12 @@
 import type { AlertRuleRow, Pool } from '../../schemas/mod.ts';
 import { fromPgError } from '../errors.ts';
-import type { UnitInfo } from './equipment.decider.ts';
+import type { MaintenanceWindow, UnitInfo } from './equipment.decider.ts';
 
 /**
  * PostgreSQL reads of the equipment actors, as `vigil_worker` (a system role that sees every
- * tenant). Rules are cached per tenant and reloaded on `ctl.rules.changed`; unit metadata is
- * looked up when an actor starts and refreshed by the service.
+ * tenant). Rules are cached per tenant and reloaded on `ctl.rules.changed`; unit metadata and
+ * maintenance windows are looked up when an actor starts and refreshed by the service (windows
+ * also on `ctl.maintenance.changed`).
  */
 
 const RULE_COLUMNS = 'id, tenant_id, site_id, equipment_id, key, kind, name, params, latched, enabled';
@@ -59,7 +60,13 @@ export class RuleBook {
   }
 }
 
-export type UnitLookup = { ok: true; unit: UnitInfo } | { ok: false; reason: string };
+export type UnitLookup =
+  { ok: true; unit: UnitInfo; maintenance: MaintenanceWindow[] } | { ok: false; reason: string };
+
+interface WindowJson {
+  start: number;
+  end: number;
+}
 
 interface UnitRow {
   id: string;
@@ -67,17 +74,38 @@ interface UnitRow {
   site_id: string;
   setpoint: number | null;
   decommissioned: boolean;
+  windows: WindowJson[];
 }
+
+/** Most windows kept per unit: a unit with more current or scheduled windows than this is misused. */
+const MAX_WINDOWS = 200;
+
+/**
+ * A unit's maintenance windows that can still matter: ending after `$2` (the oldest reading
+ * time the streams accept), soonest first, as epoch ms. `unit` is the SQL of the unit's id.
+ */
+const windowsOf = (unit: string): string => `COALESCE((
+    SELECT json_agg(json_build_object('start', w.s, 'end', w.e) ORDER BY w.s)
+      FROM (SELECT round(extract(epoch FROM window_start) * 1000)::float8 AS s,
+                   round(extract(epoch FROM window_end) * 1000)::float8 AS e
+              FROM maintenance_records
+             WHERE equipment_id = ${unit} AND window_end IS NOT NULL AND window_end > $2
+             ORDER BY window_start LIMIT ${MAX_WINDOWS}) w), '[]'::json)`;
+
+export type AlertStatus = 'active' | 'acknowledged' | 'resolved';
 
 export class UnitDirectory {
   readonly #pool: Pool;
   /** Unknown ids are remembered briefly, so a flood for a bogus unit costs one query a second. */
   readonly #missing = new Map<string, { until: number; reason: string }>();
   readonly #missTtlMs: number;
+  readonly #horizonMs: number;
 
-  constructor(pool: Pool, missTtlMs = 1000) {
+  /** `horizonMs`: how old a reading may be (windows that ended before that cannot matter). */
+  constructor(pool: Pool, opts: { missTtlMs?: number; horizonMs?: number } = {}) {
     this.#pool = pool;
-    this.#missTtlMs = missTtlMs;
+    this.#missTtlMs = opts.missTtlMs ?? 1000;
+    this.#horizonMs = opts.horizonMs ?? 7 * 86_400_000;
   }
 
   async lookup(tenantId: string, equipmentId: string, now = Date.now()): Promise<UnitLookup> {
@@ -86,9 +114,10 @@ export class UnitDirectory {
     let row: UnitRow | undefined;
     try {
       const r = await this.#pool.query<UnitRow>(
-        `SELECT id, tenant_id, site_id, setpoint, decommissioned_at IS NOT NULL AS decommissioned
-           FROM equipment WHERE id = $1`,
-        [equipmentId],
+        `SELECT e.id, e.tenant_id, e.site_id, e.setpoint, e.decommissioned_at IS NOT NULL AS decommissioned,
+                ${windowsOf('e.id')} AS windows
+           FROM equipment e WHERE e.id = $1`,
+        [equipmentId, new Date(now - this.#horizonMs)],
       );
       row = r.rows[0];
     } catch (err) {
@@ -108,18 +137,35 @@ export class UnitDirectory {
     return {
       ok: true,
       unit: { tenantId: row.tenant_id, siteId: row.site_id, equipmentId: row.id, setpoint: row.setpoint },
+      maintenance: row.windows,
     };
   }
 
-  /** Ids among `alertIds` whose alert is resolved in the database (closed while no actor watched). */
-  async resolvedAlerts(alertIds: readonly string[]): Promise<Set<string>> {
-    if (alertIds.length === 0) return new Set();
+  /** The unit's maintenance windows (after `ctl.maintenance.changed`). */
+  async maintenance(equipmentId: string, now = Date.now()): Promise<MaintenanceWindow[]> {
     try {
-      const r = await this.#pool.query<{ id: string }>(
-        `SELECT id FROM alerts WHERE id = ANY($1::uuid[]) AND status = 'resolved'`,
+      const r = await this.#pool.query<{ windows: WindowJson[] }>(`SELECT ${windowsOf('$1')} AS windows`, [
+        equipmentId,
+        new Date(now - this.#horizonMs),
+      ]);
+      return r.rows[0]?.windows ?? [];
+    } catch (err) {
+      throw fromPgError(err, 'loading maintenance windows');
+    }
+  }
+
+  /**
+   * Status in the database of the alerts among `alertIds` that people moved on while no actor
+   * watched, or while a control message got lost: acknowledged or resolved.
+   */
+  async alertStatuses(alertIds: readonly string[]): Promise<Map<string, AlertStatus>> {
+    if (alertIds.length === 0) return new Map();
+    try {
+      const r = await this.#pool.query<{ id: string; status: AlertStatus }>(
+        `SELECT id, status FROM alerts WHERE id = ANY($1::uuid[]) AND status <> 'active'`,
         [alertIds],
       );
-      return new Set(r.rows.map((x) => x.id));
+      return new Map(r.rows.map((x) => [x.id, x.status]));
     } catch (err) {
       throw fromPgError(err, 'reading alert status');
     }

@@ -8,12 +8,13 @@ import {
   IdParams,
   Page,
   VigilError,
+  assertRuleKindEvaluated,
   assertRuleParams,
   type AlertRuleKind,
   type PoolClient,
   type RuleScope,
 } from '../../schemas/mod.ts';
-
+import { DECIDER_KINDS } from '../../actors/mod.ts';
 import { publishRulesChanged } from '../../streams/mod.ts';
 import { principalOf, requireRole, type Principal } from '../identity/mod.ts';
 import {
@@ -202,7 +203,9 @@ export const alertRuleRoutes: FastifyPluginAsync<AdminRouteOptions> = async (app
         summary: 'Create a rule for the tenant, one site (siteId) or one unit (equipmentId)',
         description:
           'For each rule key the most specific scope wins: equipment > site > tenant > global. ' +
-          'Platform admins (in their own tenant) create global rules with `global: true`.',
+          'Platform admins (in their own tenant) create global rules with `global: true`. ' +
+          `Kinds the alert engine evaluates: ${DECIDER_KINDS.join(', ')}; ` +
+          'other kinds are refused with 400 UNSUPPORTED_RULE_KIND.',
         security: bearer,
         body: AlertRuleCreateBody,
         response: { 201: ApiAlertRule, ...errorResponses },
@@ -225,6 +228,7 @@ export const alertRuleRoutes: FastifyPluginAsync<AdminRouteOptions> = async (app
         if (body.global && (body.siteId || body.equipmentId)) {
           throw new VigilError('VALIDATION_FAILED', 'body: a global rule has no siteId or equipmentId');
         }
+        assertRuleKindEvaluated(body.kind, DECIDER_KINDS);
         const params = JSON.stringify(assertRuleParams(body.kind, body.params));
         const values = [
           body.key,
@@ -270,6 +274,9 @@ export const alertRuleRoutes: FastifyPluginAsync<AdminRouteOptions> = async (app
       schema: {
         tags: ['alert-rules'],
         summary: "Change a rule's name, params, latched or enabled",
+        description:
+          'A stored rule of a kind the alert engine does not evaluate can only be disabled ' +
+          '(400 UNSUPPORTED_RULE_KIND otherwise).',
         security: bearer,
         params: IdParams,
         body: AlertRuleUpdateBody,
@@ -281,6 +288,9 @@ export const alertRuleRoutes: FastifyPluginAsync<AdminRouteOptions> = async (app
       const body = request.body as AlertRuleUpdateBody;
       const row = await inTenant(deps, request, async (c) => {
         const before = await lockRule(c, id, principalOf(request));
+        // A stored rule of a kind the engine skips may still be switched off (or deleted), not edited.
+        if ((body.enabled ?? before.enabled) || body.params !== undefined)
+          assertRuleKindEvaluated(before.kind, DECIDER_KINDS);
         const params =
           body.params === undefined ? undefined : JSON.stringify(assertRuleParams(before.kind, body.params));
         let after: RuleRow;

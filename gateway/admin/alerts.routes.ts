@@ -13,7 +13,7 @@ import {
   VigilError,
   type PoolClient,
 } from '../../schemas/mod.ts';
-import { publishAlertClosed } from '../../streams/mod.ts';
+import { publishAlertAcknowledged, publishAlertClosed, type AlertRef } from '../../streams/mod.ts';
 import { principalOf, requireRole } from '../identity/mod.ts';
 import {
   bearer,
@@ -121,17 +121,29 @@ async function addTimeline(
   );
 }
 
-async function closed(deps: AdminDeps, request: FastifyRequest, row: AlertRow): Promise<void> {
+/**
+ * Tell the alert's actor what a person did: `closed` (it forgets the alert; the next breach
+ * opens a new one) or `acknowledged` (a latched alert then resolves when its condition clears).
+ */
+async function tellActor(
+  deps: AdminDeps,
+  request: FastifyRequest,
+  row: AlertRow,
+  what: 'closed' | 'acknowledged',
+): Promise<void> {
+  const ref: AlertRef = {
+    tenantId: principalOf(request).tenantId,
+    equipmentId: row.equipment_id,
+    alertId: row.id,
+    ruleKey: row.rule_key,
+  };
   try {
-    await publishAlertClosed(deps.nc, deps.names, {
-      tenantId: principalOf(request).tenantId,
-      equipmentId: row.equipment_id,
-      alertId: row.id,
-      ruleKey: row.rule_key,
-    });
+    if (what === 'closed') await publishAlertClosed(deps.nc, deps.names, ref);
+    else await publishAlertAcknowledged(deps.nc, deps.names, ref);
   } catch (err) {
-    // Committed already; an actor also finds resolved alerts in the database when it restores.
-    request.log.warn({ err, alertId: row.id }, 'alert-closed control message not published');
+    // Committed already; the actor also reads its alerts' status from the database when it
+    // restores and when it refreshes its unit.
+    request.log.warn({ err, alertId: row.id, what }, 'alert control message not published');
   }
 }
 
@@ -204,7 +216,8 @@ export const alertRoutes: FastifyPluginAsync<AdminRouteOptions> = async (app, { 
         tags: ['alerts'],
         summary: 'Acknowledge an active alert (operators and admins)',
         description:
-          'A latched alert whose condition has already cleared is closed by its acknowledgement (status resolved).',
+          'A latched alert whose condition has already cleared is closed by its acknowledgement ' +
+          '(status resolved); one still in breach resolves when its condition clears.',
         security: bearer,
         params: IdParams,
         body: AlertAckBody,
@@ -234,7 +247,7 @@ export const alertRoutes: FastifyPluginAsync<AdminRouteOptions> = async (app, { 
           });
         return rows[0]!;
       });
-      if (row.status === 'resolved') await closed(deps, request, row);
+      await tellActor(deps, request, row, row.status === 'resolved' ? 'closed' : 'acknowledged');
       return toApi(row);
     },
   );
@@ -267,7 +280,7 @@ export const alertRoutes: FastifyPluginAsync<AdminRouteOptions> = async (app, { 
         await addTimeline(c, id, request, 'resolved', note, { manual: true });
         return rows[0]!;
       });
-      await closed(deps, request, row);
+      await tellActor(deps, request, row, 'closed');
       return toApi(row);
     },
   );

@@ -36,7 +36,9 @@ export const authRoutes: FastifyPluginAsync<AdminRouteOptions> = async (app, { d
       schema: {
         tags: ['auth'],
         summary: 'Log in with email and password',
-        description: 'Rate limited per client address and per email (429 RATE_LIMITED with Retry-After).',
+        description:
+          'Rate limited per client address and per account (429 RATE_LIMITED with Retry-After); every ' +
+          'spelling of an email that reaches the same account counts against the same limit.',
         body: LoginBody,
         response: { 200: SessionResponse, ...errorResponses },
       },
@@ -45,9 +47,14 @@ export const authRoutes: FastifyPluginAsync<AdminRouteOptions> = async (app, { d
       const body = request.body as LoginBody;
       await identity.rateLimit(reply, [
         { bucket: 'login-ip', subject: request.ip, limit: identity.limits.loginPerIp },
-        { bucket: 'login-email', subject: body.email.toLowerCase(), limit: identity.limits.loginPerEmail },
       ]);
-      const session = await db(() => identity.login(body.email, body.password));
+      // The account is looked up before its limit is counted: the bucket is the account, not the
+      // spelling of its email. The lookup is one indexed query; the password hash comes after.
+      const attempt = await db(() => identity.findLogin(body.email));
+      await identity.rateLimit(reply, [
+        { bucket: 'login-account', subject: attempt.limitKey, limit: identity.limits.loginPerEmail },
+      ]);
+      const session = await db(() => identity.login(attempt, body.password));
       request.log.info({ userId: session.user.id, tenantId: session.user.tenantId }, 'login');
       return session;
     },

@@ -42,9 +42,17 @@ export function audit(
   });
 }
 
-/** Publish a control message (NATS core, fire and forget) so live actors reload what changed. */
+/** `[ns.]ctl.<name>`: the subject of a control message. */
+export function controlSubject(ns: string, name: string): string {
+  return `${ns ? `${ns}.` : ''}ctl.${name}`;
+}
+
+/**
+ * Publish a control message (NATS core, fire and forget) so live actors reload what changed and
+ * gateways drop what they cached of it.
+ */
 export function publishControl(deps: AdminDeps, name: string, payload: Record<string, unknown>): void {
-  const subject = `${deps.names.ns ? `${deps.names.ns}.` : ''}ctl.${name}`;
+  const subject = controlSubject(deps.names.ns, name);
   try {
     deps.nc.publish(subject, JSON.stringify(payload));
   } catch (err) {

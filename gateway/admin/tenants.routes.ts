@@ -27,6 +27,7 @@ import {
   bearer,
   errorResponses,
   iso,
+  publishControl,
   type AdminDeps,
   type AdminRouteOptions,
   type IdParam,
@@ -209,8 +210,11 @@ export const tenantRoutes: FastifyPluginAsync<AdminRouteOptions> = async (app, {
         });
         return { before, after };
       });
-      if (before.status !== 'suspended' && after.status === 'suspended')
+      if (before.status !== 'suspended' && after.status === 'suspended') {
         await app.identity.revocations.cutoffTenant(id);
+        // Device API keys of a suspended tenant stop working too: gateways drop cached ones.
+        publishControl(deps, 'tenant.changed', { tenantId: id, action: 'suspended' });
+      }
       return toApi(after);
     },
   );

@@ -34,6 +34,13 @@ export interface UserRow {
   disabled_at?: Date | null;
 }
 
+/** A login attempt after the account lookup, before the password check. */
+export interface LoginAttempt {
+  /** Subject of the per-account rate limit. */
+  limitKey: string;
+  found: { id: string; tenantId: string; passwordHash: string; disabled: boolean } | null;
+}
+
 interface RefreshRow {
   id: string;
   tenant_id: string;
@@ -117,6 +124,7 @@ export class Identity {
       familyId: claims.fam,
       tokenId: claims.jti,
       tokenExp: claims.exp,
+      tokenIssuedMs: claims.ims,
     };
     const actAs = request.headers[ACT_AS_HEADER];
     if (actAs === undefined) return principal;
@@ -129,6 +137,24 @@ export class Identity {
     const target = actAs.toLowerCase();
     if (target === principal.tenantId) return principal;
     return this.#actAs(request, principal, target);
+  }
+
+  /**
+   * Whether the token a principal was authenticated with has been revoked since (logout, refresh
+   * reuse, a user or tenant cutoff): the check authenticate() makes, for requests that outlive
+   * it (event streams). One Redis round trip; Redis down → DEPENDENCY_UNAVAILABLE.
+   * A principal that did not come from a verified token cannot be re-checked: it counts as revoked.
+   */
+  async isRevoked(p: Principal): Promise<boolean> {
+    if (!p.tokenId || p.tokenIssuedMs === undefined) return true;
+    return this.revocations.isRevoked({
+      jti: p.tokenId,
+      fam: p.familyId ?? null,
+      sub: p.userId,
+      // The token's own tenant: for a platform admin acting elsewhere, the home tenant.
+      tid: homeTenant(p),
+      ims: p.tokenIssuedMs,
+    });
   }
 
   /** The explicit, audited cross-tenant path: every request with the header leaves an entry. */
@@ -192,18 +218,39 @@ export class Identity {
     };
   }
 
-  async login(email: string, password: string): Promise<SessionResponse> {
+  /**
+   * Who an email names, before any password is checked. `limitKey` is what the per-account
+   * login limit counts: the user id when the account exists, so every spelling PostgreSQL's
+   * citext matches to it (case, and folds such as 'İ' → 'i' that JavaScript's toLowerCase does
+   * not make) shares one bucket; otherwise the email as citext compares it, lower()ed by the
+   * database itself.
+   */
+  async findLogin(email: string): Promise<LoginAttempt> {
     const { rows } = await this.#deps.db.query<{
-      id: string;
+      email_key: string;
+      id: string | null;
       tenant_id: string;
       password_hash: string;
       disabled: boolean;
-    }>('SELECT id, tenant_id, password_hash, disabled FROM auth_user_by_email($1)', [email]);
-    const found = rows[0];
+    }>(
+      `SELECT lower($1::text) AS email_key, u.id, u.tenant_id, u.password_hash, u.disabled
+       FROM (SELECT 1) AS one LEFT JOIN auth_user_by_email($1) AS u ON true`,
+      [email],
+    );
+    const row = rows[0];
+    const found = row?.id
+      ? { id: row.id, tenantId: row.tenant_id, passwordHash: row.password_hash, disabled: row.disabled }
+      : null;
+    return { limitKey: found ? `user:${found.id}` : `email:${row?.email_key ?? email}`, found };
+  }
+
+  /** Check the password of an attempt found by findLogin (after its rate limit) and open a session. */
+  async login(attempt: LoginAttempt, password: string): Promise<SessionResponse> {
+    const { found } = attempt;
     // Same work whether or not the email exists: timing tells an attacker nothing.
-    const ok = await verifyPassword(found?.password_hash ?? this.#decoyHash, password);
+    const ok = await verifyPassword(found?.passwordHash ?? this.#decoyHash, password);
     if (!found || !ok || found.disabled) throw new VigilError('INVALID_CREDENTIALS');
-    return withTenant(this.#deps.db, { tenantId: found.tenant_id }, async (c) => {
+    return withTenant(this.#deps.db, { tenantId: found.tenantId }, async (c) => {
       const { rows: users } = await c.query<UserRow>(
         `UPDATE users SET last_login_at = now() WHERE id = $1
          RETURNING id, tenant_id, email::text AS email, name, role, site_ids`,

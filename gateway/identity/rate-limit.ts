@@ -21,6 +21,7 @@ export interface Limit {
 /** Limits of the endpoints that guess or mint credentials. Overridable (tests, deployments). */
 export interface RateLimits {
   loginPerIp: Limit;
+  /** Per account (its user id; for an unknown email, the email as the database compares it). */
   loginPerEmail: Limit;
   refreshPerIp: Limit;
   signupPerIp: Limit;

@@ -2,6 +2,9 @@ import type { Redis } from 'ioredis';
 import { VigilError } from '../../schemas/mod.ts';
 import type { AccessClaims } from './tokens.ts';
 
+/** What revocation looks at in a token. */
+export type RevocableClaims = Pick<AccessClaims, 'jti' | 'fam' | 'sub' | 'tid' | 'ims'>;
+
 /**
  * Access tokens are stateless for ~15 minutes; these Redis entries cut that short when it
  * matters: logout (the token's jti), refresh-token reuse (its family), a changed or disabled
@@ -20,7 +23,7 @@ export class Revocations {
     this.#ttlS = accessTtlS + 10;
   }
 
-  #keys(c: Pick<AccessClaims, 'jti' | 'fam' | 'sub' | 'tid'>): string[] {
+  #keys(c: RevocableClaims): string[] {
     return [
       `${this.#prefix}revoked:jti:${c.jti}`,
       `${this.#prefix}revoked:fam:${c.fam ?? 'none'}`,
@@ -30,7 +33,7 @@ export class Revocations {
   }
 
   /** True when the token was revoked one way or another. Redis down → 503, never "valid". */
-  async isRevoked(c: AccessClaims): Promise<boolean> {
+  async isRevoked(c: RevocableClaims): Promise<boolean> {
     let values: (string | null)[];
     try {
       values = await this.#redis.mget(this.#keys(c));

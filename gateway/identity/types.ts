@@ -18,6 +18,8 @@ export interface Principal {
   /** The access token's jti and expiry (unix seconds), for logout. */
   tokenId?: string;
   tokenExp?: number;
+  /** The access token's issue time in ms: revocation cutoffs compare against it (long-lived streams). */
+  tokenIssuedMs?: number;
 }
 
 declare module 'fastify' {

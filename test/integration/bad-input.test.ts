@@ -397,6 +397,30 @@ describe('bad input is refused with a stable code, and nothing is written', () =
     assert.equal(await digest(), before);
   });
 
+  test('an empty site list is refused, never read as "every site"', async () => {
+    const before = await digest();
+    const admin = W.admin.token;
+    const email = 'nosites@example.com';
+    for (const [method, url, body] of [
+      ['POST', '/v1/invites', { email, role: 'viewer', siteIds: [] }],
+      ['POST', '/v1/invites', { email, role: 'operator', siteIds: [] }],
+      ['POST', '/v1/invites', { email, role: 'tenant_admin', siteIds: [] }],
+      ['PATCH', `/v1/users/${W.siteOperator.id}`, { siteIds: [] }],
+      ['PATCH', `/v1/users/${W.viewer.id}`, { role: 'operator', siteIds: [] }],
+    ] as const) {
+      const res = await fx.call(admin, method, url, body);
+      assert.equal(res.statusCode, 400, `${method} ${url} ${JSON.stringify(body)}: ${res.body}`);
+      assert.equal(res.json<{ error: { code: string } }>().error.code, 'VALIDATION_FAILED', url);
+    }
+    assert.equal(await digest(), before);
+    // The restricted operator still sees exactly its one site.
+    const sites = await fx.call(W.siteOperator.token, 'GET', '/v1/sites');
+    assert.deepEqual(
+      sites.json<{ items: { id: string }[] }>().items.map((i) => i.id),
+      [W.sites[0]],
+    );
+  });
+
   test('ids, page sizes and cursors in the URL are checked', async () => {
     const t = W.admin.token;
     for (const [url, code] of [

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
+import { fromClickHouseError, fromPgError } from '../../actors/mod.ts';
 import { createLogger, loadConfig, VigilError } from '../../schemas/mod.ts';
 import {
   ConsumerRunner,
@@ -251,6 +252,44 @@ describe('consumer runner (batch mode)', () => {
     assert.equal((await dlq(s.source)).length, 0);
   });
 
+  test('a transient database error (ClickHouse TOO_MANY_PARTS, PostgreSQL deadlock) retries the whole batch, unsplit', async () => {
+    for (const [scopeName, transient] of [
+      [
+        'o',
+        () =>
+          fromClickHouseError(Object.assign(new Error('Too many parts (300)'), { code: '252' }), 'insert'),
+      ],
+      ['q', () => fromPgError(Object.assign(new Error('deadlock detected'), { code: '40P01' }), 'insert')],
+    ] as const) {
+      const s = scope(scopeName);
+      const sizes: number[] = [];
+      const stored: string[] = [];
+      // Published before the consumer exists, so the four arrive as one batch.
+      for (const v of ['w1', 'w2', 'w3', 'w4']) await js.publish(s.subject('e1'), enc.encode(v));
+      await runner<string>({
+        name: `test_${scopeName}`,
+        stream: names.telemetry.stream,
+        durable: s.durable,
+        filterSubject: s.filter,
+        dlqSource: s.source,
+        mode: 'batch',
+        maxDeliver: 2,
+        // Generous, so a loaded machine still gathers the redelivered batch in one piece.
+        lingerMs: 300,
+        decode: decodeText,
+        handle: async (batch) => {
+          sizes.push(batch.length);
+          if (sizes.length <= 3) throw transient();
+          stored.push(...batch.map((d) => d.value));
+        },
+      });
+      await waitFor(`${scopeName}: stored after the overload`, () => stored.length === 4 && idle(s.durable));
+      assert.deepEqual(stored.sort(), ['w1', 'w2', 'w3', 'w4']);
+      assert.deepEqual(sizes, [4, 4, 4, 4], `${scopeName}: never split into single messages`);
+      assert.equal((await dlq(s.source)).length, 0, `${scopeName}: nothing dead-lettered past maxDeliver`);
+    }
+  });
+
   test('a permanently failing batch is split so only the culprit is dead-lettered', async () => {
     const s = scope('f');
     const stored: string[] = [];
@@ -372,9 +411,9 @@ describe('partition leases', () => {
   test('one holder at a time: taken when free, released, stale or held by a node known gone', async () => {
     const kv = await ensureSnapshotBucket(js, names);
     let clock = 1_000_000;
-    const now = (): number => clock;
-    const a = new PartitionLeases(kv, 'test', 'node-a', { staleAfterMs: 10_000, now });
-    const b = new PartitionLeases(kv, 'test', 'node-b', { staleAfterMs: 10_000, now });
+    const tick = (): number => clock;
+    const a = new PartitionLeases(kv, 'test', 'node-a', { staleAfterMs: 10_000, clock: tick });
+    const b = new PartitionLeases(kv, 'test', 'node-b', { staleAfterMs: 10_000, clock: tick });
     const none = new Set<string>();
 
     assert.equal(await a.acquire(1, none), true, 'free');
@@ -387,9 +426,35 @@ describe('partition leases', () => {
     assert.equal(await a.acquire(1, new Set(['node-b'])), true, 'b is known gone');
     assert.equal(await b.renew(1), false, 'b learns it lost the lease');
 
+    assert.equal(await b.acquire(1, none), false, 'b starts watching the revision');
     clock += 10_001;
     assert.equal(await b.acquire(1, none), true, 'a stopped renewing: stale');
     assert.equal(await a.acquire(2, none), true, 'partitions are independent');
     assert.equal(await b.acquire(2, none), false);
+  });
+
+  test("staleness is judged on the watcher's clock by revision, never on the holder's timestamp", async () => {
+    const kv = await ensureSnapshotBucket(js, names);
+    let clock = 5_000_000;
+    const tick = (): number => clock;
+    const a = new PartitionLeases(kv, 'skew', 'node-a', { staleAfterMs: 10_000, clock: tick });
+    const b = new PartitionLeases(kv, 'skew', 'node-b', { staleAfterMs: 10_000, clock: tick });
+    const none = new Set<string>();
+    assert.equal(await a.acquire(7, none), true);
+    /** A renewal by a holder whose wall clock runs a day behind ours. */
+    const renewSkewed = async (): Promise<void> => {
+      const entry = await kv.get(a.key(7));
+      const at = Date.now() - 86_400_000;
+      await kv.update(a.key(7), JSON.stringify({ node: 'node-a', at }), entry!.revision);
+    };
+    await renewSkewed();
+    assert.equal(await b.acquire(7, none), false, 'a renewing holder is not stale, whatever its clock says');
+    for (let i = 0; i < 3; i++) {
+      clock += 9_000;
+      await renewSkewed();
+      assert.equal(await b.acquire(7, none), false, `renewal ${i}: the revision moved`);
+    }
+    clock += 10_001;
+    assert.equal(await b.acquire(7, none), true, "no renewal for staleAfterMs on b's clock: stale");
   });
 });

@@ -274,6 +274,41 @@ describe('POST /v1/telemetry', () => {
     assert.equal(res.statusCode, 401);
   });
 
+  test('a rotated or decommissioned key is refused at once, though it was cached', async () => {
+    const other = await fx.tenant();
+    const admin = await fx.token({ tenantId: other.tenantId, role: 'tenant_admin', siteIds: null });
+    const send = (key: string) =>
+      fx.app.inject({
+        method: 'POST',
+        url: '/v1/telemetry',
+        headers: { 'x-api-key': key },
+        payload: { temperature: -18 },
+      });
+    assert.equal((await send(other.apiKey)).statusCode, 202, 'the key is valid and now cached');
+    const rotated = await fx.app.inject({
+      method: 'POST',
+      url: `/v1/equipment/${other.equipmentId}/api-key`,
+      headers: { authorization: `Bearer ${admin}` },
+    });
+    assert.equal(rotated.statusCode, 201, rotated.body);
+    // The control message goes through the NATS server and back; flushing waits for that.
+    await fx.deps.nc.flush();
+    const old = await send(other.apiKey);
+    assert.equal(old.statusCode, 401);
+    assert.equal(old.json().error.code, 'INVALID_API_KEY');
+    const next = rotated.json<{ apiKey: string }>().apiKey;
+    assert.equal((await send(next)).statusCode, 202);
+
+    const off = await fx.app.inject({
+      method: 'POST',
+      url: `/v1/equipment/${other.equipmentId}/decommission`,
+      headers: { authorization: `Bearer ${admin}` },
+    });
+    assert.equal(off.statusCode, 200, off.body);
+    await fx.deps.nc.flush();
+    assert.equal((await send(next)).statusCode, 401);
+  });
+
   test("a reading is published to the unit's subject (partition appended by the server) → 202", async () => {
     const ts = Date.now() - 5000;
     const res = await post({ ts, temperature: -18.2, door: 'closed' });

@@ -89,6 +89,33 @@ describe('login', () => {
     assert.equal((await loginFrom('10.2.1.1', W.operator.email, PASSWORD)).statusCode, 200);
   });
 
+  test('every spelling of an email that reaches the account shares its limit', async () => {
+    const limit = fx.app.identity.limits.loginPerEmail.max;
+    // A fresh account, so no other test's attempts count against it.
+    const email = `limit-${randomBytes(4).toString('hex')}@example.com`;
+    const invite = await fx.call(W.admin.token, 'POST', '/v1/invites', { email, role: 'viewer' });
+    const user = await fx.call(null, 'POST', '/v1/invites/accept', {
+      token: invite.json<{ token: string }>().token,
+      name: 'Limit',
+      password: PASSWORD,
+    });
+    assert.equal(user.statusCode, 201);
+    // PostgreSQL's citext folds 'İ' to 'i'; JavaScript's toLowerCase makes it 'i̇': a different string.
+    const dotted = email.replace('i', 'İ');
+    assert.notEqual(dotted.toLowerCase(), email.toLowerCase());
+    const right = await loginFrom('10.6.0.1', dotted, PASSWORD);
+    assert.equal(right.statusCode, 200, 'the spelling reaches the account');
+    assert.equal(right.json<SessionResponse>().user.id, user.json<SessionResponse>().user.id);
+    for (let i = 1; i < limit; i++) {
+      assert.equal((await loginFrom(`10.6.0.${i + 1}`, email, 'guessing')).statusCode, 401);
+    }
+    for (const spelling of [dotted, email.toUpperCase(), email]) {
+      const res = await loginFrom('10.6.1.1', spelling, PASSWORD);
+      assert.equal(res.statusCode, 429, spelling);
+      assert.equal(code(res), 'RATE_LIMITED');
+    }
+  });
+
   test('logins are rate limited per client address', async () => {
     const limit = fx.app.identity.limits.loginPerIp.max;
     let last = 0;

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
-import { createPool, type Pool, type PoolClient } from '../../schemas/mod.ts';
+import { createPool, withTenant, type Pool, type PoolClient } from '../../schemas/mod.ts';
 import { apiFixture, type ApiFixture, type World } from '../helpers/app.ts';
 
 let fx: ApiFixture;
@@ -337,6 +337,70 @@ describe('site restriction in the database', () => {
       maintenance: [A.maintenance[0]],
       keys: 1,
       rules: [A.rules[0]],
+    });
+  });
+});
+
+describe('a site list that names no site', () => {
+  test('withTenant with an empty site list sees no site-scoped row (deny by default)', async () => {
+    const seen = (siteIds: string[] | null) =>
+      withTenant(app, { tenantId: A.tenantId, siteIds }, async (c) => ({
+        sites: await count(c, 'SELECT count(*) AS n FROM sites'),
+        equipment: await count(c, 'SELECT count(*) AS n FROM equipment'),
+        alerts: await count(c, 'SELECT count(*) AS n FROM alerts'),
+        maintenance: await count(c, 'SELECT count(*) AS n FROM maintenance_records'),
+        telemetry: await count(c, 'SELECT count(*) AS n FROM telemetry_v'),
+      }));
+    const all = await seen(null);
+    assert.ok(all.sites === 2 && all.equipment === 2 && all.telemetry > 0, JSON.stringify(all));
+    assert.deepEqual(await seen([]), { sites: 0, equipment: 0, alerts: 0, maintenance: 0, telemetry: 0 });
+  });
+
+  test('users and invites cannot store an empty site list', async () => {
+    await asApp(A.tenantId, async (c) => {
+      assert.equal(
+        await failsWith(c, "UPDATE users SET site_ids = '{}' WHERE id = $1", [A.siteOperator.id]),
+        '23514',
+      );
+      assert.equal(
+        await failsWith(
+          c,
+          `INSERT INTO invites (tenant_id, email, role, site_ids, token_hash, expires_at)
+           VALUES ($1, 'empty@example.com', 'viewer', '{}', $2, now() + interval '1 day')`,
+          [A.tenantId, randomBytes(32)],
+        ),
+        '23514',
+      );
+    });
+  });
+});
+
+describe("a site-scoped row carries its unit's site", () => {
+  const misfiled = {
+    maintenance: `INSERT INTO maintenance_records (tenant_id, site_id, equipment_id, kind, performed_at, window_start, window_end)
+                  VALUES ($1, $2, $3, 'repair', now(), now(), now() + interval '1 day')`,
+    alert: `INSERT INTO alerts (id, tenant_id, site_id, equipment_id, rule_key, severity, opened_at)
+            VALUES (gen_random_uuid(), $1, $2, $3, 'probe_' || gen_random_uuid(), 'critical', now())`,
+  };
+
+  test("a restricted session cannot file a row for another site's unit under its own site", async () => {
+    // Restricted to site 1, naming site 1 (which the policy accepts) and the unit on site 2.
+    for (const [what, sql] of Object.entries(misfiled)) {
+      const code = await asApp(
+        A.tenantId,
+        (c) => failsWith(c, sql, [A.tenantId, A.sites[0], A.equipment[1]]),
+        A.sites[0],
+      );
+      assert.equal(code, '23503', `${what}: a row for another site's unit was accepted`);
+    }
+  });
+
+  test('nor can an unrestricted one; the right site is accepted', async () => {
+    await asApp(A.tenantId, async (c) => {
+      for (const [what, sql] of Object.entries(misfiled)) {
+        assert.equal(await failsWith(c, sql, [A.tenantId, A.sites[0], A.equipment[1]]), '23503', what);
+        assert.equal(await failsWith(c, sql, [A.tenantId, A.sites[1], A.equipment[1]]), null, what);
+      }
     });
   });
 });

@@ -267,11 +267,20 @@ describe('platform admins', () => {
     assert.equal(unknown.statusCode, 404);
   });
 
-  test('suspending a tenant stops its logins and tokens at once; reactivating restores logins', async () => {
+  test('suspending a tenant stops its logins, tokens and device keys at once; reactivating restores logins', async () => {
     const s = await fx.login(B.operator.email);
+    // This fixture has no telemetry stream: an accepted key gets 503 from the publish, a refused one 401.
+    const device = async () =>
+      (
+        await fx.call(null, 'POST', '/v1/telemetry', { temperature: -18 }, { 'x-api-key': B.apiKeys[0] })
+      ).json<{ error: { code: string } }>().error.code;
+    assert.equal(await device(), 'DEPENDENCY_UNAVAILABLE', 'the key was accepted, and is now cached');
     const off = await fx.call(platform.token, 'PATCH', `/v1/tenants/${B.tenantId}`, { status: 'suspended' });
     assert.equal(off.statusCode, 200);
     assert.equal((await fx.call(s.accessToken, 'GET', '/v1/sites')).statusCode, 401);
+    // The control message goes through the NATS server and back; flushing waits for that.
+    await fx.deps.nc.flush();
+    assert.equal(await device(), 'INVALID_API_KEY');
     const login = await fx.call(null, 'POST', '/v1/auth/login', {
       email: B.operator.email,
       password: PASSWORD,
@@ -299,9 +308,15 @@ describe('platform admins', () => {
   });
 
   test('manage global rules in their own tenant only; every tenant reads them, none changes them', async () => {
-    const params = { levels: [{ severity: 'warning', after_s: 600 }] };
+    const params = {
+      metric: 'temperature',
+      op: '>',
+      levels: [{ severity: 'warning', value: 8 }],
+      for_s: 600,
+      clear: { for_s: 60 },
+    };
     const key = `g_${randomUUID().slice(0, 8)}`;
-    const body = { key, kind: 'door_open', params, global: true };
+    const body = { key, kind: 'threshold', params, global: true };
     const asTenantAdmin = await fx.call(A.admin.token, 'POST', '/v1/alert-rules', body);
     assert.equal(asTenantAdmin.statusCode, 403);
     const actingAs = await fx.call(platform.token, 'POST', '/v1/alert-rules', body, {

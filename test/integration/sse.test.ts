@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import type { AddressInfo } from 'node:net';
+import { connect, type AddressInfo, type Socket } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startServer } from '../../gateway/mod.ts';
@@ -96,8 +96,13 @@ let base: string;
 let a: TenantFixture;
 let b: TenantFixture;
 
+const MAX_STREAMS_PER_USER = 2;
+
 before(async () => {
-  fx = await gatewayFixture({ streams: ['events'], sse: { heartbeatMs: 150 } });
+  fx = await gatewayFixture({
+    streams: ['events'],
+    sse: { heartbeatMs: 150, maxStreamsPerUser: MAX_STREAMS_PER_USER },
+  });
   await fx.app.listen({ host: '127.0.0.1', port: 0 });
   base = `http://127.0.0.1:${(fx.app.server.address() as AddressInfo).port}`;
   [a, b] = await Promise.all([fx.tenant(), fx.tenant()]);
@@ -142,6 +147,25 @@ async function open(
 }
 
 const ids = (c: SseClient) => c.events.map((f) => Number(f.id));
+
+const countConsumers = async () =>
+  (await fx.deps.jsm.streams.info(fx.deps.names.events.stream)).state.consumer_count;
+
+async function metric(line: RegExp): Promise<number> {
+  const m = line.exec((await fx.app.inject('/metrics')).body);
+  return m ? Number(m[1]) : 0;
+}
+
+/** Poll `check` until it holds (a test must never hang). */
+async function eventually(what: string, check: () => Promise<boolean>): Promise<void> {
+  await within(
+    10_000,
+    what,
+    (async () => {
+      while (!(await check())) await sleep(50);
+    })(),
+  );
+}
 
 describe('GET /v1/stream', () => {
   test('events arrive with id = stream sequence, event = type, data = the event; retry hint and heartbeats', async () => {
@@ -267,8 +291,6 @@ describe('GET /v1/stream', () => {
   });
 
   test("the client's consumer is removed when it disconnects", async () => {
-    const stream = fx.deps.names.events.stream;
-    const countConsumers = async () => (await fx.deps.jsm.streams.info(stream)).state.consumer_count;
     const client = await open(a);
     assert.ok((await countConsumers()) >= 1);
     await client.close();
@@ -281,6 +303,140 @@ describe('GET /v1/stream', () => {
     );
     const metrics = (await fx.app.inject('/metrics')).body;
     assert.match(metrics, /^vigil_sse_clients 0$/m);
+  });
+});
+
+describe('the token behind an open stream', () => {
+  test('the stream ends when the access token expires', async () => {
+    const dropped = () => metric(/^vigil_sse_dropped_total\{reason="token_expired"\} (\d+)$/m);
+    const before = await dropped();
+    // Issued long enough ago that it has about two seconds left.
+    const issued = await fx.app.identity.tokens.issue(
+      { userId: randomUUID(), tenantId: a.tenantId, role: 'viewer', siteIds: null, familyId: null },
+      Date.now() - (fx.config.JWT_ACCESS_TTL_S - 2) * 1000,
+    );
+    const client = await SseClient.open(`${base}/v1/stream?access_token=${issued.token}`);
+    try {
+      assert.equal(client.status, 200);
+      await client.until('stream ended at expiry', (c) => c.ended);
+      assert.equal(await dropped(), before + 1);
+    } finally {
+      await client.close();
+    }
+    // Reconnecting with the expired token is refused, even within the verifier's clock tolerance.
+    const again = await fetch(`${base}/v1/stream?access_token=${issued.token}`);
+    assert.equal(again.status, 401);
+  });
+
+  test('logout, a user cutoff (disable, role change) and a tenant cutoff (suspension) end the stream', async () => {
+    const t = await fx.tenant();
+    const revokers: [string, (token: string, userId: string) => Promise<void>][] = [
+      [
+        'logout',
+        async (token) => {
+          const res = await fetch(`${base}/v1/auth/logout`, {
+            method: 'POST',
+            headers: { authorization: `Bearer ${token}` },
+          });
+          assert.equal(res.status, 204);
+        },
+      ],
+      ['user cutoff', (_token, userId) => fx.app.identity.revocations.cutoffUser(userId)],
+      ['tenant cutoff', () => fx.app.identity.revocations.cutoffTenant(t.tenantId)],
+    ];
+    for (const [name, revoke] of revokers) {
+      const userId = randomUUID();
+      const token = await fx.token({ tenantId: t.tenantId, role: 'viewer', siteIds: null, userId });
+      const client = await SseClient.open(`${base}/v1/stream?access_token=${token}`);
+      try {
+        assert.equal(client.status, 200, name);
+        await client.until(`${name}: retry hint`, (c) => c.frames.length > 0);
+        const before = await publish(t, t.siteIds[0]);
+        await client.until(`${name}: event before revocation`, (c) => ids(c).includes(before.seq));
+        await revoke(token, userId);
+        await client.until(`${name}: stream ended`, (c) => c.ended);
+        const afterwards = await publish(t, t.siteIds[0]);
+        assert.ok(!ids(client).includes(afterwards.seq), `${name}: an event after revocation arrived`);
+      } finally {
+        await client.close();
+      }
+    }
+    assert.ok((await metric(/^vigil_sse_dropped_total\{reason="token_revoked"\} (\d+)$/m)) >= 3);
+  });
+});
+
+describe('stream resources', () => {
+  test('a client that leaves while its stream is being set up leaves no consumer behind', async () => {
+    await eventually('no consumers from earlier tests', async () => (await countConsumers()) === 0);
+    const consumers = fx.deps.js.consumers;
+    const realGet = consumers.get.bind(consumers);
+    let reached!: () => void;
+    const inSetup = new Promise<void>((resolve) => (reached = resolve));
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    let created!: () => void;
+    const consumerCreated = new Promise<void>((resolve) => (created = resolve));
+    // Hold the handler inside consumer setup until the client is gone.
+    consumers.get = (async (...args: Parameters<typeof realGet>) => {
+      reached();
+      await gate;
+      const consumer = await realGet(...args);
+      created();
+      return consumer;
+    }) as typeof consumers.get;
+    const token = await fx.token({ tenantId: a.tenantId, role: 'viewer', siteIds: null });
+    let serverSide: Socket | undefined;
+    fx.app.server.once('connection', (s: Socket) => (serverSide = s));
+    const socket = connect((fx.app.server.address() as AddressInfo).port, '127.0.0.1');
+    socket.on('error', () => undefined);
+    try {
+      socket.write(`GET /v1/stream?access_token=${token} HTTP/1.1\r\nHost: x\r\n\r\n`);
+      await within(10_000, 'handler in consumer setup', inSetup);
+      assert.ok(serverSide, 'the server saw the connection');
+      const closed = new Promise((resolve) => serverSide!.once('close', resolve));
+      socket.destroy();
+      await within(10_000, 'server saw the client leave', closed);
+    } finally {
+      consumers.get = realGet;
+      release();
+    }
+    // The consumer was created after the client left: it must be deleted, not left to pull forever.
+    await within(10_000, 'consumer created', consumerCreated);
+    await eventually('consumer deleted', async () => (await countConsumers()) === 0);
+    assert.equal(await metric(/^vigil_sse_clients (\d+)$/m), 0);
+  });
+
+  test(`a user holds at most ${MAX_STREAMS_PER_USER} streams; one more is 429, closing one frees its slot`, async () => {
+    const userId = randomUUID();
+    const token = await fx.token({ tenantId: a.tenantId, role: 'viewer', siteIds: null, userId });
+    const url = `${base}/v1/stream?access_token=${token}`;
+    const held: SseClient[] = [];
+    try {
+      for (let i = 0; i < MAX_STREAMS_PER_USER; i++) held.push(await SseClient.open(url));
+      assert.deepEqual(
+        held.map((c) => c.status),
+        Array<number>(MAX_STREAMS_PER_USER).fill(200),
+      );
+      const over = await fetch(url);
+      assert.equal(over.status, 429);
+      assert.equal(((await over.json()) as { error: { code: string } }).error.code, 'RATE_LIMITED');
+      // Another user is not affected.
+      await (await open(a)).close();
+
+      await held.shift()!.close();
+      // The server frees the slot when it sees the disconnect.
+      await eventually('slot freed', async () => {
+        const next = await SseClient.open(url);
+        if (next.status === 200) {
+          held.push(next);
+          return true;
+        }
+        await next.close();
+        return false;
+      });
+    } finally {
+      await Promise.all(held.map((c) => c.close()));
+    }
   });
 });
 

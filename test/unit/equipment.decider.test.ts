@@ -381,6 +381,140 @@ describe('equipment decider: latched rules and rule changes', () => {
   });
 });
 
+describe('equipment decider: acknowledging latched alerts', () => {
+  const latched = rule({}, { latched: true });
+  const alertId = alertIdFor(E, 'high_temp', at(90));
+  const ack = (id = alertId): EquipmentCommand => ({
+    type: 'AcknowledgeAlert',
+    data: { unit, ruleKey: 'high_temp', alertId: id },
+  });
+  /** A latched high_temp alert opened (critical) at t=90, still in breach. */
+  const latchedFiring = (): EquipmentState =>
+    given([0, 30, 90].map((s, i) => record(reading(s, { temperature: [3, 9, 9][i] }), [latched])));
+
+  test('acknowledged while in breach: recorded, and the alert resolves when the condition clears', () => {
+    // Given a latched alert in breach
+    let state = latchedFiring();
+    // When someone acknowledges it
+    let events = when(state, ack());
+    // Then the acknowledgement is recorded and nothing is published yet
+    assert.deepEqual(types(events), ['acknowledgement.recorded']);
+    state = events.reduce(evolve, state);
+    const rs = state.rules['high_temp'];
+    assert.equal(rs?.phase === 'firing' && rs.alert.acknowledged, true);
+
+    // When the condition clears and holds for the clear delay
+    state = given([record(reading(120, { temperature: 3 }), [latched])], state);
+    events = when(state, record(reading(180, { temperature: 3 }), [latched]));
+    // Then the alert resolves instead of latching
+    assert.deepEqual(types(events), ['reading.recorded', 'alert.resolved']);
+    const [resolved] = published(events);
+    assert.equal(resolved?.data.alertId, alertId);
+    assert.equal(resolved?.data.message, 'recovered: temperature 3 <= 4 (latched, acknowledged)');
+    assert.ok(checkEvent(resolved), 'matches the AlertEvent schema');
+    state = events.reduce(evolve, state);
+    assert.equal(state.rules['high_temp'], undefined);
+
+    // And a later breach opens a NEW alert
+    state = given([record(reading(200, { temperature: 9 }), [latched])], state);
+    const [opened] = published(when(state, record(reading(260, { temperature: 9 }), [latched])));
+    assert.equal(opened?.type, 'alert.opened');
+    assert.equal(opened?.data.alertId, alertIdFor(E, 'high_temp', at(260)));
+  });
+
+  test('acknowledged after it cleared: resolved at once, stamped with server time', () => {
+    // Given a latched alert whose condition cleared (latched, waiting)
+    const state = given(
+      [120, 180].map((s) => record(reading(s, { temperature: 3 }), [latched])),
+      latchedFiring(),
+    );
+    assert.equal(state.rules['high_temp']?.phase, 'latched');
+    // When it is acknowledged
+    const now = at(500);
+    const events = when(state, ack(), now);
+    // Then it resolves now
+    assert.deepEqual(types(events), ['alert.resolved']);
+    const [resolved] = published(events);
+    assert.equal(resolved?.ts, now);
+    assert.equal(resolved?.id, `${alertId}:alert.resolved:${now}`);
+    assert.equal(resolved?.data.message, 'latched alert released by acknowledgement');
+    assert.equal(events.reduce(evolve, state).rules['high_temp'], undefined);
+  });
+
+  test('the acknowledgement survives a severity change while in breach', () => {
+    let state = given([ack()], latchedFiring());
+    const events = when(state, record(reading(100, { temperature: 6 }), [latched]));
+    assert.deepEqual(types(events), ['reading.recorded', 'alert.updated']);
+    state = events.reduce(evolve, state);
+    state = given([record(reading(120, { temperature: 3 }), [latched])], state);
+    assert.deepEqual(types(when(state, record(reading(180, { temperature: 3 }), [latched]))), [
+      'reading.recorded',
+      'alert.resolved',
+    ]);
+  });
+
+  test('an acknowledgement of another alert, or a second one, changes nothing', () => {
+    assert.deepEqual(when(latchedFiring(), ack(RULE_ID)), []);
+    assert.deepEqual(when(given([ack()], latchedFiring()), ack()), []);
+    assert.deepEqual(when(given([record(reading(0, { temperature: 9 }), [latched])]), ack()), []);
+  });
+
+  test('an unacknowledged latched alert still latches on clear (unchanged)', () => {
+    const state = given([record(reading(120, { temperature: 3 }), [latched])], latchedFiring());
+    assert.deepEqual(types(when(state, record(reading(180, { temperature: 3 }), [latched]))), [
+      'reading.recorded',
+      'alert.cleared',
+    ]);
+  });
+});
+
+describe('equipment decider: maintenance windows', () => {
+  const windows = [{ start: at(50), end: at(100) }];
+  const recordIn = (s: number, temperature: number): EquipmentCommand => ({
+    type: 'RecordReading',
+    data: { reading: reading(s, { temperature }), unit, rules: [rule()], maintenance: windows },
+  });
+
+  test('an alert opened inside a window is suppressed, and stays so for its whole life', () => {
+    // Given a breach pending since t=0
+    const state = given([recordIn(0, 9)]);
+    // When it fires at t=60, inside the window
+    let events = when(state, recordIn(60, 9));
+    // Then the alert is published and suppressed
+    const [opened] = published(events);
+    assert.equal(opened?.type, 'alert.opened');
+    assert.equal(opened?.data.suppressed, true);
+    assert.ok(checkEvent(opened));
+    // And its later events, after the window, say so too
+    let s = events.reduce(evolve, state);
+    events = when(s, recordIn(150, 6));
+    assert.equal(published(events)[0]?.type, 'alert.updated');
+    assert.equal(published(events)[0]?.data.suppressed, true);
+    s = given([recordIn(160, 3)], events.reduce(evolve, s));
+    events = when(s, recordIn(220, 3));
+    assert.equal(published(events)[0]?.type, 'alert.resolved');
+    assert.equal(published(events)[0]?.data.suppressed, true);
+  });
+
+  test('the window is [start, end): an alert opening at its end is not suppressed', () => {
+    const state = given([recordIn(40, 9)]);
+    const [opened] = published(when(state, recordIn(100, 9)));
+    assert.equal(opened?.type, 'alert.opened');
+    assert.equal(opened?.data.suppressed, false);
+    const [atStart] = published(when(given([recordIn(-10, 9)]), recordIn(50, 9)));
+    assert.equal(atStart?.data.suppressed, true);
+  });
+
+  test('a backtest applies the same windows', () => {
+    const readings = [0, 60].map((s) => reading(s, { temperature: 9 }));
+    const { events } = backtest({ unit, rules: [rule()], readings, maintenance: windows });
+    assert.deepEqual(
+      events.map((e) => [e.type, e.data.suppressed]),
+      [['alert.opened', true]],
+    );
+  });
+});
+
 describe('equipment decider: purity', () => {
   const script = [0, 30, 60, 90, 120, 150, 180, 210, 240].map((s, i) =>
     record(reading(s, { temperature: [3, 9, 9, 9, 6, 3, 3, 3, 3][i]!, heater: i === 4 })),

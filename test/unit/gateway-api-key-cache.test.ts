@@ -88,4 +88,49 @@ describe('ApiKeyCache', () => {
     await cache.resolve(KEY);
     assert.equal(calls, 2);
   });
+
+  test("evicting a unit forgets its keys at once and keeps other units' and unknown keys", async () => {
+    const other = 'vk_efgh_fedcba9876543210fedcba9876543210';
+    const unknown = 'vk_zzzz_ffffffffffffffffffffffffffffffff';
+    const OTHER: DeviceIdentity = { tenantId: 't', equipmentId: 'e2', siteId: 's' };
+    const h = harness({
+      [hashApiKey(KEY).toString('hex')]: DEVICE,
+      [hashApiKey(other).toString('hex')]: OTHER,
+    });
+    for (const k of [KEY, other, unknown]) await h.cache.resolve(k);
+    assert.equal(h.calls.length, 3);
+    assert.equal(h.cache.evictEquipment('e'), 1);
+    for (const k of [KEY, other, unknown]) await h.cache.resolve(k);
+    // Only the evicted key was looked up again: a revocation bites on the next request.
+    assert.equal(h.calls.length, 4);
+    assert.equal(h.calls[3], hashApiKey(KEY).toString('hex'));
+  });
+
+  test('evicting also drops lookups still running (they may predate the change)', async () => {
+    let finish!: (d: DeviceIdentity | null) => void;
+    let calls = 0;
+    const cache = new ApiKeyCache(
+      () => {
+        calls++;
+        return new Promise<DeviceIdentity | null>((resolve) => (finish = resolve));
+      },
+      { now: () => 0 },
+    );
+    const pending = cache.resolve(KEY);
+    assert.equal(cache.evictEquipment('anything'), 1);
+    finish(DEVICE);
+    assert.deepEqual(await pending, DEVICE);
+    const again = cache.resolve(KEY);
+    finish(null);
+    assert.equal(await again, null);
+    assert.equal(calls, 2);
+  });
+
+  test("evicting a tenant forgets every key of the tenant's units", async () => {
+    const h = harness();
+    await h.cache.resolve(KEY);
+    assert.equal(h.cache.evictTenant('someone else'), 0);
+    assert.equal(h.cache.evictTenant('t'), 1);
+    assert.equal(h.cache.size, 0);
+  });
 });

@@ -1,0 +1,396 @@
+/**
+ * The alert engine end to end through the real API and a real actor node (equipment actors +
+ * alert sink) in a namespace of its own: acknowledging latched alerts, manual resolve,
+ * maintenance suppression, rule kinds the engine refuses, and a stale open alert an actor
+ * forgot.
+ */
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { Writable } from 'node:stream';
+import { after, before, describe, test } from 'node:test';
+import { pino } from 'pino';
+import {
+  DECIDER_KINDS,
+  alertIdFor,
+  applyAlertEvents,
+  startActorNode,
+  type ActorNode,
+} from '../../actors/mod.ts';
+import { createPool, type AlertEvent, type Logger, type Pool } from '../../schemas/mod.ts';
+import {
+  deleteNamespace,
+  ensureSnapshotBucket,
+  publishReading,
+  telemetryPartition,
+} from '../../streams/mod.ts';
+import { apiFixture, type ApiFixture, type World } from '../helpers/app.ts';
+
+let fx: ApiFixture;
+let W: World;
+let node: ActorNode | null = null;
+let worker: Pool;
+
+/** Every line the actor node logs, parsed: some outcomes are only visible there. */
+const logLines: Array<Record<string, unknown>> = [];
+const log: Logger = pino(
+  { level: 'debug' },
+  new Writable({
+    write(chunk: Buffer, _enc, done) {
+      for (const line of chunk.toString('utf8').split('\n')) if (line) logLines.push(JSON.parse(line));
+      done();
+    },
+  }),
+);
+
+// Device time: a recent past hour, so every reading is well inside the accepted range.
+const T0 = Math.floor((Date.now() - 50 * 60_000) / 1000) * 1000;
+const at = (s: number): number => T0 + s * 1000;
+
+async function waitFor<T>(
+  what: string,
+  probe: () => Promise<T | undefined | false>,
+  ms = 20_000,
+): Promise<T> {
+  const deadline = Date.now() + ms;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await probe();
+      if (v !== undefined && v !== false) return v;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`, { cause: last });
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+const startNode = (): Promise<ActorNode> =>
+  startActorNode({
+    config: fx.config,
+    log,
+    nodeID: `${fx.config.VIGIL_NS}-${randomBytes(2).toString('hex')}`,
+    services: ['equipment', 'alerts'],
+  });
+
+before(async () => {
+  fx = await apiFixture();
+  W = await fx.world();
+  worker = createPool(fx.config, 'worker', 2);
+  node = await startNode();
+});
+
+after(async () => {
+  await node?.stop();
+  await worker?.end();
+  await deleteNamespace(fx.deps.jsm, fx.deps.names);
+  await fx?.close();
+});
+
+async function newUnit(): Promise<string> {
+  const res = await fx.call(W.admin.token, 'POST', '/v1/equipment', {
+    siteId: W.sites[0],
+    name: `unit-${randomBytes(3).toString('hex')}`,
+    kind: 'freezer',
+  });
+  assert.equal(res.statusCode, 201, res.body);
+  return res.json<{ equipment: { id: string } }>().equipment.id;
+}
+
+/** A pressure rule on one unit (pressure: the world's temperature rules never see it). */
+async function pressureRule(equipmentId: string, key: string, latched: boolean): Promise<void> {
+  const res = await fx.call(W.admin.token, 'POST', '/v1/alert-rules', {
+    key,
+    kind: 'threshold',
+    equipmentId,
+    latched,
+    params: {
+      metric: 'pressure',
+      op: '>',
+      levels: [{ severity: 'critical', value: 20 }],
+      for_s: 0,
+      clear: { value: 15, for_s: 0 },
+    },
+  });
+  assert.equal(res.statusCode, 201, res.body);
+}
+
+async function send(equipmentId: string, s: number, pressure: number): Promise<void> {
+  await publishReading(fx.deps.js, fx.deps.names, W.tenantId, equipmentId, { ts: at(s), pressure });
+}
+
+interface AlertRow {
+  id: string;
+  status: string;
+  suppressed: boolean;
+  opened_at: Date;
+}
+
+async function alertsOf(equipmentId: string, ruleKey: string): Promise<AlertRow[]> {
+  const r = await fx.admin.query<AlertRow>(
+    `SELECT id, status, suppressed, opened_at FROM alerts WHERE equipment_id = $1 AND rule_key = $2
+      ORDER BY opened_at`,
+    [equipmentId, ruleKey],
+  );
+  return r.rows;
+}
+
+async function timeline(alertId: string): Promise<string[]> {
+  const r = await fx.admin.query<{ action: string }>(
+    'SELECT action FROM alert_timeline WHERE alert_id = $1 ORDER BY id',
+    [alertId],
+  );
+  return r.rows.map((x) => x.action);
+}
+
+/** The unit's partition consumer has handled, committed and acked everything published so far. */
+async function actorIdle(equipmentId: string): Promise<boolean> {
+  const p = telemetryPartition(W.tenantId, equipmentId, fx.config.VIGIL_PARTITIONS);
+  const info = await fx.deps.jsm.consumers.info(
+    fx.deps.names.telemetry.stream,
+    fx.deps.names.consumer(`equipment_p${p}`),
+  );
+  return info.num_pending === 0 && info.num_ack_pending === 0;
+}
+
+describe('latched alerts and people', () => {
+  test('acknowledged while in breach, a latched alert resolves when it clears; the next breach is a new alert', async () => {
+    const unit = await newUnit();
+    await pressureRule(unit, 'press_latch', true);
+    await send(unit, 0, 25);
+    const [opened] = await waitFor('alert opened', async () => {
+      const rows = await alertsOf(unit, 'press_latch');
+      return rows.length === 1 ? rows : undefined;
+    });
+    const ack = await fx.call(W.operator.token, 'POST', `/v1/alerts/${opened!.id}/ack`, {});
+    assert.equal(ack.statusCode, 200, ack.body);
+    assert.equal(ack.json<{ status: string }>().status, 'acknowledged', 'still in breach: stays open');
+
+    await send(unit, 10, 10);
+    await waitFor('acknowledged latched alert resolved on clear', async () => {
+      const rows = await alertsOf(unit, 'press_latch');
+      return rows[0]?.status === 'resolved';
+    });
+    assert.deepEqual((await timeline(opened!.id)).slice(-1), ['resolved']);
+
+    await send(unit, 20, 25);
+    const rows = await waitFor('a new alert for the new breach', async () => {
+      const r = await alertsOf(unit, 'press_latch');
+      return r.length === 2 ? r : undefined;
+    });
+    assert.deepEqual(
+      rows.map((r) => r.status),
+      ['resolved', 'active'],
+    );
+    assert.equal(rows[1]!.opened_at.getTime(), at(20));
+  });
+
+  test('resolved by hand while in breach: the actor forgets it, and the breach opens a new alert', async () => {
+    const unit = await newUnit();
+    await pressureRule(unit, 'press_latch', true);
+    await send(unit, 0, 25);
+    const [first] = await waitFor('alert opened', async () => {
+      const rows = await alertsOf(unit, 'press_latch');
+      return rows.length === 1 ? rows : undefined;
+    });
+    const resolved = await fx.call(W.operator.token, 'POST', `/v1/alerts/${first!.id}/resolve`, {
+      note: 'sensor replaced',
+    });
+    assert.equal(resolved.statusCode, 200, resolved.body);
+    // The control message and the readings race: keep the breach going until the actor has it.
+    let s = 10;
+    const rows = await waitFor('a new alert', async () => {
+      await send(unit, (s += 10), 25);
+      const r = await alertsOf(unit, 'press_latch');
+      return r.length === 2 ? r : undefined;
+    });
+    assert.deepEqual(
+      rows.map((r) => r.status),
+      ['resolved', 'active'],
+    );
+  });
+});
+
+describe('maintenance windows', () => {
+  async function window(equipmentId: string, fromS: number, toS: number): Promise<void> {
+    const res = await fx.call(W.operator.token, 'POST', '/v1/maintenance', {
+      equipmentId,
+      kind: 'repair',
+      performedAt: new Date(at(fromS)).toISOString(),
+      windowStart: new Date(at(fromS)).toISOString(),
+      windowEnd: new Date(at(toS)).toISOString(),
+    });
+    assert.equal(res.statusCode, 201, res.body);
+  }
+
+  test('an alert opened in a window is recorded, published and flagged suppressed; one after it is not', async () => {
+    const unit = await newUnit();
+    await pressureRule(unit, 'press_hi', false);
+    await window(unit, 0, 600);
+    await send(unit, 300, 25);
+    const [inWindow] = await waitFor('alert opened in the window', async () => {
+      const rows = await alertsOf(unit, 'press_hi');
+      return rows.length === 1 ? rows : undefined;
+    });
+    assert.equal(inWindow!.suppressed, true);
+    await send(unit, 360, 10);
+    await send(unit, 900, 25);
+    const rows = await waitFor('second alert, after the window', async () => {
+      const r = await alertsOf(unit, 'press_hi');
+      return r.length === 2 ? r : undefined;
+    });
+    assert.deepEqual(
+      rows.map((r) => [r.status, r.suppressed]),
+      [
+        ['resolved', true],
+        ['active', false],
+      ],
+    );
+  });
+
+  test('a window recorded while the actor is live applies at once (ctl.maintenance.changed)', async () => {
+    const unit = await newUnit();
+    await pressureRule(unit, 'press_hi', false);
+    await send(unit, 0, 10);
+    await waitFor('actor live and idle', () => actorIdle(unit));
+    await window(unit, 1200, 1800);
+    await waitFor('the actor reloaded its windows', async () =>
+      logLines.some((l) => l['msg'] === 'maintenance windows reloaded' && l['equipmentId'] === unit),
+    );
+    await send(unit, 1500, 25);
+    const [alert] = await waitFor('alert opened', async () => {
+      const rows = await alertsOf(unit, 'press_hi');
+      return rows.length === 1 ? rows : undefined;
+    });
+    assert.equal(alert!.suppressed, true);
+  });
+});
+
+describe('rule kinds', () => {
+  test('the API refuses kinds the engine does not evaluate, naming the ones it does', async () => {
+    const res = await fx.call(W.admin.token, 'POST', '/v1/alert-rules', {
+      key: 'warming',
+      kind: 'rate',
+      params: {
+        metric: 'temperature',
+        direction: 'rising',
+        window_s: 600,
+        levels: [{ severity: 'warning', per_min: 0.5 }],
+        for_s: 0,
+      },
+    });
+    assert.equal(res.statusCode, 400, res.body);
+    const body = res.json<{
+      error: { code: string; message: string; details: { supportedKinds: string[] } };
+    }>();
+    assert.equal(body.error.code, 'UNSUPPORTED_RULE_KIND');
+    assert.match(body.error.message, new RegExp(`supported kinds: ${DECIDER_KINDS.join(', ')}`));
+    assert.deepEqual(body.error.details.supportedKinds, [...DECIDER_KINDS]);
+    assert.equal(
+      (
+        await fx.admin.query("SELECT 1 FROM alert_rules WHERE tenant_id = $1 AND key = 'warming'", [
+          W.tenantId,
+        ])
+      ).rowCount,
+      0,
+    );
+  });
+
+  test('a stored rule of such a kind can be switched off, not edited or switched on', async () => {
+    const { rows } = await fx.admin.query<{ id: string }>(
+      `INSERT INTO alert_rules (tenant_id, key, kind, params, enabled)
+       VALUES ($1, $2, 'door_open', '{"levels":[{"severity":"warning","after_s":300}]}', true) RETURNING id`,
+      [W.tenantId, `door_${randomBytes(3).toString('hex')}`],
+    );
+    const id = rows[0]!.id;
+    const edit = await fx.call(W.admin.token, 'PATCH', `/v1/alert-rules/${id}`, {
+      params: { levels: [{ severity: 'critical', after_s: 600 }] },
+    });
+    assert.equal(edit.json<{ error: { code: string } }>().error.code, 'UNSUPPORTED_RULE_KIND');
+    const rename = await fx.call(W.admin.token, 'PATCH', `/v1/alert-rules/${id}`, { name: 'Door' });
+    assert.equal(rename.statusCode, 400, 'still enabled: refused');
+    const off = await fx.call(W.admin.token, 'PATCH', `/v1/alert-rules/${id}`, { enabled: false });
+    assert.equal(off.statusCode, 200, off.body);
+    assert.equal(off.json<{ enabled: boolean }>().enabled, false);
+    const on = await fx.call(W.admin.token, 'PATCH', `/v1/alert-rules/${id}`, { enabled: true });
+    assert.equal(on.statusCode, 400);
+  });
+});
+
+describe('an open alert the actor forgot', () => {
+  test('an unreadable snapshot is logged loudly, and the next alert supersedes the stale one', async () => {
+    const unit = await newUnit();
+    await pressureRule(unit, 'press_hi', false);
+    await send(unit, 0, 25);
+    const [stale] = await waitFor('first alert', async () => {
+      const rows = await alertsOf(unit, 'press_hi');
+      return rows.length === 1 ? rows : undefined;
+    });
+    await waitFor('snapshot committed', () => actorIdle(unit));
+    await node!.stop();
+    node = null;
+    const kv = await ensureSnapshotBucket(fx.deps.js, fx.deps.names);
+    await kv.put(`eq.${unit}`, 'not json {');
+    node = await startNode();
+
+    await send(unit, 60, 26);
+    const rows = await waitFor('second alert opened, first superseded', async () => {
+      const r = await alertsOf(unit, 'press_hi');
+      return r.length === 2 && r[0]!.status === 'resolved' ? r : undefined;
+    });
+    assert.equal(rows[0]!.id, stale!.id);
+    assert.equal(rows[1]!.status, 'active');
+    assert.deepEqual(await timeline(stale!.id), ['opened', 'superseded']);
+    const loud = logLines.find(
+      (l) =>
+        l['equipmentId'] === unit && l['level'] === 50 && /UNREADABLE ACTOR SNAPSHOT/.test(String(l['msg'])),
+    );
+    assert.ok(loud, 'an error-level log line names the unit');
+    assert.ok(((await node.health()).equipment?.unreadableSnapshots ?? 0) >= 1);
+  });
+
+  test('an older alert arriving after a newer open one is recorded closed, never dead-lettered', async () => {
+    const unit = await newUnit();
+    const event = (type: AlertEvent['type'], openedAt: number): AlertEvent => {
+      const alertId = alertIdFor(unit, 'press_hi', openedAt);
+      return {
+        id: `${alertId}:${type}:${openedAt}`,
+        type,
+        tenantId: W.tenantId,
+        siteId: W.sites[0],
+        ts: openedAt,
+        data: {
+          alertId,
+          equipmentId: unit,
+          ruleId: null,
+          ruleKey: 'press_hi',
+          severity: 'critical',
+          metric: 'pressure',
+          value: 25,
+          threshold: 20,
+          openedAt,
+          latched: false,
+          suppressed: false,
+          message: 'pressure 25 > 20',
+        },
+      };
+    };
+    const newer = event('alert.opened', at(600));
+    const older = event('alert.opened', at(0));
+    await applyAlertEvents(worker, [newer]);
+    await applyAlertEvents(worker, [older]);
+    const rows = await alertsOf(unit, 'press_hi');
+    assert.deepEqual(
+      rows.map((r) => [r.id, r.status]),
+      [
+        [older.data.alertId, 'resolved'],
+        [newer.data.alertId, 'active'],
+      ],
+    );
+    assert.deepEqual(await timeline(older.data.alertId), ['opened', 'superseded']);
+    // Redelivered: nothing changes.
+    await applyAlertEvents(worker, [older, newer]);
+    assert.equal((await timeline(older.data.alertId)).length, 2);
+    assert.equal((await timeline(newer.data.alertId)).length, 1);
+  });
+});

@@ -1,0 +1,116 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import type { ErrorCode } from '../../schemas/mod.ts';
+import {
+  decodeTelemetry,
+  natsPartition,
+  telemetryPartition,
+  type JsMsg,
+  type TelemetryDecodeConfig,
+} from '../../streams/mod.ts';
+
+const TENANT = '0b8a3c52-6f0e-4c2e-9a51-2f4d6c1e7a10';
+const UNIT = 'c4e1f9a2-3b7d-4e58-8f60-91d2a7b3c4e5';
+const config: TelemetryDecodeConfig = {
+  VIGIL_MAX_READING_AGE_S: 7 * 86_400,
+  VIGIL_MAX_CLOCK_SKEW_S: 300,
+  VIGIL_PARTITIONS: 8,
+};
+const P = telemetryPartition(TENANT, UNIT, 8);
+const MIN = 60_000;
+
+/** A stored TELEMETRY message: what the stream holds, including when the server stored it. */
+function stored(subject: string, body: unknown, storedAtMs: number): JsMsg {
+  return {
+    subject,
+    data: new TextEncoder().encode(JSON.stringify(body)),
+    timestampNanos: BigInt(storedAtMs) * 1_000_000n,
+  } as unknown as JsMsg;
+}
+
+const code = (d: ReturnType<typeof decodeTelemetry>): ErrorCode | 'ok' => (d.ok ? 'ok' : d.code);
+
+describe('telemetry decode: time bounds use the stream timestamp', () => {
+  test('a device clock 6 min fast is refused, however late the consumer reads it', () => {
+    // Stored 2 min ago: by the consumer's clock the reading is only 4 min ahead.
+    const receivedAt = Date.now() - 2 * MIN;
+    const msg = stored(
+      `tele.${TENANT}.${UNIT}.${P}`,
+      { ts: receivedAt + 6 * MIN, temperature: 4 },
+      receivedAt,
+    );
+    assert.equal(code(decodeTelemetry(msg, '', config)), 'TIMESTAMP_OUT_OF_RANGE');
+  });
+
+  test('a reading just inside the age limit when stored is accepted by a consumer an hour behind', () => {
+    const receivedAt = Date.now() - 60 * MIN;
+    const ts = receivedAt - 7 * 86_400_000 + 30 * MIN;
+    const d = decodeTelemetry(
+      stored(`tele.${TENANT}.${UNIT}.${P}`, { ts, temperature: 4 }, receivedAt),
+      '',
+      config,
+    );
+    assert.ok(d.ok, d.ok ? '' : d.reason);
+    assert.equal(d.value.reading.ts, ts);
+    assert.equal(d.value.receivedAt, receivedAt);
+  });
+
+  test('a reading without device time gets the stream timestamp', () => {
+    const receivedAt = Date.now() - 3 * 86_400_000;
+    const d = decodeTelemetry(
+      stored(`tele.${TENANT}.${UNIT}.${P}`, { temperature: 4 }, receivedAt),
+      '',
+      config,
+    );
+    assert.ok(d.ok);
+    assert.equal(d.value.reading.ts, receivedAt);
+  });
+});
+
+describe('telemetry decode: the partition token must be the server mapping’s', () => {
+  const now = Date.now();
+  const cases: Array<{ name: string; subject: string; want: ErrorCode | 'ok' }> = [
+    { name: 'mapped partition', subject: `tele.${TENANT}.${UNIT}.${P}`, want: 'ok' },
+    { name: 'mapped partition, namespaced', subject: `ns1.tele.${TENANT}.${UNIT}.${P}`, want: 'ok' },
+    { name: 'another partition', subject: `tele.${TENANT}.${UNIT}.${(P + 1) % 8}`, want: 'BAD_SUBJECT' },
+    { name: 'beyond the partition count', subject: `tele.${TENANT}.${UNIT}.99`, want: 'BAD_SUBJECT' },
+    { name: 'no partition token', subject: `tele.${TENANT}.${UNIT}`, want: 'BAD_SUBJECT' },
+    { name: 'not a number', subject: `tele.${TENANT}.${UNIT}.x`, want: 'BAD_SUBJECT' },
+    {
+      // The server hashes the tokens as published: upper case maps elsewhere than lower case.
+      name: 'upper-case ids, their own partition',
+      subject: `tele.${TENANT.toUpperCase()}.${UNIT.toUpperCase()}.${telemetryPartition(TENANT.toUpperCase(), UNIT.toUpperCase(), 8)}`,
+      want: 'ok',
+    },
+  ];
+  for (const c of cases) {
+    test(c.name, () => {
+      const ns = c.subject.startsWith('ns1.') ? 'ns1' : '';
+      const d = decodeTelemetry(stored(c.subject, { ts: now, temperature: 1 }, now), ns, config);
+      assert.equal(code(d), c.want, d.ok ? '' : d.reason);
+      if (d.ok) assert.equal(d.value.reading.equipmentId, UNIT);
+    });
+  }
+
+  test('the reason names the expected partition', () => {
+    const d = decodeTelemetry(stored(`tele.${TENANT}.${UNIT}.99`, { ts: now }, now), '', config);
+    assert.ok(!d.ok);
+    assert.match(d.reason, new RegExp(`partition token 99 is not ${P}`));
+  });
+});
+
+describe('natsPartition', () => {
+  test('is FNV-1a 32 over the concatenated tokens (reference vectors)', () => {
+    const whole = 2 ** 32;
+    assert.equal(natsPartition([''], whole), 0x811c9dc5);
+    assert.equal(natsPartition(['a'], whole), 0xe40c292c);
+    assert.equal(natsPartition(['foo', 'bar'], whole), 0xbf9cf968);
+  });
+
+  test('stays within 0..n-1', () => {
+    for (let i = 0; i < 200; i++) {
+      const p = telemetryPartition(`t${i}`, `e${i * 7}`, 8);
+      assert.ok(Number.isInteger(p) && p >= 0 && p < 8, String(p));
+    }
+  });
+});
