@@ -1,12 +1,10 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { Severity } from './events.ts';
-import { PageQuery, Uuid } from './http.ts';
+import { NullableTimestamp, PageQuery, Timestamp, Uuid } from './http.ts';
 import { AlertRuleKey, AlertRuleKind } from './rules.ts';
 
 /** HTTP contract of alerts (list, ack, resolve, snooze, timeline) and alert rules (CRUD). */
 
-const Timestamp = Type.String({ format: 'date-time' });
-const NullableTimestamp = Type.Union([Timestamp, Type.Null()]);
 const NullableUuid = Type.Union([Uuid, Type.Null()]);
 
 export const AlertStatus = Type.Union([

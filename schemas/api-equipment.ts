@@ -1,10 +1,8 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { PageQuery, Uuid } from './http.ts';
+import { NullableTimestamp, PageQuery, Timestamp, Uuid } from './http.ts';
 
 /** HTTP contract of equipment (with device API keys) and maintenance records (SPEC §5). */
 
-const Timestamp = Type.String({ format: 'date-time' });
-const NullableTimestamp = Type.Union([Timestamp, Type.Null()]);
 const Name = Type.String({ minLength: 1, maxLength: 200, examples: ['Freezer 3'] });
 
 export const EquipmentKind = Type.Union([

@@ -1,5 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { PageQuery, Uuid } from './http.ts';
+import { NullableTimestamp, PageQuery, Timestamp, Uuid } from './http.ts';
 
 /**
  * HTTP contract of identity and tenancy: auth, tenants, sites, users, invites, audit log.
@@ -7,8 +7,6 @@ import { PageQuery, Uuid } from './http.ts';
  * isolation test sends when it calls every route with another tenant's ids.
  */
 
-const Timestamp = Type.String({ format: 'date-time' });
-const NullableTimestamp = Type.Union([Timestamp, Type.Null()]);
 const Name = Type.String({ minLength: 1, maxLength: 200, examples: ['North branch'] });
 const Email = Type.String({ format: 'email', minLength: 3, maxLength: 254, examples: ['ops@example.com'] });
 /** New passwords: long enough to resist guessing; a maximum so hashing cost stays bounded. */

@@ -31,4 +31,6 @@ export function Page<T extends TSchema>(item: T) {
 }
 
 export const Uuid = Type.String({ format: 'uuid' });
+export const Timestamp = Type.String({ format: 'date-time' });
+export const NullableTimestamp = Type.Union([Timestamp, Type.Null()]);
 export const IdParams = Type.Object({ id: Uuid }, { additionalProperties: false });

@@ -15,3 +15,4 @@ export * from './api-identity.ts';
 export * from './api-equipment.ts';
 export * from './api-alerts.ts';
 export * from './rules.ts';
+export * from './api-readings.ts';

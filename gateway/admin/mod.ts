@@ -7,6 +7,7 @@ import type { AdminRouteOptions } from './context.ts';
 import { equipmentRoutes } from './equipment.routes.ts';
 import { inviteRoutes } from './invites.routes.ts';
 import { maintenanceRoutes } from './maintenance.routes.ts';
+import { readingRoutes } from './readings.routes.ts';
 import { siteRoutes } from './sites.routes.ts';
 import { tenantRoutes } from './tenants.routes.ts';
 import { userRoutes } from './users.routes.ts';
@@ -30,6 +31,7 @@ export const adminRoutes: FastifyPluginAsync<AdminRouteOptions> = async (app, op
     userRoutes,
     inviteRoutes,
     equipmentRoutes,
+    readingRoutes,
     maintenanceRoutes,
     alertRoutes,
     alertRuleRoutes,

@@ -24,7 +24,12 @@ const state = {
   openAlerts: new Map(),
   /** equipmentId → display name */
   unitNames: new Map(),
+  /** equipmentId → fleet board row from GET /v1/fleet (latest reading, open alerts) */
+  board: new Map(),
+  boardTimer: null,
 };
+
+const BOARD_REFRESH_MS = 5_000;
 
 // ------------------------------------------------------------------ session
 
@@ -79,6 +84,7 @@ function logout(reason) {
     }).catch(() => undefined);
   }
   clearTimeout(state.refreshTimer);
+  clearInterval(state.boardTimer);
   closeStream();
   state.session = null;
   sessionStorage.removeItem(STORAGE_KEY);
@@ -220,35 +226,96 @@ function renderCounts() {
   for (const sev of SEVERITIES) $(`count-${sev}`).textContent = String(counts[sev]);
 }
 
+function fmtTemp(v) {
+  return typeof v === 'number' ? `${v.toFixed(1)} °C` : '—';
+}
+
+function age(iso) {
+  if (!iso) return 'never';
+  const s = Math.max(0, Math.round((Date.now() - Date.parse(iso)) / 1000));
+  return s < 90 ? `${s}s ago` : `${Math.round(s / 60)} min ago`;
+}
+
+/** Compressor, defrost and door as short words: readable without a legend. */
+function flags(r) {
+  if (!r) return '';
+  const out = [];
+  if (r.heater) out.push('defrost');
+  else if (r.compressor) out.push('cooling');
+  if (r.door) out.push('door open');
+  return out.join(' · ');
+}
+
 function renderFleet() {
-  const rows = [...state.units.entries()].sort(([, a], [, b]) => {
-    const rank = (u) => (u.state === 'resolved' ? 9 : SEVERITIES.indexOf(u.severity));
-    return rank(a) - rank(b) || b.since - a.since;
-  });
+  // Every unit from the board, plus any unit the stream mentioned that the board has not shown yet.
+  const ids = new Set([...state.board.keys(), ...state.units.keys()]);
+  const rank = (id) => {
+    const a = state.units.get(id);
+    if (a && a.state !== 'resolved') return SEVERITIES.indexOf(a.severity);
+    return 9;
+  };
+  const rows = [...ids].sort((x, y) => rank(x) - rank(y) || unitName(x).localeCompare(unitName(y)));
   const body = $('fleet');
   body.replaceChildren(
-    ...rows.map(([id, u]) =>
-      el(
+    ...rows.map((id) => {
+      const b = state.board.get(id);
+      const r = b?.lastReading ?? null;
+      const a = state.units.get(id);
+      const open = a && a.state !== 'resolved';
+      const warm =
+        r &&
+        typeof r.temperature === 'number' &&
+        typeof b.setpoint === 'number' &&
+        r.temperature > b.setpoint + 2;
+      return el(
         'tr',
         {},
         el('td', {}, unitName(id)),
-        el('td', { class: `sev-${u.severity}` }, u.severity),
-        el('td', {}, u.state),
-        el('td', {}, u.message ?? ''),
-        el('td', {}, u.since ? time(u.since) : ''),
-      ),
-    ),
+        el(
+          'td',
+          { class: warm ? 'warm' : '' },
+          fmtTemp(r?.temperature),
+          el('span', { class: 'muted' }, b?.setpoint != null ? ` / ${fmtTemp(b.setpoint)}` : ''),
+        ),
+        el('td', { class: 'muted' }, flags(r)),
+        el(
+          'td',
+          { class: open ? `sev-${a.severity}` : 'muted' },
+          open ? `${a.severity}: ${a.message ?? ''}` : a ? `resolved` : 'ok',
+        ),
+        el('td', { class: 'muted' }, age(r?.ts)),
+      );
+    }),
   );
   $('fleet-empty').hidden = rows.length > 0;
+}
+
+async function loadBoard() {
+  const units = [];
+  let cursor = null;
+  do {
+    const page = await api(`/v1/fleet?limit=200${cursor ? `&cursor=${cursor}` : ''}`);
+    units.push(...page.items);
+    cursor = page.nextCursor;
+  } while (cursor && units.length < 1000);
+  state.board = new Map(units.map((u) => [u.id, u]));
+  for (const u of units) state.unitNames.set(u.id, u.name);
+  renderFleet();
+}
+
+function startBoard() {
+  clearInterval(state.boardTimer);
+  state.boardTimer = setInterval(() => {
+    if (state.session) loadBoard().catch(() => undefined);
+  }, BOARD_REFRESH_MS);
 }
 
 /** Start from what is open now (REST), then keep up with the stream. Missing endpoints are fine. */
 async function loadInitialState() {
   try {
-    const units = await api('/v1/equipment?limit=200');
-    for (const u of units.items ?? []) state.unitNames.set(u.id, u.name);
+    await loadBoard();
   } catch {
-    // names are cosmetic; ids are shown instead
+    // the board refreshes on its own; ids are shown until names arrive
   }
   try {
     const alerts = await api('/v1/alerts?status=open&limit=200');
@@ -283,6 +350,7 @@ function showLive() {
   const u = state.session.user;
   $('whoami').textContent = u ? `${u.email} (${u.role})` : '';
   void loadInitialState();
+  startBoard();
   openStream();
 }
 

@@ -1,0 +1,221 @@
+import type { FastifyPluginAsync } from 'fastify';
+import { Type } from '@sinclair/typebox';
+import {
+  ApiFleetUnit,
+  ApiHourly,
+  ApiReading,
+  FleetQuery,
+  HourlyQuery,
+  IdParams,
+  Page,
+  ReadingsQuery,
+  VigilError,
+  type PoolClient,
+} from '../../schemas/mod.ts';
+import { requireRole } from '../identity/mod.ts';
+import { bearer, errorResponses, inTenant, iso, type AdminRouteOptions, type IdParam } from './context.ts';
+import { Where, decodeCursor, page, timeKey } from './pagination.ts';
+
+/**
+ * Reads of stored telemetry. They go through `telemetry_v` / `telemetry_hourly_v` only: the
+ * app role has no grant on the table, its partitions or rollups (SPEC §8), and the views filter
+ * on the transaction's tenant and sites. Equipment visibility (RLS) is checked first, so an
+ * invisible unit answers 404 rather than an empty history.
+ */
+interface ReadingRow {
+  ts: Date;
+  temperature: number | null;
+  pressure: number | null;
+  door: boolean | null;
+  heater: boolean | null;
+  compressor: boolean | null;
+  fan: boolean | null;
+  setpoint: number | null;
+  metrics: Record<string, number> | null;
+}
+
+const READING_COLUMNS = 'ts, temperature, pressure, door, heater, compressor, fan, setpoint, metrics';
+const HOUR_MS = 3_600_000;
+const MAX_HOURLY_SPAN_MS = 31 * 24 * HOUR_MS;
+
+function toReading(r: ReadingRow): ApiReading {
+  return {
+    ts: iso(r.ts),
+    temperature: r.temperature,
+    pressure: r.pressure,
+    door: r.door,
+    heater: r.heater,
+    compressor: r.compressor,
+    fan: r.fan,
+    setpoint: r.setpoint,
+    metrics: r.metrics,
+  };
+}
+
+async function assertVisible(c: PoolClient, equipmentId: string): Promise<void> {
+  const { rowCount } = await c.query('SELECT 1 FROM equipment WHERE id = $1', [equipmentId]);
+  if (!rowCount) throw new VigilError('NOT_FOUND', 'equipment not found');
+}
+
+export const readingRoutes: FastifyPluginAsync<AdminRouteOptions> = async (app, { deps }) => {
+  const reader = { onRequest: [app.authenticate, requireRole('viewer')] };
+
+  app.get(
+    '/fleet',
+    {
+      ...reader,
+      schema: {
+        tags: ['equipment'],
+        summary: 'Fleet board: every unit in service with its latest reading and open alerts',
+        security: bearer,
+        querystring: FleetQuery,
+        response: { 200: Page(ApiFleetUnit), ...errorResponses },
+      },
+    },
+    async (request) => {
+      const q = request.query as FleetQuery;
+      const limit = q.limit ?? 50;
+      const w = new Where()
+        .before(decodeCursor(q.cursor), 'e.created_at', 'e.id')
+        .and('e.decommissioned_at IS NULL');
+      if (q.siteId) w.and(`e.site_id = ${w.p(q.siteId)}`);
+      return inTenant(deps, request, async (c) => {
+        // One index probe per unit for its newest reading: (equipment_id, ts) is the key.
+        const { rows } = await c.query<
+          ReadingRow & {
+            id: string;
+            site_id: string;
+            name: string;
+            kind: string;
+            unit_setpoint: number | null;
+            has_reading: boolean;
+            open_alerts: number;
+            worst: 'info' | 'warning' | 'critical' | null;
+            _k: string;
+          }
+        >(
+          `SELECT e.id, e.site_id, e.name, e.kind, e.setpoint AS unit_setpoint, ${timeKey('e.created_at')} AS _k,
+                  r.ts IS NOT NULL AS has_reading, r.ts, r.temperature, r.pressure, r.door, r.heater,
+                  r.compressor, r.fan, r.setpoint, r.metrics,
+                  COALESCE(a.open, 0)::int AS open_alerts, a.worst
+           FROM equipment e
+           LEFT JOIN LATERAL (
+             SELECT ${READING_COLUMNS} FROM telemetry_v t WHERE t.equipment_id = e.id ORDER BY t.ts DESC LIMIT 1
+           ) r ON true
+           LEFT JOIN LATERAL (
+             SELECT count(*) AS open,
+                    (ARRAY['info', 'warning', 'critical'])[max(CASE severity WHEN 'critical' THEN 3
+                                                               WHEN 'warning' THEN 2 ELSE 1 END)] AS worst
+             FROM alerts WHERE equipment_id = e.id AND status <> 'resolved'
+           ) a ON true
+           ${w.sql}
+           ORDER BY e.created_at DESC, e.id DESC LIMIT ${w.p(limit + 1)}`,
+          w.params,
+        );
+        return page(rows, limit, (r) => ({
+          id: r.id,
+          siteId: r.site_id,
+          name: r.name,
+          kind: r.kind,
+          setpoint: r.unit_setpoint,
+          lastReading: r.has_reading ? toReading(r) : null,
+          openAlerts: r.open_alerts,
+          worstSeverity: r.worst,
+        }));
+      });
+    },
+  );
+
+  app.get(
+    '/equipment/:id/readings',
+    {
+      ...reader,
+      schema: {
+        tags: ['equipment'],
+        summary: 'Stored readings of one unit, newest first',
+        security: bearer,
+        params: IdParams,
+        querystring: ReadingsQuery,
+        response: { 200: Page(ApiReading), ...errorResponses },
+      },
+    },
+    async (request) => {
+      const { id } = request.params as IdParam;
+      const q = request.query as ReadingsQuery;
+      const limit = q.limit ?? 50;
+      const cursor = decodeCursor(q.cursor);
+      if (cursor && cursor.id !== id)
+        throw new VigilError('VALIDATION_FAILED', 'querystring/cursor: invalid cursor');
+      const w = new Where();
+      w.and(`equipment_id = ${w.p(id)}`).before(cursor, 'ts', 'equipment_id');
+      if (q.from) w.and(`ts >= ${w.p(q.from)}`);
+      if (q.to) w.and(`ts < ${w.p(q.to)}`);
+      return inTenant(deps, request, async (c) => {
+        await assertVisible(c, id);
+        const { rows } = await c.query<ReadingRow & { id: string; _k: string }>(
+          `SELECT equipment_id AS id, ${timeKey('ts')} AS _k, ${READING_COLUMNS} FROM telemetry_v ${w.sql}
+           ORDER BY ts DESC LIMIT ${w.p(limit + 1)}`,
+          w.params,
+        );
+        return page(rows, limit, toReading);
+      });
+    },
+  );
+
+  app.get(
+    '/equipment/:id/readings/hourly',
+    {
+      ...reader,
+      schema: {
+        tags: ['equipment'],
+        summary: 'Hourly min/avg/max, door-open ratio and compressor duty of one unit (≤ 31 days)',
+        description: 'Defaults to the last 24 hours. Rollups are refreshed by the maintenance job.',
+        security: bearer,
+        params: IdParams,
+        querystring: HourlyQuery,
+        response: { 200: Type.Array(ApiHourly), ...errorResponses },
+      },
+    },
+    async (request) => {
+      const { id } = request.params as IdParam;
+      const q = request.query as HourlyQuery;
+      const to = q.to ? Date.parse(q.to) : Date.now();
+      const from = q.from ? Date.parse(q.from) : to - 24 * HOUR_MS;
+      if (to <= from) throw new VigilError('VALIDATION_FAILED', 'querystring: from must be before to');
+      if (to - from > MAX_HOURLY_SPAN_MS)
+        throw new VigilError('VALIDATION_FAILED', 'querystring: at most 31 days');
+      return inTenant(deps, request, async (c) => {
+        await assertVisible(c, id);
+        const { rows } = await c.query<{
+          bucket: Date;
+          readings: number;
+          temp_min: number | null;
+          temp_avg: number | null;
+          temp_max: number | null;
+          pressure_min: number | null;
+          pressure_avg: number | null;
+          pressure_max: number | null;
+          door_open_ratio: number | null;
+          compressor_duty: number | null;
+        }>(
+          `SELECT bucket, readings, temp_min, temp_avg, temp_max, pressure_min, pressure_avg, pressure_max,
+                  door_open_ratio, compressor_duty
+           FROM telemetry_hourly_v WHERE equipment_id = $1 AND bucket >= $2 AND bucket < $3 ORDER BY bucket`,
+          [id, new Date(from), new Date(to)],
+        );
+        return rows.map((r) => ({
+          hour: iso(r.bucket),
+          readings: r.readings,
+          temperatureMin: r.temp_min,
+          temperatureAvg: r.temp_avg,
+          temperatureMax: r.temp_max,
+          pressureMin: r.pressure_min,
+          pressureAvg: r.pressure_avg,
+          pressureMax: r.pressure_max,
+          doorOpenRatio: r.door_open_ratio,
+          compressorDuty: r.compressor_duty,
+        }));
+      });
+    },
+  );
+};

@@ -1,0 +1,70 @@
+import { Type, type Static } from '@sinclair/typebox';
+import { PageQuery, Timestamp, Uuid } from './http.ts';
+import { Severity } from './events.ts';
+
+const Num = Type.Union([Type.Number(), Type.Null()]);
+const Flag = Type.Union([Type.Boolean(), Type.Null()]);
+
+/** A stored reading as the API returns it (the units of schemas/telemetry.ts). */
+export const ApiReading = Type.Object({
+  ts: Timestamp,
+  temperature: Num,
+  pressure: Num,
+  door: Flag,
+  heater: Flag,
+  compressor: Flag,
+  fan: Flag,
+  setpoint: Num,
+  metrics: Type.Union([Type.Record(Type.String(), Type.Number()), Type.Null()]),
+});
+export type ApiReading = Static<typeof ApiReading>;
+
+/** One unit on the fleet board: what it is, its latest reading, and its open alerts. */
+export const ApiFleetUnit = Type.Object({
+  id: Uuid,
+  siteId: Uuid,
+  name: Type.String(),
+  kind: Type.String(),
+  setpoint: Num,
+  lastReading: Type.Union([ApiReading, Type.Null()]),
+  openAlerts: Type.Integer({ minimum: 0 }),
+  worstSeverity: Type.Union([Severity, Type.Null()]),
+});
+export type ApiFleetUnit = Static<typeof ApiFleetUnit>;
+
+export const FleetQuery = Type.Object(
+  { ...PageQuery.properties, siteId: Type.Optional(Uuid) },
+  { additionalProperties: false },
+);
+export type FleetQuery = Static<typeof FleetQuery>;
+
+export const ReadingsQuery = Type.Object(
+  {
+    ...PageQuery.properties,
+    from: Type.Optional(Timestamp),
+    to: Type.Optional(Timestamp),
+  },
+  { additionalProperties: false },
+);
+export type ReadingsQuery = Static<typeof ReadingsQuery>;
+
+export const ApiHourly = Type.Object({
+  hour: Timestamp,
+  readings: Type.Integer(),
+  temperatureMin: Num,
+  temperatureAvg: Num,
+  temperatureMax: Num,
+  pressureMin: Num,
+  pressureAvg: Num,
+  pressureMax: Num,
+  doorOpenRatio: Num,
+  compressorDuty: Num,
+});
+export type ApiHourly = Static<typeof ApiHourly>;
+
+/** Hourly rollups: at most 31 days per request (744 buckets), newest last. */
+export const HourlyQuery = Type.Object(
+  { from: Type.Optional(Timestamp), to: Type.Optional(Timestamp) },
+  { additionalProperties: false },
+);
+export type HourlyQuery = Static<typeof HourlyQuery>;
