@@ -1,5 +1,12 @@
 import type { Config, Logger } from '../schemas/mod.ts';
-import type { JetStreamClient, JetStreamManager, KV, NatsConnection, Names } from '../streams/mod.ts';
+import type {
+  JetStreamClient,
+  JetStreamManager,
+  KV,
+  NatsConnection,
+  Names,
+  TelemetryDecoder,
+} from '../streams/mod.ts';
 
 /** What every service of an actor node shares: configuration, logger and the NATS handles. */
 export interface NodeDeps {
@@ -10,4 +17,9 @@ export interface NodeDeps {
   jsm: JetStreamManager;
   names: Names;
   kv: KV;
+  /**
+   * Shared by the node's TELEMETRY consumers, so each reading is decoded once per node; a
+   * service without one decodes on its own.
+   */
+  telemetry?: TelemetryDecoder;
 }

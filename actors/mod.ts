@@ -17,6 +17,7 @@ import {
   jetstream,
   jetstreamManager,
   names as namesFor,
+  TelemetryDecoder,
   type NatsConnection,
 } from '../streams/mod.ts';
 import type { NodeDeps } from './deps.ts';
@@ -83,7 +84,8 @@ export async function startActorNode(opts: ActorNodeOptions): Promise<ActorNode>
     const js = jetstream(nc);
     await ensureStreams(jsm, names);
     const kv = await ensureSnapshotBucket(js, names);
-    const deps: NodeDeps = { config, log, nc, js, jsm, names, kv };
+    const telemetry = new TelemetryDecoder(names.ns, config);
+    const deps: NodeDeps = { config, log, nc, js, jsm, names, kv, telemetry };
 
     let worker: Pool | null = null;
     const workerPool = (): Pool => {

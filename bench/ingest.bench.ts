@@ -31,7 +31,7 @@ import {
   type JetStreamClient,
   type Names,
 } from '../streams/mod.ts';
-import { ChildNode } from './lib/child.ts';
+import { ChildNode, type LoopDelay } from './lib/child.ts';
 import { cpuDelta, cpuSnapshot } from './lib/cpu.ts';
 import { Load, type BenchReading } from './lib/load.ts';
 import { Prober } from './lib/probe.ts';
@@ -65,6 +65,8 @@ interface Options {
   idleProbes: number;
   stallS: number;
   profile: boolean;
+  /** Run the telemetry sinks in a second actor node process. */
+  splitSinks: boolean;
 }
 
 const USAGE = `usage: npm run bench:ingest -- [options]
@@ -79,7 +81,8 @@ const USAGE = `usage: npm run bench:ingest -- [options]
   --probe-ms T     probe period for publish->SSE latency (default 50)
   --idle-probes K  probes before the load, for the idle latency (default 60)
   --stall-s S      give up when nothing progresses for S seconds (default 60)
-  --profile        write V8 CPU profiles of the child processes (see docs/benchmarks.md)`;
+  --profile        write V8 CPU profiles of the child processes (see docs/benchmarks.md)
+  --split-sinks    run the PostgreSQL and ClickHouse sinks in a second actor node process`;
 
 function positiveInt(name: string, raw: string | undefined, fallback: number): number {
   if (raw === undefined || raw === '') return fallback;
@@ -109,6 +112,7 @@ function parseOptions(argv: string[], env: NodeJS.ProcessEnv): Options {
       'idle-probes': { type: 'string' },
       'stall-s': { type: 'string' },
       profile: { type: 'boolean', default: false },
+      'split-sinks': { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
     strict: true,
@@ -135,6 +139,7 @@ function parseOptions(argv: string[], env: NodeJS.ProcessEnv): Options {
     idleProbes: positiveInt('idle-probes', values['idle-probes'], 60),
     stallS: positiveInt('stall-s', values['stall-s'], 60),
     profile: values.profile,
+    splitSinks: values['split-sinks'],
   };
 }
 
@@ -236,6 +241,25 @@ function consumerTable(h: ActorNodeHealth): string[][] {
   return rows;
 }
 
+/** The actor node child processes: one with every service, or two with `--split-sinks`. */
+class ActorNodes {
+  readonly all: ReadonlyArray<ChildNode<unknown>>;
+
+  constructor(all: ReadonlyArray<ChildNode<unknown>>) {
+    this.all = all;
+  }
+
+  /** Their health merged: each service runs on exactly one of them. */
+  async health(): Promise<ActorNodeHealth> {
+    const parts = await Promise.all(this.all.map((n) => n.call<ActorNodeHealth>('health')));
+    return Object.assign({}, ...parts) as ActorNodeHealth;
+  }
+
+  logFiles(): string {
+    return this.all.map((n) => n.logFile).join(', ');
+  }
+}
+
 interface Completion {
   publishMs: number;
   pgMs: number;
@@ -249,7 +273,7 @@ interface Completion {
  * count in each store. Fails when nothing moves for `stallS` seconds, saying where it stopped.
  */
 async function waitForStores(args: {
-  actor: ChildNode<unknown>;
+  nodes: ActorNodes;
   admin: Pool;
   ch: ClickHouseClient;
   tenant: BenchTenant;
@@ -263,7 +287,7 @@ async function waitForStores(args: {
   publishDone: Promise<number>;
   stallS: number;
 }): Promise<Completion> {
-  const { actor, admin, ch, tenant, base, expectedRows, load, t0, stallS } = args;
+  const { nodes, admin, ch, tenant, base, expectedRows, load, t0, stallS } = args;
   let publishMs: number | null = null;
   let publishError: unknown = null;
   args.publishDone.then(
@@ -280,7 +304,7 @@ async function waitForStores(args: {
     if (publishError !== null) throw publishError;
     checkInterrupted();
     const now = performance.now();
-    const h = processedOf(await actor.call<ActorNodeHealth>('health'));
+    const h = processedOf(await nodes.health());
     const target = load + args.probesSent();
     if (equipmentMs === null && h.equipment - base.equipment >= target) equipmentMs = now - t0;
     if (pgMs === null && h.pg - base.pg >= target && (await pgCount(admin, tenant)) >= expectedRows)
@@ -300,7 +324,7 @@ async function waitForStores(args: {
         `no progress for ${stallS} s. Processed since the load started (target ${target}): ${state}; ` +
           `rows of load units: PostgreSQL ${pgRows}, ClickHouse ${chRows} (expected ${expectedRows}); ` +
           `publishing ${publishMs === null ? 'not finished' : 'finished'}. ` +
-          `Consumer errors: ${h.errors.join('; ') || 'none'}. Actor node log: ${actor.logFile}`,
+          `Consumer errors: ${h.errors.join('; ') || 'none'}. Actor node logs: ${nodes.logFiles()}`,
       );
     }
     if (now - lastReport > 5000) {
@@ -319,6 +343,8 @@ interface Figures {
   idle: Summary & { sent: number; lost: number };
   load: Summary & { sent: number; lost: number };
   cpuMs: Record<string, number | null>;
+  /** Event-loop delay of the child processes during the load. */
+  loopDelay: Record<string, LoopDelay>;
   wallMs: number;
   /** Per consumer of the actor node: processed, retried, dead-lettered, last error. */
   consumers: string[][];
@@ -346,6 +372,7 @@ function report(opts: Options, config: Config, f: Figures): Record<string, unkno
   lines.push(
     `Vigil ingest bench: ${n} readings over ${opts.units} units, ${config.VIGIL_PARTITIONS} partitions, ` +
       `${opts.batch} publishes in flight, ${opts.rate === null ? 'unpaced' : `paced at ${opts.rate}/s`}, ` +
+      `${opts.splitSinks ? 'sinks in their own node, ' : ''}` +
       `namespace ${opts.namespace}`,
   );
   lines.push('');
@@ -402,6 +429,13 @@ function report(opts: Options, config: Config, f: Figures): Record<string, unkno
   }
   lines.push(table(cpuRows));
   lines.push('');
+  lines.push(
+    table([
+      ['event-loop delay during the load (ms)', 'p50', 'p99', 'max'],
+      ...Object.entries(f.loopDelay).map(([name, d]) => [name, f1(d.p50), f1(d.p99), f1(d.max)]),
+    ]),
+  );
+  lines.push('');
   lines.push(table(f.consumers));
   console.log(lines.join('\n'));
   return {
@@ -410,6 +444,7 @@ function report(opts: Options, config: Config, f: Figures): Record<string, unkno
     partitions: config.VIGIL_PARTITIONS,
     inFlight: opts.batch,
     pacedRatePerS: opts.rate,
+    splitSinks: opts.splitSinks,
     namespace: opts.namespace,
     rawReadingsPerS: rawRate,
     publishReadingsPerS: rate(n, c.publishMs),
@@ -421,6 +456,7 @@ function report(opts: Options, config: Config, f: Figures): Record<string, unkno
     latencyIdleMs: f.idle,
     latencyLoadMs: f.load,
     cpuMs: f.cpuMs,
+    loopDelayMs: f.loopDelay,
     wallMs: f.wallMs,
   };
 }
@@ -474,15 +510,28 @@ async function run(opts: Options): Promise<void> {
       BENCH_TENANT_ID: tenant.tenantId,
     };
     const profileDir = opts.profile ? join(logDir, 'profiles') : undefined;
-    progress('phase 2: starting the actor node');
+    progress(`phase 2: starting the actor node${opts.splitSinks ? 's' : ''}`);
     const actor = await ChildNode.start<{ nodeID: string }>({
       name: 'actor node',
       script: 'bench/lib/actor-node.ts',
-      env: childEnv,
+      env: opts.splitSinks ? { ...childEnv, BENCH_SERVICES: 'equipment,alerts' } : childEnv,
       logFile: join(logDir, 'actor-node.log'),
       ...(profileDir ? { cpuProfileDir: profileDir } : {}),
     });
     cleanups.push({ what: 'stop the actor node', run: () => actor.stop() });
+    let sinkNode: ChildNode<{ nodeID: string }> | null = null;
+    if (opts.splitSinks) {
+      const node = await ChildNode.start<{ nodeID: string }>({
+        name: 'sink node',
+        script: 'bench/lib/actor-node.ts',
+        env: { ...childEnv, BENCH_SERVICES: 'telemetry-pg,telemetry-ch' },
+        logFile: join(logDir, 'sink-node.log'),
+        ...(profileDir ? { cpuProfileDir: profileDir } : {}),
+      });
+      cleanups.push({ what: 'stop the sink node', run: () => node.stop() });
+      sinkNode = node;
+    }
+    const nodes = new ActorNodes(sinkNode ? [actor, sinkNode] : [actor]);
     const gateway = await ChildNode.start<{ url: string; token: string }>({
       name: 'gateway',
       script: 'bench/lib/gateway-node.ts',
@@ -502,17 +551,17 @@ async function run(opts: Options): Promise<void> {
       if (!(await prober.roundTrip(30_000))) {
         throw new Error(
           `a probe reading produced no alert on SSE within 30 s (stream ${sse.ended ? 'ended' : 'open'}` +
-            `${sse.error ? `: ${String(sse.error)}` : ''}); see ${actor.logFile} and ${gateway.logFile}`,
+            `${sse.error ? `: ${String(sse.error)}` : ''}); see ${nodes.logFiles()} and ${gateway.logFile}`,
         );
       }
     }
 
     progress(`warm-up: one reading per unit (${opts.units}), so every actor is loaded before timing`);
     const window = new InFlightWindow(opts.batch);
-    const warmBase = processedOf(await actor.call<ActorNodeHealth>('health'));
+    const warmBase = processedOf(await nodes.health());
     const warmT0 = performance.now();
     await waitForStores({
-      actor,
+      nodes,
       admin,
       ch,
       tenant,
@@ -536,6 +585,7 @@ async function run(opts: Options): Promise<void> {
     const pids = {
       bench: process.pid,
       'actor node': actor.pid,
+      ...(sinkNode ? { 'sink node': sinkNode.pid } : {}),
       gateway: gateway.pid,
       nats: null as number | null,
       postgres: null as number | null,
@@ -547,7 +597,10 @@ async function run(opts: Options): Promise<void> {
       pids.postgres = stack.postgres.pid ?? null;
       pids.clickhouse = stack.clickhouse.pid ?? null;
     }
-    const base = processedOf(await actor.call<ActorNodeHealth>('health'));
+    const base = processedOf(await nodes.health());
+    // Starts the event-loop delay windows of the children.
+    const children = [...nodes.all, gateway];
+    await Promise.all(children.map((c) => c.call('loopDelay')));
     const cpu0 = cpuSnapshot(pids);
     const t0 = performance.now();
     prober.start('load', opts.probeMs);
@@ -556,7 +609,7 @@ async function run(opts: Options): Promise<void> {
       performance.now(),
     );
     const completion = await waitForStores({
-      actor,
+      nodes,
       admin,
       ch,
       tenant,
@@ -570,7 +623,9 @@ async function run(opts: Options): Promise<void> {
     });
     const wallMs = performance.now() - t0;
     const cpuMs = cpuDelta(cpu0, cpuSnapshot(pids));
-    const consumers = consumerTable(await actor.call<ActorNodeHealth>('health'));
+    const loops = await Promise.all(children.map((c) => c.call<LoopDelay>('loopDelay')));
+    const loopDelay = Object.fromEntries(children.map((c, i) => [c.name, loops[i]!]));
+    const consumers = consumerTable(await nodes.health());
     prober.stopFiring();
     await prober.settle(5000);
 
@@ -586,6 +641,7 @@ async function run(opts: Options): Promise<void> {
       idle: stats('idle'),
       load: stats('load'),
       cpuMs,
+      loopDelay,
       wallMs,
       consumers,
     });

@@ -29,9 +29,12 @@ import type { Names } from './subjects.ts';
  * Two modes:
  * - `batch` (sinks): the handler receives batches; acks are explicit; failed messages are
  *   nak'd with a delay. Order is not kept across retries; sinks write idempotently.
- * - `ordered` (actors): messages are handled one at a time in stream order; a failing
- *   message is retried in place (a nak would let later messages overtake it); after each batch
- *   `commit(lastSeq)` persists progress and one ack-all acknowledges the whole batch.
+ * - `ordered` (actors): messages are handled one at a time in stream order, as they arrive; a
+ *   failing message is retried in place (a nak would let later messages overtake it). Progress
+ *   is committed by count and time, not per message: `commit(lastSeq)` once `batchSize`
+ *   messages are uncommitted or `commitIntervalMs` after the previous commit, then one ack-all.
+ *   Handling goes on while a commit is written (one at a time), so a commit never pauses the
+ *   partition.
  */
 
 export type Decoded<T> = { ok: true; value: T } | ({ ok: false } & Rejection);
@@ -62,9 +65,13 @@ export interface ConsumerOptions<T> {
   /** Handle valid messages; return the ones to dead-letter, throw to retry them all. */
   handle(batch: Delivery<T>[]): Promise<Rejected<T>[] | void>;
   /**
-   * Ordered mode: persist progress up to `lastSeq` (e.g. snapshots + checkpoint) before the ack.
-   * After an interruption delivery resumes after the last commit, so an ordered handler must
-   * skip sequences it already applied (the equipment actors compare with their snapshot).
+   * Ordered mode: persist progress up to `lastSeq` (e.g. snapshots + checkpoint); everything up
+   * to `lastSeq` is acked once it resolves. It is called after `lastSeq` was handled and before
+   * the next message is, but the runner does not wait for it: later messages are handled while
+   * it writes. So it must take what it persists before then — synchronously, or queued on the
+   * same lock as `handle` (calls queued in order run in order). Never two at once. After an
+   * interruption delivery resumes after the last commit, so an ordered handler must skip
+   * sequences it already applied (the equipment actors compare with their snapshot).
    */
   commit?(lastSeq: number): Promise<void>;
   /**
@@ -73,9 +80,19 @@ export interface ConsumerOptions<T> {
    * recreated to start right after it, so processing resumes exactly in order.
    */
   resumeAfter?: number;
+  /**
+   * Batch mode: most messages per `handle` call (twice as many are fetched ahead). Ordered
+   * mode: commit once this many messages are uncommitted.
+   */
   batchSize?: number;
-  /** Flush a partial batch after this long without a new message. */
+  /** Batch mode: hand a partial batch over this long after its first message arrived. */
   lingerMs?: number;
+  /**
+   * Ordered mode: commit what is uncommitted this long after the previous commit (sooner when
+   * `batchSize` messages are). It bounds how much a restart replays; the ack wait must be
+   * comfortably longer.
+   */
+  commitIntervalMs?: number;
   maxDeliver?: number;
   /** Delay before attempt n+1 is `backoffMs[n-1]` (last value repeats). */
   backoffMs?: readonly number[];
@@ -115,7 +132,10 @@ export function isOutage(err: unknown): boolean {
 
 export class ConsumerRunner<T> {
   readonly #o: Required<
-    Pick<ConsumerOptions<T>, 'batchSize' | 'lingerMs' | 'maxDeliver' | 'backoffMs' | 'ackWaitMs'>
+    Pick<
+      ConsumerOptions<T>,
+      'batchSize' | 'lingerMs' | 'commitIntervalMs' | 'maxDeliver' | 'backoffMs' | 'ackWaitMs'
+    >
   > &
     ConsumerOptions<T>;
   #messages: ConsumerMessages | null = null;
@@ -123,11 +143,24 @@ export class ConsumerRunner<T> {
   #stopping = false;
   readonly #abort = new AbortController();
   #stats: ConsumerStats;
+  /** Batch mode: the batch being written while the next one is gathered. */
+  #flushing: Promise<void> | null = null;
+  /** Ordered mode: the last handled message not yet covered by a commit. */
+  #uncommitted: JsMsg | null = null;
+  #sinceCommit = 0;
+  #lastCommitAt = 0;
+  /** Ordered mode: the commit being written. */
+  #committing: Promise<void> | null = null;
+  #commitFailures = 0;
+  #commitRetryAt = 0;
+  /** Bound once: labelling on every message costs a label hash each time. */
+  readonly #processedTotal: ReturnType<typeof consumerMetrics.processed.labels>;
 
   constructor(opts: ConsumerOptions<T>) {
     this.#o = {
       batchSize: 256,
       lingerMs: 100,
+      commitIntervalMs: 1000,
       maxDeliver: 5,
       backoffMs: DEFAULT_BACKOFF_MS,
       ackWaitMs: 60_000,
@@ -137,6 +170,11 @@ export class ConsumerRunner<T> {
       // Misconfiguration, not input: fail loudly at construction.
       throw new VigilError('INTERNAL', `ordered consumer ${opts.name} needs a commit function`);
     }
+    if (this.#o.mode === 'ordered' && this.#o.ackWaitMs < 10 * this.#o.commitIntervalMs) {
+      // Uncommitted messages are unacked: a short ack wait would redeliver them mid-interval.
+      throw new VigilError('INTERNAL', `ordered consumer ${opts.name}: ack wait under 10 commit intervals`);
+    }
+    this.#processedTotal = consumerMetrics.processed.labels({ consumer: opts.name });
     this.#stats = {
       name: opts.name,
       running: false,
@@ -282,7 +320,9 @@ export class ConsumerRunner<T> {
       try {
         const consumer = await o.js.consumers.get(o.stream, o.durable);
         const messages = await consumer.consume({
-          max_messages: o.batchSize,
+          // Two batches' worth: the next batch arrives while one is handled, rather than
+          // the pull being refilled only once the handler is done.
+          max_messages: o.batchSize * 2,
           abort_on_missing_resource: true,
         });
         this.#messages = messages;
@@ -307,36 +347,163 @@ export class ConsumerRunner<T> {
     }
   }
 
-  async #drain(messages: ConsumerMessages): Promise<void> {
+  #drain(messages: ConsumerMessages): Promise<void> {
+    return this.#o.mode === 'ordered' ? this.#drainOrdered(messages) : this.#drainBatch(messages);
+  }
+
+  /**
+   * Gather batches of up to `batchSize`, each handed over when full or `lingerMs` after its
+   * first message; one batch is written while the next is gathered.
+   */
+  async #drainBatch(messages: ConsumerMessages): Promise<void> {
+    const o = this.#o;
     const it = messages[Symbol.asyncIterator]();
     let next = it.next();
     let batch: JsMsg[] = [];
+    let deadline = 0;
     try {
       for (;;) {
-        const r = batch.length === 0 ? await next : await raceLinger(next, this.#o.lingerMs);
+        // A message already buffered needs no timer: it is yielded at once.
+        const r =
+          batch.length === 0 || buffered(messages) > 0
+            ? await next
+            : await raceLinger(next, deadline - performance.now());
         if (r === LINGER) {
-          const partial = batch;
+          await this.#startFlush(batch);
           batch = [];
-          await this.#flush(partial);
           continue;
         }
         if (r.done) break;
         next = it.next();
+        if (batch.length === 0) deadline = performance.now() + o.lingerMs;
         batch.push(r.value);
-        // `pending` counts messages still waiting in the stream: 0 means this burst is over. It
-        // says nothing about redeliveries: a failed batch comes back together after its common
-        // nak delay, and linger gathers it again rather than retrying it one message at a time.
-        const burstOver = r.value.info.pending === 0 && r.value.info.deliveryCount === 1;
-        if (batch.length >= this.#o.batchSize || burstOver) {
-          const full = batch;
+        if (batch.length >= o.batchSize || performance.now() >= deadline) {
+          await this.#startFlush(batch);
           batch = [];
-          await this.#flush(full);
         }
       }
-      // Stopped: what was already delivered is handled (and committed) before returning.
-      if (batch.length) await this.#flush(batch);
+      // Stopped: what was already delivered is handled before returning.
+      if (batch.length) await this.#startFlush(batch);
     } finally {
       next.catch(() => undefined);
+      const writing = this.#flushing;
+      this.#flushing = null;
+      await writing;
+    }
+  }
+
+  /**
+   * Wait for the batch being written (at most one; its failure is rethrown here), then start
+   * writing `batch`.
+   */
+  async #startFlush(batch: JsMsg[]): Promise<void> {
+    await this.#flushing;
+    this.#countRedeliveries(batch);
+    const writing = this.#flushBatch(batch);
+    // Handled where it is awaited: by the next flush or at the end of the drain.
+    writing.catch(() => undefined);
+    this.#flushing = writing;
+  }
+
+  /** Handle each message as it arrives, in order; commit by count and time. */
+  async #drainOrdered(messages: ConsumerMessages): Promise<void> {
+    const o = this.#o;
+    const it = messages[Symbol.asyncIterator]();
+    let next = it.next();
+    try {
+      for (;;) {
+        let r: IteratorResult<JsMsg> | typeof LINGER;
+        if (this.#uncommitted === null || buffered(messages) > 0) {
+          r = await next;
+        } else if (this.#committing) {
+          // Something to commit, nothing buffered: look again once the commit under way is done.
+          r = await Promise.race([next, this.#committing.then((): typeof LINGER => LINGER)]);
+        } else {
+          // ... or when the next commit is due.
+          const due = Math.max(this.#lastCommitAt + o.commitIntervalMs, this.#commitRetryAt);
+          r = await raceLinger(next, due - performance.now());
+        }
+        if (r === LINGER) {
+          this.#maybeCommit();
+          continue;
+        }
+        if (r.done) break;
+        next = it.next();
+        this.#countRedeliveries([r.value]);
+        // Interrupted by stop(): this message and everything after it stay unprocessed.
+        if (!(await this.#processOrdered(r.value))) break;
+        this.#uncommitted = r.value;
+        this.#sinceCommit++;
+        this.#maybeCommit();
+      }
+    } finally {
+      next.catch(() => undefined);
+      // What was handled is committed before returning (stopped, or the iterator ended).
+      await this.#settleCommits();
+    }
+  }
+
+  /**
+   * Start a commit when one is due — `batchSize` messages uncommitted, or `commitIntervalMs`
+   * since the last one (`force`: now) — and none is being written.
+   */
+  #maybeCommit(force = false): void {
+    const o = this.#o;
+    const last = this.#uncommitted;
+    if (!last || this.#committing) return;
+    const now = performance.now();
+    if (!force) {
+      if (now < this.#commitRetryAt) return;
+      if (this.#sinceCommit < o.batchSize && now - this.#lastCommitAt < o.commitIntervalMs) return;
+    }
+    this.#uncommitted = null;
+    this.#sinceCommit = 0;
+    this.#lastCommitAt = now;
+    // Called before the next message is handled: commit() takes the state as of `last`.
+    this.#committing = this.#commitThrough(last).finally(() => {
+      this.#committing = null;
+    });
+  }
+
+  /**
+   * commit(), then one ack-all. Never rejects: a failure leaves the messages uncommitted for
+   * the next try.
+   */
+  async #commitThrough(last: JsMsg): Promise<void> {
+    const o = this.#o;
+    try {
+      await o.commit!(last.seq);
+    } catch (err) {
+      this.#stats.lastError = errorMessage(err);
+      this.#commitFailures++;
+      o.log.warn({ err, consumer: o.name, seq: last.seq }, 'commit failed; retrying');
+      // Not committing is safe: a next owner resumes from the previous checkpoint. The next
+      // commit covers `last` too (it is taken later, so it holds at least as much).
+      this.#uncommitted ??= last;
+      this.#commitRetryAt = performance.now() + this.#backoff(this.#commitFailures);
+      return;
+    }
+    this.#commitFailures = 0;
+    this.#commitRetryAt = 0;
+    this.#stats.lastCommittedSeq = last.seq;
+    try {
+      last.ack();
+    } catch (err) {
+      // Committed, not acked (the connection is going): reattaching resumes after the checkpoint.
+      this.#stats.lastError = errorMessage(err);
+      o.log.warn({ err, consumer: o.name, seq: last.seq }, 'ack after commit failed');
+    }
+  }
+
+  /** Wait for the commit being written, then commit the rest; retries until stop(). */
+  async #settleCommits(): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      await this.#committing;
+      if (!this.#uncommitted) return;
+      this.#maybeCommit(true);
+      await this.#committing;
+      if (!this.#uncommitted) return;
+      if (!(await this.#pause(this.#backoff(attempt)))) return;
     }
   }
 
@@ -349,12 +516,10 @@ export class ConsumerRunner<T> {
     }
   }
 
-  async #flush(batch: JsMsg[]): Promise<void> {
+  #countRedeliveries(batch: JsMsg[]): void {
     for (const msg of batch) {
       if (msg.info.deliveryCount > 1) consumerMetrics.redelivered.inc({ consumer: this.#o.name });
     }
-    if (this.#o.mode === 'ordered') await this.#flushOrdered(batch);
-    else await this.#flushBatch(batch);
   }
 
   async #deadLetter(msg: JsMsg, rejection: Rejection): Promise<void> {
@@ -385,7 +550,7 @@ export class ConsumerRunner<T> {
 
   #processed(n: number): void {
     this.#stats.processed += n;
-    consumerMetrics.processed.inc({ consumer: this.#o.name }, n);
+    this.#processedTotal.inc(n);
   }
 
   async #flushBatch(batch: JsMsg[]): Promise<void> {
@@ -457,30 +622,6 @@ export class ConsumerRunner<T> {
     }
   }
 
-  /** Ordered mode: each message in turn, retried in place; one commit and one ack-all per batch. */
-  async #flushOrdered(batch: JsMsg[]): Promise<void> {
-    let last: JsMsg | undefined;
-    for (const msg of batch) {
-      if (!(await this.#processOrdered(msg))) break;
-      last = msg;
-    }
-    if (!last) return;
-    const o = this.#o;
-    for (let attempt = 1; ; attempt++) {
-      try {
-        await o.commit!(last.seq);
-        break;
-      } catch (err) {
-        this.#stats.lastError = errorMessage(err);
-        o.log.warn({ err, consumer: o.name, seq: last.seq }, 'commit failed; retrying');
-        // Not committing is safe: the next owner resumes from the previous checkpoint.
-        if (!(await this.#pause(this.#backoff(attempt)))) return;
-      }
-    }
-    last.ack();
-    this.#stats.lastCommittedSeq = last.seq;
-  }
-
   /** Returns false when stop() interrupted the retries (the message stays unprocessed). */
   async #processOrdered(msg: JsMsg): Promise<boolean> {
     const o = this.#o;
@@ -520,10 +661,18 @@ export class ConsumerRunner<T> {
   }
 }
 
+/**
+ * Messages received from the server but not yet yielded by the iterator. (`getPending()` also
+ * counts the pull requests the iterator has queued, so it stays above zero when idle.)
+ */
+function buffered(messages: ConsumerMessages): number {
+  return messages.getReceived() - messages.getProcessed();
+}
+
 async function raceLinger<R>(p: Promise<R>, ms: number): Promise<R | typeof LINGER> {
   let timer: NodeJS.Timeout | undefined;
   const linger = new Promise<typeof LINGER>((resolve) => {
-    timer = setTimeout(() => resolve(LINGER), ms);
+    timer = setTimeout(() => resolve(LINGER), Math.max(0, ms));
   });
   try {
     return await Promise.race([p, linger]);

@@ -41,6 +41,7 @@ export {
 export {
   decodeTelemetry,
   storedAt,
+  TelemetryDecoder,
   type StoredReading,
   type TelemetryDecodeConfig,
 } from './telemetry.decode.ts';

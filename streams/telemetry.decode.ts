@@ -71,3 +71,51 @@ export function decodeTelemetry(
   if (!r.ok) return { ok: false, code: r.code, reason: r.reason };
   return { ok: true, value: { reading: r.reading, receivedAt, partition: parsed.partition } };
 }
+
+/**
+ * `decodeTelemetry` shared by the consumers of one node. The equipment, PostgreSQL and
+ * ClickHouse consumers each receive every TELEMETRY message, and the verdict on a stored
+ * message is fixed (subject, bytes and stream timestamp decide it, see above), so the first
+ * consumer to see a message decodes it and the others reuse the result: one JSON parse and
+ * validation per reading instead of three. Keyed by stream and sequence, checked against the
+ * stream timestamp and subject (a stream deleted and recreated reuses sequences). Holds the
+ * latest `capacity` messages; a consumer further behind than that decodes again. Results are
+ * shared: consumers must not modify them.
+ */
+export class TelemetryDecoder {
+  readonly #ns: string;
+  readonly #config: TelemetryDecodeConfig;
+  /** Slot `seq % length`: O(1), where a Map evicting its oldest entry degrades as it churns. */
+  readonly #slots: Array<DecodedEntry | undefined>;
+
+  constructor(ns: string, config: TelemetryDecodeConfig, capacity = 16_384) {
+    this.#ns = ns;
+    this.#config = config;
+    this.#slots = new Array<DecodedEntry | undefined>(capacity);
+  }
+
+  decode(msg: JsMsg): Decoded<StoredReading> {
+    const { stream, streamSequence: seq, timestampNanos } = msg.info;
+    const slot = seq % this.#slots.length;
+    const hit = this.#slots[slot];
+    if (
+      hit &&
+      hit.seq === seq &&
+      hit.storedNanos === timestampNanos &&
+      hit.stream === stream &&
+      hit.subject === msg.subject
+    )
+      return hit.decoded;
+    const decoded = decodeTelemetry(msg, this.#ns, this.#config);
+    this.#slots[slot] = { seq, stream, subject: msg.subject, storedNanos: timestampNanos, decoded };
+    return decoded;
+  }
+}
+
+interface DecodedEntry {
+  seq: number;
+  stream: string;
+  subject: string;
+  storedNanos: number;
+  decoded: Decoded<StoredReading>;
+}

@@ -1,7 +1,7 @@
 import {
   ConsumerRunner,
   PartitionLeases,
-  decodeTelemetry,
+  TelemetryDecoder,
   isRevisionConflict,
   partitionsOf,
   publishEvent,
@@ -36,8 +36,10 @@ import { rulesForUnit } from './equipment.rules.ts';
  * one ordered durable consumer per owned partition, unit and rule lookups, event publishing,
  * and snapshots.
  *
- * Recovery contract: after each batch the dirty actors' snapshots (state + last applied
- * stream sequence) are written, then the partition checkpoint, then one ack-all. A restarted
+ * Recovery contract: a commit (every 1 024 readings or every second) takes the dirty actors'
+ * snapshots (state + last applied stream sequence) as of its last reading S, writes them, then
+ * the partition checkpoint S, then one ack-all up to S. Readings after S are handled while
+ * those writes are under way; they belong to the next commit. A restarted
  * or new owner resumes the consumer right after the checkpoint and skips any message whose
  * sequence is at or below the snapshot of its actor, so nothing is applied twice; events a
  * replay re-emits carry the same ids and are dropped as duplicates. Snapshots and checkpoints
@@ -176,6 +178,8 @@ class PartitionWorker {
   #runner: ConsumerRunner<StoredReading> | null = null;
   /** Actors changed since the last commit: only these are snapshotted. */
   readonly #dirty = new Set<Actor>();
+  /** The snapshot and checkpoint writes of the commit under way (never rejects). */
+  #writing: Promise<void> = Promise.resolve();
   /** KV revision of the partition checkpoint as this owner last read or wrote it; 0 = none. */
   #checkpointRevision = 0;
   /** Set when ownership was lost: nothing may be written for this partition any more. */
@@ -252,12 +256,14 @@ class PartitionWorker {
       filterSubject: names.telemetry.partition(this.p),
       dlqSource: 'telemetry',
       mode: 'ordered',
-      decode: (msg) => decodeTelemetry(msg, names.ns, host.deps.config),
+      decode: (msg) => host.telemetry.decode(msg),
       handle: (batch) => this.lock.run(() => this.#handleReading(batch[0]!)),
-      commit: (seq) => this.lock.run(() => this.#commit(seq)),
+      commit: (seq) => this.#commit(seq),
       resumeAfter: checkpoint.seq,
-      batchSize: 128,
-      lingerMs: 20,
+      // One snapshot per dirty actor per commit: with ~125 units a partition, committing every
+      // 1 024 readings or every second writes a few snapshots per hundred readings, not one each.
+      batchSize: 1024,
+      commitIntervalMs: 1000,
     });
     this.#runner = runner;
     let lost = false;
@@ -390,11 +396,35 @@ class PartitionWorker {
     }
   }
 
+  /**
+   * Commit up to `seq`. The runner calls this right after handling `seq`, before the next
+   * reading: queued first on the partition lock, the dirty actors' snapshots are taken exactly
+   * as of `seq`. The writes then run outside the lock, while later readings are handled.
+   */
   async #commit(seq: number): Promise<void> {
-    this.#ensureUnfenced();
-    const dirty = [...this.#dirty];
-    await Promise.all(dirty.map((a) => this.#writeSnapshot(a)));
-    for (const a of dirty) this.#dirty.delete(a);
+    const { writing } = await this.lock.run(async () => {
+      this.#ensureUnfenced();
+      const taken = [...this.#dirty].map((actor) => ({ actor, body: this.#host.snapshotBody(actor) }));
+      this.#dirty.clear();
+      const w = this.#persist(taken, seq);
+      // Set under the lock, so a control command queued after this commit waits for it.
+      this.#writing = w.catch(() => undefined);
+      return { writing: w };
+    });
+    await writing;
+  }
+
+  /** Snapshots, then (only if every one landed) the checkpoint. */
+  async #persist(taken: Array<{ actor: Actor; body: string }>, seq: number): Promise<void> {
+    const results = await Promise.allSettled(taken.map((t) => this.#putSnapshot(t.actor, t.body)));
+    const failed = results.findIndex((r) => r.status === 'rejected');
+    if (failed >= 0) {
+      // Written again by the next commit (with whatever state they have by then).
+      results.forEach((r, i) => {
+        if (r.status === 'rejected') this.#dirty.add(taken[i]!.actor);
+      });
+      throw (results[failed] as PromiseRejectedResult).reason;
+    }
     try {
       this.#checkpointRevision = await this.#host.writeCheckpoint(this.p, seq, this.#checkpointRevision);
     } catch (err) {
@@ -403,9 +433,9 @@ class PartitionWorker {
     }
   }
 
-  async #writeSnapshot(actor: Actor): Promise<void> {
+  async #putSnapshot(actor: Actor, body: string): Promise<void> {
     try {
-      actor.snapshotRevision = await this.#host.writeSnapshot(actor);
+      actor.snapshotRevision = await this.#host.putSnapshot(actor, body);
     } catch (err) {
       if (isRevisionConflict(err)) this.#fence(`snapshot of ${actor.unit.equipmentId}`, err);
       throw err;
@@ -416,13 +446,15 @@ class PartitionWorker {
   async control(select: (a: Actor) => Promise<EquipmentCommand | null>): Promise<void> {
     if (this.#phase !== 'serving') return;
     this.#ensureUnfenced();
+    // A commit may be writing these actors' snapshots: two writes at one revision would conflict.
+    await this.#writing;
     for (const actor of this.actors.values()) {
       const command = await select(actor);
       if (!command) continue;
       const before = actor.state;
       actor.state = await this.#host.apply(actor.state, command, Date.now());
       if (actor.state !== before) {
-        await this.#writeSnapshot(actor);
+        await this.#putSnapshot(actor, this.#host.snapshotBody(actor));
         this.#dirty.delete(actor);
       }
     }
@@ -442,6 +474,7 @@ export class EquipmentHost {
   readonly leases: PartitionLeases;
   readonly units: UnitDirectory;
   readonly rules: RuleBook;
+  readonly telemetry: TelemetryDecoder;
   readonly leaseRenewMs: number;
   readonly acquireRetryMs: number;
   readonly unitRefreshMs: number;
@@ -467,6 +500,7 @@ export class EquipmentHost {
     });
     this.units = new UnitDirectory(deps.pool, { horizonMs: deps.config.VIGIL_MAX_READING_AGE_S * 1000 });
     this.rules = new RuleBook(deps.pool);
+    this.telemetry = deps.telemetry ?? new TelemetryDecoder(deps.names.ns, deps.config);
     this.leaseRenewMs = opts.leaseRenewMs ?? 3000;
     this.acquireRetryMs = opts.acquireRetryMs ?? 250;
     this.unitRefreshMs = opts.unitRefreshMs ?? 60_000;
@@ -679,14 +713,19 @@ export class EquipmentHost {
     return { snapshot: null, revision };
   }
 
-  /** Compare-and-set on the actor's snapshot revision; returns the new one. */
-  async writeSnapshot(actor: Actor): Promise<number> {
+  /** The actor's snapshot as it is now, serialised (what `putSnapshot` writes). */
+  snapshotBody(actor: Actor): string {
     const snap: Snapshot = { v: 1, seq: actor.seq, unit: actor.unit, state: actor.state, at: Date.now() };
+    return JSON.stringify(snap);
+  }
+
+  /** Compare-and-set on the actor's snapshot revision; returns the new one. */
+  async putSnapshot(actor: Actor, body: string): Promise<number> {
     try {
       return await putAtRevision(
         this.deps.kv,
         snapshotKey(actor.unit.equipmentId),
-        JSON.stringify(snap),
+        body,
         actor.snapshotRevision,
       );
     } catch (err) {

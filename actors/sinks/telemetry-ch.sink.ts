@@ -2,7 +2,7 @@ import type { ClickHouseClient } from '@clickhouse/client';
 import type { ServiceSchema } from 'moleculer';
 import {
   ConsumerRunner,
-  decodeTelemetry,
+  TelemetryDecoder,
   type ConsumerStats,
   type StoredReading,
 } from '../../streams/mod.ts';
@@ -65,6 +65,7 @@ export interface TelemetryChDeps extends NodeDeps {
 
 export function telemetryChRunner(deps: TelemetryChDeps): ConsumerRunner<StoredReading> {
   const { names, config } = deps;
+  const telemetry = deps.telemetry ?? new TelemetryDecoder(names.ns, config);
   return new ConsumerRunner<StoredReading>({
     js: deps.js,
     jsm: deps.jsm,
@@ -76,7 +77,7 @@ export function telemetryChRunner(deps: TelemetryChDeps): ConsumerRunner<StoredR
     filterSubject: names.telemetry.all,
     dlqSource: 'telemetry',
     mode: 'batch',
-    decode: (msg) => decodeTelemetry(msg, names.ns, config),
+    decode: (msg) => telemetry.decode(msg),
     handle: async (batch) => {
       try {
         await deps.ch.insert({

@@ -2,7 +2,7 @@ import type { ServiceSchema } from 'moleculer';
 import type { Pool } from '../../schemas/mod.ts';
 import {
   ConsumerRunner,
-  decodeTelemetry,
+  TelemetryDecoder,
   type ConsumerStats,
   type StoredReading,
 } from '../../streams/mod.ts';
@@ -83,6 +83,7 @@ export interface TelemetryPgDeps extends NodeDeps {
 
 export function telemetryPgRunner(deps: TelemetryPgDeps): ConsumerRunner<StoredReading> {
   const { names, config } = deps;
+  const telemetry = deps.telemetry ?? new TelemetryDecoder(names.ns, config);
   return new ConsumerRunner<StoredReading>({
     js: deps.js,
     jsm: deps.jsm,
@@ -94,14 +95,15 @@ export function telemetryPgRunner(deps: TelemetryPgDeps): ConsumerRunner<StoredR
     filterSubject: names.telemetry.all,
     dlqSource: 'telemetry',
     mode: 'batch',
-    decode: (msg) => decodeTelemetry(msg, names.ns, config),
+    decode: (msg) => telemetry.decode(msg),
     handle: async (batch) => {
       await insertReadings(
         deps.ingest,
         batch.map((d) => d.value),
       );
     },
-    batchSize: 500,
+    // A 2 000-row insert takes 30–90 ms here; 500-row batches capped the sink near 10 000/s.
+    batchSize: 2000,
     lingerMs: 200,
   });
 }

@@ -1,22 +1,25 @@
 /**
  * Child process of the ingest bench: one actor node running every service (equipment actors,
- * PostgreSQL and ClickHouse telemetry sinks, alert sink) in namespace VIGIL_NS. Ready once
- * it serves every partition. `call('health')` returns the node's health (consumer counters);
- * `call('cpu')` its own CPU time.
+ * PostgreSQL and ClickHouse telemetry sinks, alert sink) in namespace VIGIL_NS, or those named
+ * in BENCH_SERVICES. Ready once it serves every partition (when it runs the equipment actors). `call('health')` returns the node's health (consumer counters);
+ * `call('cpu')` its own CPU time; `call('loopDelay')` its event-loop delay since the last call.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { startActorNode, type ActorNode } from '../../actors/mod.ts';
+import { ACTOR_SERVICES, startActorNode, type ActorNode, type ActorServiceName } from '../../actors/mod.ts';
 import { createLogger, loadConfig } from '../../schemas/mod.ts';
-import { failToParent, serveParent } from './child.ts';
+import { failToParent, loopDelayMonitor, serveParent } from './child.ts';
 
 async function main(): Promise<void> {
   const config = loadConfig();
   const log = createLogger(config, 'bench-actor');
+  const loopDelay = loopDelayMonitor();
+  // BENCH_SERVICES (comma-separated) runs some services only: `--split-sinks` starts two nodes.
+  const services = (process.env['BENCH_SERVICES']?.split(',') ?? ACTOR_SERVICES) as ActorServiceName[];
   let node: ActorNode;
   try {
-    node = await startActorNode({ config, log });
+    node = await startActorNode({ config, log, services });
     const deadline = Date.now() + 60_000;
-    for (;;) {
+    while (services.includes('equipment')) {
       const h = await node.health();
       const parts = h.equipment?.partitions ?? [];
       if (parts.length === config.VIGIL_PARTITIONS && parts.every((p) => p.phase === 'serving')) break;
@@ -33,6 +36,7 @@ async function main(): Promise<void> {
       calls: {
         health: () => node.health(),
         cpu: () => process.cpuUsage(),
+        loopDelay,
       },
       stop: () => node.stop(),
     },

@@ -1,6 +1,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { existsSync, openSync, closeSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 
 /**
  * Run part of the system (an actor node, a gateway) in a child process, the way it runs in
@@ -172,6 +173,28 @@ export class ChildNode<Ready> {
 }
 
 // ------------------------------------------------------------------ child side
+
+/**
+ * Event-loop delay of this process (`perf_hooks`), in ms: how long a ready callback — a
+ * delivered message, a timer — can wait for the loop. `loopDelay()` returns the figures since
+ * the previous call (the first call just starts the window).
+ */
+export function loopDelayMonitor(): () => LoopDelay {
+  const h = monitorEventLoopDelay({ resolution: 10 });
+  h.enable();
+  return () => {
+    const ms = (ns: number): number => ns / 1e6;
+    const out = { p50: ms(h.percentile(50)), p99: ms(h.percentile(99)), max: ms(h.max) };
+    h.reset();
+    return out;
+  };
+}
+
+export interface LoopDelay {
+  p50: number;
+  p99: number;
+  max: number;
+}
 
 export interface ChildHandlers {
   /** Answers to `call(what)`. */

@@ -6,10 +6,11 @@
 import { randomUUID } from 'node:crypto';
 import { startServer, type RunningServer } from '../../gateway/mod.ts';
 import { createLogger, loadConfig } from '../../schemas/mod.ts';
-import { failToParent, serveParent } from './child.ts';
+import { failToParent, loopDelayMonitor, serveParent } from './child.ts';
 
 async function main(): Promise<void> {
   const tenantId = process.env['BENCH_TENANT_ID'];
+  const loopDelay = loopDelayMonitor();
   let server: RunningServer;
   let token: string;
   try {
@@ -35,7 +36,7 @@ async function main(): Promise<void> {
   }
   serveParent(
     { url: server.url, token },
-    { calls: { cpu: () => process.cpuUsage() }, stop: () => server.close() },
+    { calls: { cpu: () => process.cpuUsage(), loopDelay }, stop: () => server.close() },
   );
 }
 

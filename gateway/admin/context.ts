@@ -16,6 +16,7 @@ export const bearer = [{ bearerAuth: [] }];
 
 /**
  * Run `fn` in a transaction scoped to the caller's tenant and sites: RLS decides what exists.
+ * A GET (or HEAD) runs read-only: reads never write, and PostgreSQL holds them to it.
  * Database failures leave as registry errors (an invisible row's foreign key is NOT_FOUND).
  */
 export function inTenant<T>(
@@ -23,7 +24,8 @@ export function inTenant<T>(
   request: FastifyRequest,
   fn: (c: PoolClient) => Promise<T>,
 ): Promise<T> {
-  return db(() => withTenant(deps.db, scopeOf(principalOf(request)), fn));
+  const readOnly = request.method === 'GET' || request.method === 'HEAD';
+  return db(() => withTenant(deps.db, scopeOf(principalOf(request)), fn, { readOnly }));
 }
 
 /** Audit entry by the caller, in the caller's tenant, within the caller's transaction. */

@@ -1,6 +1,6 @@
 // Public surface of the embedded service stack (NATS JetStream, PostgreSQL, ClickHouse, Redis).
+import { natsPartition } from '../../streams/mod.ts';
 import { resolvePartitions } from './config.ts';
-import { natsPartition } from './partition.ts';
 
 export type {
   ServiceName,
