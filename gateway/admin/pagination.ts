@@ -48,7 +48,7 @@ export class Where {
   readonly params: unknown[] = [];
   readonly #conds: string[] = [];
 
-  /** Bind a value; returns its placeholder. */
+  /** Bind a value; returns its parameter marker (`$n`). */
   p(value: unknown): string {
     this.params.push(value);
     return `$${this.params.length}`;

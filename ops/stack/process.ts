@@ -221,7 +221,7 @@ export async function withLock<T>(file: string, timeoutMs: number, fn: () => Pro
   }
 }
 
-/** Fills `@NAME@` placeholders; a placeholder without a value is a bug in the caller. */
+/** Fills `@NAME@` template variables; a variable without a value is a bug in the caller. */
 export function renderTemplate(templateFile: string, vars: Record<string, string | number>): string {
   return fs.readFileSync(templateFile, 'utf8').replace(/@([A-Z][A-Z0-9_]*)@/g, (_match, key: string) => {
     const value = vars[key];
