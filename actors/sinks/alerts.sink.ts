@@ -7,8 +7,9 @@ import {
   type Pool,
   type PoolClient,
 } from '../../schemas/mod.ts';
-import { ConsumerRunner, type ConsumerStats, type Decoded, type JsMsg } from '../../streams/mod.ts';
+import { ConsumerRunner, type Decoded, type JsMsg } from '../../streams/mod.ts';
 import type { NodeDeps } from '../deps.ts';
+import { sinkService } from './sink.service.ts';
 import { fromPgError } from '../errors.ts';
 
 /**
@@ -235,17 +236,5 @@ export function alertsRunner(deps: AlertsDeps): ConsumerRunner<AlertEvent> {
 }
 
 export function alertsService(deps: AlertsDeps): ServiceSchema {
-  const runner = alertsRunner(deps);
-  return {
-    name: 'alerts',
-    actions: {
-      health: { handler: (): { consumer: ConsumerStats } => ({ consumer: runner.stats() }) },
-    },
-    async started() {
-      await runner.start();
-    },
-    async stopped() {
-      await runner.stop();
-    },
-  };
+  return sinkService('alerts', alertsRunner(deps));
 }

@@ -1,12 +1,8 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { ServiceSchema } from 'moleculer';
-import {
-  ConsumerRunner,
-  TelemetryDecoder,
-  type ConsumerStats,
-  type StoredReading,
-} from '../../streams/mod.ts';
+import { ConsumerRunner, TelemetryDecoder, type StoredReading } from '../../streams/mod.ts';
 import type { NodeDeps } from '../deps.ts';
+import { sinkService } from './sink.service.ts';
 import { fromClickHouseError } from '../errors.ts';
 
 /**
@@ -96,17 +92,5 @@ export function telemetryChRunner(deps: TelemetryChDeps): ConsumerRunner<StoredR
 }
 
 export function telemetryChService(deps: TelemetryChDeps): ServiceSchema {
-  const runner = telemetryChRunner(deps);
-  return {
-    name: 'telemetry-ch',
-    actions: {
-      health: { handler: (): { consumer: ConsumerStats } => ({ consumer: runner.stats() }) },
-    },
-    async started() {
-      await runner.start();
-    },
-    async stopped() {
-      await runner.stop();
-    },
-  };
+  return sinkService('telemetry-ch', telemetryChRunner(deps));
 }
