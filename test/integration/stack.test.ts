@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { jetstreamManager } from '@nats-io/jetstream';
 import {
   PARTITIONS,
   StackError,
@@ -104,12 +105,25 @@ describe('resolveStack (pure)', () => {
 describe('embedded stack', () => {
   let urls: StackUrls;
   let nc: NatsConnection;
+  /** Tenant tokens published under the plain `tele.`/`det.` subjects, purged afterwards. */
+  const published = new Set<string>();
 
   before(async () => {
     urls = await ensureStack();
     nc = await connect({ servers: urls.natsUrl });
   });
   after(async () => {
+    // The plain subjects are the production ones: when a local demo's TELEMETRY stream exists,
+    // it captured these probes. Take them out again so the demo's consumers never see them.
+    if (nc) {
+      const jsm = await jetstreamManager(nc);
+      for (const stream of ['TELEMETRY', 'DETECTIONS']) {
+        for (const tenant of published) {
+          const prefix = stream === 'TELEMETRY' ? 'tele' : 'det';
+          await jsm.streams.purge(stream, { filter: `${prefix}.${tenant}.>` }).catch(() => undefined);
+        }
+      }
+    }
     await nc?.close();
   });
 
@@ -129,6 +143,8 @@ describe('embedded stack', () => {
 
   /** Publishes to `subject` and returns the subject the subscriber on `subject.*` saw. */
   async function mapped(subject: string): Promise<string> {
+    const [first, second] = subject.split('.');
+    if (first === 'tele' || first === 'det') published.add(second!);
     const sub = nc.subscribe(`${subject}.*`, { max: 1, timeout: 5000 });
     await nc.flush();
     nc.publish(subject, 'x');
