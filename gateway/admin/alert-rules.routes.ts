@@ -16,7 +16,7 @@ import {
 } from '../../schemas/mod.ts';
 import { DECIDER_KINDS } from '../../actors/mod.ts';
 import { publishRulesChanged } from '../../streams/mod.ts';
-import { principalOf, requireRole, type Principal } from '../identity/mod.ts';
+import { principalOf, type Principal } from '../identity/mod.ts';
 import {
   audit,
   bearer,
@@ -28,7 +28,8 @@ import {
   type AdminRouteOptions,
   type IdParam,
 } from './context.ts';
-import { Where, decodeCursor, page, timeKey } from './pagination.ts';
+import { timeKey } from './pagination.ts';
+import { NewestFirst, byId, guards } from './route-kit.ts';
 import { assertSitesVisible } from './sites.routes.ts';
 
 interface RuleRow {
@@ -49,6 +50,7 @@ interface RuleRow {
 
 const COLUMNS = `id, tenant_id, site_id, equipment_id, key, kind, name, params, latched, enabled, created_at, updated_at,
   ${timeKey('created_at')} AS _k`;
+const getRule = byId<RuleRow>('alert_rules', COLUMNS, 'rule not found');
 
 function scopeOfRule(r: Pick<RuleRow, 'tenant_id' | 'site_id' | 'equipment_id'>): RuleScope {
   if (r.tenant_id === null) return 'global';
@@ -94,9 +96,7 @@ const GLOBAL_ONLY = 'global rules are managed by platform admins';
 
 /** A rule the caller may change, locked. Global rules are visible to all, changeable by platform admins only. */
 async function lockRule(c: PoolClient, id: string, p: Principal): Promise<RuleRow> {
-  const { rows } = await c.query<RuleRow>(`SELECT ${COLUMNS} FROM alert_rules WHERE id = $1`, [id]);
-  const row = rows[0];
-  if (!row) throw new VigilError('NOT_FOUND', 'rule not found');
+  const row = await getRule(c, id);
   if (row.tenant_id === null) {
     if (!managesGlobalRules(p)) throw new VigilError('FORBIDDEN', GLOBAL_ONLY);
     return row;
@@ -137,8 +137,7 @@ async function rulesChanged(deps: AdminDeps, request: FastifyRequest, global: bo
 }
 
 export const alertRuleRoutes: FastifyPluginAsync<AdminRouteOptions> = async (app, { deps }) => {
-  const reader = { onRequest: [app.authenticate, requireRole('viewer')] };
-  const admin = { onRequest: [app.authenticate, requireRole('tenant_admin')] };
+  const { reader, admin } = guards(app);
 
   app.get(
     '/alert-rules',
@@ -154,20 +153,14 @@ export const alertRuleRoutes: FastifyPluginAsync<AdminRouteOptions> = async (app
     },
     async (request) => {
       const q = request.query as AlertRuleListQuery;
-      const limit = q.limit ?? 50;
-      const w = new Where().before(decodeCursor(q.cursor), 'created_at');
+      const list = new NewestFirst(q, 'created_at');
+      const w = list.where;
       if (q.scope) w.and(SCOPE_SQL[q.scope]);
       if (q.siteId) w.and(`site_id = ${w.p(q.siteId)}`);
       if (q.equipmentId) w.and(`equipment_id = ${w.p(q.equipmentId)}`);
       if (q.key) w.and(`key = ${w.p(q.key)}`);
       if (q.enabled !== undefined) w.and(`enabled = ${w.p(q.enabled)}`);
-      return inTenant(deps, request, async (c) => {
-        const { rows } = await c.query<RuleRow>(
-          `SELECT ${COLUMNS} FROM alert_rules ${w.sql} ORDER BY created_at DESC, id DESC LIMIT ${w.p(limit + 1)}`,
-          w.params,
-        );
-        return page(rows, limit, toApi);
-      });
+      return inTenant(deps, request, (c) => list.fetch(c, `SELECT ${COLUMNS} FROM alert_rules`, toApi));
     },
   );
 
@@ -185,12 +178,7 @@ export const alertRuleRoutes: FastifyPluginAsync<AdminRouteOptions> = async (app
     },
     async (request) => {
       const { id } = request.params as IdParam;
-      const row = await inTenant(deps, request, async (c) => {
-        const { rows } = await c.query<RuleRow>(`SELECT ${COLUMNS} FROM alert_rules WHERE id = $1`, [id]);
-        return rows[0];
-      });
-      if (!row) throw new VigilError('NOT_FOUND', 'rule not found');
-      return toApi(row);
+      return toApi(await inTenant(deps, request, (c) => getRule(c, id)));
     },
   );
 

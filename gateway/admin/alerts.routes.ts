@@ -14,7 +14,7 @@ import {
   type PoolClient,
 } from '../../schemas/mod.ts';
 import { publishAlertAcknowledged, publishAlertClosed, type AlertRef } from '../../streams/mod.ts';
-import { principalOf, requireRole } from '../identity/mod.ts';
+import { principalOf } from '../identity/mod.ts';
 import {
   bearer,
   errorResponses,
@@ -24,7 +24,8 @@ import {
   type AdminRouteOptions,
   type IdParam,
 } from './context.ts';
-import { Where, decodeCursor, page, timeKey } from './pagination.ts';
+import { decodeCursor, page, timeKey } from './pagination.ts';
+import { NewestFirst, byId, guards } from './route-kit.ts';
 
 interface AlertRow {
   id: string;
@@ -54,6 +55,7 @@ interface AlertRow {
 const COLUMNS = `id, site_id, equipment_id, rule_id, rule_key, severity, status, message, value, threshold, latched,
   suppressed, opened_at, updated_at, cleared_at, acknowledged_at, acknowledged_by, resolved_at, resolved_by,
   snoozed_until, note, ${timeKey('opened_at')} AS _k`;
+const getAlert = byId<AlertRow>('alerts', COLUMNS, 'alert not found');
 
 function toApi(r: AlertRow): ApiAlert {
   return {
@@ -88,13 +90,6 @@ interface TimelineRow {
   actor_id: string | null;
   note: string | null;
   data: unknown;
-}
-
-async function lockAlert(c: PoolClient, id: string): Promise<AlertRow> {
-  const { rows } = await c.query<AlertRow>(`SELECT ${COLUMNS} FROM alerts WHERE id = $1 FOR UPDATE`, [id]);
-  const row = rows[0];
-  if (!row) throw new VigilError('NOT_FOUND', 'alert not found');
-  return row;
 }
 
 /** A timeline entry for a person's action; the event id is fresh, so it never collides with actor events. */
@@ -148,8 +143,7 @@ async function tellActor(
 }
 
 export const alertRoutes: FastifyPluginAsync<AdminRouteOptions> = async (app, { deps }) => {
-  const reader = { onRequest: [app.authenticate, requireRole('viewer')] };
-  const operator = { onRequest: [app.authenticate, requireRole('operator')] };
+  const { reader, operator } = guards(app);
 
   app.get(
     '/alerts',
@@ -165,8 +159,8 @@ export const alertRoutes: FastifyPluginAsync<AdminRouteOptions> = async (app, { 
     },
     async (request) => {
       const q = request.query as AlertListQuery;
-      const limit = q.limit ?? 50;
-      const w = new Where().before(decodeCursor(q.cursor), 'opened_at');
+      const list = new NewestFirst(q, 'opened_at');
+      const w = list.where;
       if (q.status === 'open') w.and(`status <> 'resolved'`);
       else if (q.status) w.and(`status = ${w.p(q.status)}`);
       if (q.siteId) w.and(`site_id = ${w.p(q.siteId)}`);
@@ -175,13 +169,7 @@ export const alertRoutes: FastifyPluginAsync<AdminRouteOptions> = async (app, { 
       if (q.ruleKey) w.and(`rule_key = ${w.p(q.ruleKey)}`);
       if (q.from) w.and(`opened_at >= ${w.p(q.from)}`);
       if (q.to) w.and(`opened_at < ${w.p(q.to)}`);
-      return inTenant(deps, request, async (c) => {
-        const { rows } = await c.query<AlertRow>(
-          `SELECT ${COLUMNS} FROM alerts ${w.sql} ORDER BY opened_at DESC, id DESC LIMIT ${w.p(limit + 1)}`,
-          w.params,
-        );
-        return page(rows, limit, toApi);
-      });
+      return inTenant(deps, request, (c) => list.fetch(c, `SELECT ${COLUMNS} FROM alerts`, toApi));
     },
   );
 
@@ -199,12 +187,7 @@ export const alertRoutes: FastifyPluginAsync<AdminRouteOptions> = async (app, { 
     },
     async (request) => {
       const { id } = request.params as IdParam;
-      const row = await inTenant(deps, request, async (c) => {
-        const { rows } = await c.query<AlertRow>(`SELECT ${COLUMNS} FROM alerts WHERE id = $1`, [id]);
-        return rows[0];
-      });
-      if (!row) throw new VigilError('NOT_FOUND', 'alert not found');
-      return toApi(row);
+      return toApi(await inTenant(deps, request, (c) => getAlert(c, id)));
     },
   );
 
@@ -229,7 +212,7 @@ export const alertRoutes: FastifyPluginAsync<AdminRouteOptions> = async (app, { 
       const note = (request.body as AlertAckBody).note ?? null;
       const userId = principalOf(request).userId;
       const row = await inTenant(deps, request, async (c) => {
-        const before = await lockAlert(c, id);
+        const before = await getAlert(c, id, true);
         if (before.status !== 'active')
           throw new VigilError('INVALID_STATE', `the alert is ${before.status}`);
         const release = before.latched && before.cleared_at !== null;
@@ -270,7 +253,7 @@ export const alertRoutes: FastifyPluginAsync<AdminRouteOptions> = async (app, { 
       const { note } = request.body as AlertResolveBody;
       const userId = principalOf(request).userId;
       const row = await inTenant(deps, request, async (c) => {
-        const before = await lockAlert(c, id);
+        const before = await getAlert(c, id, true);
         if (before.status === 'resolved') throw new VigilError('INVALID_STATE', 'the alert is resolved');
         const { rows } = await c.query<AlertRow>(
           `UPDATE alerts SET status = 'resolved', resolved_at = now(), resolved_by = $2, note = $3, updated_at = now()
@@ -302,7 +285,7 @@ export const alertRoutes: FastifyPluginAsync<AdminRouteOptions> = async (app, { 
       const { id } = request.params as IdParam;
       const body = request.body as AlertSnoozeBody;
       const row = await inTenant(deps, request, async (c) => {
-        const before = await lockAlert(c, id);
+        const before = await getAlert(c, id, true);
         if (before.status === 'resolved') throw new VigilError('INVALID_STATE', 'the alert is resolved');
         const { rows } = await c.query<AlertRow>(
           `UPDATE alerts SET snoozed_until = now() + make_interval(mins => $2), updated_at = now()

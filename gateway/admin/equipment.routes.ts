@@ -11,7 +11,7 @@ import {
   VigilError,
   type PoolClient,
 } from '../../schemas/mod.ts';
-import { newApiKey, principalOf, requireRole } from '../identity/mod.ts';
+import { newApiKey, principalOf } from '../identity/mod.ts';
 import {
   audit,
   bearer,
@@ -23,7 +23,8 @@ import {
   type AdminRouteOptions,
   type IdParam,
 } from './context.ts';
-import { Where, decodeCursor, page, timeKey } from './pagination.ts';
+import { timeKey } from './pagination.ts';
+import { NewestFirst, guards } from './route-kit.ts';
 import { assertSitesVisible } from './sites.routes.ts';
 
 interface EquipmentRow {
@@ -87,8 +88,7 @@ async function issueKey(c: PoolClient, equipmentId: string): Promise<ApiKeyIssue
 }
 
 export const equipmentRoutes: FastifyPluginAsync<AdminRouteOptions> = async (app, { deps }) => {
-  const reader = { onRequest: [app.authenticate, requireRole('viewer')] };
-  const admin = { onRequest: [app.authenticate, requireRole('tenant_admin')] };
+  const { reader, admin } = guards(app);
   const changed = (tenantId: string, equipmentId: string, action: string) =>
     publishControl(deps, 'equipment.changed', { tenantId, equipmentId, action });
 
@@ -106,19 +106,13 @@ export const equipmentRoutes: FastifyPluginAsync<AdminRouteOptions> = async (app
     },
     async (request) => {
       const q = request.query as EquipmentListQuery;
-      const limit = q.limit ?? 50;
-      const w = new Where().before(decodeCursor(q.cursor), 'e.created_at', 'e.id');
+      const list = new NewestFirst(q, 'e.created_at', 'e.id');
+      const w = list.where;
       if (q.siteId) w.and(`e.site_id = ${w.p(q.siteId)}`);
       if (q.kind) w.and(`e.kind = ${w.p(q.kind)}`);
       if (q.decommissioned !== undefined)
         w.and(`e.decommissioned_at IS ${q.decommissioned ? 'NOT ' : ''}NULL`);
-      return inTenant(deps, request, async (c) => {
-        const { rows } = await c.query<EquipmentRow>(
-          `${SELECT} ${w.sql} ORDER BY e.created_at DESC, e.id DESC LIMIT ${w.p(limit + 1)}`,
-          w.params,
-        );
-        return page(rows, limit, toApi);
-      });
+      return inTenant(deps, request, (c) => list.fetch(c, SELECT, toApi));
     },
   );
 

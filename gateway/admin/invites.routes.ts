@@ -18,7 +18,6 @@ import {
   insertUser,
   opaqueToken,
   principalOf,
-  requireRole,
   sha256,
   writeAudit,
   type Principal,
@@ -32,7 +31,8 @@ import {
   type AdminRouteOptions,
   type IdParam,
 } from './context.ts';
-import { Where, decodeCursor, page, timeKey } from './pagination.ts';
+import { timeKey } from './pagination.ts';
+import { NewestFirst, byId, guards } from './route-kit.ts';
 import { assertSitesVisible } from './sites.routes.ts';
 
 interface InviteRow {
@@ -50,6 +50,7 @@ interface InviteRow {
 
 const COLUMNS = `id, email::text AS email, role, site_ids, created_by, created_at, expires_at, accepted_at, revoked_at,
   ${timeKey('created_at')} AS _k`;
+const getInvite = byId<InviteRow>('invites', COLUMNS, 'invite not found');
 
 function status(r: InviteRow, now = Date.now()): ApiInvite['status'] {
   if (r.accepted_at) return 'accepted';
@@ -143,7 +144,7 @@ interface InviteLookup {
 }
 
 export const inviteRoutes: FastifyPluginAsync<AdminRouteOptions> = async (app, { deps }) => {
-  const admin = { onRequest: [app.authenticate, requireRole('tenant_admin')] };
+  const { admin } = guards(app);
 
   app.get(
     '/invites',
@@ -159,16 +160,9 @@ export const inviteRoutes: FastifyPluginAsync<AdminRouteOptions> = async (app, {
     },
     async (request) => {
       const q = request.query as InviteListQuery;
-      const limit = q.limit ?? 50;
-      const w = new Where().before(decodeCursor(q.cursor), 'created_at');
-      if (q.status) w.and(STATUS_SQL[q.status]);
-      return inTenant(deps, request, async (c) => {
-        const { rows } = await c.query<InviteRow>(
-          `SELECT ${COLUMNS} FROM invites ${w.sql} ORDER BY created_at DESC, id DESC LIMIT ${w.p(limit + 1)}`,
-          w.params,
-        );
-        return page(rows, limit, toApi);
-      });
+      const list = new NewestFirst(q, 'created_at');
+      if (q.status) list.where.and(STATUS_SQL[q.status]);
+      return inTenant(deps, request, (c) => list.fetch(c, `SELECT ${COLUMNS} FROM invites`, toApi));
     },
   );
 
@@ -186,12 +180,7 @@ export const inviteRoutes: FastifyPluginAsync<AdminRouteOptions> = async (app, {
     },
     async (request) => {
       const { id } = request.params as IdParam;
-      const row = await inTenant(deps, request, async (c) => {
-        const { rows } = await c.query<InviteRow>(`SELECT ${COLUMNS} FROM invites WHERE id = $1`, [id]);
-        return rows[0];
-      });
-      if (!row) throw new VigilError('NOT_FOUND', 'invite not found');
-      return toApi(row);
+      return toApi(await inTenant(deps, request, (c) => getInvite(c, id)));
     },
   );
 
@@ -236,11 +225,7 @@ export const inviteRoutes: FastifyPluginAsync<AdminRouteOptions> = async (app, {
     async (request, reply) => {
       const { id } = request.params as IdParam;
       await inTenant(deps, request, async (c) => {
-        const { rows } = await c.query<InviteRow>(`SELECT ${COLUMNS} FROM invites WHERE id = $1 FOR UPDATE`, [
-          id,
-        ]);
-        const row = rows[0];
-        if (!row) throw new VigilError('NOT_FOUND', 'invite not found');
+        const row = await getInvite(c, id, true);
         if (row.accepted_at) throw new VigilError('INVALID_STATE', 'the invite was already accepted');
         if (!row.revoked_at) {
           await c.query('UPDATE invites SET revoked_at = now() WHERE id = $1', [id]);

@@ -8,9 +8,8 @@ import {
   MaintenanceUpdateBody,
   Page,
   VigilError,
-  type PoolClient,
 } from '../../schemas/mod.ts';
-import { principalOf, requireRole } from '../identity/mod.ts';
+import { principalOf } from '../identity/mod.ts';
 import {
   audit,
   bearer,
@@ -22,7 +21,8 @@ import {
   type AdminRouteOptions,
   type IdParam,
 } from './context.ts';
-import { Where, decodeCursor, page, timeKey } from './pagination.ts';
+import { timeKey } from './pagination.ts';
+import { NewestFirst, byId, guards } from './route-kit.ts';
 
 interface MaintenanceRow {
   id: string;
@@ -82,20 +82,10 @@ function assertTimes(r: {
   }
 }
 
-async function getRecord(c: PoolClient, id: string, lock = false): Promise<MaintenanceRow> {
-  const { rows } = await c.query<MaintenanceRow>(
-    `SELECT ${COLUMNS} FROM maintenance_records WHERE id = $1${lock ? ' FOR UPDATE' : ''}`,
-    [id],
-  );
-  const row = rows[0];
-  if (!row) throw new VigilError('NOT_FOUND', 'maintenance record not found');
-  return row;
-}
+const getRecord = byId<MaintenanceRow>('maintenance_records', COLUMNS, 'maintenance record not found');
 
 export const maintenanceRoutes: FastifyPluginAsync<AdminRouteOptions> = async (app, { deps }) => {
-  const reader = { onRequest: [app.authenticate, requireRole('viewer')] };
-  const operator = { onRequest: [app.authenticate, requireRole('operator')] };
-  const admin = { onRequest: [app.authenticate, requireRole('tenant_admin')] };
+  const { reader, operator, admin } = guards(app);
   // Maintenance windows suppress alerts: the alert engine reloads the unit's windows on this.
   const changed = (tenantId: string, equipmentId: string) =>
     publishControl(deps, 'maintenance.changed', { tenantId, equipmentId });
@@ -114,22 +104,17 @@ export const maintenanceRoutes: FastifyPluginAsync<AdminRouteOptions> = async (a
     },
     async (request) => {
       const q = request.query as MaintenanceListQuery;
-      const limit = q.limit ?? 50;
-      const w = new Where().before(decodeCursor(q.cursor), 'performed_at');
+      const list = new NewestFirst(q, 'performed_at');
+      const w = list.where;
       if (q.equipmentId) w.and(`equipment_id = ${w.p(q.equipmentId)}`);
       if (q.siteId) w.and(`site_id = ${w.p(q.siteId)}`);
       if (q.kind) w.and(`kind = ${w.p(q.kind)}`);
       if (q.from) w.and(`performed_at >= ${w.p(q.from)}`);
       if (q.to) w.and(`performed_at < ${w.p(q.to)}`);
       if (q.dueBefore) w.and(`next_due < ${w.p(q.dueBefore)}`);
-      return inTenant(deps, request, async (c) => {
-        const { rows } = await c.query<MaintenanceRow>(
-          `SELECT ${COLUMNS} FROM maintenance_records ${w.sql}
-           ORDER BY performed_at DESC, id DESC LIMIT ${w.p(limit + 1)}`,
-          w.params,
-        );
-        return page(rows, limit, toApi);
-      });
+      return inTenant(deps, request, (c) =>
+        list.fetch(c, `SELECT ${COLUMNS} FROM maintenance_records`, toApi),
+      );
     },
   );
 

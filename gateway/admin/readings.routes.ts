@@ -12,9 +12,9 @@ import {
   VigilError,
   type PoolClient,
 } from '../../schemas/mod.ts';
-import { requireRole } from '../identity/mod.ts';
 import { bearer, errorResponses, inTenant, iso, type AdminRouteOptions, type IdParam } from './context.ts';
 import { Where, decodeCursor, page, timeKey } from './pagination.ts';
+import { guards } from './route-kit.ts';
 
 /**
  * Reads of stored telemetry. They go through `telemetry_v` / `telemetry_hourly_v` only: the
@@ -58,7 +58,7 @@ async function assertVisible(c: PoolClient, equipmentId: string): Promise<void> 
 }
 
 export const readingRoutes: FastifyPluginAsync<AdminRouteOptions> = async (app, { deps }) => {
-  const reader = { onRequest: [app.authenticate, requireRole('viewer')] };
+  const { reader } = guards(app);
 
   app.get(
     '/fleet',

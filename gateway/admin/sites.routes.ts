@@ -10,7 +10,6 @@ import {
   VigilError,
   type PoolClient,
 } from '../../schemas/mod.ts';
-import { requireRole } from '../identity/mod.ts';
 import {
   audit,
   bearer,
@@ -21,7 +20,8 @@ import {
   type AdminRouteOptions,
   type IdParam,
 } from './context.ts';
-import { Where, decodeCursor, page, timeKey } from './pagination.ts';
+import { timeKey } from './pagination.ts';
+import { NewestFirst, byId, guards } from './route-kit.ts';
 
 interface SiteRow {
   id: string;
@@ -34,6 +34,7 @@ interface SiteRow {
 }
 
 const COLUMNS = `id, name, timezone, address, created_at, updated_at, ${timeKey('created_at')} AS _k`;
+const getSite = byId<SiteRow>('sites', COLUMNS, 'site not found');
 
 function toApi(r: SiteRow): ApiSite {
   return {
@@ -68,8 +69,7 @@ export async function assertSitesVisible(client: PoolClient, siteIds: readonly s
 }
 
 export const siteRoutes: FastifyPluginAsync<AdminRouteOptions> = async (app, { deps }) => {
-  const reader = { onRequest: [app.authenticate, requireRole('viewer')] };
-  const admin = { onRequest: [app.authenticate, requireRole('tenant_admin')] };
+  const { reader, admin } = guards(app);
 
   app.get(
     '/sites',
@@ -84,16 +84,8 @@ export const siteRoutes: FastifyPluginAsync<AdminRouteOptions> = async (app, { d
       },
     },
     async (request) => {
-      const q = request.query as SiteListQuery;
-      const limit = q.limit ?? 50;
-      const w = new Where().before(decodeCursor(q.cursor), 'created_at');
-      return inTenant(deps, request, async (c) => {
-        const { rows } = await c.query<SiteRow>(
-          `SELECT ${COLUMNS} FROM sites ${w.sql} ORDER BY created_at DESC, id DESC LIMIT ${w.p(limit + 1)}`,
-          w.params,
-        );
-        return page(rows, limit, toApi);
-      });
+      const list = new NewestFirst(request.query as SiteListQuery, 'created_at');
+      return inTenant(deps, request, (c) => list.fetch(c, `SELECT ${COLUMNS} FROM sites`, toApi));
     },
   );
 
@@ -111,12 +103,7 @@ export const siteRoutes: FastifyPluginAsync<AdminRouteOptions> = async (app, { d
     },
     async (request) => {
       const { id } = request.params as IdParam;
-      const row = await inTenant(deps, request, async (c) => {
-        const { rows } = await c.query<SiteRow>(`SELECT ${COLUMNS} FROM sites WHERE id = $1`, [id]);
-        return rows[0];
-      });
-      if (!row) throw new VigilError('NOT_FOUND', 'site not found');
-      return toApi(row);
+      return toApi(await inTenant(deps, request, (c) => getSite(c, id)));
     },
   );
 
@@ -172,9 +159,7 @@ export const siteRoutes: FastifyPluginAsync<AdminRouteOptions> = async (app, { d
       const body = request.body as SiteUpdateBody;
       assertTimezone(body.timezone);
       const row = await inTenant(deps, request, async (c) => {
-        const before = (await c.query<SiteRow>(`SELECT ${COLUMNS} FROM sites WHERE id = $1 FOR UPDATE`, [id]))
-          .rows[0];
-        if (!before) throw new VigilError('NOT_FOUND', 'site not found');
+        const before = await getSite(c, id, true);
         const params: unknown[] = [id];
         const set = setClause(body, { name: 'name', timezone: 'timezone', address: 'address' }, params);
         const { rows } = await c.query<SiteRow>(
@@ -210,9 +195,7 @@ export const siteRoutes: FastifyPluginAsync<AdminRouteOptions> = async (app, { d
     async (request, reply) => {
       const { id } = request.params as IdParam;
       await inTenant(deps, request, async (c) => {
-        const before = (await c.query<SiteRow>(`SELECT ${COLUMNS} FROM sites WHERE id = $1 FOR UPDATE`, [id]))
-          .rows[0];
-        if (!before) throw new VigilError('NOT_FOUND', 'site not found');
+        const before = await getSite(c, id, true);
         const { rowCount } = await c.query('SELECT 1 FROM equipment WHERE site_id = $1 LIMIT 1', [id]);
         // Deleting would cascade to the equipment's alerts and history: never implicitly.
         if (rowCount) throw new VigilError('CONFLICT', 'the site still has equipment');

@@ -9,7 +9,7 @@ import {
   VigilError,
   type PoolClient,
 } from '../../schemas/mod.ts';
-import { principalOf, requireRole, type Principal, type Role } from '../identity/mod.ts';
+import { principalOf, type Principal, type Role } from '../identity/mod.ts';
 import {
   audit,
   bearer,
@@ -19,7 +19,8 @@ import {
   type AdminRouteOptions,
   type IdParam,
 } from './context.ts';
-import { Where, decodeCursor, page, timeKey } from './pagination.ts';
+import { timeKey } from './pagination.ts';
+import { NewestFirst, byId, guards } from './route-kit.ts';
 import { assertSitesVisible } from './sites.routes.ts';
 
 interface UserRow {
@@ -37,6 +38,7 @@ interface UserRow {
 
 const COLUMNS = `id, email::text AS email, name, role, site_ids, disabled_at, last_login_at, created_at, updated_at,
   ${timeKey('created_at')} AS _k`;
+const getUser = byId<UserRow>('users', COLUMNS, 'user not found');
 
 function toApi(r: UserRow): ApiUser {
   return {
@@ -57,9 +59,7 @@ function summary(r: UserRow): Record<string, unknown> {
 }
 
 async function lockUser(c: PoolClient, id: string, caller: Principal): Promise<UserRow> {
-  const { rows } = await c.query<UserRow>(`SELECT ${COLUMNS} FROM users WHERE id = $1 FOR UPDATE`, [id]);
-  const row = rows[0];
-  if (!row) throw new VigilError('NOT_FOUND', 'user not found');
+  const row = await getUser(c, id, true);
   // Platform admins are managed with the CLI (or by another platform admin), never by a tenant admin.
   if (row.role === 'platform_admin' && caller.role !== 'platform_admin') {
     throw new VigilError('FORBIDDEN', 'platform admins cannot be changed here');
@@ -78,7 +78,7 @@ async function assertAdminRemains(c: PoolClient): Promise<void> {
 }
 
 export const userRoutes: FastifyPluginAsync<AdminRouteOptions> = async (app, { deps }) => {
-  const admin = { onRequest: [app.authenticate, requireRole('tenant_admin')] };
+  const { admin } = guards(app);
   const identity = app.identity;
 
   app.get(
@@ -95,18 +95,14 @@ export const userRoutes: FastifyPluginAsync<AdminRouteOptions> = async (app, { d
     },
     async (request) => {
       const q = request.query as UserListQuery;
-      const limit = q.limit ?? 50;
-      const w = new Where().before(decodeCursor(q.cursor), 'created_at');
+      const list = new NewestFirst(q, 'created_at');
+      const w = list.where;
       if (q.role) w.and(`role = ${w.p(q.role)}`);
       // Users who may see the site: unrestricted ones and those whose list names it.
       if (q.siteId) w.and(`(site_ids IS NULL OR ${w.p(q.siteId)}::uuid = ANY (site_ids))`);
       return inTenant(deps, request, async (c) => {
         if (q.siteId) await assertSitesVisible(c, [q.siteId]);
-        const { rows } = await c.query<UserRow>(
-          `SELECT ${COLUMNS} FROM users ${w.sql} ORDER BY created_at DESC, id DESC LIMIT ${w.p(limit + 1)}`,
-          w.params,
-        );
-        return page(rows, limit, toApi);
+        return list.fetch(c, `SELECT ${COLUMNS} FROM users`, toApi);
       });
     },
   );
@@ -125,12 +121,7 @@ export const userRoutes: FastifyPluginAsync<AdminRouteOptions> = async (app, { d
     },
     async (request) => {
       const { id } = request.params as IdParam;
-      const row = await inTenant(deps, request, async (c) => {
-        const { rows } = await c.query<UserRow>(`SELECT ${COLUMNS} FROM users WHERE id = $1`, [id]);
-        return rows[0];
-      });
-      if (!row) throw new VigilError('NOT_FOUND', 'user not found');
-      return toApi(row);
+      return toApi(await inTenant(deps, request, (c) => getUser(c, id)));
     },
   );
 
