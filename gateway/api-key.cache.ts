@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { sha256 } from './identity/mod.ts';
 
 /** The equipment unit an API key belongs to. */
 export interface DeviceIdentity {
@@ -29,10 +29,6 @@ interface Entry {
 const MIN_KEY_LENGTH = 16;
 const MAX_KEY_LENGTH = 256;
 
-export function hashApiKey(key: string): Buffer {
-  return createHash('sha256').update(key, 'utf8').digest();
-}
-
 /**
  * In-process API key → device cache keyed by the key's hash (the key itself is never stored).
  * Concurrent requests with the same key share one lookup; failed lookups (database down) are
@@ -62,7 +58,7 @@ export class ApiKeyCache {
 
   async resolve(key: string | undefined): Promise<DeviceIdentity | null> {
     if (!key || key.length < MIN_KEY_LENGTH || key.length > MAX_KEY_LENGTH) return null;
-    const hash = hashApiKey(key);
+    const hash = sha256(key);
     const id = hash.toString('base64');
     const now = this.#now();
     const hit = this.#entries.get(id);

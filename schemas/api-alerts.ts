@@ -1,11 +1,17 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { Severity } from './events.ts';
-import { NullableTimestamp, PageQuery, Timestamp, Uuid } from './http.ts';
+import {
+  NullableNumber,
+  NullableString,
+  NullableTimestamp,
+  NullableUuid,
+  PageQuery,
+  Timestamp,
+  Uuid,
+} from './http.ts';
 import { AlertRuleKey, AlertRuleKind } from './rules.ts';
 
 /** HTTP contract of alerts (list, ack, resolve, snooze, timeline) and alert rules (CRUD). */
-
-const NullableUuid = Type.Union([Uuid, Type.Null()]);
 
 export const AlertStatus = Type.Union([
   Type.Literal('active'),
@@ -23,8 +29,8 @@ export const ApiAlert = Type.Object({
   severity: Severity,
   status: AlertStatus,
   message: Type.String(),
-  value: Type.Union([Type.Number(), Type.Null()]),
-  threshold: Type.Union([Type.Number(), Type.Null()]),
+  value: NullableNumber,
+  threshold: NullableNumber,
   latched: Type.Boolean(),
   suppressed: Type.Boolean(),
   openedAt: Timestamp,
@@ -35,7 +41,7 @@ export const ApiAlert = Type.Object({
   resolvedAt: NullableTimestamp,
   resolvedBy: NullableUuid,
   snoozedUntil: NullableTimestamp,
-  note: Type.Union([Type.String(), Type.Null()]),
+  note: NullableString,
 });
 export type ApiAlert = Static<typeof ApiAlert>;
 
@@ -75,7 +81,7 @@ export const ApiAlertTimelineEntry = Type.Object({
   at: Timestamp,
   action: Type.String(),
   actorId: NullableUuid,
-  note: Type.Union([Type.String(), Type.Null()]),
+  note: NullableString,
   data: Type.Unknown(),
 });
 export type ApiAlertTimelineEntry = Static<typeof ApiAlertTimelineEntry>;

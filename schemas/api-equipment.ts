@@ -1,5 +1,13 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { NullableTimestamp, PageQuery, Timestamp, Uuid } from './http.ts';
+import {
+  NullableNumber,
+  NullableString,
+  NullableTimestamp,
+  NullableUuid,
+  PageQuery,
+  Timestamp,
+  Uuid,
+} from './http.ts';
 
 /** HTTP contract of equipment (with device API keys) and maintenance records (SPEC §5). */
 
@@ -21,9 +29,9 @@ export const ApiEquipment = Type.Object({
   id: Uuid,
   siteId: Uuid,
   name: Type.String(),
-  serial: Type.Union([Type.String(), Type.Null()]),
+  serial: NullableString,
   kind: EquipmentKind,
-  setpoint: Type.Union([Type.Number(), Type.Null()]),
+  setpoint: NullableNumber,
   apiKeyPrefix: Type.Union([Type.String(), Type.Null()], {
     description: 'identifies the active key; the key itself is never shown again',
   }),
@@ -105,12 +113,12 @@ export const ApiMaintenance = Type.Object({
   siteId: Uuid,
   kind: Type.String(),
   description: Type.String(),
-  technician: Type.Union([Type.String(), Type.Null()]),
+  technician: NullableString,
   performedAt: Timestamp,
   nextDue: NullableTimestamp,
   windowStart: NullableTimestamp,
   windowEnd: NullableTimestamp,
-  createdBy: Type.Union([Uuid, Type.Null()]),
+  createdBy: NullableUuid,
   createdAt: Timestamp,
   updatedAt: Timestamp,
 });

@@ -1,5 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { NullableTimestamp, PageQuery, Timestamp, Uuid } from './http.ts';
+import { NullableString, NullableTimestamp, NullableUuid, PageQuery, Timestamp, Uuid } from './http.ts';
 
 /**
  * HTTP contract of identity and tenancy: auth, tenants, sites, users, invites, audit log.
@@ -147,7 +147,7 @@ export const ApiSite = Type.Object({
   id: Uuid,
   name: Type.String(),
   timezone: Type.String(),
-  address: Type.Union([Type.String(), Type.Null()]),
+  address: NullableString,
   createdAt: Timestamp,
   updatedAt: Timestamp,
 });
@@ -221,7 +221,7 @@ export const ApiInvite = Type.Object({
   role: AssignableRole,
   siteIds: SiteIds,
   status: InviteStatus,
-  createdBy: Type.Union([Uuid, Type.Null()]),
+  createdBy: NullableUuid,
   createdAt: Timestamp,
   expiresAt: Timestamp,
   acceptedAt: NullableTimestamp,
@@ -266,13 +266,13 @@ export const ApiAuditEntry = Type.Object({
   at: Timestamp,
   action: Type.String(),
   targetType: Type.String(),
-  targetId: Type.Union([Type.String(), Type.Null()]),
-  actorUserId: Type.Union([Uuid, Type.Null()]),
-  actorTenantId: Type.Union([Uuid, Type.Null()]),
-  actorRole: Type.Union([Type.String(), Type.Null()]),
+  targetId: NullableString,
+  actorUserId: NullableUuid,
+  actorTenantId: NullableUuid,
+  actorRole: NullableString,
   before: Type.Unknown(),
   after: Type.Unknown(),
-  requestId: Type.Union([Type.String(), Type.Null()]),
+  requestId: NullableString,
 });
 export type ApiAuditEntry = Static<typeof ApiAuditEntry>;
 

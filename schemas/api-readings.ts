@@ -1,20 +1,19 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { PageQuery, Timestamp, Uuid } from './http.ts';
+import { NullableNumber, PageQuery, Timestamp, Uuid } from './http.ts';
 import { Severity } from './events.ts';
 
-const Num = Type.Union([Type.Number(), Type.Null()]);
 const Flag = Type.Union([Type.Boolean(), Type.Null()]);
 
 /** A stored reading as the API returns it (the units of schemas/telemetry.ts). */
 export const ApiReading = Type.Object({
   ts: Timestamp,
-  temperature: Num,
-  pressure: Num,
+  temperature: NullableNumber,
+  pressure: NullableNumber,
   door: Flag,
   heater: Flag,
   compressor: Flag,
   fan: Flag,
-  setpoint: Num,
+  setpoint: NullableNumber,
   metrics: Type.Union([Type.Record(Type.String(), Type.Number()), Type.Null()]),
 });
 export type ApiReading = Static<typeof ApiReading>;
@@ -25,7 +24,7 @@ export const ApiFleetUnit = Type.Object({
   siteId: Uuid,
   name: Type.String(),
   kind: Type.String(),
-  setpoint: Num,
+  setpoint: NullableNumber,
   lastReading: Type.Union([ApiReading, Type.Null()]),
   openAlerts: Type.Integer({ minimum: 0 }),
   worstSeverity: Type.Union([Severity, Type.Null()]),
@@ -51,14 +50,14 @@ export type ReadingsQuery = Static<typeof ReadingsQuery>;
 export const ApiHourly = Type.Object({
   hour: Timestamp,
   readings: Type.Integer(),
-  temperatureMin: Num,
-  temperatureAvg: Num,
-  temperatureMax: Num,
-  pressureMin: Num,
-  pressureAvg: Num,
-  pressureMax: Num,
-  doorOpenRatio: Num,
-  compressorDuty: Num,
+  temperatureMin: NullableNumber,
+  temperatureAvg: NullableNumber,
+  temperatureMax: NullableNumber,
+  pressureMin: NullableNumber,
+  pressureAvg: NullableNumber,
+  pressureMax: NullableNumber,
+  doorOpenRatio: NullableNumber,
+  compressorDuty: NullableNumber,
 });
 export type ApiHourly = Static<typeof ApiHourly>;
 

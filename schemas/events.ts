@@ -56,6 +56,7 @@ export type VigilEvent = Static<typeof VigilEvent>;
 export const EVENT_KINDS = ['alert'] as const;
 export type EventKind = (typeof EVENT_KINDS)[number];
 
+/** An event's kind is the prefix of its type: `alert.opened` → `alert`. */
 export function eventKind(e: VigilEvent): EventKind {
-  return e.type.startsWith('alert.') ? 'alert' : 'alert';
+  return e.type.slice(0, e.type.indexOf('.')) as EventKind;
 }

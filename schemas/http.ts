@@ -33,4 +33,7 @@ export function Page<T extends TSchema>(item: T) {
 export const Uuid = Type.String({ format: 'uuid' });
 export const Timestamp = Type.String({ format: 'date-time' });
 export const NullableTimestamp = Type.Union([Timestamp, Type.Null()]);
+export const NullableUuid = Type.Union([Uuid, Type.Null()]);
+export const NullableString = Type.Union([Type.String(), Type.Null()]);
+export const NullableNumber = Type.Union([Type.Number(), Type.Null()]);
 export const IdParams = Type.Object({ id: Uuid }, { additionalProperties: false });

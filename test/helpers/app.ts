@@ -5,7 +5,7 @@
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
-import { buildApp, connectGatewayDeps, type GatewayDeps } from '../../gateway/mod.ts';
+import { buildApp, connectGatewayDeps, type BuildAppOptions, type GatewayDeps } from '../../gateway/mod.ts';
 import { provisionPlatformAdmin, provisionTenant } from '../../gateway/identity/mod.ts';
 import {
   createLogger,
@@ -72,18 +72,38 @@ export function json<T = Record<string, unknown>>(res: LightMyRequestResponse): 
   return res.json<T>();
 }
 
-export async function apiFixture(overrides: Partial<Config> = {}): Promise<ApiFixture> {
+export interface BootedGateway {
+  config: Config;
+  deps: GatewayDeps;
+  app: FastifyInstance;
+  /** Superuser pool (setup and checks the API does not offer). */
+  admin: Pool;
+}
+
+/**
+ * What every gateway fixture starts from: a private NATS namespace and Redis prefix, the schema
+ * migrated, the real app built and ready, and a superuser pool. Quiet unless LOG_LEVEL is set
+ * for a debugging run.
+ */
+export async function bootGateway(
+  logName: string,
+  overrides: Partial<Config> = {},
+  build: Omit<BuildAppOptions, 'config' | 'deps'> = {},
+): Promise<BootedGateway> {
   const config = loadConfig(process.env, {
     VIGIL_NS: unique('t'),
     ...(process.env['LOG_LEVEL'] ? {} : { LOG_LEVEL: 'silent' }),
     ...overrides,
   });
   await migrate(config);
-  const log = createLogger(config, 'identity-test');
-  const deps = await connectGatewayDeps(config, log);
-  const app = await buildApp({ config, deps });
+  const deps = await connectGatewayDeps(config, createLogger(config, logName));
+  const app = await buildApp({ config, deps, ...build });
   await app.ready();
-  const admin = createPool(config, 'admin', 2);
+  return { config, deps, app, admin: createPool(config, 'admin', 2) };
+}
+
+export async function apiFixture(overrides: Partial<Config> = {}): Promise<ApiFixture> {
+  const { config, deps, app, admin } = await bootGateway('identity-test', overrides);
   const appPool = createPool(config, 'app', 2);
   const tenants: string[] = [];
   const users: string[] = [];

@@ -5,15 +5,10 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { RetentionPolicy, StorageType } from '@nats-io/jetstream';
 import type { FastifyInstance } from 'fastify';
-import { createLogger, createPool, loadConfig, migrate, type Config, type Pool } from '../../schemas/mod.ts';
-import {
-  buildApp,
-  connectGatewayDeps,
-  hashApiKey,
-  type GatewayDeps,
-  type SseOptions,
-} from '../../gateway/mod.ts';
-import type { Principal } from '../../gateway/mod.ts';
+import type { Config, Pool } from '../../schemas/mod.ts';
+import type { GatewayDeps, Principal, SseOptions } from '../../gateway/mod.ts';
+import { newApiKey } from '../../gateway/identity/mod.ts';
+import { bootGateway } from '../helpers/app.ts';
 
 export interface TenantFixture {
   tenantId: string;
@@ -41,16 +36,11 @@ export interface FixtureOptions {
 }
 
 export async function gatewayFixture(opts: FixtureOptions = {}): Promise<GatewayFixture> {
-  const ns = `t${randomBytes(5).toString('hex')}`;
-  // Quiet unless LOG_LEVEL is set for a debugging run.
-  const config = loadConfig(process.env, {
-    VIGIL_NS: ns,
-    ...(process.env['LOG_LEVEL'] ? {} : { LOG_LEVEL: 'silent' }),
-  });
-  await migrate(config);
-  const log = createLogger(config, 'gateway-test');
-  const deps = await connectGatewayDeps(config, log);
-  const admin = createPool(config, 'admin', 2);
+  const { config, deps, app, admin } = await bootGateway(
+    'gateway-test',
+    {},
+    opts.sse ? { sse: opts.sse } : {},
+  );
   const streams: string[] = [];
   for (const s of opts.streams ?? ['telemetry', 'events']) {
     const name = s === 'telemetry' ? deps.names.telemetry.stream : deps.names.events.stream;
@@ -64,8 +54,6 @@ export async function gatewayFixture(opts: FixtureOptions = {}): Promise<Gateway
     });
     streams.push(name);
   }
-  const app = await buildApp({ config, deps, ...(opts.sse ? { sse: opts.sse } : {}) });
-  await app.ready();
   const tenants: string[] = [];
 
   return {
@@ -91,13 +79,12 @@ export async function gatewayFixture(opts: FixtureOptions = {}): Promise<Gateway
         [tenantId, siteIds[0]],
       );
       const equipmentId = eq.rows[0]!.id;
-      const prefix = randomBytes(6).toString('hex');
-      const apiKey = `vk_${prefix}_${randomBytes(32).toString('base64url')}`;
+      const key = newApiKey();
       await admin.query(
         'INSERT INTO equipment_api_keys (tenant_id, equipment_id, key_hash, prefix) VALUES ($1, $2, $3, $4)',
-        [tenantId, equipmentId, hashApiKey(apiKey), prefix],
+        [tenantId, equipmentId, key.hash, key.prefix],
       );
-      return { tenantId, siteIds, equipmentId, apiKey };
+      return { tenantId, siteIds, equipmentId, apiKey: key.key };
     },
     async token(p) {
       const issued = await app.identity.tokens.issue({

@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { ApiKeyCache, hashApiKey, type DeviceIdentity } from '../../gateway/api-key.cache.ts';
+import { ApiKeyCache, type DeviceIdentity } from '../../gateway/api-key.cache.ts';
+import { sha256 } from '../../gateway/identity/mod.ts';
 
 const KEY = 'vk_abcd_0123456789abcdef0123456789abcdef';
 const DEVICE: DeviceIdentity = { tenantId: 't', equipmentId: 'e', siteId: 's' };
 
-function harness(known: Record<string, DeviceIdentity> = { [hashApiKey(KEY).toString('hex')]: DEVICE }) {
+function harness(known: Record<string, DeviceIdentity> = { [sha256(KEY).toString('hex')]: DEVICE }) {
   const clock = { now: 1_000_000 };
   const calls: string[] = [];
   let fail = false;
@@ -94,8 +95,8 @@ describe('ApiKeyCache', () => {
     const unknown = 'vk_zzzz_ffffffffffffffffffffffffffffffff';
     const OTHER: DeviceIdentity = { tenantId: 't', equipmentId: 'e2', siteId: 's' };
     const h = harness({
-      [hashApiKey(KEY).toString('hex')]: DEVICE,
-      [hashApiKey(other).toString('hex')]: OTHER,
+      [sha256(KEY).toString('hex')]: DEVICE,
+      [sha256(other).toString('hex')]: OTHER,
     });
     for (const k of [KEY, other, unknown]) await h.cache.resolve(k);
     assert.equal(h.calls.length, 3);
@@ -103,7 +104,7 @@ describe('ApiKeyCache', () => {
     for (const k of [KEY, other, unknown]) await h.cache.resolve(k);
     // Only the evicted key was looked up again: a revocation bites on the next request.
     assert.equal(h.calls.length, 4);
-    assert.equal(h.calls[3], hashApiKey(KEY).toString('hex'));
+    assert.equal(h.calls[3], sha256(KEY).toString('hex'));
   });
 
   test('evicting also drops lookups still running (they may predate the change)', async () => {
