@@ -212,19 +212,8 @@ export class ConsumerRunner<T> {
   }
 
   /** Sleep unless stopping; resolves false when interrupted by stop(). */
-  async #pause(ms: number): Promise<boolean> {
-    if (this.#stopping) return false;
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        this.#abort.signal.removeEventListener('abort', onAbort);
-        resolve(true);
-      }, ms);
-      const onAbort = (): void => {
-        clearTimeout(timer);
-        resolve(false);
-      };
-      this.#abort.signal.addEventListener('abort', onAbort, { once: true });
-    });
+  #pause(ms: number): Promise<boolean> {
+    return sleepFor(ms, this.#abort.signal);
   }
 
   #consumerConfig(): Partial<ConsumerConfig> {
@@ -659,6 +648,22 @@ export class ConsumerRunner<T> {
       }
     }
   }
+}
+
+/** Sleep `ms`: true after the full sleep, false as soon as `signal` aborts (at once if it has). */
+export function sleepFor(ms: number, signal: AbortSignal): Promise<boolean> {
+  if (signal.aborted) return Promise.resolve(false);
+  return new Promise((resolve) => {
+    const onAbort = (): void => {
+      clearTimeout(timer);
+      resolve(false);
+    };
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve(true);
+    }, ms);
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
 }
 
 /**

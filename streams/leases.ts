@@ -126,11 +126,7 @@ export class PartitionLeases {
     this.#revisions.delete(p);
     if (rev === undefined) return;
     try {
-      await this.#kv.update(
-        this.key(p),
-        JSON.stringify({ node: '', at: Date.now() } satisfies LeaseValue),
-        rev,
-      );
+      await this.#kv.update(this.key(p), this.#encode(''), rev);
     } catch (err) {
       if (!isCasConflict(err)) throw err;
     }

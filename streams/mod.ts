@@ -32,6 +32,7 @@ export {
   DEFAULT_BACKOFF_MS,
   isOutage,
   isRetryable,
+  sleepFor,
   type ConsumerOptions,
   type ConsumerStats,
   type Decoded,

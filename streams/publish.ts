@@ -117,6 +117,12 @@ export interface AlertRef {
 }
 export type AlertClosed = AlertRef;
 
+/** Control messages go over NATS core; flushed so the caller knows the server has them. */
+async function publishControl(nc: NatsConnection, subject: string, body: object): Promise<void> {
+  nc.publish(subject, JSON.stringify(body));
+  await nc.flush();
+}
+
 /**
  * Tell the equipment actors a tenant's rules changed (`tenantId` null: a global rule). NATS
  * core, not stored: live actors reload within a second; an actor restored later loads the
@@ -127,8 +133,7 @@ export async function publishRulesChanged(
   names: Names,
   tenantId: string | null,
 ): Promise<void> {
-  nc.publish(names.ctl.rulesChanged, JSON.stringify({ tenantId }));
-  await nc.flush();
+  await publishControl(nc, names.ctl.rulesChanged, { tenantId });
 }
 
 /**
@@ -140,8 +145,7 @@ export async function publishAlertClosed(
   names: Names,
   closed: AlertClosed,
 ): Promise<void> {
-  nc.publish(names.ctl.alertClosed, JSON.stringify(closed));
-  await nc.flush();
+  await publishControl(nc, names.ctl.alertClosed, closed);
 }
 
 /**
@@ -155,6 +159,5 @@ export async function publishAlertAcknowledged(
   names: Names,
   acknowledged: AlertRef,
 ): Promise<void> {
-  nc.publish(names.ctl.alertAcknowledged, JSON.stringify(acknowledged));
-  await nc.flush();
+  await publishControl(nc, names.ctl.alertAcknowledged, acknowledged);
 }

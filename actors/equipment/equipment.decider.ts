@@ -214,6 +214,7 @@ function fmt(n: number): string {
   return String(Math.round(n * 100) / 100);
 }
 
+/** A published event of `alert`, and the AlertEvent it carries. */
 function alertEvent(
   type: PublishedEvent['type'],
   unit: UnitInfo,
@@ -227,8 +228,8 @@ function alertEvent(
     threshold: number | null;
     message: string;
   },
-): AlertEvent {
-  return {
+): PublishedEvent {
+  const data: AlertEvent = {
     id: `${alert.id}:${type}:${ts}`,
     type,
     tenantId: unit.tenantId,
@@ -250,6 +251,7 @@ function alertEvent(
       message: fields.message,
     },
   };
+  return { type, data };
 }
 
 function breachText(rule: DeciderRule, value: number, threshold: number): string {
@@ -283,15 +285,12 @@ function open(
     acknowledged: false,
   };
   const held = rule.params.for_s ? ` for ${rule.params.for_s}s` : '';
-  return {
-    type: 'alert.opened',
-    data: alertEvent('alert.opened', unit, alert, ts, rule.key, {
-      severity: breach.severity,
-      value: o.value,
-      threshold: breach.threshold,
-      message: `${breachText(rule, o.value, breach.threshold)}${held}`,
-    }),
-  };
+  return alertEvent('alert.opened', unit, alert, ts, rule.key, {
+    severity: breach.severity,
+    value: o.value,
+    threshold: breach.threshold,
+    message: `${breachText(rule, o.value, breach.threshold)}${held}`,
+  });
 }
 
 function updated(
@@ -303,16 +302,13 @@ function updated(
   why: string,
 ): EquipmentEvent {
   const breach = o.breach!;
-  return {
-    type: 'alert.updated',
-    data: alertEvent('alert.updated', unit, alert, ts, rule.key, {
-      severity: breach.severity,
-      previousSeverity: alert.severity,
-      value: o.value,
-      threshold: breach.threshold,
-      message: `${why}: ${breachText(rule, o.value, breach.threshold)}`,
-    }),
-  };
+  return alertEvent('alert.updated', unit, alert, ts, rule.key, {
+    severity: breach.severity,
+    previousSeverity: alert.severity,
+    value: o.value,
+    threshold: breach.threshold,
+    message: `${why}: ${breachText(rule, o.value, breach.threshold)}`,
+  });
 }
 
 function finish(
@@ -323,26 +319,20 @@ function finish(
   ts: number,
 ): EquipmentEvent {
   if (rule.latched && !alert.acknowledged) {
-    return {
-      type: 'alert.cleared',
-      data: alertEvent('alert.cleared', unit, alert, ts, rule.key, {
-        severity: alert.severity,
-        value: o.value,
-        threshold: o.clearThreshold,
-        message: `condition cleared: ${clearText(rule, o)}; latched until closed`,
-      }),
-    };
-  }
-  return {
-    type: 'alert.resolved',
-    data: alertEvent('alert.resolved', unit, alert, ts, rule.key, {
+    return alertEvent('alert.cleared', unit, alert, ts, rule.key, {
       severity: alert.severity,
       value: o.value,
       threshold: o.clearThreshold,
-      // A latched rule resolves here only when its alert was acknowledged while active.
-      message: `recovered: ${clearText(rule, o)}${rule.latched ? ' (latched, acknowledged)' : ''}`,
-    }),
-  };
+      message: `condition cleared: ${clearText(rule, o)}; latched until closed`,
+    });
+  }
+  return alertEvent('alert.resolved', unit, alert, ts, rule.key, {
+    severity: alert.severity,
+    value: o.value,
+    threshold: o.clearThreshold,
+    // A latched rule resolves here only when its alert was acknowledged while active.
+    message: `recovered: ${clearText(rule, o)}${rule.latched ? ' (latched, acknowledged)' : ''}`,
+  });
 }
 
 /** A rule that no longer applies (deleted, disabled, overridden) resolves what it left open. */
@@ -354,15 +344,12 @@ function retire(key: string, rs: RuleState, unit: UnitInfo, ts: number, why: str
     case 'recovering':
     case 'latched':
       return [
-        {
-          type: 'alert.resolved',
-          data: alertEvent('alert.resolved', unit, rs.alert, ts, key, {
-            severity: rs.alert.severity,
-            value: null,
-            threshold: null,
-            message: why,
-          }),
-        },
+        alertEvent('alert.resolved', unit, rs.alert, ts, key, {
+          severity: rs.alert.severity,
+          value: null,
+          threshold: null,
+          message: why,
+        }),
       ];
     default:
       return unreachable(rs);
@@ -452,9 +439,10 @@ export function decide(state: EquipmentState, command: EquipmentCommand, now: nu
       };
       const s = evolve(state, recorded);
       const events: EquipmentEvent[] = [recorded];
-      const keys = new Set(rules.map((r) => r.key));
+      // Few rules per unit, usually no rule state: a scan, not a Set built per reading.
       for (const [key, rs] of Object.entries(s.rules)) {
-        if (!keys.has(key)) events.push(...retire(key, rs, unit, reading.ts, 'rule removed or disabled'));
+        if (!rules.some((r) => r.key === key))
+          events.push(...retire(key, rs, unit, reading.ts, 'rule removed or disabled'));
       }
       for (const rule of rules)
         events.push(...evaluateRule(rule, s.rules[rule.key], reading, unit, s, maintenance));
@@ -479,15 +467,12 @@ export function decide(state: EquipmentState, command: EquipmentCommand, now: nu
       // Cleared and waiting for exactly this: released now, by a decision no reading caused.
       if (rs.phase === 'latched') {
         return [
-          {
-            type: 'alert.resolved',
-            data: alertEvent('alert.resolved', unit, { ...rs.alert, acknowledged: true }, now, ruleKey, {
-              severity: rs.alert.severity,
-              value: null,
-              threshold: null,
-              message: 'latched alert released by acknowledgement',
-            }),
-          },
+          alertEvent('alert.resolved', unit, { ...rs.alert, acknowledged: true }, now, ruleKey, {
+            severity: rs.alert.severity,
+            value: null,
+            threshold: null,
+            message: 'latched alert released by acknowledgement',
+          }),
         ];
       }
       if (rs.alert.acknowledged) return [];

@@ -6,6 +6,7 @@ import {
   partitionsOf,
   publishEvent,
   putAtRevision,
+  sleepFor,
   type ConsumerStats,
   type Delivery,
   type KV,
@@ -112,21 +113,6 @@ class Mutex {
     this.#tail = result.catch(() => undefined);
     return result;
   }
-}
-
-function sleepFor(ms: number, signal: AbortSignal): Promise<boolean> {
-  if (signal.aborted) return Promise.resolve(false);
-  return new Promise((resolve) => {
-    const onAbort = (): void => {
-      clearTimeout(timer);
-      resolve(false);
-    };
-    const timer = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve(true);
-    }, ms);
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
 }
 
 const snapshotKey = (equipmentId: string): string => `eq.${equipmentId}`;

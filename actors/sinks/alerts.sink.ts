@@ -46,7 +46,7 @@ export function decodeAlertEvent(msg: JsMsg): Decoded<AlertEvent> {
 const ts = (ms: number): string => new Date(ms).toISOString();
 
 /** Timeline action of an event: its type without the `alert.` prefix. */
-export function timelineAction(e: AlertEvent): string {
+function timelineAction(e: AlertEvent): string {
   return e.type.slice('alert.'.length);
 }
 
@@ -210,7 +210,7 @@ export interface AlertsDeps extends NodeDeps {
   worker: Pool;
 }
 
-export function alertsRunner(deps: AlertsDeps): ConsumerRunner<AlertEvent> {
+function alertsRunner(deps: AlertsDeps): ConsumerRunner<AlertEvent> {
   const { names } = deps;
   return new ConsumerRunner<AlertEvent>({
     js: deps.js,

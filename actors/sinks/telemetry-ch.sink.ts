@@ -1,8 +1,8 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { ServiceSchema } from 'moleculer';
-import { ConsumerRunner, TelemetryDecoder, type StoredReading } from '../../streams/mod.ts';
+import type { ConsumerRunner, StoredReading } from '../../streams/mod.ts';
 import type { NodeDeps } from '../deps.ts';
-import { sinkService } from './sink.service.ts';
+import { sinkService, telemetrySinkRunner } from './sink.service.ts';
 import { fromClickHouseError } from '../errors.ts';
 
 /**
@@ -59,21 +59,8 @@ export interface TelemetryChDeps extends NodeDeps {
   ch: ClickHouseClient;
 }
 
-export function telemetryChRunner(deps: TelemetryChDeps): ConsumerRunner<StoredReading> {
-  const { names, config } = deps;
-  const telemetry = deps.telemetry ?? new TelemetryDecoder(names.ns, config);
-  return new ConsumerRunner<StoredReading>({
-    js: deps.js,
-    jsm: deps.jsm,
-    names,
-    log: deps.log,
-    name: 'telemetry_ch',
-    stream: names.telemetry.stream,
-    durable: names.consumer('telemetry_ch'),
-    filterSubject: names.telemetry.all,
-    dlqSource: 'telemetry',
-    mode: 'batch',
-    decode: (msg) => telemetry.decode(msg),
+function telemetryChRunner(deps: TelemetryChDeps): ConsumerRunner<StoredReading> {
+  return telemetrySinkRunner(deps, 'telemetry_ch', {
     handle: async (batch) => {
       try {
         await deps.ch.insert({

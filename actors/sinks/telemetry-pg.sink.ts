@@ -1,13 +1,9 @@
 import type { ServiceSchema } from 'moleculer';
 import type { Pool } from '../../schemas/mod.ts';
-import {
-  ConsumerRunner,
-  TelemetryDecoder,
-  type ConsumerStats,
-  type StoredReading,
-} from '../../streams/mod.ts';
+import type { ConsumerRunner, ConsumerStats, StoredReading } from '../../streams/mod.ts';
 import type { NodeDeps } from '../deps.ts';
 import { fromPgError } from '../errors.ts';
+import { telemetrySinkRunner } from './sink.service.ts';
 import { TelemetryMaintenance, type MaintenanceStatus } from './maintenance.ts';
 
 /**
@@ -81,21 +77,8 @@ export interface TelemetryPgDeps extends NodeDeps {
   worker: Pool;
 }
 
-export function telemetryPgRunner(deps: TelemetryPgDeps): ConsumerRunner<StoredReading> {
-  const { names, config } = deps;
-  const telemetry = deps.telemetry ?? new TelemetryDecoder(names.ns, config);
-  return new ConsumerRunner<StoredReading>({
-    js: deps.js,
-    jsm: deps.jsm,
-    names,
-    log: deps.log,
-    name: 'telemetry_pg',
-    stream: names.telemetry.stream,
-    durable: names.consumer('telemetry_pg'),
-    filterSubject: names.telemetry.all,
-    dlqSource: 'telemetry',
-    mode: 'batch',
-    decode: (msg) => telemetry.decode(msg),
+function telemetryPgRunner(deps: TelemetryPgDeps): ConsumerRunner<StoredReading> {
+  return telemetrySinkRunner(deps, 'telemetry_pg', {
     handle: async (batch) => {
       await insertReadings(
         deps.ingest,

@@ -1,7 +1,8 @@
 import { fork, type ChildProcess } from 'node:child_process';
-import { existsSync, openSync, closeSync, readFileSync } from 'node:fs';
+import { existsSync, openSync, closeSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { tailFile } from '../../ops/stack/mod.ts';
 
 /**
  * Run part of the system (an actor node, a gateway) in a child process, the way it runs in
@@ -37,14 +38,6 @@ interface Reply {
   id: number;
   value?: unknown;
   error?: string;
-}
-
-function tail(file: string, lines = 15): string {
-  try {
-    return readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
-  } catch {
-    return '(no log)';
-  }
 }
 
 export class ChildNode<Ready> {
@@ -110,7 +103,7 @@ export class ChildNode<Ready> {
         proc.kill('SIGKILL');
         reject(
           new Error(
-            `${opts.name} not ready after ${opts.readyTimeoutMs ?? 60_000} ms; log ${opts.logFile}:\n${tail(opts.logFile)}`,
+            `${opts.name} not ready after ${opts.readyTimeoutMs ?? 60_000} ms; log ${opts.logFile}:\n${tailFile(opts.logFile, 15)}`,
           ),
         );
       }, opts.readyTimeoutMs ?? 60_000);
@@ -128,7 +121,7 @@ export class ChildNode<Ready> {
         clearTimeout(timer);
         reject(
           new Error(
-            `${opts.name} exited with code ${code} before it was ready; log ${opts.logFile}:\n${tail(opts.logFile)}`,
+            `${opts.name} exited with code ${code} before it was ready; log ${opts.logFile}:\n${tailFile(opts.logFile, 15)}`,
           ),
         );
       });

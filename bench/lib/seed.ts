@@ -17,7 +17,7 @@ export interface BenchTenant {
 export const PROBE_BREACH_C = 20;
 export const PROBE_CLEAR_C = 0;
 
-export const BENCH_RULE: ThresholdParams = {
+const BENCH_RULE: ThresholdParams = {
   metric: 'temperature',
   op: '>',
   levels: [{ severity: 'critical', value: 10 }],

@@ -1,6 +1,12 @@
 import { newApiKey, provisionTenant } from '../../gateway/identity/mod.ts';
-import { createPool, withTenant, type Config, type Logger, type PoolClient } from '../../schemas/mod.ts';
-import type { ThresholdParams } from '../../schemas/rules.ts';
+import {
+  createPool,
+  withTenant,
+  type Config,
+  type Logger,
+  type PoolClient,
+  type ThresholdParams,
+} from '../../schemas/mod.ts';
 import { demoFleet, type FridgeSpec } from './fridge.model.ts';
 
 export const DEMO_LOGIN = { email: 'demo@vigil.local', password: 'vigil-demo-2026', name: 'Demo Admin' };

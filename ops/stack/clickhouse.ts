@@ -1,8 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Logger } from 'pino';
-import { StackError } from './errors.ts';
-import { findExecutable } from './packages.ts';
+import { requireExecutable } from './packages.ts';
 import {
   confTemplate,
   renderTemplate,
@@ -54,8 +53,7 @@ export function createClickHouseService(cfg: StackConfig, log: Logger): ManagedS
     },
     runningPid: () => runningFromPidFile(pidFile, 'clickhouse'),
     async start() {
-      const bin = findExecutable('clickhouse-server') ?? findExecutable('clickhouse');
-      if (bin === undefined) throw new StackError('INSTALL_REQUIRED', 'clickhouse-server not found');
+      const bin = requireExecutable('clickhouse-server', 'clickhouse');
       // The single binary of current releases needs the "server" subcommand; 18.16 ships clickhouse-server.
       const args =
         path.basename(bin) === 'clickhouse'

@@ -1,5 +1,5 @@
 // Public surface of the embedded service stack (NATS JetStream, PostgreSQL, ClickHouse, Redis).
-import { natsPartition } from '../../streams/mod.ts';
+import { telemetryPartition } from '../../streams/mod.ts';
 import { resolvePartitions } from './config.ts';
 
 export type {
@@ -20,12 +20,12 @@ export {
   resolveStackConfig,
 } from './config.ts';
 export { SERVICE_NAMES, ensureStack, stackStatus, stopStack } from './orchestrate.ts';
-export { natsPartition };
+export { tailFile } from './process.ts';
 
 /** Partitions per stream (VIGIL_PARTITIONS, default 8): the NATS mappings and the app must agree. */
 export const PARTITIONS: number = resolvePartitions(process.env);
 
 /** Partition of `tele.<tenant>.<equipment>` / `det.<tenant>.<camera>` under the server mappings. */
 export function partitionOf(tenant: string, unit: string, partitions: number = PARTITIONS): number {
-  return natsPartition([tenant, unit], partitions);
+  return telemetryPartition(tenant, unit, partitions);
 }

@@ -3,9 +3,9 @@ import path from 'node:path';
 import { connect } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
 import { LOOPBACK } from './config.ts';
-import { StackError } from './errors.ts';
-import { findExecutable } from './packages.ts';
+import { requireExecutable } from './packages.ts';
 import {
+  confString,
   confTemplate,
   renderTemplate,
   runningFromPidFile,
@@ -30,8 +30,6 @@ export async function probeNats(url: string): Promise<boolean> {
   }
 }
 
-const quote = (s: string): string => JSON.stringify(s);
-
 export function createNatsService(cfg: StackConfig, log: Logger): ManagedService {
   const dir = path.join(cfg.home, 'nats');
   const confFile = path.join(dir, 'nats.conf');
@@ -39,7 +37,6 @@ export function createNatsService(cfg: StackConfig, log: Logger): ManagedService
   const logFile = path.join(cfg.logsDir, 'nats.log');
   const monitor = `http://${LOOPBACK}:${cfg.ports.natsMonitor}`;
 
-  const strip = (s: string): string => s.slice(1, -1); // template supplies the quotes
   return {
     name: 'nats',
     ports: [cfg.ports.nats, cfg.ports.natsMonitor],
@@ -49,17 +46,16 @@ export function createNatsService(cfg: StackConfig, log: Logger): ManagedService
       const conf = renderTemplate(confTemplate('nats.conf'), {
         PORT: cfg.ports.nats,
         MONITOR_PORT: cfg.ports.natsMonitor,
-        PID_FILE: strip(quote(pidFile)),
-        LOG_FILE: strip(quote(logFile)),
-        STORE_DIR: strip(quote(dir)), // the server appends /jetstream
+        PID_FILE: confString(pidFile),
+        LOG_FILE: confString(logFile),
+        STORE_DIR: confString(dir), // the server appends /jetstream
         PARTITIONS: cfg.partitions,
       });
       return writeIfChanged(confFile, conf);
     },
     runningPid: () => runningFromPidFile(pidFile, 'nats-server'),
     async start() {
-      const bin = findExecutable('nats-server');
-      if (bin === undefined) throw new StackError('INSTALL_REQUIRED', 'nats-server not found');
+      const bin = requireExecutable('nats-server');
       log.info({ port: cfg.ports.nats, conf: confFile }, 'starting nats-server');
       // stdout only catches errors before log_file takes over (e.g. a bad config)
       return spawnDetached(bin, ['-c', confFile], {

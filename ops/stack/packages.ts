@@ -9,7 +9,7 @@ import type { ServiceName } from './types.ts';
 const EXTRA_BIN_DIRS = ['/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin', '/sbin', '/bin'];
 const PG_ROOT = '/usr/lib/postgresql';
 
-export function findExecutable(name: string): string | undefined {
+function findExecutable(name: string): string | undefined {
   const dirs = [...(process.env['PATH'] ?? '').split(path.delimiter).filter(Boolean), ...EXTRA_BIN_DIRS];
   for (const dir of dirs) {
     const candidate = path.join(dir, name);
@@ -21,6 +21,15 @@ export function findExecutable(name: string): string | undefined {
     }
   }
   return undefined;
+}
+
+/** The first of `names` found, or INSTALL_REQUIRED naming the first. */
+export function requireExecutable(...names: [string, ...string[]]): string {
+  for (const name of names) {
+    const bin = findExecutable(name);
+    if (bin !== undefined) return bin;
+  }
+  throw new StackError('INSTALL_REQUIRED', `${names[0]} not found`);
 }
 
 export interface PgInstall {

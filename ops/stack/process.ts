@@ -75,7 +75,7 @@ export function spawnDetached(
   }
 }
 
-export function readPidFile(file: string): number | undefined {
+function readPidFile(file: string): number | undefined {
   let text: string;
   try {
     text = fs.readFileSync(file, 'utf8');
@@ -230,7 +230,12 @@ export function renderTemplate(templateFile: string, vars: Record<string, string
   });
 }
 
-export const CONF_DIR = new URL('../conf/', import.meta.url);
+/** A string escaped for a double-quoted config value; the template supplies the quotes. */
+export function confString(s: string): string {
+  return JSON.stringify(s).slice(1, -1);
+}
+
+const CONF_DIR = new URL('../conf/', import.meta.url);
 
 export function confTemplate(name: string): string {
   return fileURLToPath(new URL(name, CONF_DIR));

@@ -3,8 +3,9 @@ import path from 'node:path';
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { StackError } from './errors.ts';
-import { findExecutable } from './packages.ts';
+import { requireExecutable } from './packages.ts';
 import {
+  confString,
   confTemplate,
   renderTemplate,
   run,
@@ -39,8 +40,6 @@ export async function probeRedis(url: string): Promise<boolean> {
   }
 }
 
-const quote = (s: string): string => JSON.stringify(s).slice(1, -1);
-
 export function createRedisService(cfg: StackConfig, log: Logger): ManagedService {
   const dir = path.join(cfg.home, 'redis');
   const confFile = path.join(dir, 'redis.conf');
@@ -54,16 +53,15 @@ export function createRedisService(cfg: StackConfig, log: Logger): ManagedServic
       fs.mkdirSync(dir, { recursive: true });
       const conf = renderTemplate(confTemplate('redis.conf'), {
         PORT: cfg.ports.redis,
-        PID_FILE: quote(pidFile),
-        LOG_FILE: quote(logFile),
-        DIR: quote(dir),
+        PID_FILE: confString(pidFile),
+        LOG_FILE: confString(logFile),
+        DIR: confString(dir),
       });
       return writeIfChanged(confFile, conf);
     },
     runningPid: () => runningFromPidFile(pidFile, 'redis-server'),
     async start() {
-      const bin = findExecutable('redis-server');
-      if (bin === undefined) throw new StackError('INSTALL_REQUIRED', 'redis-server not found');
+      const bin = requireExecutable('redis-server');
       log.info({ port: cfg.ports.redis, conf: confFile }, 'starting redis-server');
       fs.rmSync(pidFile, { force: true });
       await run(bin, [confFile], { cwd: dir, timeoutMs: 30_000 }); // daemonize yes: returns once forked
