@@ -4,6 +4,7 @@ import {
   compile,
   describeErrors,
   VigilError,
+  withTransaction,
   type Pool,
   type PoolClient,
 } from '../../schemas/mod.ts';
@@ -184,14 +185,11 @@ async function applyEvent(c: PoolClient, e: AlertEvent): Promise<void> {
 
 /** Apply a batch of events in stream order, in one transaction. */
 export async function applyAlertEvents(pool: Pool, events: readonly AlertEvent[]): Promise<void> {
-  let client: PoolClient | undefined;
   try {
-    client = await pool.connect();
-    await client.query('BEGIN');
-    for (const e of events) await applyEvent(client, e);
-    await client.query('COMMIT');
+    await withTransaction(pool, async (client) => {
+      for (const e of events) await applyEvent(client, e);
+    });
   } catch (err) {
-    await client?.query('ROLLBACK').catch(() => undefined);
     // Another writer opened an alert of the same unit and key between our check and insert
     // (several sink nodes share the consumer). Retried: the next attempt sees and supersedes it.
     if ((err as { constraint?: string }).constraint === 'alerts_open_uq') {
@@ -200,8 +198,6 @@ export async function applyAlertEvents(pool: Pool, events: readonly AlertEvent[]
       });
     }
     throw fromPgError(err, 'writing alert events');
-  } finally {
-    client?.release();
   }
 }
 

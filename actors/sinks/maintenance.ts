@@ -1,4 +1,4 @@
-import type { Logger, Pool } from '../../schemas/mod.ts';
+import { withTransaction, type Logger, type Pool } from '../../schemas/mod.ts';
 
 /**
  * Hourly `SELECT telemetry_maintain()` as `vigil_worker`: creates native partitions ahead,
@@ -58,22 +58,19 @@ export class TelemetryMaintenance {
   /** One run; never throws (the outcome lands in `status()` and the log). */
   async runOnce(): Promise<void> {
     const at = new Date().toISOString();
-    let client;
     try {
-      client = await this.#pool.connect();
-      await client.query('BEGIN');
-      const lock = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_xact_lock($1) AS ok', [
-        LOCK_KEY,
-      ]);
-      if (!lock.rows[0]?.ok) {
-        await client.query('ROLLBACK');
+      // The advisory lock lasts as long as the transaction: one node runs maintenance at a time.
+      const r = await withTransaction(this.#pool, async (client) => {
+        const lock = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_xact_lock($1) AS ok', [
+          LOCK_KEY,
+        ]);
+        if (!lock.rows[0]?.ok) return null;
+        return client.query<{ result: Record<string, unknown> }>('SELECT telemetry_maintain() AS result');
+      });
+      if (!r) {
         this.#log.debug('telemetry maintenance already running on another node');
         return;
       }
-      const r = await client.query<{ result: Record<string, unknown> }>(
-        'SELECT telemetry_maintain() AS result',
-      );
-      await client.query('COMMIT');
       const result = r.rows[0]?.result ?? {};
       const failedJobs = Array.isArray(result['failed_jobs']) ? result['failed_jobs'] : [];
       this.#status = { lastRunAt: at, lastResult: result, lastError: null, healthy: failedJobs.length === 0 };
@@ -81,7 +78,6 @@ export class TelemetryMaintenance {
         this.#log.warn({ result }, 'telemetry maintenance: TimescaleDB jobs are failing');
       else this.#log.info({ result }, 'telemetry maintenance done');
     } catch (err) {
-      await client?.query('ROLLBACK').catch(() => undefined);
       this.#status = {
         lastRunAt: at,
         lastResult: this.#status.lastResult,
@@ -89,8 +85,6 @@ export class TelemetryMaintenance {
         healthy: false,
       };
       this.#log.error({ err }, 'telemetry maintenance failed');
-    } finally {
-      client?.release();
     }
   }
 }
