@@ -16,7 +16,6 @@ import {
   type TelemetryIn,
   type TelemetryRejection,
 } from '../schemas/mod.ts';
-import { controlSubject } from './admin/mod.ts';
 import { ApiKeyCache, type DeviceIdentity } from './api-key.cache.ts';
 import type { GatewayDeps } from './deps.ts';
 import type { GatewayMetrics } from './metrics.ts';
@@ -136,7 +135,7 @@ export const telemetryRoutes: FastifyPluginAsync<TelemetryRoutesOptions> = async
   // A key rotated or revoked through the management API (on any gateway node) must stop working
   // now, not when its cache entry expires; the TTL stays as the backstop for a missed message.
   const controlSubs = [
-    deps.nc.subscribe(controlSubject(deps.names.ns, 'equipment.changed'), {
+    deps.nc.subscribe(deps.names.ctl.equipmentChanged, {
       callback: (err, msg) => {
         if (err) return;
         const equipmentId = controlField(msg, 'equipmentId');
@@ -144,7 +143,7 @@ export const telemetryRoutes: FastifyPluginAsync<TelemetryRoutesOptions> = async
         else apiKeys.clear();
       },
     }),
-    deps.nc.subscribe(controlSubject(deps.names.ns, 'tenant.changed'), {
+    deps.nc.subscribe(deps.names.ctl.tenantChanged, {
       callback: (err, msg) => {
         if (err) return;
         const tenantId = controlField(msg, 'tenantId');

@@ -41,6 +41,10 @@ export interface Names {
     alertAcknowledged: string;
     /** A unit's maintenance records changed: payload `{ tenantId, equipmentId }`. */
     maintenanceChanged: string;
+    /** A unit was changed, decommissioned or got a new API key: payload `{ tenantId, equipmentId, action }`. */
+    equipmentChanged: string;
+    /** A tenant was suspended: payload `{ tenantId, action }`. */
+    tenantChanged: string;
   };
   consumer(name: string): string;
 }
@@ -77,6 +81,8 @@ export function names(ns = ''): Names {
       alertClosed: `${p}ctl.alert.closed`,
       alertAcknowledged: `${p}ctl.alert.acknowledged`,
       maintenanceChanged: `${p}ctl.maintenance.changed`,
+      equipmentChanged: `${p}ctl.equipment.changed`,
+      tenantChanged: `${p}ctl.tenant.changed`,
     },
     consumer: (name) => `${P}${name}`,
   };

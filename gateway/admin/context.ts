@@ -44,17 +44,11 @@ export function audit(
   });
 }
 
-/** `[ns.]ctl.<name>`: the subject of a control message. */
-export function controlSubject(ns: string, name: string): string {
-  return `${ns ? `${ns}.` : ''}ctl.${name}`;
-}
-
 /**
  * Publish a control message (NATS core, fire and forget) so live actors reload what changed and
- * gateways drop what they cached of it.
+ * gateways drop what they cached of it. `subject` is one of `deps.names.ctl`.
  */
-export function publishControl(deps: AdminDeps, name: string, payload: Record<string, unknown>): void {
-  const subject = controlSubject(deps.names.ns, name);
+export function publishControl(deps: AdminDeps, subject: string, payload: Record<string, unknown>): void {
   try {
     deps.nc.publish(subject, JSON.stringify(payload));
   } catch (err) {

@@ -90,7 +90,7 @@ async function issueKey(c: PoolClient, equipmentId: string): Promise<ApiKeyIssue
 export const equipmentRoutes: FastifyPluginAsync<AdminRouteOptions> = async (app, { deps }) => {
   const { reader, admin } = guards(app);
   const changed = (tenantId: string, equipmentId: string, action: string) =>
-    publishControl(deps, 'equipment.changed', { tenantId, equipmentId, action });
+    publishControl(deps, deps.names.ctl.equipmentChanged, { tenantId, equipmentId, action });
 
   app.get(
     '/equipment',

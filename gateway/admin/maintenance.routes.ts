@@ -88,7 +88,7 @@ export const maintenanceRoutes: FastifyPluginAsync<AdminRouteOptions> = async (a
   const { reader, operator, admin } = guards(app);
   // Maintenance windows suppress alerts: the alert engine reloads the unit's windows on this.
   const changed = (tenantId: string, equipmentId: string) =>
-    publishControl(deps, 'maintenance.changed', { tenantId, equipmentId });
+    publishControl(deps, deps.names.ctl.maintenanceChanged, { tenantId, equipmentId });
 
   app.get(
     '/maintenance',

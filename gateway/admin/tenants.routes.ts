@@ -213,7 +213,7 @@ export const tenantRoutes: FastifyPluginAsync<AdminRouteOptions> = async (app, {
       if (before.status !== 'suspended' && after.status === 'suspended') {
         await app.identity.revocations.cutoffTenant(id);
         // Device API keys of a suspended tenant stop working too: gateways drop cached ones.
-        publishControl(deps, 'tenant.changed', { tenantId: id, action: 'suspended' });
+        publishControl(deps, deps.names.ctl.tenantChanged, { tenantId: id, action: 'suspended' });
       }
       return toApi(after);
     },
