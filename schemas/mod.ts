@@ -3,6 +3,7 @@ export * from './validate.ts';
 export * from './config.ts';
 export * from './telemetry.ts';
 export * from './events.ts';
+export * from './control.ts';
 export * from './pg.ts';
 export * from './clickhouse.ts';
 export * from './log.ts';

@@ -27,6 +27,7 @@ export {
   type AlertRef,
   type Rejection,
 } from './publish.ts';
+export { publishControl, subscribeControl, decodeControl } from './control.ts';
 export {
   ConsumerRunner,
   DEFAULT_BACKOFF_MS,
@@ -50,7 +51,7 @@ export { assignPartitions, partitionsOf, natsPartition, telemetryPartition } fro
 export { PartitionLeases, type LeaseOptions } from './leases.ts';
 export { isRevisionConflict, putAtRevision } from './kv-cas.ts';
 export { consumerMetrics } from './metrics.ts';
-export type { NatsConnection } from '@nats-io/transport-node';
+export type { NatsConnection, Subscription } from '@nats-io/transport-node';
 export type { JetStreamClient, JetStreamManager, JsMsg, PubAck } from '@nats-io/jetstream';
 export { jetstream, jetstreamManager } from '@nats-io/jetstream';
 export type { KV } from '@nats-io/kv';

@@ -5,9 +5,11 @@ import {
   assertValid,
   eventKind,
   VigilError,
+  type ControlBody,
   type ErrorCode,
   type VigilEvent,
 } from '../schemas/mod.ts';
+import { publishControl } from './control.ts';
 import type { Names } from './subjects.ts';
 import { isToken } from './subjects.ts';
 
@@ -109,55 +111,28 @@ export async function publishDeadLetter(
 }
 
 /** Which alert a control message is about: enough for the owning actor to find it. */
-export interface AlertRef {
-  tenantId: string;
-  equipmentId: string;
-  alertId: string;
-  ruleKey: string;
-}
+export type AlertRef = ControlBody<'alertClosed'>;
 export type AlertClosed = AlertRef;
 
-/** Control messages go over NATS core; flushed so the caller knows the server has them. */
-async function publishControl(nc: NatsConnection, subject: string, body: object): Promise<void> {
-  nc.publish(subject, JSON.stringify(body));
-  await nc.flush();
-}
-
-/**
- * Tell the equipment actors a tenant's rules changed (`tenantId` null: a global rule). NATS
- * core, not stored: live actors reload within a second; an actor restored later loads the
- * rules from PostgreSQL anyway.
- */
-export async function publishRulesChanged(
+/** `publishControl` of a `rulesChanged` message (`tenantId` null: a global rule). */
+export function publishRulesChanged(
   nc: NatsConnection,
   names: Names,
   tenantId: string | null,
 ): Promise<void> {
-  await publishControl(nc, names.ctl.rulesChanged, { tenantId });
+  return publishControl(nc, names, { topic: 'rulesChanged', body: { tenantId } });
 }
 
-/**
- * Tell the owning actor that an alert was closed outside it (acknowledged latched alert,
- * manual resolve), so the next breach opens a new alert instead of updating the closed one.
- */
-export async function publishAlertClosed(
-  nc: NatsConnection,
-  names: Names,
-  closed: AlertClosed,
-): Promise<void> {
-  await publishControl(nc, names.ctl.alertClosed, closed);
+/** `publishControl` of an `alertClosed` message. */
+export function publishAlertClosed(nc: NatsConnection, names: Names, closed: AlertRef): Promise<void> {
+  return publishControl(nc, names, { topic: 'alertClosed', body: closed });
 }
 
-/**
- * Tell the owning actor that an open alert was acknowledged. A latched alert is released by
- * it: at once if its condition has cleared, else when it clears. NATS core, not stored: an
- * actor that missed it reads the acknowledgement from PostgreSQL when it restores or
- * refreshes its unit.
- */
-export async function publishAlertAcknowledged(
+/** `publishControl` of an `alertAcknowledged` message. */
+export function publishAlertAcknowledged(
   nc: NatsConnection,
   names: Names,
   acknowledged: AlertRef,
 ): Promise<void> {
-  await publishControl(nc, names.ctl.alertAcknowledged, acknowledged);
+  return publishControl(nc, names, { topic: 'alertAcknowledged', body: acknowledged });
 }

@@ -8,6 +8,8 @@
  *   [ns.]evt.<tenant>.<site>.<kind>.<id>      actor events
  *   [ns.]dlq.<source>                         rejected input, with the reason in headers
  *   [ns.]ctl.<topic>                          control messages (NATS core, not stored)
+ *   [ns.]actor.<kind>.<p>.state               request/reply: one actor's live state, answered
+ *                                             by the node serving partition p
  */
 export interface Names {
   ns: string;
@@ -45,6 +47,10 @@ export interface Names {
     equipmentChanged: string;
     /** A tenant was suspended: payload `{ tenantId, action }`. */
     tenantChanged: string;
+  };
+  actors: {
+    /** Request/reply subject answered by the node serving partition `p` of actor kind `kind`. */
+    stateQuery(kind: string, p: number): string;
   };
   consumer(name: string): string;
 }
@@ -84,6 +90,7 @@ export function names(ns = ''): Names {
       equipmentChanged: `${p}ctl.equipment.changed`,
       tenantChanged: `${p}ctl.tenant.changed`,
     },
+    actors: { stateQuery: (kind, n) => `${p}actor.${kind}.${n}.state` },
     consumer: (name) => `${P}${name}`,
   };
 }

@@ -1,0 +1,162 @@
+import {
+  publishEvent,
+  type JetStreamClient,
+  type Names,
+  type StoredReading,
+  type TelemetryDecoder,
+} from '../../streams/mod.ts';
+import type { ActorKind, ActorView, SnapshotCodec } from '../kernel/mod.ts';
+import { fromNatsError } from '../errors.ts';
+import {
+  handle,
+  initialState,
+  isPublished,
+  type DeciderRule,
+  type EquipmentCommand,
+  type EquipmentEvent,
+  type EquipmentState,
+  type MaintenanceWindow,
+  type RuleState,
+  type UnitInfo,
+} from './equipment.decider.ts';
+import type { UnitDirectory } from './equipment.repo.ts';
+
+/** Identifies an equipment actor: its tenant (for the unit lookup) and its unit id (the key). */
+export interface EquipmentRef {
+  tenantId: string;
+  equipmentId: string;
+}
+
+/** What the service loads around an equipment actor; re-read every `unitRefreshMs`. */
+export interface EquipmentContext {
+  unit: UnitInfo;
+  maintenance: MaintenanceWindow[];
+}
+
+export type EquipmentActor = ActorView<EquipmentRef, EquipmentState, EquipmentContext>;
+
+export type EquipmentKind = ActorKind<
+  EquipmentRef,
+  StoredReading,
+  EquipmentState,
+  EquipmentCommand,
+  EquipmentEvent,
+  EquipmentContext
+>;
+
+/** Fields a snapshot written by an older version may lack, filled with what they meant then. */
+function upgradeRuleState(rs: RuleState): RuleState {
+  if (rs.phase === 'pending') return rs;
+  // Typed as present, but absent (undefined) in snapshots older than the fields.
+  const { suppressed, acknowledged } = rs.alert;
+  return {
+    ...rs,
+    alert: { ...rs.alert, suppressed: suppressed === true, acknowledged: acknowledged === true },
+  };
+}
+
+/** Snapshot v1: `{ v: 1, seq, at, unit, state }` (the format equipment actors always wrote). */
+export const equipmentCodec: SnapshotCodec<EquipmentRef, EquipmentState, EquipmentContext> = {
+  version: 1,
+  encode: (actor) => ({ unit: actor.context.unit, state: actor.state }),
+  decode(body, equipmentId) {
+    if (body.v !== 1) return `unknown snapshot version ${String(body.v)}`;
+    const unit = body['unit'] as Partial<UnitInfo> | undefined;
+    const state = body['state'] as Partial<EquipmentState> | undefined;
+    if (!state || typeof state !== 'object') return 'no seq or state';
+    if (unit?.equipmentId !== equipmentId || typeof unit.tenantId !== 'string')
+      return 'snapshot of another unit';
+    if (!state.rules || typeof state.rules !== 'object') return 'no rule states';
+    const rules: EquipmentState['rules'] = {};
+    for (const [key, rs] of Object.entries(state.rules)) {
+      if (!rs || typeof rs !== 'object') return `rule state ${key} is not an object`;
+      rules[key] = upgradeRuleState(rs);
+    }
+    return {
+      ref: { tenantId: unit.tenantId, equipmentId },
+      state: { ...(state as EquipmentState), rules },
+    };
+  },
+};
+
+/** Open alerts of a state, by rule key. */
+function openAlerts(
+  state: EquipmentState,
+): Array<{ ruleKey: string; alertId: string; acknowledged: boolean }> {
+  return Object.entries(state.rules).flatMap(([ruleKey, rs]) =>
+    rs.phase === 'pending' ? [] : [{ ruleKey, alertId: rs.alert.id, acknowledged: rs.alert.acknowledged }],
+  );
+}
+
+export interface EquipmentKindDeps {
+  js: JetStreamClient;
+  names: Names;
+  telemetry: TelemetryDecoder;
+  units: UnitDirectory;
+  /** Enabled, supported rules of a unit. */
+  rulesFor(unit: UnitInfo): Promise<DeciderRule[]>;
+  /** Re-read a unit's site, setpoint and maintenance windows this often. */
+  unitRefreshMs: number;
+}
+
+/** Equipment actors as a kernel actor kind: one actor per unit, fed by TELEMETRY. */
+export function equipmentKind(d: EquipmentKindDeps): EquipmentKind {
+  return {
+    name: 'equipment',
+    source: {
+      stream: d.names.telemetry.stream,
+      partition: (p) => d.names.telemetry.partition(p),
+      dlqSource: 'telemetry',
+    },
+    logKey: 'equipmentId',
+    decode: (msg) => d.telemetry.decode(msg),
+    refOf: (m) => ({ tenantId: m.reading.tenantId, equipmentId: m.reading.equipmentId }),
+    keyOf: (ref) => ref.equipmentId,
+    snapshotKey: (equipmentId) => `eq.${equipmentId}`,
+    codec: equipmentCodec,
+    initialState: () => initialState(),
+    contextTtlMs: d.unitRefreshMs,
+    async loadContext(ref, now) {
+      const found = await d.units.lookup(ref.tenantId, ref.equipmentId, now);
+      return found.ok
+        ? { ok: true, context: { unit: found.unit, maintenance: found.maintenance } }
+        : { ok: false, code: 'UNKNOWN_EQUIPMENT', reason: found.reason };
+    },
+    /**
+     * Catch up with what people did to the actor's open alerts while no actor watched or while
+     * a control message was lost (NATS core is not stored): resolved ones are forgotten,
+     * acknowledged ones recorded (a cleared latched alert then resolves).
+     */
+    async reconcile(actor) {
+      const open = openAlerts(actor.state);
+      if (open.length === 0) return [];
+      const statuses = await d.units.alertStatuses(open.map((o) => o.alertId));
+      const commands: EquipmentCommand[] = [];
+      for (const o of open) {
+        const status = statuses.get(o.alertId);
+        if (status === 'resolved') commands.push({ type: 'CloseAlert', data: o });
+        else if (status === 'acknowledged' && !o.acknowledged)
+          commands.push({ type: 'AcknowledgeAlert', data: { ...o, unit: actor.context.unit } });
+      }
+      return commands;
+    },
+    async toCommand(m, actor) {
+      const { unit, maintenance } = actor.context;
+      return {
+        type: 'RecordReading',
+        data: { reading: m.reading, unit, rules: await d.rulesFor(unit), maintenance },
+      };
+    },
+    handle,
+    async emit(events) {
+      for (const e of events) {
+        if (!isPublished(e)) continue;
+        try {
+          await publishEvent(d.js, d.names, e.data);
+        } catch (err) {
+          throw fromNatsError(err, 'publishing alert event');
+        }
+      }
+    },
+  };
+}

@@ -1,0 +1,236 @@
+import {
+  PartitionLeases,
+  partitionsOf,
+  type JetStreamClient,
+  type JetStreamManager,
+  type KV,
+  type Names,
+} from '../../streams/mod.ts';
+import type { Logger } from '../../schemas/mod.ts';
+import type { ActorKind, ActorSnapshotView, ActorView } from './kind.ts';
+import { PartitionWorker, type PartitionHealth } from './partition.ts';
+import { KernelStore } from './store.ts';
+
+/**
+ * The actor kernel: hosts the actors of one kind in the partitions this node owns.
+ *
+ * Ownership: who *should* own partition `p` is rendezvous hashing over the live nodes; a KV
+ * lease (compare-and-set) makes the handover safe — the next owner starts once the previous one
+ * has committed and released, or once the lease is stale (a crash). A node that restarts with
+ * the same node id takes its own leases back at once.
+ *
+ * Commit protocol (per partition, every `commitEvery` messages or `commitIntervalMs`): under the
+ * partition lock, the dirty actors' snapshots are taken as of the last handled message S; then,
+ * outside the lock while later messages are handled: wake-index entries for actors that now
+ * want waking, the snapshots (CAS), the checkpoint S (CAS), one ack-all up to S, and removal of
+ * index entries of actors that no longer do. A new owner resumes after the checkpoint and skips
+ * any message at or below its actor's snapshot sequence, so nothing is lost or applied twice;
+ * events a replay re-emits must carry the same ids (the kind's job) so duplicates are dropped.
+ * A CAS conflict means another owner moved on: the worker stops serving at once (fenced).
+ *
+ * Timers: a kind's `wakeAt(state)` is derived from the snapshotted state, so it survives
+ * restarts. Each partition keeps one timer for its earliest wake; a due actor gets
+ * `onWake(actor, now)`'s command under the lock, and its snapshot is stored before anything
+ * else touches it, so a wake fires once. On acquiring a partition the kernel restores every
+ * actor the wake index names before consuming, so an actor whose messages stopped while no
+ * node owned it still wakes; one already due fires at once.
+ */
+export interface KernelDeps {
+  js: JetStreamClient;
+  jsm: JetStreamManager;
+  kv: KV;
+  names: Names;
+  log: Logger;
+  /** Number of partitions of the kind's stream. */
+  partitions: number;
+}
+
+export interface KernelOptions {
+  nodeId: string;
+  /** Ids of the live nodes that host this kind (this one included). */
+  liveNodes(): string[];
+  /** Ids of nodes known to have left (their leases may be taken at once, without waiting for staleness). */
+  goneNodes(): string[];
+  leaseRenewMs?: number;
+  leaseStaleMs?: number;
+  acquireRetryMs?: number;
+  rebalanceEveryMs?: number;
+  /** Commit once this many messages of a partition are uncommitted (default 1 024). */
+  commitEvery?: number;
+  /** ... or this long after the previous commit (default 1 s). */
+  commitIntervalMs?: number;
+}
+
+export interface KernelHealth {
+  nodeId: string;
+  partitions: PartitionHealth[];
+  /** Snapshots that could not be read since start: those actors began from a blank state. */
+  unreadableSnapshots: number;
+}
+
+/** What a partition worker uses of its kernel. */
+export interface KernelContext<Ref, Msg, State, Command, Event, Ctx> {
+  kind: ActorKind<Ref, Msg, State, Command, Event, Ctx>;
+  store: KernelStore<Ref, State, Ctx>;
+  leases: PartitionLeases;
+  log: Logger;
+  logKey: string;
+  js: JetStreamClient;
+  jsm: JetStreamManager;
+  names: Names;
+  goneNodes(): string[];
+  acquireRetryMs: number;
+  leaseRenewMs: number;
+  commitEvery: number;
+  commitIntervalMs: number;
+}
+
+/** The kernel type of a kind: `KernelOf<typeof myKind>`. */
+export type KernelOf<K> =
+  K extends ActorKind<infer R, infer M, infer S, infer C, infer E, infer X>
+    ? ActorKernel<R, M, S, C, E, X>
+    : never;
+
+export class ActorKernel<Ref, Msg, State, Command, Event, Ctx> {
+  readonly #deps: KernelDeps;
+  readonly #opts: KernelOptions;
+  readonly #ctx: KernelContext<Ref, Msg, State, Command, Event, Ctx>;
+  readonly #workers = new Map<number, PartitionWorker<Ref, Msg, State, Command, Event, Ctx>>();
+  readonly #retiring = new Map<number, Promise<void>>();
+  #timer: NodeJS.Timeout | null = null;
+  #debounce: NodeJS.Timeout | null = null;
+  #stopping = false;
+
+  constructor(kind: ActorKind<Ref, Msg, State, Command, Event, Ctx>, deps: KernelDeps, opts: KernelOptions) {
+    this.#deps = deps;
+    this.#opts = opts;
+    const logKey = kind.logKey ?? 'actorKey';
+    const snapshotKey = kind.snapshotKey?.bind(kind) ?? ((key: string) => `${kind.name}.${key}`);
+    this.#ctx = {
+      kind,
+      store: new KernelStore(deps.kv, kind.name, kind.codec, snapshotKey, deps.log, logKey),
+      leases: new PartitionLeases(deps.kv, kind.name, opts.nodeId, {
+        staleAfterMs: opts.leaseStaleMs ?? 15_000,
+      }),
+      log: deps.log,
+      logKey,
+      js: deps.js,
+      jsm: deps.jsm,
+      names: deps.names,
+      goneNodes: () => opts.goneNodes().filter((n) => n !== opts.nodeId),
+      acquireRetryMs: opts.acquireRetryMs ?? 250,
+      leaseRenewMs: opts.leaseRenewMs ?? 3000,
+      // One snapshot per dirty actor per commit: with ~125 actors a partition, committing every
+      // 1 024 messages or every second writes a few snapshots per hundred messages, not one each.
+      commitEvery: opts.commitEvery ?? 1024,
+      commitIntervalMs: opts.commitIntervalMs ?? 1000,
+    };
+  }
+
+  get nodeId(): string {
+    return this.#opts.nodeId;
+  }
+
+  #liveNodes(): string[] {
+    const nodes = this.#opts.liveNodes();
+    return nodes.includes(this.#opts.nodeId) ? nodes : [...nodes, this.#opts.nodeId];
+  }
+
+  /** Take the partitions this node should own, and re-check every `rebalanceEveryMs`. */
+  start(): void {
+    this.rebalance();
+    this.#timer = setInterval(() => this.rebalance(), this.#opts.rebalanceEveryMs ?? 5000);
+    this.#timer.unref();
+  }
+
+  /** Coalesce bursts of membership events into one rebalance. */
+  scheduleRebalance(): void {
+    if (this.#stopping || this.#debounce) return;
+    this.#debounce = setTimeout(() => {
+      this.#debounce = null;
+      this.rebalance();
+    }, 100);
+  }
+
+  rebalance(): void {
+    if (this.#stopping) return;
+    const count = this.#deps.partitions;
+    const desired = new Set(partitionsOf(this.#opts.nodeId, this.#liveNodes(), count));
+    for (let p = 0; p < count; p++) {
+      const worker = this.#workers.get(p);
+      if (desired.has(p) && !worker) {
+        this.#workers.set(p, new PartitionWorker(this.#ctx, p, this.#retiring.get(p)));
+      } else if (!desired.has(p) && worker) {
+        this.#workers.delete(p);
+        const done: Promise<void> = worker.stop().finally(() => {
+          if (this.#retiring.get(p) === done) this.#retiring.delete(p);
+        });
+        this.#retiring.set(p, done);
+      }
+    }
+  }
+
+  /** Commit and release every partition. */
+  async stop(): Promise<void> {
+    this.#stopping = true;
+    if (this.#timer) clearInterval(this.#timer);
+    if (this.#debounce) clearTimeout(this.#debounce);
+    const workers = [...this.#workers.values()];
+    this.#workers.clear();
+    await Promise.all([...workers.map((w) => w.stop()), ...this.#retiring.values()]);
+  }
+
+  health(): KernelHealth {
+    return {
+      nodeId: this.#opts.nodeId,
+      partitions: [...this.#workers.values()].sort((a, b) => a.p - b.p).map((w) => w.health()),
+      unreadableSnapshots: this.#ctx.store.unreadableSnapshots,
+    };
+  }
+
+  #holding(key: string): PartitionWorker<Ref, Msg, State, Command, Event, Ctx> | undefined {
+    for (const w of this.#workers.values()) if (w.actors.has(key)) return w;
+    return undefined;
+  }
+
+  /**
+   * Route a control function to one live actor, under its partition's lock: `fn` may replace
+   * the actor's context and return a command, which is applied (events emitted) and the
+   * snapshot stored before the next message of the partition is handled. Resolves false when
+   * the actor is not live on this node (its owner restores it from its snapshot and context
+   * later, so control messages must also be reflected where `loadContext`/`reconcile` read).
+   */
+  async control(
+    key: string,
+    fn: (actor: ActorView<Ref, State, Ctx>) => Command | null | Promise<Command | null>,
+  ): Promise<boolean> {
+    const w = this.#holding(key);
+    return w ? w.control(key, fn) : false;
+  }
+
+  /** `control` for every live actor that `select` picks (one at a time, each under its lock). */
+  async controlEach(
+    select: (actor: ActorView<Ref, State, Ctx>) => boolean,
+    fn: (actor: ActorView<Ref, State, Ctx>) => Command | null | Promise<Command | null>,
+  ): Promise<void> {
+    for (const w of [...this.#workers.values()]) {
+      for (const key of w.keys()) {
+        await w.control(key, (a) => (select(a) ? fn(a) : null));
+      }
+    }
+  }
+
+  /** One live actor's state as it is now, or null when it is not live on this node. */
+  query(key: string): ActorSnapshotView<State> | null {
+    const w = this.#holding(key);
+    const a = w?.actors.get(key);
+    if (!w || !a || !w.serving) return null;
+    return {
+      key,
+      partition: w.p,
+      seq: a.seq,
+      state: a.state,
+      wakeAt: this.#ctx.kind.wakeAt?.(a.state) ?? null,
+    };
+  }
+}
