@@ -163,6 +163,8 @@ export {
   handle as handleEquipmentCommand,
   initialState as initialEquipmentState,
   isPublished,
+  isAlertEvent,
+  nextWakeAt,
   DECIDER_KINDS,
   type DeciderRule,
   type MaintenanceWindow,
@@ -172,12 +174,7 @@ export {
   type RuleState,
   type UnitInfo,
 } from './equipment/equipment.decider.ts';
-export {
-  rulesForUnit,
-  applicableRows,
-  toDeciderRule,
-  type SkippedRule,
-} from './equipment/equipment.rules.ts';
+export { rulesForUnit, applicableRows, type SkippedRule } from './equipment/equipment.rules.ts';
 export { backtest, type BacktestInput } from './equipment/backtest.ts';
 export { alertIdFor } from './equipment/alert-id.ts';
 export { insertReadings } from './sinks/telemetry-pg.sink.ts';

@@ -57,8 +57,9 @@ void (async () => {
     try {
       const e = JSON.parse(decoder.decode(m.data)) as VigilEvent;
       const unit = fleet.units.find((u) => u.id === e.data.equipmentId)?.name ?? e.data.equipmentId;
+      const severity = 'severity' in e.data ? e.data.severity : 'warning';
       console.log(
-        `  ${new Date(e.ts).toISOString()}  ${e.type.padEnd(14)} ${e.data.severity.padEnd(8)} ${unit}: ${e.data.message}`,
+        `  ${new Date(e.ts).toISOString()}  ${e.type.padEnd(14)} ${severity.padEnd(8)} ${unit}: ${e.data.message}`,
       );
     } catch (err) {
       log.warn({ err }, 'unreadable event');

@@ -49,11 +49,38 @@ export const AlertEvent = Type.Object(
 );
 export type AlertEvent = Static<typeof AlertEvent>;
 
+/**
+ * A rule that applies to a unit but cannot be evaluated there (a rule relative to the setpoint
+ * on a unit that has none): `rule.unevaluable` when that starts, `rule.evaluable` when it ends.
+ * Never silently inert.
+ */
+export const RuleStatusEvent = Type.Object(
+  {
+    id: Type.String({ minLength: 1, maxLength: 200 }),
+    type: Type.Union([Type.Literal('rule.unevaluable'), Type.Literal('rule.evaluable')]),
+    tenantId: Type.String({ format: 'uuid' }),
+    siteId: Type.String({ format: 'uuid' }),
+    ts: Type.Integer({ description: 'epoch ms of the reading that showed it' }),
+    data: Type.Object(
+      {
+        equipmentId: Type.String({ format: 'uuid' }),
+        ruleId: Type.Union([Type.String({ format: 'uuid' }), Type.Null()]),
+        ruleKey: Type.String(),
+        reason: Type.Literal('no_setpoint'),
+        message: Type.String(),
+      },
+      { additionalProperties: false },
+    ),
+  },
+  { additionalProperties: false, $id: 'RuleStatusEvent' },
+);
+export type RuleStatusEvent = Static<typeof RuleStatusEvent>;
+
 /** Every event kind Vigil emits. Grows with cameras and people analytics. */
-export const VigilEvent = Type.Union([AlertEvent]);
+export const VigilEvent = Type.Union([AlertEvent, RuleStatusEvent]);
 export type VigilEvent = Static<typeof VigilEvent>;
 
-export const EVENT_KINDS = ['alert'] as const;
+export const EVENT_KINDS = ['alert', 'rule'] as const;
 export type EventKind = (typeof EVENT_KINDS)[number];
 
 /** An event's kind is the prefix of its type: `alert.opened` → `alert`. */

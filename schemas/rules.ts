@@ -22,6 +22,37 @@ export const RuleMetric = Type.String({ pattern: '^[a-z][a-z0-9_]{0,62}$' });
 const Seconds = (max: number, min = 0): TInteger => Type.Integer({ minimum: min, maximum: max });
 const DAY_S = 86_400;
 
+export const WEEKDAYS = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'] as const;
+export type Weekday = (typeof WEEKDAYS)[number];
+const LocalTime = Type.String({ pattern: '^([01][0-9]|2[0-3]):[0-5][0-9]$', description: 'HH:MM, local' });
+
+/**
+ * When a rule applies, in the site's time zone (e.g. opening hours). Outside it the rule is
+ * off: nothing pends, and an alert it left open resolves. `to` at or before `from` runs past
+ * midnight into the next day.
+ */
+export const RuleSchedule = Type.Object(
+  {
+    windows: Type.Array(
+      Type.Object(
+        {
+          days: Type.Array(Type.Union(WEEKDAYS.map((d) => Type.Literal(d))), {
+            minItems: 1,
+            maxItems: 7,
+            uniqueItems: true,
+          }),
+          from: LocalTime,
+          to: LocalTime,
+        },
+        { additionalProperties: false },
+      ),
+      { minItems: 1, maxItems: 14 },
+    ),
+  },
+  { additionalProperties: false, $id: 'RuleSchedule' },
+);
+export type RuleSchedule = Static<typeof RuleSchedule>;
+
 export const ThresholdOp = Type.Union([
   Type.Literal('>'),
   Type.Literal('>='),
@@ -61,6 +92,7 @@ export const ThresholdParams = Type.Object(
     ),
     /** Ignore readings while the door is open and for `grace_s` after it closes. */
     exclude_door: Type.Optional(Type.Object({ grace_s: Seconds(3600) }, { additionalProperties: false })),
+    schedule: Type.Optional(RuleSchedule),
   },
   { additionalProperties: false, $id: 'ThresholdParams' },
 );
@@ -76,19 +108,23 @@ export const NoDataParams = Type.Object(
     /** Silence of one metric; absent = of any reading. */
     metric: Type.Optional(RuleMetric),
     levels: Levels(DurationLevel),
+    schedule: Type.Optional(RuleSchedule),
   },
   { additionalProperties: false, $id: 'NoDataParams' },
 );
 export type NoDataParams = Static<typeof NoDataParams>;
 
+/** The condition must stay off this long before the alert resolves (against flapping). */
+const ClearFor = Type.Optional(Seconds(DAY_S));
+
 export const DoorOpenParams = Type.Object(
-  { levels: Levels(DurationLevel) },
+  { levels: Levels(DurationLevel), clear_for_s: ClearFor, schedule: Type.Optional(RuleSchedule) },
   { additionalProperties: false, $id: 'DoorOpenParams' },
 );
 export type DoorOpenParams = Static<typeof DoorOpenParams>;
 
 export const DefrostOverrunParams = Type.Object(
-  { levels: Levels(DurationLevel) },
+  { levels: Levels(DurationLevel), clear_for_s: ClearFor, schedule: Type.Optional(RuleSchedule) },
   { additionalProperties: false, $id: 'DefrostOverrunParams' },
 );
 export type DefrostOverrunParams = Static<typeof DefrostOverrunParams>;
@@ -109,9 +145,13 @@ export const RateParams = Type.Object(
       ),
     ),
     for_s: Seconds(DAY_S),
+    /** Clear when the rate is below this (hysteresis); default the lowest level's rate. */
+    clear_per_min: Type.Optional(Type.Number({ minimum: 0 })),
+    clear_for_s: ClearFor,
     exclude_defrost: Type.Optional(
       Type.Object({ recovery_s: Seconds(4 * 3600) }, { additionalProperties: false }),
     ),
+    schedule: Type.Optional(RuleSchedule),
   },
   { additionalProperties: false, $id: 'RateParams' },
 );
@@ -245,14 +285,18 @@ function semanticProblem<K extends AlertRuleKind>(kind: K, params: RuleParamsByK
     }
     case 'rate': {
       const p = params as RateParams;
-      return (
+      const order =
         severityOrder(p.levels) ??
         strictlyDecreasing(
           p.levels.map((l) => l.per_min),
           'per_min',
           'rates must get smaller as severity drops',
-        )
-      );
+        );
+      if (order) return order;
+      const lowest = p.levels[p.levels.length - 1]!.per_min;
+      if (p.clear_per_min !== undefined && p.clear_per_min > lowest)
+        return `/clear_per_min: must be at most the lowest level's rate (${lowest})`;
+      return null;
     }
     default: {
       const unreachable: never = kind;

@@ -1,13 +1,12 @@
 import { headers, type NatsConnection } from '@nats-io/transport-node';
 import type { JetStreamClient, JsMsg, PubAck } from '@nats-io/jetstream';
 import {
-  AlertEvent,
   assertValid,
   eventKind,
   VigilError,
+  VigilEvent,
   type ControlBody,
   type ErrorCode,
-  type VigilEvent,
 } from '../schemas/mod.ts';
 import { publishControl } from './control.ts';
 import type { Names } from './subjects.ts';
@@ -70,7 +69,7 @@ export function eventSubject(names: Names, event: VigilEvent): string {
  */
 export async function publishEvent(js: JetStreamClient, names: Names, event: VigilEvent): Promise<PubAck> {
   // Our own output: a failure here is a bug in an actor, caught before it reaches the stream.
-  assertValid(AlertEvent, event);
+  assertValid(VigilEvent, event);
   return js.publish(eventSubject(names, event), encoder.encode(JSON.stringify(event)), { msgID: event.id });
 }
 

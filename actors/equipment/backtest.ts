@@ -2,7 +2,7 @@ import type { AlertEvent, Reading } from '../../schemas/mod.ts';
 import {
   handle,
   initialState,
-  isPublished,
+  isAlertEvent,
   type DeciderRule,
   type EquipmentState,
   type MaintenanceWindow,
@@ -37,7 +37,7 @@ export function backtest(input: BacktestInput): { events: AlertEvent[]; state: E
       },
       reading.ts,
     );
-    for (const e of r.events) if (isPublished(e)) events.push(e.data);
+    for (const e of r.events) if (isAlertEvent(e)) events.push(e.data);
     state = r.state;
   }
   return { events, state };

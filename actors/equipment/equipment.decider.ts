@@ -1,105 +1,55 @@
-import type { AlertEvent, AlertRuleOf, Reading, Severity, ThresholdOp } from '../../schemas/mod.ts';
-import { alertIdFor } from './alert-id.ts';
+import { RULE_KINDS, type AlertEvent, type Reading } from '../../schemas/mod.ts';
+import { alertEvent, retire } from './alert-events.ts';
+import { evaluateReadingRule, metricValue } from './reading-rules.ts';
+import { scheduleAt } from './schedule.ts';
+import { evaluateTimed, isTimed, silenceEnded, type TimedRule } from './timed-rules.ts';
+import {
+  unreachable,
+  type DeciderRule,
+  type EquipmentCommand,
+  type EquipmentEvent,
+  type EquipmentState,
+  type MaintenanceWindow,
+  type OpenAlert,
+  type PublishedEvent,
+  type RuleState,
+  type UnitInfo,
+} from './equipment.types.ts';
+
+export type {
+  DeciderRule,
+  EquipmentCommand,
+  EquipmentEvent,
+  EquipmentState,
+  MaintenanceWindow,
+  OpenAlert,
+  PublishedEvent,
+  RuleState,
+  UnitInfo,
+} from './equipment.types.ts';
 
 /**
  * The equipment actor's logic: pure `decide(state, command, now) → events` and
- * `evolve(state, event) → state`. No I/O and no clock: rule time is the reading's own `ts`;
- * `now` (server time) only stamps decisions that no reading caused (a rule removed while its
- * alert is open). The same code runs live, on replay after a restart, and in backtests.
+ * `evolve(state, event) → state`. No I/O and no clock. Rules on values (threshold, rate) run
+ * on the reading's own time; rules on durations (no_data, door_open, defrost_overrun) also
+ * run on server time, through timers kept in the state: `nextWakeAt(state)` says when the
+ * host must send `Wake`, and every transition is stamped with the exact instant it happened
+ * (a condition's start plus a duration), so a late wake, a replay after a restart, a takeover
+ * and a backtest all publish the same events with the same ids. `now` otherwise only stamps
+ * decisions no reading caused (a rule removed while its alert is open).
  *
- * Per (unit, rule key): normal → pending → firing → recovering → normal. Pending resets when
- * the condition turns false; recovering needs the clear threshold (hysteresis) to hold for the
- * clear delay. A latched rule goes firing → latched on clear and stays open until it is
- * acknowledged (or closed by hand); a new breach meanwhile re-fires the same alert. A latched
- * alert acknowledged before its condition clears resolves when it clears. An alert opened
- * while the unit is in a maintenance window is flagged suppressed: still recorded and
- * published, for the notifiers and dashboards to hold back.
+ * Per (unit, rule key): normal → pending → firing → recovering → normal, for every kind (see
+ * reading-rules.ts and timed-rules.ts). A rule with a schedule is off outside it, in the
+ * site's time zone. An alert opened while the unit is in a maintenance window is flagged
+ * suppressed: still recorded and published, for the notifiers and dashboards to hold back.
  */
 
-export interface UnitInfo {
-  tenantId: string;
-  siteId: string;
-  equipmentId: string;
-  setpoint: number | null;
-}
-
-/**
- * Rule kinds this decider evaluates. The service skips stored rules of other kinds, with a
- * warning; the API refuses to create them.
- */
-export const DECIDER_KINDS = ['threshold'] as const;
-export type DeciderRule = AlertRuleOf<(typeof DECIDER_KINDS)[number]>;
-
-/** A maintenance window of the unit, epoch ms, `[start, end)`. */
-export interface MaintenanceWindow {
-  start: number;
-  end: number;
-}
-
-export interface OpenAlert {
-  id: string;
-  ruleId: string | null;
-  openedAt: number;
-  severity: Severity;
-  latched: boolean;
-  metric: string;
-  /** Opened during a maintenance window; every later event of the alert says so too. */
-  suppressed: boolean;
-  /** Someone acknowledged it: a latched alert then resolves on clear instead of latching. */
-  acknowledged: boolean;
-}
-
-export type RuleState =
-  | { phase: 'pending'; since: number; severity: Severity }
-  | { phase: 'firing'; alert: OpenAlert }
-  | { phase: 'recovering'; alert: OpenAlert; since: number }
-  | { phase: 'latched'; alert: OpenAlert; since: number | null };
-
-export interface EquipmentState {
-  /** Device time of the last reading applied; a reading at or before it changes nothing. */
-  lastTs: number | null;
-  heaterOn: boolean | null;
-  heaterOffAt: number | null;
-  doorOpen: boolean | null;
-  doorClosedAt: number | null;
-  /** Per rule key; a key that is absent is normal. */
-  rules: Record<string, RuleState>;
-}
+/** Rule kinds this decider evaluates: all of them. The API refuses kinds outside this list. */
+export const DECIDER_KINDS = RULE_KINDS;
 
 export function initialState(): EquipmentState {
   return { lastTs: null, heaterOn: null, heaterOffAt: null, doorOpen: null, doorClosedAt: null, rules: {} };
 }
-
-export type EquipmentCommand =
-  | {
-      type: 'RecordReading';
-      data: {
-        reading: Reading;
-        unit: UnitInfo;
-        rules: readonly DeciderRule[];
-        /** The unit's maintenance windows; an alert opening inside one is suppressed. */
-        maintenance?: readonly MaintenanceWindow[];
-      };
-    }
-  | { type: 'ReconcileRules'; data: { unit: UnitInfo; rules: readonly DeciderRule[] } }
-  | { type: 'AcknowledgeAlert'; data: { unit: UnitInfo; ruleKey: string; alertId: string } }
-  | { type: 'CloseAlert'; data: { ruleKey: string; alertId: string } };
-
-export type PublishedEvent =
-  | { type: 'alert.opened'; data: AlertEvent }
-  | { type: 'alert.updated'; data: AlertEvent }
-  | { type: 'alert.cleared'; data: AlertEvent }
-  | { type: 'alert.resolved'; data: AlertEvent };
-
-export type EquipmentEvent =
-  | { type: 'reading.recorded'; data: { ts: number; heater?: boolean; door?: boolean } }
-  | { type: 'condition.pending'; data: { ruleKey: string; since: number; severity: Severity } }
-  | { type: 'condition.reset'; data: { ruleKey: string } }
-  | { type: 'recovery.started'; data: { ruleKey: string; since: number } }
-  | { type: 'recovery.aborted'; data: { ruleKey: string } }
-  | { type: 'closed.elsewhere'; data: { ruleKey: string; alertId: string } }
-  | { type: 'acknowledgement.recorded'; data: { ruleKey: string; alertId: string } }
-  | PublishedEvent;
 
 /** Events that leave the actor (to the EVENTS stream); the rest only move its state. */
 export function isPublished(e: EquipmentEvent): e is PublishedEvent {
@@ -108,6 +58,8 @@ export function isPublished(e: EquipmentEvent): e is PublishedEvent {
     case 'alert.updated':
     case 'alert.cleared':
     case 'alert.resolved':
+    case 'rule.unevaluable':
+    case 'rule.evaluable':
       return true;
     case 'reading.recorded':
     case 'condition.pending':
@@ -116,377 +68,205 @@ export function isPublished(e: EquipmentEvent): e is PublishedEvent {
     case 'recovery.aborted':
     case 'closed.elsewhere':
     case 'acknowledgement.recorded':
+    case 'series.updated':
+    case 'timer.set':
       return false;
     default:
       return unreachable(e);
   }
 }
 
-function unreachable(x: never): never {
-  throw new TypeError(`unhandled ${JSON.stringify(x)}`);
+export type AlertPublished = Extract<PublishedEvent, { data: AlertEvent }>;
+
+/** Published events about an alert (not about a rule's status). */
+export function isAlertEvent(e: EquipmentEvent): e is AlertPublished {
+  return e.type.startsWith('alert.');
 }
 
-// ---------------------------------------------------------------- evaluation
-
-interface Observation {
-  value: number;
-  /** The most severe level the value breaches, if any. */
-  breach: { severity: Severity; threshold: number } | null;
-  /** The value is on the safe side of the clear threshold. */
-  cleared: boolean;
-  clearThreshold: number;
-}
-
-type Observed = { kind: 'unknown' } | { kind: 'excluded' } | ({ kind: 'value' } & Observation);
-
-function metricValue(reading: Reading, metric: string): number | undefined {
-  switch (metric) {
-    case 'temperature':
-      return reading.temperature;
-    case 'pressure':
-      return reading.pressure;
-    case 'setpoint':
-      return reading.setpoint;
-    default:
-      return reading.metrics?.[metric];
+/**
+ * The earliest server time (epoch ms) at which a time-driven rule must be evaluated again
+ * (send `Wake` then), or null when only a reading can change anything.
+ */
+export function nextWakeAt(state: EquipmentState): number | null {
+  let min: number | null = null;
+  for (const key in state.timers) {
+    const at = state.timers[key]!;
+    if (min === null || at < min) min = at;
   }
+  return min;
 }
 
-function holds(value: number, op: ThresholdOp, threshold: number): boolean {
-  switch (op) {
-    case '>':
-      return value > threshold;
-    case '>=':
-      return value >= threshold;
-    case '<':
-      return value < threshold;
-    case '<=':
-      return value <= threshold;
-    default:
-      return unreachable(op);
-  }
-}
+/** Events as they are decided, each applied at once so the next decision sees it. */
+class Decision {
+  state: EquipmentState;
+  readonly events: EquipmentEvent[] = [];
 
-const NEGATED: Record<ThresholdOp, string> = { '>': '<=', '>=': '<', '<': '>=', '<=': '>' };
-
-/** Defrost (heater on) or an open door, plus their recovery windows, hide a reading from a rule. */
-function excluded(rule: DeciderRule, s: EquipmentState, ts: number): boolean {
-  const defrost = rule.params.exclude_defrost;
-  if (defrost) {
-    if (s.heaterOn) return true;
-    if (s.heaterOffAt !== null && ts - s.heaterOffAt < defrost.recovery_s * 1000) return true;
+  constructor(state: EquipmentState) {
+    this.state = state;
   }
-  const door = rule.params.exclude_door;
-  if (door) {
-    if (s.doorOpen) return true;
-    if (s.doorClosedAt !== null && ts - s.doorClosedAt < door.grace_s * 1000) return true;
-  }
-  return false;
-}
 
-function observe(rule: DeciderRule, reading: Reading, unit: UnitInfo, s: EquipmentState): Observed {
-  const p = rule.params;
-  const value = metricValue(reading, p.metric);
-  if (value === undefined) return { kind: 'unknown' };
-  const base = p.relative_to_setpoint ? (reading.setpoint ?? unit.setpoint) : 0;
-  // A rule relative to a setpoint the unit does not have cannot say anything.
-  if (base === null) return { kind: 'unknown' };
-  if (excluded(rule, s, reading.ts)) return { kind: 'excluded' };
-  let breach: Observation['breach'] = null;
-  for (const level of p.levels) {
-    if (holds(value, p.op, base + level.value)) {
-      breach = { severity: level.severity, threshold: base + level.value };
-      break;
+  push(events: Iterable<EquipmentEvent>): void {
+    for (const e of events) {
+      this.events.push(e);
+      this.state = evolve(this.state, e);
     }
   }
-  const lowest = p.levels[p.levels.length - 1]!.value;
-  const rising = p.op === '>' || p.op === '>=';
-  const clearOffset =
-    p.clear.value ??
-    (p.clear.delta === undefined ? lowest : rising ? lowest - p.clear.delta : lowest + p.clear.delta);
-  const clearThreshold = base + clearOffset;
-  return { kind: 'value', value, breach, cleared: !holds(value, p.op, clearThreshold), clearThreshold };
-}
 
-// ---------------------------------------------------------------- event builders
-
-function fmt(n: number): string {
-  return String(Math.round(n * 100) / 100);
-}
-
-/** A published event of `alert`, and the AlertEvent it carries. */
-function alertEvent(
-  type: PublishedEvent['type'],
-  unit: UnitInfo,
-  alert: OpenAlert,
-  ts: number,
-  ruleKey: string,
-  fields: {
-    severity: Severity;
-    previousSeverity?: Severity;
-    value: number | null;
-    threshold: number | null;
-    message: string;
-  },
-): PublishedEvent {
-  const data: AlertEvent = {
-    id: `${alert.id}:${type}:${ts}`,
-    type,
-    tenantId: unit.tenantId,
-    siteId: unit.siteId,
-    ts,
-    data: {
-      alertId: alert.id,
-      equipmentId: unit.equipmentId,
-      ruleId: alert.ruleId,
-      ruleKey,
-      severity: fields.severity,
-      ...(fields.previousSeverity ? { previousSeverity: fields.previousSeverity } : {}),
-      metric: alert.metric,
-      value: fields.value,
-      threshold: fields.threshold,
-      openedAt: alert.openedAt,
-      latched: alert.latched,
-      suppressed: alert.suppressed,
-      message: fields.message,
-    },
-  };
-  return { type, data };
-}
-
-function breachText(rule: DeciderRule, value: number, threshold: number): string {
-  return `${rule.params.metric} ${fmt(value)} ${rule.params.op} ${fmt(threshold)}`;
-}
-
-function clearText(rule: DeciderRule, o: Observation): string {
-  return `${rule.params.metric} ${fmt(o.value)} ${NEGATED[rule.params.op]} ${fmt(o.clearThreshold)}`;
-}
-
-function inMaintenance(windows: readonly MaintenanceWindow[], ts: number): boolean {
-  return windows.some((w) => w.start <= ts && ts < w.end);
-}
-
-function open(
-  rule: DeciderRule,
-  unit: UnitInfo,
-  o: Observation,
-  ts: number,
-  maintenance: readonly MaintenanceWindow[],
-): EquipmentEvent {
-  const breach = o.breach!;
-  const alert: OpenAlert = {
-    id: alertIdFor(unit.equipmentId, rule.key, ts),
-    ruleId: rule.id,
-    openedAt: ts,
-    severity: breach.severity,
-    latched: rule.latched,
-    metric: rule.params.metric,
-    suppressed: inMaintenance(maintenance, ts),
-    acknowledged: false,
-  };
-  const held = rule.params.for_s ? ` for ${rule.params.for_s}s` : '';
-  return alertEvent('alert.opened', unit, alert, ts, rule.key, {
-    severity: breach.severity,
-    value: o.value,
-    threshold: breach.threshold,
-    message: `${breachText(rule, o.value, breach.threshold)}${held}`,
-  });
-}
-
-function updated(
-  rule: DeciderRule,
-  unit: UnitInfo,
-  alert: OpenAlert,
-  o: Observation,
-  ts: number,
-  why: string,
-): EquipmentEvent {
-  const breach = o.breach!;
-  return alertEvent('alert.updated', unit, alert, ts, rule.key, {
-    severity: breach.severity,
-    previousSeverity: alert.severity,
-    value: o.value,
-    threshold: breach.threshold,
-    message: `${why}: ${breachText(rule, o.value, breach.threshold)}`,
-  });
-}
-
-function finish(
-  rule: DeciderRule,
-  unit: UnitInfo,
-  alert: OpenAlert,
-  o: Observation,
-  ts: number,
-): EquipmentEvent {
-  if (rule.latched && !alert.acknowledged) {
-    return alertEvent('alert.cleared', unit, alert, ts, rule.key, {
-      severity: alert.severity,
-      value: o.value,
-      threshold: o.clearThreshold,
-      message: `condition cleared: ${clearText(rule, o)}; latched until closed`,
-    });
-  }
-  return alertEvent('alert.resolved', unit, alert, ts, rule.key, {
-    severity: alert.severity,
-    value: o.value,
-    threshold: o.clearThreshold,
-    // A latched rule resolves here only when its alert was acknowledged while active.
-    message: `recovered: ${clearText(rule, o)}${rule.latched ? ' (latched, acknowledged)' : ''}`,
-  });
-}
-
-/** A rule that no longer applies (deleted, disabled, overridden) resolves what it left open. */
-function retire(key: string, rs: RuleState, unit: UnitInfo, ts: number, why: string): EquipmentEvent[] {
-  switch (rs.phase) {
-    case 'pending':
-      return [{ type: 'condition.reset', data: { ruleKey: key } }];
-    case 'firing':
-    case 'recovering':
-    case 'latched':
-      return [
-        alertEvent('alert.resolved', unit, rs.alert, ts, key, {
-          severity: rs.alert.severity,
-          value: null,
-          threshold: null,
-          message: why,
-        }),
-      ];
-    default:
-      return unreachable(rs);
+  timer(ruleKey: string, at: number | null): void {
+    if ((this.state.timers?.[ruleKey] ?? null) !== at)
+      this.push([{ type: 'timer.set', data: { ruleKey, at } }]);
   }
 }
 
-function evaluateRule(
-  rule: DeciderRule,
-  rs: RuleState | undefined,
-  reading: Reading,
-  unit: UnitInfo,
-  s: EquipmentState,
-  maintenance: readonly MaintenanceWindow[],
-): EquipmentEvent[] {
-  const key = rule.key;
+interface RuleContext {
+  unit: UnitInfo;
+  rules: readonly DeciderRule[];
+  maintenance: readonly MaintenanceWindow[];
+}
+
+/**
+ * Every timer of a time-driven rule that falls due before `limit` (a reading's time; or up to
+ * and including it, for a wake), each evaluated at its own instant, earliest first — the
+ * order a host with exact timers would have woken the actor in.
+ */
+function runTimers(d: Decision, ctx: RuleContext, limit: number, inclusive: boolean): void {
+  if (!d.state.timers) return;
+  // Each evaluation moves its rule's timer strictly forward; the bound only guards against a bug.
+  for (let i = 0; i < 64 * ctx.rules.length; i++) {
+    let due: { rule: TimedRule; at: number } | null = null;
+    for (const rule of ctx.rules) {
+      const at = d.state.timers?.[rule.key];
+      if (at === undefined || !isTimed(rule) || (due && at >= due.at)) continue;
+      if (at < limit || (inclusive && at === limit)) due = { rule, at };
+    }
+    if (!due) return;
+    const outcome = evaluateTimed(due.rule, d.state, due.at, ctx.unit, ctx.maintenance);
+    d.push(outcome.events);
+    d.timer(due.rule.key, outcome.timer);
+  }
+}
+
+/** Rule keys with state or timers that no rule claims any more end, at `ts`. */
+function retireRemoved(d: Decision, ctx: RuleContext, ts: number): void {
+  for (const [key, rs] of Object.entries(d.state.rules)) {
+    if (!ctx.rules.some((r) => r.key === key))
+      d.push(retire(key, rs, ctx.unit, ts, 'rule removed or disabled'));
+  }
+  for (const key in d.state.timers) if (!ctx.rules.some((r) => r.key === key)) d.timer(key, null);
+}
+
+function recordReading(d: Decision, reading: Reading, ctx: RuleContext): void {
   const ts = reading.ts;
-  if (rs?.phase === 'latched' && !rule.latched) return retire(key, rs, unit, ts, 'rule no longer latched');
-  const o = observe(rule, reading, unit, s);
-  if (o.kind === 'unknown') return [];
-  const reset: EquipmentEvent = { type: 'condition.reset', data: { ruleKey: key } };
-  if (o.kind === 'excluded') {
-    // A breach that starts in defrost or with the door open is not one; an open alert waits.
-    if (rs?.phase === 'pending' || (rs?.phase === 'latched' && rs.since !== null)) return [reset];
-    return [];
+  runTimers(d, ctx, ts, false);
+  let heard: string[] | undefined;
+  for (const rule of ctx.rules) {
+    if (rule.kind !== 'no_data') continue;
+    const m = rule.params.metric;
+    const carries = m === undefined || metricValue(reading, m) !== undefined;
+    // The silence ends before the reading moves the clock it is measured from.
+    if (carries) d.push(silenceEnded(rule, d.state, ts, ctx.unit));
+    if (m !== undefined && (carries || d.state.heard?.[m] === undefined)) (heard ??= []).push(m);
   }
-  const forMs = rule.params.for_s * 1000;
-  const clearMs = rule.params.clear.for_s * 1000;
-  const pending = (since: number, severity: Severity): EquipmentEvent => ({
-    type: 'condition.pending',
-    data: { ruleKey: key, since, severity },
-  });
-  if (!rs) {
-    if (!o.breach) return [];
-    return forMs === 0 ? [open(rule, unit, o, ts, maintenance)] : [pending(ts, o.breach.severity)];
-  }
-  switch (rs.phase) {
-    case 'pending':
-      if (!o.breach) return [reset];
-      if (ts - rs.since >= forMs) return [open(rule, unit, o, ts, maintenance)];
-      return o.breach.severity === rs.severity ? [] : [pending(rs.since, o.breach.severity)];
-    case 'firing':
-      if (o.breach && o.breach.severity !== rs.alert.severity) {
-        return [updated(rule, unit, rs.alert, o, ts, `severity ${rs.alert.severity} → ${o.breach.severity}`)];
-      }
-      if (!o.cleared) return [];
-      return clearMs === 0
-        ? [finish(rule, unit, rs.alert, o, ts)]
-        : [{ type: 'recovery.started', data: { ruleKey: key, since: ts } }];
-    case 'recovering': {
-      if (!o.cleared) {
-        const out: EquipmentEvent[] = [{ type: 'recovery.aborted', data: { ruleKey: key } }];
-        if (o.breach && o.breach.severity !== rs.alert.severity) {
-          out.push(
-            updated(rule, unit, rs.alert, o, ts, `severity ${rs.alert.severity} → ${o.breach.severity}`),
-          );
-        }
-        return out;
-      }
-      return ts - rs.since >= clearMs ? [finish(rule, unit, rs.alert, o, ts)] : [];
+  d.push([
+    {
+      type: 'reading.recorded',
+      data: {
+        ts,
+        ...(reading.heater === undefined ? {} : { heater: reading.heater }),
+        ...(reading.door === undefined ? {} : { door: reading.door }),
+        ...(reading.setpoint === undefined ? {} : { setpoint: reading.setpoint }),
+        ...(heard ? { heard } : {}),
+      },
+    },
+  ]);
+  retireRemoved(d, ctx, ts);
+  for (const rule of ctx.rules) {
+    if (isTimed(rule)) {
+      const outcome = evaluateTimed(rule, d.state, ts, ctx.unit, ctx.maintenance);
+      d.push(outcome.events);
+      d.timer(rule.key, outcome.timer);
+      continue;
     }
-    case 'latched': {
-      if (!o.breach) return rs.since === null ? [] : [reset];
-      const since = rs.since ?? ts;
-      if (ts - since >= forMs) return [updated(rule, unit, rs.alert, o, ts, 'condition returned')];
-      return rs.since === null ? [pending(ts, o.breach.severity)] : [];
+    const schedule = rule.params.schedule;
+    if (schedule && !scheduleAt(schedule, ctx.unit.timeZone ?? 'UTC', ts).active) {
+      const rs = d.state.rules[rule.key];
+      if (rs) d.push(retire(rule.key, rs, ctx.unit, ts, "outside the rule's active schedule"));
+      continue;
     }
-    default:
-      return unreachable(rs);
+    d.push(evaluateReadingRule(rule, reading, ctx.unit, d.state, ctx.maintenance));
   }
 }
 
-// ---------------------------------------------------------------- decide / evolve
-
-export function decide(state: EquipmentState, command: EquipmentCommand, now: number): EquipmentEvent[] {
+function run(state: EquipmentState, command: EquipmentCommand, now: number): Decision {
+  const d = new Decision(state);
   switch (command.type) {
     case 'RecordReading': {
       const { reading, unit, rules, maintenance = [] } = command.data;
       // Duplicates and late readings: rule time never goes backwards.
-      if (state.lastTs !== null && reading.ts <= state.lastTs) return [];
-      const recorded: EquipmentEvent = {
-        type: 'reading.recorded',
-        data: {
-          ts: reading.ts,
-          ...(reading.heater === undefined ? {} : { heater: reading.heater }),
-          ...(reading.door === undefined ? {} : { door: reading.door }),
-        },
-      };
-      const s = evolve(state, recorded);
-      const events: EquipmentEvent[] = [recorded];
-      // Few rules per unit, usually no rule state: a scan, not a Set built per reading.
-      for (const [key, rs] of Object.entries(s.rules)) {
-        if (!rules.some((r) => r.key === key))
-          events.push(...retire(key, rs, unit, reading.ts, 'rule removed or disabled'));
-      }
-      for (const rule of rules)
-        events.push(...evaluateRule(rule, s.rules[rule.key], reading, unit, s, maintenance));
-      return events;
+      if (state.lastTs !== null && reading.ts <= state.lastTs) return d;
+      recordReading(d, reading, { unit, rules, maintenance });
+      return d;
+    }
+    case 'Wake': {
+      const { unit, rules, maintenance = [] } = command.data;
+      runTimers(d, { unit, rules, maintenance }, now, true);
+      return d;
     }
     case 'ReconcileRules': {
       const { unit, rules } = command.data;
       const byKey = new Map(rules.map((r) => [r.key, r]));
-      const events: EquipmentEvent[] = [];
       for (const [key, rs] of Object.entries(state.rules)) {
         const rule = byKey.get(key);
-        if (!rule) events.push(...retire(key, rs, unit, now, 'rule removed or disabled'));
+        if (!rule) d.push(retire(key, rs, unit, now, 'rule removed or disabled'));
         else if (rs.phase === 'latched' && !rule.latched)
-          events.push(...retire(key, rs, unit, now, 'rule no longer latched'));
+          d.push(retire(key, rs, unit, now, 'rule no longer latched'));
       }
-      return events;
+      for (const key in d.state.timers) if (!byKey.has(key)) d.timer(key, null);
+      // A new time-driven rule starts its timer now, not at the unit's next reading: a unit
+      // already silent must still be noticed. Its instants come from the state, not from `now`.
+      if (state.lastTs !== null) {
+        for (const rule of rules) {
+          if (!isTimed(rule) || d.state.timers?.[rule.key] !== undefined || d.state.rules[rule.key]) continue;
+          const outcome = evaluateTimed(rule, d.state, Math.max(now, state.lastTs), unit, []);
+          d.push(outcome.events);
+          d.timer(rule.key, outcome.timer);
+        }
+      }
+      return d;
     }
     case 'AcknowledgeAlert': {
       const { unit, ruleKey, alertId } = command.data;
       const rs = state.rules[ruleKey];
-      if (!rs || rs.phase === 'pending' || rs.alert.id !== alertId) return [];
+      if (!rs || rs.phase === 'pending' || rs.alert.id !== alertId) return d;
       // Cleared and waiting for exactly this: released now, by a decision no reading caused.
       if (rs.phase === 'latched') {
-        return [
+        d.push([
           alertEvent('alert.resolved', unit, { ...rs.alert, acknowledged: true }, now, ruleKey, {
             severity: rs.alert.severity,
             value: null,
             threshold: null,
             message: 'latched alert released by acknowledgement',
           }),
-        ];
+        ]);
+      } else if (!rs.alert.acknowledged) {
+        d.push([{ type: 'acknowledgement.recorded', data: { ruleKey, alertId } }]);
       }
-      if (rs.alert.acknowledged) return [];
-      return [{ type: 'acknowledgement.recorded', data: { ruleKey, alertId } }];
+      return d;
     }
     case 'CloseAlert': {
       const { ruleKey, alertId } = command.data;
       const rs = state.rules[ruleKey];
-      if (!rs || rs.phase === 'pending' || rs.alert.id !== alertId) return [];
-      return [{ type: 'closed.elsewhere', data: { ruleKey, alertId } }];
+      if (!rs || rs.phase === 'pending' || rs.alert.id !== alertId) return d;
+      d.push([{ type: 'closed.elsewhere', data: { ruleKey, alertId } }]);
+      return d;
     }
     default:
       return unreachable(command);
   }
+}
+
+export function decide(state: EquipmentState, command: EquipmentCommand, now: number): EquipmentEvent[] {
+  return run(state, command, now).events;
 }
 
 /** The alert an event describes; what the event does not carry (acknowledged) comes from `before`. */
@@ -504,6 +284,19 @@ function openAlertOf(e: AlertEvent, before: RuleState | undefined): OpenAlert {
   };
 }
 
+/** `map` with `key` set, or removed when `value` is null; an empty map is dropped (snapshots stay small). */
+function withEntry<T>(
+  map: Record<string, T> | undefined,
+  key: string,
+  value: T | null,
+): Record<string, T> | undefined {
+  const next = { ...map };
+  if (value === null) delete next[key];
+  else next[key] = value;
+  for (const _ in next) return next;
+  return undefined;
+}
+
 function withRule(state: EquipmentState, key: string, rs: RuleState | null): EquipmentState {
   const rules = { ...state.rules };
   if (rs) rules[key] = rs;
@@ -514,16 +307,43 @@ function withRule(state: EquipmentState, key: string, rs: RuleState | null): Equ
 export function evolve(state: EquipmentState, event: EquipmentEvent): EquipmentState {
   switch (event.type) {
     case 'reading.recorded': {
-      const { ts, heater, door } = event.data;
+      const { ts, heater, door, setpoint, heard } = event.data;
       const next = { ...state, lastTs: ts };
       if (heater !== undefined) {
         if (!heater && state.heaterOn) next.heaterOffAt = ts;
+        if (heater && !state.heaterOn) next.heaterOnAt = ts;
         next.heaterOn = heater;
       }
       if (door !== undefined) {
         if (!door && state.doorOpen) next.doorClosedAt = ts;
+        if (door && !state.doorOpen) next.doorOpenedAt = ts;
         next.doorOpen = door;
       }
+      if (setpoint !== undefined) next.setpoint = setpoint;
+      if (heard) {
+        next.heard = { ...state.heard };
+        for (const m of heard) next.heard[m] = ts;
+      }
+      return next;
+    }
+    case 'series.updated': {
+      const { ruleKey, samples } = event.data;
+      return { ...state, series: withEntry(state.series, ruleKey, samples) };
+    }
+    case 'timer.set': {
+      const { ruleKey, at } = event.data;
+      return { ...state, timers: withEntry(state.timers, ruleKey, at) };
+    }
+    case 'rule.unevaluable': {
+      const key = event.data.data.ruleKey;
+      return { ...state, unevaluable: [...(state.unevaluable ?? []).filter((k) => k !== key), key] };
+    }
+    case 'rule.evaluable': {
+      const key = event.data.data.ruleKey;
+      const rest = (state.unevaluable ?? []).filter((k) => k !== key);
+      const next = { ...state };
+      if (rest.length) next.unevaluable = rest;
+      else delete next.unevaluable;
       return next;
     }
     case 'condition.pending': {
@@ -584,6 +404,6 @@ export function handle(
   command: EquipmentCommand,
   now: number,
 ): { events: EquipmentEvent[]; state: EquipmentState } {
-  const events = decide(state, command, now);
-  return { events, state: events.reduce(evolve, state) };
+  const d = run(state, command, now);
+  return { events: d.events, state: d.state };
 }

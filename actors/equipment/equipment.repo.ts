@@ -1,6 +1,6 @@
 import type { AlertRuleRow, Pool } from '../../schemas/mod.ts';
 import { fromPgError } from '../errors.ts';
-import type { MaintenanceWindow, UnitInfo } from './equipment.decider.ts';
+import type { MaintenanceWindow, UnitInfo } from './equipment.types.ts';
 
 /**
  * PostgreSQL reads of the equipment actors, as `vigil_worker` (a system role that sees every
@@ -73,6 +73,7 @@ interface UnitRow {
   tenant_id: string;
   site_id: string;
   setpoint: number | null;
+  timezone: string;
   decommissioned: boolean;
   windows: WindowJson[];
 }
@@ -114,9 +115,9 @@ export class UnitDirectory {
     let row: UnitRow | undefined;
     try {
       const r = await this.#pool.query<UnitRow>(
-        `SELECT e.id, e.tenant_id, e.site_id, e.setpoint, e.decommissioned_at IS NOT NULL AS decommissioned,
-                ${windowsOf('e.id')} AS windows
-           FROM equipment e WHERE e.id = $1`,
+        `SELECT e.id, e.tenant_id, e.site_id, e.setpoint, s.timezone,
+                e.decommissioned_at IS NOT NULL AS decommissioned, ${windowsOf('e.id')} AS windows
+           FROM equipment e JOIN sites s ON s.id = e.site_id WHERE e.id = $1`,
         [equipmentId, new Date(now - this.#horizonMs)],
       );
       row = r.rows[0];
@@ -136,7 +137,13 @@ export class UnitDirectory {
     this.#missing.delete(equipmentId);
     return {
       ok: true,
-      unit: { tenantId: row.tenant_id, siteId: row.site_id, equipmentId: row.id, setpoint: row.setpoint },
+      unit: {
+        tenantId: row.tenant_id,
+        siteId: row.site_id,
+        equipmentId: row.id,
+        setpoint: row.setpoint,
+        timeZone: row.timezone,
+      },
       maintenance: row.windows,
     };
   }

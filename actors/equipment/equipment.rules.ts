@@ -1,5 +1,5 @@
-import { parseAlertRule, type AlertRule, type AlertRuleRow, type ErrorCode } from '../../schemas/mod.ts';
-import { DECIDER_KINDS, type DeciderRule, type UnitInfo } from './equipment.decider.ts';
+import { parseAlertRule, type AlertRuleRow, type ErrorCode } from '../../schemas/mod.ts';
+import type { DeciderRule, UnitInfo } from './equipment.types.ts';
 
 /**
  * Which rule applies to a unit, per key: the most specific scope wins (equipment > site >
@@ -29,20 +29,11 @@ export interface SkippedRule {
   ruleId: string;
   key: string;
   kind: string;
-  code: ErrorCode | 'UNSUPPORTED_KIND';
+  code: ErrorCode;
   reason: string;
 }
 
-function isDeciderRule(rule: AlertRule): rule is DeciderRule {
-  return (DECIDER_KINDS as readonly string[]).includes(rule.kind);
-}
-
-/** The rule as the decider takes it, or null when this version does not evaluate its kind. */
-export function toDeciderRule(rule: AlertRule): DeciderRule | null {
-  return isDeciderRule(rule) ? rule : null;
-}
-
-/** The unit's enabled rules the decider can evaluate, and the ones it must skip (and why). */
+/** The unit's enabled rules, and the ones it must skip because their stored params are invalid (and why). */
 export function rulesForUnit(
   rows: readonly AlertRuleRow[],
   unit: UnitInfo,
@@ -51,7 +42,8 @@ export function rulesForUnit(
   const skipped: SkippedRule[] = [];
   for (const row of applicableRows(rows, unit)) {
     const parsed = parseAlertRule(row);
-    if (!parsed.ok) {
+    if (parsed.ok) rules.push(parsed.rule);
+    else
       skipped.push({
         ruleId: row.id,
         key: row.key,
@@ -59,17 +51,6 @@ export function rulesForUnit(
         code: parsed.code,
         reason: parsed.reason,
       });
-    } else if (!isDeciderRule(parsed.rule)) {
-      skipped.push({
-        ruleId: row.id,
-        key: row.key,
-        kind: row.kind,
-        code: 'UNSUPPORTED_KIND',
-        reason: `rule kind '${row.kind}' is not evaluated by this version`,
-      });
-    } else {
-      rules.push(parsed.rule);
-    }
   }
   rules.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   return { rules, skipped };

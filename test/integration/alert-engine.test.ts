@@ -1,7 +1,7 @@
 /**
  * The alert engine end to end through the real API and a real actor node (equipment actors +
  * alert sink) in a namespace of its own: acknowledging latched alerts, manual resolve,
- * maintenance suppression, rule kinds the engine refuses, and a stale open alert an actor
+ * maintenance suppression, every rule kind accepted and a timed one evaluated, and a stale open alert an actor
  * forgot.
  */
 import assert from 'node:assert/strict';
@@ -267,53 +267,64 @@ describe('maintenance windows', () => {
 });
 
 describe('rule kinds', () => {
-  test('the API refuses kinds the engine does not evaluate, naming the ones it does', async () => {
-    const res = await fx.call(W.admin.token, 'POST', '/v1/alert-rules', {
-      key: 'warming',
-      kind: 'rate',
-      params: {
+  test('the API accepts every kind the engine evaluates, and the engine evaluates every kind', async () => {
+    assert.deepEqual([...DECIDER_KINDS].sort(), [
+      'defrost_overrun',
+      'door_open',
+      'no_data',
+      'rate',
+      'threshold',
+    ]);
+    const unit = await newUnit();
+    const levels = [{ severity: 'warning', after_s: 300 }];
+    const bodies = {
+      no_data: { levels, schedule: { windows: [{ days: ['mon', 'fri'], from: '22:00', to: '06:00' }] } },
+      door_open: { levels, clear_for_s: 30 },
+      defrost_overrun: { levels },
+      rate: {
         metric: 'temperature',
         direction: 'rising',
         window_s: 600,
         levels: [{ severity: 'warning', per_min: 0.5 }],
         for_s: 0,
       },
-    });
-    assert.equal(res.statusCode, 400, res.body);
-    const body = res.json<{
-      error: { code: string; message: string; details: { supportedKinds: string[] } };
-    }>();
-    assert.equal(body.error.code, 'UNSUPPORTED_RULE_KIND');
-    assert.match(body.error.message, new RegExp(`supported kinds: ${DECIDER_KINDS.join(', ')}`));
-    assert.deepEqual(body.error.details.supportedKinds, [...DECIDER_KINDS]);
-    assert.equal(
-      (
-        await fx.admin.query("SELECT 1 FROM alert_rules WHERE tenant_id = $1 AND key = 'warming'", [
-          W.tenantId,
-        ])
-      ).rowCount,
-      0,
-    );
+    };
+    for (const [kind, params] of Object.entries(bodies)) {
+      const res = await fx.call(W.admin.token, 'POST', '/v1/alert-rules', {
+        key: `k_${kind}`,
+        kind,
+        equipmentId: unit,
+        params,
+      });
+      assert.equal(res.statusCode, 201, res.body);
+      assert.equal(res.json<{ kind: string }>().kind, kind);
+    }
   });
 
-  test('a stored rule of such a kind can be switched off, not edited or switched on', async () => {
-    const { rows } = await fx.admin.query<{ id: string }>(
-      `INSERT INTO alert_rules (tenant_id, key, kind, params, enabled)
-       VALUES ($1, $2, 'door_open', '{"levels":[{"severity":"warning","after_s":300}]}', true) RETURNING id`,
-      [W.tenantId, `door_${randomBytes(3).toString('hex')}`],
-    );
-    const id = rows[0]!.id;
-    const edit = await fx.call(W.admin.token, 'PATCH', `/v1/alert-rules/${id}`, {
-      params: { levels: [{ severity: 'critical', after_s: 600 }] },
+  test('a door left open raises door_open at open + after_s, and closing it resolves the alert', async () => {
+    const unit = await newUnit();
+    const res = await fx.call(W.admin.token, 'POST', '/v1/alert-rules', {
+      key: 'door_ajar',
+      kind: 'door_open',
+      equipmentId: unit,
+      params: { levels: [{ severity: 'warning', after_s: 300 }] },
     });
-    assert.equal(edit.json<{ error: { code: string } }>().error.code, 'UNSUPPORTED_RULE_KIND');
-    const rename = await fx.call(W.admin.token, 'PATCH', `/v1/alert-rules/${id}`, { name: 'Door' });
-    assert.equal(rename.statusCode, 400, 'still enabled: refused');
-    const off = await fx.call(W.admin.token, 'PATCH', `/v1/alert-rules/${id}`, { enabled: false });
-    assert.equal(off.statusCode, 200, off.body);
-    assert.equal(off.json<{ enabled: boolean }>().enabled, false);
-    const on = await fx.call(W.admin.token, 'PATCH', `/v1/alert-rules/${id}`, { enabled: true });
-    assert.equal(on.statusCode, 400);
+    assert.equal(res.statusCode, 201, res.body);
+    const door = (s: number, open: boolean) =>
+      publishReading(fx.deps.js, fx.deps.names, W.tenantId, unit, { ts: at(s), door: open });
+    await door(0, true);
+    await door(400, true);
+    const [opened] = await waitFor('door alert opened', async () => {
+      const rows = await alertsOf(unit, 'door_ajar');
+      return rows.length === 1 ? rows : undefined;
+    });
+    assert.equal(opened!.opened_at.getTime(), at(300), 'stamped with the instant, not the reading');
+    assert.equal(opened!.id, alertIdFor(unit, 'door_ajar', at(300)));
+    await door(500, false);
+    await waitFor(
+      'door alert resolved',
+      async () => (await alertsOf(unit, 'door_ajar'))[0]?.status === 'resolved',
+    );
   });
 });
 

@@ -6,6 +6,7 @@ import {
   decide,
   evolve,
   initialEquipmentState,
+  isAlertEvent,
   isPublished,
   type DeciderRule,
   type EquipmentCommand,
@@ -13,18 +14,21 @@ import {
   type EquipmentState,
   type UnitInfo,
 } from '../../actors/mod.ts';
-import { compile, AlertEvent, type Reading, type ThresholdParams } from '../../schemas/mod.ts';
+import {
+  compile,
+  AlertEvent,
+  type AlertRuleOf,
+  type Reading,
+  type ThresholdParams,
+} from '../../schemas/mod.ts';
 
-const T = '11111111-1111-4111-8111-111111111111';
-const S = '22222222-2222-4222-8222-222222222222';
-const E = '33333333-3333-4333-8333-333333333333';
-const RULE_ID = '44444444-4444-4444-8444-444444444444';
-const unit: UnitInfo = { tenantId: T, siteId: S, equipmentId: E, setpoint: -18 };
-const T0 = Date.UTC(2025, 0, 1, 12, 0, 0);
-const at = (s: number): number => T0 + s * 1000;
+import { E, RULE_ID, S, T, at, unit } from '../helpers/equipment-unit.ts';
 
 /** High temperature: warning above 5, critical above 8, held 60 s; clears at or below 4 held 60 s. */
-function rule(params: Partial<ThresholdParams> = {}, extra: Partial<DeciderRule> = {}): DeciderRule {
+function rule(
+  params: Partial<ThresholdParams> = {},
+  extra: Partial<AlertRuleOf<'threshold'>> = {},
+): DeciderRule {
   return {
     id: RULE_ID,
     tenantId: T,
@@ -73,7 +77,7 @@ function when(state: EquipmentState, command: EquipmentCommand, now = 0): Equipm
 }
 
 const types = (events: EquipmentEvent[]): string[] => events.map((e) => e.type);
-const published = (events: EquipmentEvent[]) => events.filter(isPublished).map((e) => e.data);
+const published = (events: EquipmentEvent[]) => events.filter(isAlertEvent).map((e) => e.data);
 const checkEvent = compile(AlertEvent);
 
 /** A unit whose high_temp alert opened (critical) at t=90. */
@@ -241,11 +245,11 @@ describe('equipment decider: threshold rule', () => {
       ),
       [],
     );
-    // No setpoint anywhere: the rule cannot say anything.
+    // No setpoint anywhere: the rule cannot say anything, and says so (SPEC §5: never silently inert).
     const noSetpoint = { ...unit, setpoint: null };
     assert.deepEqual(
-      when(initialEquipmentState(), record(reading(0, { temperature: 50 }), [relative], noSetpoint)).length,
-      1,
+      types(when(initialEquipmentState(), record(reading(0, { temperature: 50 }), [relative], noSetpoint))),
+      ['reading.recorded', 'rule.unevaluable'],
     );
   });
 
