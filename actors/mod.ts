@@ -22,16 +22,18 @@ import {
 } from '../streams/mod.ts';
 import type { NodeDeps } from './deps.ts';
 import { equipmentService, EQUIPMENT_SERVICE, type EquipmentHealth } from './equipment/equipment.service.ts';
+import { notifierService } from './notify/notifier.ts';
 import { alertsService } from './sinks/alerts.sink.ts';
 import { telemetryChService } from './sinks/telemetry-ch.sink.ts';
 import { telemetryPgService, type TelemetryPgHealth } from './sinks/telemetry-pg.sink.ts';
 
-export type ActorServiceName = 'equipment' | 'telemetry-pg' | 'telemetry-ch' | 'alerts';
+export type ActorServiceName = 'equipment' | 'telemetry-pg' | 'telemetry-ch' | 'alerts' | 'notifier';
 export const ACTOR_SERVICES: readonly ActorServiceName[] = [
   'equipment',
   'telemetry-pg',
   'telemetry-ch',
   'alerts',
+  'notifier',
 ];
 
 export interface ActorNodeOptions {
@@ -49,6 +51,7 @@ export interface ActorNodeHealth {
   'telemetry-pg'?: TelemetryPgHealth;
   'telemetry-ch'?: unknown;
   alerts?: unknown;
+  notifier?: unknown;
 }
 
 export interface ActorNode {
@@ -123,6 +126,11 @@ export async function startActorNode(opts: ActorNodeOptions): Promise<ActorNode>
             alertsService({ ...deps, log: log.child({ service: name }), worker: workerPool() }),
           );
           break;
+        case 'notifier':
+          broker.createService(
+            notifierService({ ...deps, log: log.child({ service: name }), worker: workerPool() }),
+          );
+          break;
         default: {
           const unknown: never = name;
           throw new VigilError('VALIDATION_FAILED', `unknown actor service ${String(unknown)}`);
@@ -182,3 +190,6 @@ export { toClickHouseRow } from './sinks/telemetry-ch.sink.ts';
 export { applyAlertEvents, decodeAlertEvent } from './sinks/alerts.sink.ts';
 export { TelemetryMaintenance, type MaintenanceStatus } from './sinks/maintenance.ts';
 export { fromPgError, fromClickHouseError, fromNatsError } from './errors.ts';
+export { Notifier, type NotifierOptions, type NotifierStats } from './notify/notifier.ts';
+export { signature as webhookSignature, verifySignature } from './notify/webhook.ts';
+export { routes as notificationRoutes, retryDelayMs, type Channel } from './notify/notify.routing.ts';

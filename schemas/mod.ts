@@ -16,4 +16,5 @@ export * from './api-identity.ts';
 export * from './api-equipment.ts';
 export * from './api-alerts.ts';
 export * from './rules.ts';
+export * from './api-notifications.ts';
 export * from './api-readings.ts';

@@ -11,6 +11,7 @@ import {
   handle,
   initialState,
   isPublished,
+  nextWakeAt,
   type DeciderRule,
   type EquipmentCommand,
   type EquipmentEvent,
@@ -148,6 +149,12 @@ export function equipmentKind(d: EquipmentKindDeps): EquipmentKind {
       };
     },
     handle,
+    // No-data, door-open and defrost-overrun timers live in the decider's state.
+    wakeAt: nextWakeAt,
+    async onWake(actor) {
+      const { unit, maintenance } = actor.context;
+      return { type: 'Wake', data: { unit, rules: await d.rulesFor(unit), maintenance } };
+    },
     async emit(events) {
       for (const e of events) {
         if (!isPublished(e)) continue;

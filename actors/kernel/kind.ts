@@ -51,7 +51,7 @@ export interface ActorKind<Ref, Msg, State, Command, Event, Ctx> {
    */
   wakeAt?(state: State): number | null;
   /** The command a due wake-up means (null: nothing to do); `now` is the server time. */
-  onWake?(actor: ActorView<Ref, State, Ctx>, now: number): Command | null;
+  onWake?(actor: ActorView<Ref, State, Ctx>, now: number): Command | null | Promise<Command | null>;
 }
 
 export interface ActorSource {

@@ -479,7 +479,7 @@ export class PartitionWorker<Ref, Msg, State, Command, Event, Ctx> {
         this.#wakes.delete(key);
         continue;
       }
-      const command = this.#kind.onWake(actor, now);
+      const command = await this.#kind.onWake(actor, now);
       const changed = command !== null && (await this.#apply(actor, command, now));
       if (changed) await this.#persistNow(actor);
       const again = this.#wakes.get(key);

@@ -7,6 +7,7 @@ import type { AdminRouteOptions } from './context.ts';
 import { equipmentRoutes } from './equipment.routes.ts';
 import { inviteRoutes } from './invites.routes.ts';
 import { maintenanceRoutes } from './maintenance.routes.ts';
+import { notificationChannelRoutes } from './notification-channels.routes.ts';
 import { readingRoutes } from './readings.routes.ts';
 import { siteRoutes } from './sites.routes.ts';
 import { tenantRoutes } from './tenants.routes.ts';
@@ -34,6 +35,7 @@ export const adminRoutes: FastifyPluginAsync<AdminRouteOptions> = async (app, op
     maintenanceRoutes,
     alertRoutes,
     alertRuleRoutes,
+    notificationChannelRoutes,
     auditRoutes,
   ]) {
     await app.register(routes, opts);

@@ -328,6 +328,33 @@ describe('rule kinds', () => {
   });
 });
 
+describe('server-time timers', () => {
+  test('a unit that goes silent raises no_data with no reading to trigger it, stamped at last reading + after_s', async () => {
+    const unit = await newUnit();
+    const res = await fx.call(W.admin.token, 'POST', '/v1/alert-rules', {
+      key: 'gone_quiet',
+      kind: 'no_data',
+      equipmentId: unit,
+      params: { levels: [{ severity: 'critical', after_s: 2 }] },
+    });
+    assert.equal(res.statusCode, 201, res.body);
+    // Device time is now: the timer is due two seconds of server time after the last reading.
+    const last = Math.floor(Date.now() / 1000) * 1000;
+    await publishReading(fx.deps.js, fx.deps.names, W.tenantId, unit, { ts: last, temperature: -18 });
+    const [opened] = await waitFor('no_data alert opened by the timer', async () => {
+      const rows = await alertsOf(unit, 'gone_quiet');
+      return rows.length === 1 ? rows : undefined;
+    });
+    assert.equal(opened!.opened_at.getTime(), last + 2000);
+    assert.equal(opened!.id, alertIdFor(unit, 'gone_quiet', last + 2000));
+    await publishReading(fx.deps.js, fx.deps.names, W.tenantId, unit, { ts: Date.now(), temperature: -18 });
+    await waitFor(
+      'resolved when data returns',
+      async () => (await alertsOf(unit, 'gone_quiet'))[0]?.status === 'resolved',
+    );
+  });
+});
+
 describe('an open alert the actor forgot', () => {
   test('an unreadable snapshot is logged loudly, and the next alert supersedes the stale one', async () => {
     const unit = await newUnit();

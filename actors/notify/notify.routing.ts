@@ -1,0 +1,117 @@
+import type { AlertEvent, Severity } from '../../schemas/mod.ts';
+
+/**
+ * Which channel hears about what, and what it is sent: pure, so the rules read in one place
+ * and are tested without a network. A channel takes the alerts of its tenant at or above its
+ * minimum severity, of its sites (all when none are listed); alerts opened in a maintenance
+ * window are held back (they are recorded, flagged suppressed, and nobody is paged).
+ */
+
+export interface Channel {
+  id: string;
+  tenantId: string;
+  name: string;
+  url: string;
+  secret: string;
+  minSeverity: Severity;
+  siteIds: string[] | null;
+  remindEveryS: number | null;
+}
+
+export type NotificationKind =
+  'opened' | 'severity_changed' | 'updated' | 'cleared' | 'resolved' | 'acknowledged' | 'reminder';
+
+const RANK: Record<Severity, number> = { info: 1, warning: 2, critical: 3 };
+
+/** The alert as a notification describes it (from an event, or from the alerts table). */
+export interface AlertSummary {
+  alertId: string;
+  tenantId: string;
+  siteId: string;
+  equipmentId: string;
+  ruleKey: string;
+  severity: Severity;
+  previousSeverity?: Severity;
+  message: string;
+  openedAt: number;
+  suppressed: boolean;
+}
+
+export function routes(
+  channel: Channel,
+  alert: Pick<AlertSummary, 'tenantId' | 'siteId' | 'severity' | 'suppressed'>,
+): boolean {
+  if (alert.tenantId !== channel.tenantId || alert.suppressed) return false;
+  if (channel.siteIds && !channel.siteIds.includes(alert.siteId)) return false;
+  return RANK[alert.severity] >= RANK[channel.minSeverity];
+}
+
+export function kindOf(e: AlertEvent): NotificationKind {
+  switch (e.type) {
+    case 'alert.opened':
+      return 'opened';
+    case 'alert.updated':
+      return e.data.previousSeverity && e.data.previousSeverity !== e.data.severity
+        ? 'severity_changed'
+        : 'updated';
+    case 'alert.cleared':
+      return 'cleared';
+    case 'alert.resolved':
+      return 'resolved';
+    default: {
+      const never: never = e.type;
+      return never;
+    }
+  }
+}
+
+export function summaryOf(e: AlertEvent): AlertSummary {
+  const d = e.data;
+  return {
+    alertId: d.alertId,
+    tenantId: e.tenantId,
+    siteId: e.siteId,
+    equipmentId: d.equipmentId,
+    ruleKey: d.ruleKey,
+    severity: d.severity,
+    ...(d.previousSeverity ? { previousSeverity: d.previousSeverity } : {}),
+    message: d.message,
+    openedAt: d.openedAt,
+    suppressed: d.suppressed,
+  };
+}
+
+/** The JSON body a webhook receives. `at` is when the cause happened (epoch ms). */
+export function webhookBody(
+  kind: NotificationKind,
+  alert: AlertSummary,
+  at: number,
+  extra: { by?: string | null; note?: string | null; reminder?: number } = {},
+): Record<string, unknown> {
+  return {
+    kind,
+    at: new Date(at).toISOString(),
+    alert: {
+      id: alert.alertId,
+      tenantId: alert.tenantId,
+      siteId: alert.siteId,
+      equipmentId: alert.equipmentId,
+      ruleKey: alert.ruleKey,
+      severity: alert.severity,
+      ...(alert.previousSeverity ? { previousSeverity: alert.previousSeverity } : {}),
+      message: alert.message,
+      openedAt: new Date(alert.openedAt).toISOString(),
+    },
+    ...extra,
+  };
+}
+
+/** Wait before attempt `attempts + 1`: exponential from `baseMs`, capped at `maxMs`. */
+export function retryDelayMs(attempts: number, baseMs: number, maxMs: number): number {
+  return Math.min(maxMs, baseMs * 2 ** Math.max(0, attempts - 1));
+}
+
+/** How many reminders are due for an alert open since `openedAt` at `now` (0: none yet). */
+export function reminderNumber(openedAt: number, now: number, everyS: number): number {
+  return Math.max(0, Math.floor((now - openedAt) / (everyS * 1000)));
+}

@@ -1,0 +1,274 @@
+import { randomBytes } from 'node:crypto';
+import type { FastifyPluginAsync } from 'fastify';
+import { Type } from '@sinclair/typebox';
+import {
+  ApiNotificationChannel,
+  ApiNotificationChannelWithSecret,
+  IdParams,
+  NotificationChannelCreateBody,
+  NotificationChannelListQuery,
+  NotificationChannelUpdateBody,
+  Page,
+  type Severity,
+} from '../../schemas/mod.ts';
+import {
+  audit,
+  bearer,
+  errorResponses,
+  inTenant,
+  iso,
+  setClause,
+  type AdminRouteOptions,
+  type IdParam,
+} from './context.ts';
+import { timeKey } from './pagination.ts';
+import { NewestFirst, byId, guards } from './route-kit.ts';
+import { assertSitesVisible } from './sites.routes.ts';
+
+interface ChannelRow {
+  id: string;
+  name: string;
+  url: string;
+  min_severity: Severity;
+  site_ids: string[] | null;
+  remind_every_s: number | null;
+  enabled: boolean;
+  created_at: Date;
+  updated_at: Date;
+  _k: string;
+}
+
+const COLUMNS = `id, name, url, min_severity, site_ids, remind_every_s, enabled, created_at, updated_at,
+  ${timeKey('created_at')} AS _k`;
+const getChannel = byId<ChannelRow>('notification_channels', COLUMNS, 'notification channel not found');
+
+function toApi(r: ChannelRow): ApiNotificationChannel {
+  return {
+    id: r.id,
+    name: r.name,
+    kind: 'webhook',
+    url: r.url,
+    minSeverity: r.min_severity,
+    siteIds: r.site_ids,
+    remindEveryS: r.remind_every_s,
+    enabled: r.enabled,
+    createdAt: iso(r.created_at),
+    updatedAt: iso(r.updated_at),
+  };
+}
+
+/** A fresh signing key: 256 bits, URL-safe. */
+const newSecret = (): string => randomBytes(32).toString('base64url');
+
+/** What the audit log keeps of a channel: never its secret. */
+const audited = (r: ChannelRow) => ({
+  name: r.name,
+  url: r.url,
+  minSeverity: r.min_severity,
+  siteIds: r.site_ids,
+  remindEveryS: r.remind_every_s,
+  enabled: r.enabled,
+});
+
+/** `/v1/notification-channels`: tenant admins manage where alert notifications go. */
+export const notificationChannelRoutes: FastifyPluginAsync<AdminRouteOptions> = async (app, { deps }) => {
+  const { admin } = guards(app);
+  const tags = ['notification-channels'];
+
+  app.get(
+    '/notification-channels',
+    {
+      ...admin,
+      schema: {
+        tags,
+        summary: "List the tenant's notification channels",
+        security: bearer,
+        querystring: NotificationChannelListQuery,
+        response: { 200: Page(ApiNotificationChannel), ...errorResponses },
+      },
+    },
+    async (request) => {
+      const list = new NewestFirst(request.query as NotificationChannelListQuery, 'created_at');
+      return inTenant(deps, request, (c) =>
+        list.fetch(c, `SELECT ${COLUMNS} FROM notification_channels`, toApi),
+      );
+    },
+  );
+
+  app.get(
+    '/notification-channels/:id',
+    {
+      ...admin,
+      schema: {
+        tags,
+        summary: 'One notification channel (without its secret)',
+        security: bearer,
+        params: IdParams,
+        response: { 200: ApiNotificationChannel, ...errorResponses },
+      },
+    },
+    async (request) => {
+      const { id } = request.params as IdParam;
+      return toApi(await inTenant(deps, request, (c) => getChannel(c, id)));
+    },
+  );
+
+  app.post(
+    '/notification-channels',
+    {
+      ...admin,
+      schema: {
+        tags,
+        summary: 'Create a webhook channel; the answer shows its signing secret, once',
+        description:
+          'Alerts of the tenant at or above minSeverity, of siteIds (all when null), are posted as ' +
+          'JSON signed with the secret: header Vigil-Signature `t=<unix s>,v1=<hex HMAC-SHA256 of ' +
+          '"<t>.<body>">`. Sent on open, severity change, clear, resolve and acknowledgement, and ' +
+          'every remindEveryS while nobody acknowledged the alert. Failed posts are retried with ' +
+          "backoff; each outcome is in the alert's timeline.",
+        security: bearer,
+        body: NotificationChannelCreateBody,
+        response: { 201: ApiNotificationChannelWithSecret, ...errorResponses },
+      },
+    },
+    async (request, reply) => {
+      const body = request.body as NotificationChannelCreateBody;
+      const secret = newSecret();
+      const row = await inTenant(deps, request, async (c) => {
+        if (body.siteIds) await assertSitesVisible(c, body.siteIds);
+        const { rows } = await c.query<ChannelRow>(
+          `INSERT INTO notification_channels (tenant_id, name, url, secret, min_severity, site_ids, remind_every_s, enabled)
+           VALUES (vigil_current_tenant(), $1, $2, $3, $4, $5, $6, $7) RETURNING ${COLUMNS}`,
+          [
+            body.name,
+            body.url,
+            secret,
+            body.minSeverity ?? 'warning',
+            body.siteIds ?? null,
+            body.remindEveryS ?? null,
+            body.enabled ?? true,
+          ],
+        );
+        const channel = rows[0]!;
+        await audit(c, request, {
+          action: 'notification_channel.create',
+          targetType: 'notification_channel',
+          targetId: channel.id,
+          after: audited(channel),
+        });
+        return channel;
+      });
+      return reply.code(201).send({ ...toApi(row), secret });
+    },
+  );
+
+  app.patch(
+    '/notification-channels/:id',
+    {
+      ...admin,
+      schema: {
+        tags,
+        summary: 'Change a channel',
+        security: bearer,
+        params: IdParams,
+        body: NotificationChannelUpdateBody,
+        response: { 200: ApiNotificationChannel, ...errorResponses },
+      },
+    },
+    async (request) => {
+      const { id } = request.params as IdParam;
+      const body = request.body as NotificationChannelUpdateBody;
+      const row = await inTenant(deps, request, async (c) => {
+        const before = await getChannel(c, id, true);
+        if (body.siteIds) await assertSitesVisible(c, body.siteIds);
+        const params: unknown[] = [id];
+        const set = setClause(
+          body,
+          {
+            name: 'name',
+            url: 'url',
+            minSeverity: 'min_severity',
+            siteIds: 'site_ids',
+            remindEveryS: 'remind_every_s',
+            enabled: 'enabled',
+          },
+          params,
+        );
+        const { rows } = await c.query<ChannelRow>(
+          `UPDATE notification_channels SET ${set} WHERE id = $1 RETURNING ${COLUMNS}`,
+          params,
+        );
+        const after = rows[0]!;
+        await audit(c, request, {
+          action: 'notification_channel.update',
+          targetType: 'notification_channel',
+          targetId: id,
+          before: audited(before),
+          after: audited(after),
+        });
+        return after;
+      });
+      return toApi(row);
+    },
+  );
+
+  app.post(
+    '/notification-channels/:id/rotate-secret',
+    {
+      ...admin,
+      schema: {
+        tags,
+        summary: 'Replace the signing secret; the answer shows the new one, once',
+        security: bearer,
+        params: IdParams,
+        response: { 200: ApiNotificationChannelWithSecret, ...errorResponses },
+      },
+    },
+    async (request) => {
+      const { id } = request.params as IdParam;
+      const secret = newSecret();
+      const row = await inTenant(deps, request, async (c) => {
+        await getChannel(c, id, true);
+        const { rows } = await c.query<ChannelRow>(
+          `UPDATE notification_channels SET secret = $2, updated_at = now() WHERE id = $1 RETURNING ${COLUMNS}`,
+          [id, secret],
+        );
+        await audit(c, request, {
+          action: 'notification_channel.rotate_secret',
+          targetType: 'notification_channel',
+          targetId: id,
+        });
+        return rows[0]!;
+      });
+      return { ...toApi(row), secret };
+    },
+  );
+
+  app.delete(
+    '/notification-channels/:id',
+    {
+      ...admin,
+      schema: {
+        tags,
+        summary: 'Delete a channel (its pending deliveries go with it)',
+        security: bearer,
+        params: IdParams,
+        response: { 204: Type.Null(), ...errorResponses },
+      },
+    },
+    async (request, reply) => {
+      const { id } = request.params as IdParam;
+      await inTenant(deps, request, async (c) => {
+        const before = await getChannel(c, id, true);
+        await c.query('DELETE FROM notification_channels WHERE id = $1', [id]);
+        await audit(c, request, {
+          action: 'notification_channel.delete',
+          targetType: 'notification_channel',
+          targetId: id,
+          before: audited(before),
+        });
+      });
+      return reply.code(204).send();
+    },
+  );
+};
