@@ -193,7 +193,6 @@ export {
   isPublished,
   isAlertEvent,
   nextWakeAt,
-  DECIDER_KINDS,
   type DeciderRule,
   type MaintenanceWindow,
   type EquipmentCommand,

@@ -1,128 +1,34 @@
-import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
+import type { FastifyRequest } from 'fastify';
 import { Type } from '@sinclair/typebox';
 import {
   AlertRuleCreateBody,
   AlertRuleListQuery,
   AlertRuleUpdateBody,
   ApiAlertRule,
+  DECIDER_KINDS,
   IdParams,
   Page,
   VigilError,
   assertRuleKindEvaluated,
   assertRuleParams,
-  type AlertRuleKind,
-  type PoolClient,
-  type RuleScope,
 } from '../../schemas/mod.ts';
-import { DECIDER_KINDS } from '../../actors/mod.ts';
 import { publishRulesChanged } from '../../streams/mod.ts';
-import { principalOf, type Principal } from '../identity/mod.ts';
+import { principalOf } from '../identity/mod.ts';
 import {
-  audit,
-  bearer,
-  errorResponses,
-  inTenant,
-  iso,
-  setClause,
-  type AdminDeps,
-  type AdminRouteOptions,
-  type IdParam,
-} from './context.ts';
-import { timeKey } from './pagination.ts';
-import { NewestFirst, byId, guards } from './route-kit.ts';
-import { assertSitesVisible } from './sites.routes.ts';
-
-interface RuleRow {
-  id: string;
-  tenant_id: string | null;
-  site_id: string | null;
-  equipment_id: string | null;
-  key: string;
-  kind: AlertRuleKind;
-  name: string;
-  params: unknown;
-  latched: boolean;
-  enabled: boolean;
-  created_at: Date;
-  updated_at: Date;
-  _k: string;
-}
-
-const COLUMNS = `id, tenant_id, site_id, equipment_id, key, kind, name, params, latched, enabled, created_at, updated_at,
-  ${timeKey('created_at')} AS _k`;
-const getRule = byId<RuleRow>('alert_rules', COLUMNS, 'rule not found');
-
-function scopeOfRule(r: Pick<RuleRow, 'tenant_id' | 'site_id' | 'equipment_id'>): RuleScope {
-  if (r.tenant_id === null) return 'global';
-  if (r.equipment_id !== null) return 'equipment';
-  if (r.site_id !== null) return 'site';
-  return 'tenant';
-}
-
-/** SQL per scope, matching `scopeOfRule`. */
-const SCOPE_SQL: Record<RuleScope, string> = {
-  global: 'tenant_id IS NULL',
-  tenant: 'tenant_id IS NOT NULL AND site_id IS NULL AND equipment_id IS NULL',
-  site: 'tenant_id IS NOT NULL AND site_id IS NOT NULL AND equipment_id IS NULL',
-  equipment: 'tenant_id IS NOT NULL AND equipment_id IS NOT NULL',
-};
-
-function toApi(r: RuleRow): ApiAlertRule {
-  return {
-    id: r.id,
-    scope: scopeOfRule(r),
-    siteId: r.site_id,
-    equipmentId: r.equipment_id,
-    key: r.key,
-    kind: r.kind,
-    name: r.name,
-    params: r.params,
-    latched: r.latched,
-    enabled: r.enabled,
-    createdAt: iso(r.created_at),
-    updatedAt: iso(r.updated_at),
-  };
-}
-
-/**
- * Platform admins in their own tenant manage global rules; everyone else (a platform admin
- * acting in a tenant included) manages that tenant's rules only.
- */
-function managesGlobalRules(p: Principal): boolean {
-  return p.role === 'platform_admin' && !p.actingFrom;
-}
-
-const GLOBAL_ONLY = 'global rules are managed by platform admins';
-
-/** A rule the caller may change, locked. Global rules are visible to all, changeable by platform admins only. */
-async function lockRule(c: PoolClient, id: string, p: Principal): Promise<RuleRow> {
-  const row = await getRule(c, id);
-  if (row.tenant_id === null) {
-    if (!managesGlobalRules(p)) throw new VigilError('FORBIDDEN', GLOBAL_ONLY);
-    return row;
-  }
-  await c.query('SELECT 1 FROM alert_rules WHERE id = $1 FOR UPDATE', [id]);
-  return row;
-}
-
-/** One changed row from a platform_rule_* function; none means the database refused the caller. */
-function globalRow(rows: RuleRow[]): RuleRow {
-  const row = rows[0];
-  if (!row) throw new VigilError('FORBIDDEN', GLOBAL_ONLY);
-  return row;
-}
-
-function summary(r: RuleRow): Record<string, unknown> {
-  return {
-    key: r.key,
-    kind: r.kind,
-    scope: scopeOfRule(r),
-    name: r.name,
-    params: r.params,
-    latched: r.latched,
-    enabled: r.enabled,
-  };
-}
+  COLUMNS,
+  GLOBAL_ONLY,
+  SCOPE_SQL,
+  getRule,
+  globalRow,
+  lockRule,
+  managesGlobalRules,
+  summary,
+  toApi,
+  type RuleRow,
+} from './alert-rules.repo.ts';
+import { audit, inTenant, setClause, type AdminDeps } from './context.ts';
+import { guards, NewestFirst, resource } from './route-kit.ts';
+import { assertSitesVisible } from './sites.repo.ts';
 
 /**
  * Live actors reload the tenant's rules (all tenants' for a global rule: `null`) within a
@@ -136,7 +42,7 @@ async function rulesChanged(deps: AdminDeps, request: FastifyRequest, global: bo
   }
 }
 
-export const alertRuleRoutes: FastifyPluginAsync<AdminRouteOptions> = async (app, { deps }) => {
+export const alertRuleRoutes = resource('alert-rules', async (app, { deps }) => {
   const { reader, admin } = guards(app);
 
   app.get(
@@ -144,15 +50,13 @@ export const alertRuleRoutes: FastifyPluginAsync<AdminRouteOptions> = async (app
     {
       ...reader,
       schema: {
-        tags: ['alert-rules'],
         summary: 'List alert rules: global, tenant, site and equipment scopes',
-        security: bearer,
         querystring: AlertRuleListQuery,
-        response: { 200: Page(ApiAlertRule), ...errorResponses },
+        response: { 200: Page(ApiAlertRule) },
       },
     },
     async (request) => {
-      const q = request.query as AlertRuleListQuery;
+      const q = request.query;
       const list = new NewestFirst(q, 'created_at');
       const w = list.where;
       if (q.scope) w.and(SCOPE_SQL[q.scope]);
@@ -169,15 +73,13 @@ export const alertRuleRoutes: FastifyPluginAsync<AdminRouteOptions> = async (app
     {
       ...reader,
       schema: {
-        tags: ['alert-rules'],
         summary: 'One alert rule',
-        security: bearer,
         params: IdParams,
-        response: { 200: ApiAlertRule, ...errorResponses },
+        response: { 200: ApiAlertRule },
       },
     },
     async (request) => {
-      const { id } = request.params as IdParam;
+      const { id } = request.params;
       return toApi(await inTenant(deps, request, (c) => getRule(c, id)));
     },
   );
@@ -187,20 +89,18 @@ export const alertRuleRoutes: FastifyPluginAsync<AdminRouteOptions> = async (app
     {
       ...admin,
       schema: {
-        tags: ['alert-rules'],
         summary: 'Create a rule for the tenant, one site (siteId) or one unit (equipmentId)',
         description:
           'For each rule key the most specific scope wins: equipment > site > tenant > global. ' +
           'Platform admins (in their own tenant) create global rules with `global: true`. ' +
           `Kinds the alert engine evaluates: ${DECIDER_KINDS.join(', ')}; ` +
           'other kinds are refused with 400 UNSUPPORTED_RULE_KIND.',
-        security: bearer,
         body: AlertRuleCreateBody,
-        response: { 201: ApiAlertRule, ...errorResponses },
+        response: { 201: ApiAlertRule },
       },
     },
     async (request, reply) => {
-      const body = request.body as AlertRuleCreateBody;
+      const body = request.body;
       const caller = principalOf(request);
       if (body.global && !managesGlobalRules(caller)) throw new VigilError('FORBIDDEN', GLOBAL_ONLY);
       const row = await inTenant(deps, request, async (c) => {
@@ -260,20 +160,18 @@ export const alertRuleRoutes: FastifyPluginAsync<AdminRouteOptions> = async (app
     {
       ...admin,
       schema: {
-        tags: ['alert-rules'],
         summary: "Change a rule's name, params, latched or enabled",
         description:
           'A stored rule of a kind the alert engine does not evaluate can only be disabled ' +
           '(400 UNSUPPORTED_RULE_KIND otherwise).',
-        security: bearer,
         params: IdParams,
         body: AlertRuleUpdateBody,
-        response: { 200: ApiAlertRule, ...errorResponses },
+        response: { 200: ApiAlertRule },
       },
     },
     async (request) => {
-      const { id } = request.params as IdParam;
-      const body = request.body as AlertRuleUpdateBody;
+      const { id } = request.params;
+      const body = request.body;
       const row = await inTenant(deps, request, async (c) => {
         const before = await lockRule(c, id, principalOf(request));
         // A stored rule of a kind the engine skips may still be switched off (or deleted), not edited.
@@ -320,15 +218,13 @@ export const alertRuleRoutes: FastifyPluginAsync<AdminRouteOptions> = async (app
     {
       ...admin,
       schema: {
-        tags: ['alert-rules'],
         summary: 'Delete a rule; its open alerts are retired by their actors',
-        security: bearer,
         params: IdParams,
-        response: { 204: Type.Null(), ...errorResponses },
+        response: { 204: Type.Null() },
       },
     },
     async (request, reply) => {
-      const { id } = request.params as IdParam;
+      const { id } = request.params;
       const before = await inTenant(deps, request, async (c) => {
         const before = await lockRule(c, id, principalOf(request));
         if (before.tenant_id === null) {
@@ -345,7 +241,7 @@ export const alertRuleRoutes: FastifyPluginAsync<AdminRouteOptions> = async (app
         return before;
       });
       await rulesChanged(deps, request, before.tenant_id === null);
-      return reply.code(204).send();
+      return reply.code(204).send(null);
     },
   );
-};
+});

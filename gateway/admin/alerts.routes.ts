@@ -1,5 +1,4 @@
-import { randomUUID } from 'node:crypto';
-import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
+import type { FastifyRequest } from 'fastify';
 import {
   AlertAckBody,
   AlertListQuery,
@@ -11,110 +10,13 @@ import {
   IdParams,
   Page,
   VigilError,
-  type PoolClient,
 } from '../../schemas/mod.ts';
 import { publishAlertAcknowledged, publishAlertClosed, type AlertRef } from '../../streams/mod.ts';
 import { principalOf } from '../identity/mod.ts';
-import {
-  bearer,
-  errorResponses,
-  inTenant,
-  iso,
-  type AdminDeps,
-  type AdminRouteOptions,
-  type IdParam,
-} from './context.ts';
-import { decodeCursor, page, timeKey } from './pagination.ts';
-import { NewestFirst, byId, guards } from './route-kit.ts';
-
-interface AlertRow {
-  id: string;
-  site_id: string;
-  equipment_id: string;
-  rule_id: string | null;
-  rule_key: string;
-  severity: ApiAlert['severity'];
-  status: ApiAlert['status'];
-  message: string;
-  value: number | null;
-  threshold: number | null;
-  latched: boolean;
-  suppressed: boolean;
-  opened_at: Date;
-  updated_at: Date;
-  cleared_at: Date | null;
-  acknowledged_at: Date | null;
-  acknowledged_by: string | null;
-  resolved_at: Date | null;
-  resolved_by: string | null;
-  snoozed_until: Date | null;
-  note: string | null;
-  _k: string;
-}
-
-const COLUMNS = `id, site_id, equipment_id, rule_id, rule_key, severity, status, message, value, threshold, latched,
-  suppressed, opened_at, updated_at, cleared_at, acknowledged_at, acknowledged_by, resolved_at, resolved_by,
-  snoozed_until, note, ${timeKey('opened_at')} AS _k`;
-const getAlert = byId<AlertRow>('alerts', COLUMNS, 'alert not found');
-
-function toApi(r: AlertRow): ApiAlert {
-  return {
-    id: r.id,
-    siteId: r.site_id,
-    equipmentId: r.equipment_id,
-    ruleId: r.rule_id,
-    ruleKey: r.rule_key,
-    severity: r.severity,
-    status: r.status,
-    message: r.message,
-    value: r.value,
-    threshold: r.threshold,
-    latched: r.latched,
-    suppressed: r.suppressed,
-    openedAt: iso(r.opened_at),
-    updatedAt: iso(r.updated_at),
-    clearedAt: iso(r.cleared_at),
-    acknowledgedAt: iso(r.acknowledged_at),
-    acknowledgedBy: r.acknowledged_by,
-    resolvedAt: iso(r.resolved_at),
-    resolvedBy: r.resolved_by,
-    snoozedUntil: iso(r.snoozed_until),
-    note: r.note,
-  };
-}
-
-interface TimelineRow {
-  id: number;
-  at: Date;
-  action: string;
-  actor_id: string | null;
-  note: string | null;
-  data: unknown;
-}
-
-/** A timeline entry for a person's action; the event id is fresh, so it never collides with actor events. */
-async function addTimeline(
-  c: PoolClient,
-  alertId: string,
-  request: FastifyRequest,
-  action: string,
-  note: string | null,
-  data: Record<string, unknown> = {},
-): Promise<void> {
-  const p = principalOf(request);
-  await c.query(
-    `INSERT INTO alert_timeline (tenant_id, alert_id, event_id, at, action, actor_id, note, data)
-     VALUES (vigil_current_tenant(), $1, $2, now(), $3, $4, $5, $6)`,
-    [
-      alertId,
-      `api:${randomUUID()}`,
-      action,
-      p.userId,
-      note,
-      JSON.stringify({ ...data, actingFrom: p.actingFrom ?? undefined }),
-    ],
-  );
-}
+import { COLUMNS, addTimeline, getAlert, toApi, type AlertRow, type TimelineRow } from './alerts.repo.ts';
+import { inTenant, iso, type AdminDeps } from './context.ts';
+import { decodeCursor, page } from './pagination.ts';
+import { guards, NewestFirst, resource } from './route-kit.ts';
 
 /**
  * Tell the alert's actor what a person did: `closed` (it forgets the alert; the next breach
@@ -142,7 +44,7 @@ async function tellActor(
   }
 }
 
-export const alertRoutes: FastifyPluginAsync<AdminRouteOptions> = async (app, { deps }) => {
+export const alertRoutes = resource('alerts', async (app, { deps }) => {
   const { reader, operator } = guards(app);
 
   app.get(
@@ -150,15 +52,13 @@ export const alertRoutes: FastifyPluginAsync<AdminRouteOptions> = async (app, { 
     {
       ...reader,
       schema: {
-        tags: ['alerts'],
         summary: 'List alerts, newest first',
-        security: bearer,
         querystring: AlertListQuery,
-        response: { 200: Page(ApiAlert), ...errorResponses },
+        response: { 200: Page(ApiAlert) },
       },
     },
     async (request) => {
-      const q = request.query as AlertListQuery;
+      const q = request.query;
       const list = new NewestFirst(q, 'opened_at');
       const w = list.where;
       if (q.status === 'open') w.and(`status <> 'resolved'`);
@@ -178,15 +78,13 @@ export const alertRoutes: FastifyPluginAsync<AdminRouteOptions> = async (app, { 
     {
       ...reader,
       schema: {
-        tags: ['alerts'],
         summary: 'One alert',
-        security: bearer,
         params: IdParams,
-        response: { 200: ApiAlert, ...errorResponses },
+        response: { 200: ApiAlert },
       },
     },
     async (request) => {
-      const { id } = request.params as IdParam;
+      const { id } = request.params;
       return toApi(await inTenant(deps, request, (c) => getAlert(c, id)));
     },
   );
@@ -196,20 +94,18 @@ export const alertRoutes: FastifyPluginAsync<AdminRouteOptions> = async (app, { 
     {
       ...operator,
       schema: {
-        tags: ['alerts'],
         summary: 'Acknowledge an active alert (operators and admins)',
         description:
           'A latched alert whose condition has already cleared is closed by its acknowledgement ' +
           '(status resolved); one still in breach resolves when its condition clears.',
-        security: bearer,
         params: IdParams,
         body: AlertAckBody,
-        response: { 200: ApiAlert, ...errorResponses },
+        response: { 200: ApiAlert },
       },
     },
     async (request) => {
-      const { id } = request.params as IdParam;
-      const note = (request.body as AlertAckBody).note ?? null;
+      const { id } = request.params;
+      const note = request.body.note ?? null;
       const userId = principalOf(request).userId;
       const row = await inTenant(deps, request, async (c) => {
         const before = await getAlert(c, id, true);
@@ -240,17 +136,15 @@ export const alertRoutes: FastifyPluginAsync<AdminRouteOptions> = async (app, { 
     {
       ...operator,
       schema: {
-        tags: ['alerts'],
         summary: 'Resolve an alert by hand; a note is required (operators and admins)',
-        security: bearer,
         params: IdParams,
         body: AlertResolveBody,
-        response: { 200: ApiAlert, ...errorResponses },
+        response: { 200: ApiAlert },
       },
     },
     async (request) => {
-      const { id } = request.params as IdParam;
-      const { note } = request.body as AlertResolveBody;
+      const { id } = request.params;
+      const { note } = request.body;
       const userId = principalOf(request).userId;
       const row = await inTenant(deps, request, async (c) => {
         const before = await getAlert(c, id, true);
@@ -273,17 +167,15 @@ export const alertRoutes: FastifyPluginAsync<AdminRouteOptions> = async (app, { 
     {
       ...operator,
       schema: {
-        tags: ['alerts'],
         summary: 'Snooze notifications of an open alert for a period (operators and admins)',
-        security: bearer,
         params: IdParams,
         body: AlertSnoozeBody,
-        response: { 200: ApiAlert, ...errorResponses },
+        response: { 200: ApiAlert },
       },
     },
     async (request) => {
-      const { id } = request.params as IdParam;
-      const body = request.body as AlertSnoozeBody;
+      const { id } = request.params;
+      const body = request.body;
       const row = await inTenant(deps, request, async (c) => {
         const before = await getAlert(c, id, true);
         if (before.status === 'resolved') throw new VigilError('INVALID_STATE', 'the alert is resolved');
@@ -304,17 +196,15 @@ export const alertRoutes: FastifyPluginAsync<AdminRouteOptions> = async (app, { 
     {
       ...reader,
       schema: {
-        tags: ['alerts'],
         summary: "An alert's timeline, oldest first",
-        security: bearer,
         params: IdParams,
         querystring: AlertTimelineQuery,
-        response: { 200: Page(ApiAlertTimelineEntry), ...errorResponses },
+        response: { 200: Page(ApiAlertTimelineEntry) },
       },
     },
     async (request) => {
-      const { id } = request.params as IdParam;
-      const q = request.query as AlertTimelineQuery;
+      const { id } = request.params;
+      const q = request.query;
       const limit = q.limit ?? 50;
       const cursor = decodeCursor(q.cursor, 'int');
       return inTenant(deps, request, async (c) => {
@@ -338,4 +228,4 @@ export const alertRoutes: FastifyPluginAsync<AdminRouteOptions> = async (app, { 
       });
     },
   );
-};
+});

@@ -1,4 +1,3 @@
-import type { FastifyPluginAsync } from 'fastify';
 import { Type } from '@sinclair/typebox';
 import {
   ChangePasswordBody,
@@ -21,12 +20,12 @@ import {
   writeAudit,
   type UserRow,
 } from '../identity/mod.ts';
-import { bearer, errorResponses, type AdminRouteOptions } from './context.ts';
+import { resource } from './route-kit.ts';
 
 /** Credentials are small: a tight body limit on the endpoints anyone can call. */
 const AUTH_BODY_LIMIT = 8 * 1024;
 
-export const authRoutes: FastifyPluginAsync<AdminRouteOptions> = async (app, { deps }) => {
+export const authRoutes = resource('auth', async (app, { deps }) => {
   const identity = app.identity;
 
   app.post(
@@ -34,17 +33,16 @@ export const authRoutes: FastifyPluginAsync<AdminRouteOptions> = async (app, { d
     {
       bodyLimit: AUTH_BODY_LIMIT,
       schema: {
-        tags: ['auth'],
         summary: 'Log in with email and password',
         description:
           'Rate limited per client address and per account (429 RATE_LIMITED with Retry-After); every ' +
           'spelling of an email that reaches the same account counts against the same limit.',
         body: LoginBody,
-        response: { 200: SessionResponse, ...errorResponses },
+        response: { 200: SessionResponse },
       },
     },
     async (request, reply) => {
-      const body = request.body as LoginBody;
+      const body = request.body;
       await identity.rateLimit(reply, [
         { bucket: 'login-ip', subject: request.ip, limit: identity.limits.loginPerIp },
       ]);
@@ -65,20 +63,19 @@ export const authRoutes: FastifyPluginAsync<AdminRouteOptions> = async (app, { d
     {
       bodyLimit: AUTH_BODY_LIMIT,
       schema: {
-        tags: ['auth'],
         summary: 'Exchange a refresh token for a new session',
         description:
           'Refresh tokens are single use: the response carries the next one. Presenting a spent token again ' +
           'revokes every token of its session (401).',
         body: RefreshBody,
-        response: { 200: SessionResponse, ...errorResponses },
+        response: { 200: SessionResponse },
       },
     },
     async (request, reply) => {
       await identity.rateLimit(reply, [
         { bucket: 'refresh-ip', subject: request.ip, limit: identity.limits.refreshPerIp },
       ]);
-      return db(() => identity.refresh((request.body as RefreshBody).refreshToken, request));
+      return db(() => identity.refresh(request.body.refreshToken, request));
     },
   );
 
@@ -88,13 +85,11 @@ export const authRoutes: FastifyPluginAsync<AdminRouteOptions> = async (app, { d
       bodyLimit: AUTH_BODY_LIMIT,
       onRequest: app.authenticate,
       schema: {
-        tags: ['auth'],
         summary: 'End the session',
         description:
           "Revokes the access token and its session's refresh tokens. Optional JSON body " +
           '`{ "refreshToken": "..." }` names another session of the same user to end as well.',
-        security: bearer,
-        response: { 204: Type.Null(), ...errorResponses },
+        response: { 204: Type.Null() },
       },
     },
     async (request, reply) => {
@@ -102,7 +97,7 @@ export const authRoutes: FastifyPluginAsync<AdminRouteOptions> = async (app, { d
       const body =
         request.body === undefined || request.body === null ? {} : assertValid(LogoutBody, request.body);
       await db(() => identity.logout(principalOf(request), body.refreshToken));
-      return reply.code(204).send();
+      return reply.code(204).send(null);
     },
   );
 
@@ -111,10 +106,8 @@ export const authRoutes: FastifyPluginAsync<AdminRouteOptions> = async (app, { d
     {
       onRequest: app.authenticate,
       schema: {
-        tags: ['auth'],
         summary: 'The current user and tenant',
-        security: bearer,
-        response: { 200: MeResponse, ...errorResponses },
+        response: { 200: MeResponse },
       },
     },
     async (request) => {
@@ -152,17 +145,15 @@ export const authRoutes: FastifyPluginAsync<AdminRouteOptions> = async (app, { d
       bodyLimit: AUTH_BODY_LIMIT,
       onRequest: app.authenticate,
       schema: {
-        tags: ['auth'],
         summary: 'Change your password',
         description: 'Ends every session of the user, this one included: log in again with the new password.',
-        security: bearer,
         body: ChangePasswordBody,
-        response: { 204: Type.Null(), ...errorResponses },
+        response: { 204: Type.Null() },
       },
     },
     async (request, reply) => {
       const p = principalOf(request);
-      const body = request.body as ChangePasswordBody;
+      const body = request.body;
       await identity.rateLimit(reply, [
         { bucket: 'password-user', subject: p.userId, limit: identity.limits.loginPerEmail },
       ]);
@@ -194,7 +185,7 @@ export const authRoutes: FastifyPluginAsync<AdminRouteOptions> = async (app, { d
         }),
       );
       await identity.revocations.cutoffUser(p.userId);
-      return reply.code(204).send();
+      return reply.code(204).send(null);
     },
   );
-};
+});

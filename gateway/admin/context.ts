@@ -1,5 +1,6 @@
 import type { FastifyRequest } from 'fastify';
-import { ErrorBody, withTenant, type PoolClient } from '../../schemas/mod.ts';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { withTenant, type PoolClient } from '../../schemas/mod.ts';
 import type { GatewayDeps } from '../deps.ts';
 import { db, principalOf, scopeOf, writeAudit, type AuditRecord } from '../identity/mod.ts';
 
@@ -10,9 +11,11 @@ export interface AdminRouteOptions {
   deps: AdminDeps;
 }
 
-/** Every route documents the one error body for every failure status. */
-export const errorResponses = { '4xx': ErrorBody, '5xx': ErrorBody } as const;
-export const bearer = [{ bearerAuth: [] }];
+/**
+ * A resource's routes. The TypeBox type provider types `request.params`, `body` and `query`
+ * from the route's own schemas, so handlers never cast them.
+ */
+export type AdminPlugin = FastifyPluginAsyncTypebox<AdminRouteOptions>;
 
 /**
  * Run `fn` in a transaction scoped to the caller's tenant and sites: RLS decides what exists.
@@ -77,9 +80,4 @@ export function setClause(
   }
   parts.push('updated_at = now()');
   return parts.join(', ');
-}
-
-/** Path parameters of `/:id` routes (validated as a uuid by IdParams). */
-export interface IdParam {
-  id: string;
 }

@@ -1,4 +1,3 @@
-import type { FastifyPluginAsync } from 'fastify';
 import {
   ApiEquipment,
   ApiKeyIssued,
@@ -9,85 +8,14 @@ import {
   IdParams,
   Page,
   VigilError,
-  type PoolClient,
 } from '../../schemas/mod.ts';
-import { newApiKey, principalOf } from '../identity/mod.ts';
-import {
-  audit,
-  bearer,
-  errorResponses,
-  inTenant,
-  iso,
-  publishControl,
-  setClause,
-  type AdminRouteOptions,
-  type IdParam,
-} from './context.ts';
-import { timeKey } from './pagination.ts';
-import { NewestFirst, guards } from './route-kit.ts';
-import { assertSitesVisible } from './sites.routes.ts';
+import { principalOf } from '../identity/mod.ts';
+import { audit, inTenant, publishControl, setClause } from './context.ts';
+import { guards, NewestFirst, resource } from './route-kit.ts';
+import { assertSitesVisible } from './sites.repo.ts';
+import { SELECT, toApi, getEquipment, issueKey } from './equipment.repo.ts';
 
-interface EquipmentRow {
-  id: string;
-  site_id: string;
-  name: string;
-  serial: string | null;
-  kind: ApiEquipment['kind'];
-  setpoint: number | null;
-  api_key_prefix: string | null;
-  decommissioned_at: Date | null;
-  created_at: Date;
-  updated_at: Date;
-  _k: string;
-}
-
-/** The active key's prefix comes along (at most one active key per unit). */
-const SELECT = `SELECT e.id, e.site_id, e.name, e.serial, e.kind, e.setpoint, e.decommissioned_at, e.created_at, e.updated_at,
-    ${timeKey('e.created_at')} AS _k,
-    (SELECT k.prefix FROM equipment_api_keys k WHERE k.equipment_id = e.id AND k.revoked_at IS NULL
-     ORDER BY k.created_at DESC LIMIT 1) AS api_key_prefix
-  FROM equipment e`;
-
-function toApi(r: EquipmentRow): ApiEquipment {
-  return {
-    id: r.id,
-    siteId: r.site_id,
-    name: r.name,
-    serial: r.serial,
-    kind: r.kind,
-    setpoint: r.setpoint,
-    apiKeyPrefix: r.api_key_prefix,
-    decommissionedAt: iso(r.decommissioned_at),
-    createdAt: iso(r.created_at),
-    updatedAt: iso(r.updated_at),
-  };
-}
-
-async function getEquipment(c: PoolClient, id: string, lock = false): Promise<EquipmentRow> {
-  const { rows } = await c.query<EquipmentRow>(`${SELECT} WHERE e.id = $1${lock ? ' FOR UPDATE OF e' : ''}`, [
-    id,
-  ]);
-  const row = rows[0];
-  if (!row) throw new VigilError('NOT_FOUND', 'equipment not found');
-  return row;
-}
-
-/** Revoke the unit's keys and issue a new one; the key itself exists only in this response. */
-async function issueKey(c: PoolClient, equipmentId: string): Promise<ApiKeyIssued & { revoked: number }> {
-  const { rowCount } = await c.query(
-    'UPDATE equipment_api_keys SET revoked_at = now() WHERE equipment_id = $1 AND revoked_at IS NULL',
-    [equipmentId],
-  );
-  const k = newApiKey();
-  const { rows } = await c.query<{ created_at: Date }>(
-    `INSERT INTO equipment_api_keys (tenant_id, equipment_id, key_hash, prefix)
-     VALUES (vigil_current_tenant(), $1, $2, $3) RETURNING created_at`,
-    [equipmentId, k.hash, k.prefix],
-  );
-  return { apiKey: k.key, prefix: k.prefix, createdAt: iso(rows[0]!.created_at), revoked: rowCount ?? 0 };
-}
-
-export const equipmentRoutes: FastifyPluginAsync<AdminRouteOptions> = async (app, { deps }) => {
+export const equipmentRoutes = resource('equipment', async (app, { deps }) => {
   const { reader, admin } = guards(app);
   const changed = (tenantId: string, equipmentId: string, action: string) =>
     publishControl(deps, deps.names.ctl.equipmentChanged, { tenantId, equipmentId, action });
@@ -97,15 +25,13 @@ export const equipmentRoutes: FastifyPluginAsync<AdminRouteOptions> = async (app
     {
       ...reader,
       schema: {
-        tags: ['equipment'],
         summary: "List equipment (only the caller's sites when restricted)",
-        security: bearer,
         querystring: EquipmentListQuery,
-        response: { 200: Page(ApiEquipment), ...errorResponses },
+        response: { 200: Page(ApiEquipment) },
       },
     },
     async (request) => {
-      const q = request.query as EquipmentListQuery;
+      const q = request.query;
       const list = new NewestFirst(q, 'e.created_at', 'e.id');
       const w = list.where;
       if (q.siteId) w.and(`e.site_id = ${w.p(q.siteId)}`);
@@ -121,15 +47,13 @@ export const equipmentRoutes: FastifyPluginAsync<AdminRouteOptions> = async (app
     {
       ...reader,
       schema: {
-        tags: ['equipment'],
         summary: 'One equipment unit',
-        security: bearer,
         params: IdParams,
-        response: { 200: ApiEquipment, ...errorResponses },
+        response: { 200: ApiEquipment },
       },
     },
     async (request) => {
-      const { id } = request.params as IdParam;
+      const { id } = request.params;
       return toApi(await inTenant(deps, request, (c) => getEquipment(c, id)));
     },
   );
@@ -139,15 +63,13 @@ export const equipmentRoutes: FastifyPluginAsync<AdminRouteOptions> = async (app
     {
       ...admin,
       schema: {
-        tags: ['equipment'],
         summary: 'Register equipment; returns its API key once',
-        security: bearer,
         body: EquipmentCreateBody,
-        response: { 201: EquipmentCreated, ...errorResponses },
+        response: { 201: EquipmentCreated },
       },
     },
     async (request, reply) => {
-      const body = request.body as EquipmentCreateBody;
+      const body = request.body;
       const created = await inTenant(deps, request, async (c) => {
         await assertSitesVisible(c, [body.siteId]);
         const { rows } = await c.query<{ id: string }>(
@@ -181,17 +103,15 @@ export const equipmentRoutes: FastifyPluginAsync<AdminRouteOptions> = async (app
     {
       ...admin,
       schema: {
-        tags: ['equipment'],
         summary: 'Update equipment (the site is fixed)',
-        security: bearer,
         params: IdParams,
         body: EquipmentUpdateBody,
-        response: { 200: ApiEquipment, ...errorResponses },
+        response: { 200: ApiEquipment },
       },
     },
     async (request) => {
-      const { id } = request.params as IdParam;
-      const body = request.body as EquipmentUpdateBody;
+      const { id } = request.params;
+      const body = request.body;
       const row = await inTenant(deps, request, async (c) => {
         const before = await getEquipment(c, id, true);
         if (before.decommissioned_at)
@@ -222,15 +142,13 @@ export const equipmentRoutes: FastifyPluginAsync<AdminRouteOptions> = async (app
     {
       ...admin,
       schema: {
-        tags: ['equipment'],
         summary: 'Decommission equipment: its API keys stop working; history is kept',
-        security: bearer,
         params: IdParams,
-        response: { 200: ApiEquipment, ...errorResponses },
+        response: { 200: ApiEquipment },
       },
     },
     async (request) => {
-      const { id } = request.params as IdParam;
+      const { id } = request.params;
       const row = await inTenant(deps, request, async (c) => {
         const before = await getEquipment(c, id, true);
         if (before.decommissioned_at)
@@ -260,15 +178,13 @@ export const equipmentRoutes: FastifyPluginAsync<AdminRouteOptions> = async (app
     {
       ...admin,
       schema: {
-        tags: ['equipment'],
         summary: 'Rotate the API key: the old key stops working, the new one is shown once',
-        security: bearer,
         params: IdParams,
-        response: { 201: ApiKeyIssued, ...errorResponses },
+        response: { 201: ApiKeyIssued },
       },
     },
     async (request, reply) => {
-      const { id } = request.params as IdParam;
+      const { id } = request.params;
       const issued = await inTenant(deps, request, async (c) => {
         const before = await getEquipment(c, id, true);
         if (before.decommissioned_at)
@@ -287,4 +203,4 @@ export const equipmentRoutes: FastifyPluginAsync<AdminRouteOptions> = async (app
       return reply.code(201).send(issued);
     },
   );
-};
+});

@@ -1,4 +1,3 @@
-import type { FastifyPluginAsync } from 'fastify';
 import { Type } from '@sinclair/typebox';
 import {
   ApiMaintenance,
@@ -10,81 +9,11 @@ import {
   VigilError,
 } from '../../schemas/mod.ts';
 import { principalOf } from '../identity/mod.ts';
-import {
-  audit,
-  bearer,
-  errorResponses,
-  inTenant,
-  iso,
-  publishControl,
-  setClause,
-  type AdminRouteOptions,
-  type IdParam,
-} from './context.ts';
-import { timeKey } from './pagination.ts';
-import { NewestFirst, byId, guards } from './route-kit.ts';
+import { audit, inTenant, iso, publishControl, setClause } from './context.ts';
+import { guards, NewestFirst, resource } from './route-kit.ts';
+import { type MaintenanceRow, COLUMNS, toApi, assertTimes, getRecord } from './maintenance.repo.ts';
 
-interface MaintenanceRow {
-  id: string;
-  equipment_id: string;
-  site_id: string;
-  kind: string;
-  description: string;
-  technician: string | null;
-  performed_at: Date;
-  next_due: Date | null;
-  window_start: Date | null;
-  window_end: Date | null;
-  created_by: string | null;
-  created_at: Date;
-  updated_at: Date;
-  _k: string;
-}
-
-const COLUMNS = `id, equipment_id, site_id, kind, description, technician, performed_at, next_due, window_start,
-  window_end, created_by, created_at, updated_at, ${timeKey('performed_at')} AS _k`;
-
-function toApi(r: MaintenanceRow): ApiMaintenance {
-  return {
-    id: r.id,
-    equipmentId: r.equipment_id,
-    siteId: r.site_id,
-    kind: r.kind,
-    description: r.description,
-    technician: r.technician,
-    performedAt: iso(r.performed_at),
-    nextDue: iso(r.next_due),
-    windowStart: iso(r.window_start),
-    windowEnd: iso(r.window_end),
-    createdBy: r.created_by,
-    createdAt: iso(r.created_at),
-    updatedAt: iso(r.updated_at),
-  };
-}
-
-/** Time relations the table's CHECKs enforce too; checked here first for a readable 400. */
-function assertTimes(r: {
-  performedAt: string;
-  nextDue: string | null;
-  windowStart: string | null;
-  windowEnd: string | null;
-}): void {
-  const t = (s: string | null) => (s === null ? null : Date.parse(s));
-  const [performed, due, start, end] = [t(r.performedAt), t(r.nextDue), t(r.windowStart), t(r.windowEnd)];
-  if ((start === null) !== (end === null)) {
-    throw new VigilError('VALIDATION_FAILED', 'body: windowStart and windowEnd go together');
-  }
-  if (start !== null && end !== null && end <= start) {
-    throw new VigilError('VALIDATION_FAILED', 'body/windowEnd: must be after windowStart');
-  }
-  if (due !== null && performed !== null && due < performed) {
-    throw new VigilError('VALIDATION_FAILED', 'body/nextDue: must not be before performedAt');
-  }
-}
-
-const getRecord = byId<MaintenanceRow>('maintenance_records', COLUMNS, 'maintenance record not found');
-
-export const maintenanceRoutes: FastifyPluginAsync<AdminRouteOptions> = async (app, { deps }) => {
+export const maintenanceRoutes = resource('maintenance', async (app, { deps }) => {
   const { reader, operator, admin } = guards(app);
   // Maintenance windows suppress alerts: the alert engine reloads the unit's windows on this.
   const changed = (tenantId: string, equipmentId: string) =>
@@ -95,15 +24,13 @@ export const maintenanceRoutes: FastifyPluginAsync<AdminRouteOptions> = async (a
     {
       ...reader,
       schema: {
-        tags: ['maintenance'],
         summary: 'List maintenance records, newest first',
-        security: bearer,
         querystring: MaintenanceListQuery,
-        response: { 200: Page(ApiMaintenance), ...errorResponses },
+        response: { 200: Page(ApiMaintenance) },
       },
     },
     async (request) => {
-      const q = request.query as MaintenanceListQuery;
+      const q = request.query;
       const list = new NewestFirst(q, 'performed_at');
       const w = list.where;
       if (q.equipmentId) w.and(`equipment_id = ${w.p(q.equipmentId)}`);
@@ -123,15 +50,13 @@ export const maintenanceRoutes: FastifyPluginAsync<AdminRouteOptions> = async (a
     {
       ...reader,
       schema: {
-        tags: ['maintenance'],
         summary: 'One maintenance record',
-        security: bearer,
         params: IdParams,
-        response: { 200: ApiMaintenance, ...errorResponses },
+        response: { 200: ApiMaintenance },
       },
     },
     async (request) => {
-      const { id } = request.params as IdParam;
+      const { id } = request.params;
       return toApi(await inTenant(deps, request, (c) => getRecord(c, id)));
     },
   );
@@ -141,17 +66,15 @@ export const maintenanceRoutes: FastifyPluginAsync<AdminRouteOptions> = async (a
     {
       ...operator,
       schema: {
-        tags: ['maintenance'],
         summary: 'Record maintenance (operators and admins)',
         description:
           'windowStart/windowEnd, when given, is a period in which new alerts of the unit are flagged suppressed.',
-        security: bearer,
         body: MaintenanceCreateBody,
-        response: { 201: ApiMaintenance, ...errorResponses },
+        response: { 201: ApiMaintenance },
       },
     },
     async (request, reply) => {
-      const body = request.body as MaintenanceCreateBody;
+      const body = request.body;
       const times = {
         performedAt: body.performedAt,
         nextDue: body.nextDue ?? null,
@@ -204,17 +127,15 @@ export const maintenanceRoutes: FastifyPluginAsync<AdminRouteOptions> = async (a
     {
       ...operator,
       schema: {
-        tags: ['maintenance'],
         summary: 'Correct a maintenance record (operators and admins)',
-        security: bearer,
         params: IdParams,
         body: MaintenanceUpdateBody,
-        response: { 200: ApiMaintenance, ...errorResponses },
+        response: { 200: ApiMaintenance },
       },
     },
     async (request) => {
-      const { id } = request.params as IdParam;
-      const body = request.body as MaintenanceUpdateBody;
+      const { id } = request.params;
+      const body = request.body;
       const row = await inTenant(deps, request, async (c) => {
         const before = await getRecord(c, id, true);
         const pick = (v: string | null | undefined, old: Date | null) => (v === undefined ? iso(old) : v);
@@ -261,15 +182,13 @@ export const maintenanceRoutes: FastifyPluginAsync<AdminRouteOptions> = async (a
     {
       ...admin,
       schema: {
-        tags: ['maintenance'],
         summary: 'Delete a maintenance record (tenant admins)',
-        security: bearer,
         params: IdParams,
-        response: { 204: Type.Null(), ...errorResponses },
+        response: { 204: Type.Null() },
       },
     },
     async (request, reply) => {
-      const { id } = request.params as IdParam;
+      const { id } = request.params;
       const before = await inTenant(deps, request, async (c) => {
         const before = await getRecord(c, id, true);
         await c.query('DELETE FROM maintenance_records WHERE id = $1', [id]);
@@ -282,7 +201,7 @@ export const maintenanceRoutes: FastifyPluginAsync<AdminRouteOptions> = async (a
         return before;
       });
       changed(principalOf(request).tenantId, before.equipment_id);
-      return reply.code(204).send();
+      return reply.code(204).send(null);
     },
   );
-};
+});

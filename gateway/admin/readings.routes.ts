@@ -1,4 +1,3 @@
-import type { FastifyPluginAsync } from 'fastify';
 import { Type } from '@sinclair/typebox';
 import {
   ApiFleetUnit,
@@ -12,9 +11,9 @@ import {
   VigilError,
   type PoolClient,
 } from '../../schemas/mod.ts';
-import { bearer, errorResponses, inTenant, iso, type AdminRouteOptions, type IdParam } from './context.ts';
+import { inTenant, iso } from './context.ts';
 import { Where, decodeCursor, page, timeKey } from './pagination.ts';
-import { guards } from './route-kit.ts';
+import { guards, resource } from './route-kit.ts';
 
 /**
  * Reads of stored telemetry. They go through `telemetry_v` / `telemetry_hourly_v` only: the
@@ -57,7 +56,7 @@ async function assertVisible(c: PoolClient, equipmentId: string): Promise<void> 
   if (!rowCount) throw new VigilError('NOT_FOUND', 'equipment not found');
 }
 
-export const readingRoutes: FastifyPluginAsync<AdminRouteOptions> = async (app, { deps }) => {
+export const readingRoutes = resource('equipment', async (app, { deps }) => {
   const { reader } = guards(app);
 
   app.get(
@@ -65,15 +64,13 @@ export const readingRoutes: FastifyPluginAsync<AdminRouteOptions> = async (app, 
     {
       ...reader,
       schema: {
-        tags: ['equipment'],
         summary: 'Fleet board: every unit in service with its latest reading and open alerts',
-        security: bearer,
         querystring: FleetQuery,
-        response: { 200: Page(ApiFleetUnit), ...errorResponses },
+        response: { 200: Page(ApiFleetUnit) },
       },
     },
     async (request) => {
-      const q = request.query as FleetQuery;
+      const q = request.query;
       const limit = q.limit ?? 50;
       const w = new Where()
         .before(decodeCursor(q.cursor), 'e.created_at', 'e.id')
@@ -131,17 +128,15 @@ export const readingRoutes: FastifyPluginAsync<AdminRouteOptions> = async (app, 
     {
       ...reader,
       schema: {
-        tags: ['equipment'],
         summary: 'Stored readings of one unit, newest first',
-        security: bearer,
         params: IdParams,
         querystring: ReadingsQuery,
-        response: { 200: Page(ApiReading), ...errorResponses },
+        response: { 200: Page(ApiReading) },
       },
     },
     async (request) => {
-      const { id } = request.params as IdParam;
-      const q = request.query as ReadingsQuery;
+      const { id } = request.params;
+      const q = request.query;
       const limit = q.limit ?? 50;
       const cursor = decodeCursor(q.cursor);
       if (cursor && cursor.id !== id)
@@ -167,18 +162,16 @@ export const readingRoutes: FastifyPluginAsync<AdminRouteOptions> = async (app, 
     {
       ...reader,
       schema: {
-        tags: ['equipment'],
         summary: 'Hourly min/avg/max, door-open ratio and compressor duty of one unit (≤ 31 days)',
         description: 'Defaults to the last 24 hours. Rollups are refreshed by the maintenance job.',
-        security: bearer,
         params: IdParams,
         querystring: HourlyQuery,
-        response: { 200: Type.Array(ApiHourly), ...errorResponses },
+        response: { 200: Type.Array(ApiHourly) },
       },
     },
     async (request) => {
-      const { id } = request.params as IdParam;
-      const q = request.query as HourlyQuery;
+      const { id } = request.params;
+      const q = request.query;
       const to = q.to ? Date.parse(q.to) : Date.now();
       const from = q.from ? Date.parse(q.from) : to - 24 * HOUR_MS;
       if (to <= from) throw new VigilError('VALIDATION_FAILED', 'querystring: from must be before to');
@@ -218,4 +211,4 @@ export const readingRoutes: FastifyPluginAsync<AdminRouteOptions> = async (app, 
       });
     },
   );
-};
+});

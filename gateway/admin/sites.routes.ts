@@ -1,4 +1,3 @@
-import type { FastifyPluginAsync } from 'fastify';
 import { Type } from '@sinclair/typebox';
 import {
   ApiSite,
@@ -8,67 +7,12 @@ import {
   SiteListQuery,
   SiteUpdateBody,
   VigilError,
-  type PoolClient,
 } from '../../schemas/mod.ts';
-import {
-  audit,
-  bearer,
-  errorResponses,
-  inTenant,
-  iso,
-  setClause,
-  type AdminRouteOptions,
-  type IdParam,
-} from './context.ts';
-import { timeKey } from './pagination.ts';
-import { NewestFirst, byId, guards } from './route-kit.ts';
+import { audit, inTenant, setClause } from './context.ts';
+import { guards, NewestFirst, resource } from './route-kit.ts';
+import { type SiteRow, COLUMNS, getSite, toApi, assertTimezone } from './sites.repo.ts';
 
-interface SiteRow {
-  id: string;
-  name: string;
-  timezone: string;
-  address: string | null;
-  created_at: Date;
-  updated_at: Date;
-  _k: string;
-}
-
-const COLUMNS = `id, name, timezone, address, created_at, updated_at, ${timeKey('created_at')} AS _k`;
-const getSite = byId<SiteRow>('sites', COLUMNS, 'site not found');
-
-function toApi(r: SiteRow): ApiSite {
-  return {
-    id: r.id,
-    name: r.name,
-    timezone: r.timezone,
-    address: r.address,
-    createdAt: iso(r.created_at),
-    updatedAt: iso(r.updated_at),
-  };
-}
-
-const ZONES = new Set(Intl.supportedValuesOf('timeZone'));
-
-/** IANA names only (plus UTC, which some runtimes list only as an alias). */
-function assertTimezone(tz: string | undefined): void {
-  if (tz === undefined || tz === 'UTC' || ZONES.has(tz)) return;
-  throw new VigilError('VALIDATION_FAILED', `body/timezone: unknown time zone '${tz}'`);
-}
-
-/**
- * Every id must be a site the caller can see (RLS: own tenant, own sites): another tenant's
- * site, or one outside the caller's restriction, is NOT_FOUND like a site that never existed.
- */
-export async function assertSitesVisible(client: PoolClient, siteIds: readonly string[]): Promise<void> {
-  if (siteIds.length === 0) return;
-  const { rows } = await client.query<{ n: number }>(
-    'SELECT count(*)::int AS n FROM sites WHERE id = ANY($1::uuid[])',
-    [[...new Set(siteIds)]],
-  );
-  if ((rows[0]?.n ?? 0) !== new Set(siteIds).size) throw new VigilError('NOT_FOUND', 'site not found');
-}
-
-export const siteRoutes: FastifyPluginAsync<AdminRouteOptions> = async (app, { deps }) => {
+export const siteRoutes = resource('sites', async (app, { deps }) => {
   const { reader, admin } = guards(app);
 
   app.get(
@@ -76,15 +20,13 @@ export const siteRoutes: FastifyPluginAsync<AdminRouteOptions> = async (app, { d
     {
       ...reader,
       schema: {
-        tags: ['sites'],
         summary: "List sites (only the caller's sites when restricted)",
-        security: bearer,
         querystring: SiteListQuery,
-        response: { 200: Page(ApiSite), ...errorResponses },
+        response: { 200: Page(ApiSite) },
       },
     },
     async (request) => {
-      const list = new NewestFirst(request.query as SiteListQuery, 'created_at');
+      const list = new NewestFirst(request.query, 'created_at');
       return inTenant(deps, request, (c) => list.fetch(c, `SELECT ${COLUMNS} FROM sites`, toApi));
     },
   );
@@ -94,15 +36,13 @@ export const siteRoutes: FastifyPluginAsync<AdminRouteOptions> = async (app, { d
     {
       ...reader,
       schema: {
-        tags: ['sites'],
         summary: 'One site',
-        security: bearer,
         params: IdParams,
-        response: { 200: ApiSite, ...errorResponses },
+        response: { 200: ApiSite },
       },
     },
     async (request) => {
-      const { id } = request.params as IdParam;
+      const { id } = request.params;
       return toApi(await inTenant(deps, request, (c) => getSite(c, id)));
     },
   );
@@ -112,15 +52,13 @@ export const siteRoutes: FastifyPluginAsync<AdminRouteOptions> = async (app, { d
     {
       ...admin,
       schema: {
-        tags: ['sites'],
         summary: 'Create a site',
-        security: bearer,
         body: SiteCreateBody,
-        response: { 201: ApiSite, ...errorResponses },
+        response: { 201: ApiSite },
       },
     },
     async (request, reply) => {
-      const body = request.body as SiteCreateBody;
+      const body = request.body;
       assertTimezone(body.timezone);
       const row = await inTenant(deps, request, async (c) => {
         const { rows } = await c.query<SiteRow>(
@@ -146,17 +84,15 @@ export const siteRoutes: FastifyPluginAsync<AdminRouteOptions> = async (app, { d
     {
       ...admin,
       schema: {
-        tags: ['sites'],
         summary: 'Update a site',
-        security: bearer,
         params: IdParams,
         body: SiteUpdateBody,
-        response: { 200: ApiSite, ...errorResponses },
+        response: { 200: ApiSite },
       },
     },
     async (request) => {
-      const { id } = request.params as IdParam;
-      const body = request.body as SiteUpdateBody;
+      const { id } = request.params;
+      const body = request.body;
       assertTimezone(body.timezone);
       const row = await inTenant(deps, request, async (c) => {
         const before = await getSite(c, id, true);
@@ -184,16 +120,14 @@ export const siteRoutes: FastifyPluginAsync<AdminRouteOptions> = async (app, { d
     {
       ...admin,
       schema: {
-        tags: ['sites'],
         summary: 'Delete a site without equipment',
         description: '409 CONFLICT while equipment (in service or decommissioned) still belongs to the site.',
-        security: bearer,
         params: IdParams,
-        response: { 204: Type.Null(), ...errorResponses },
+        response: { 204: Type.Null() },
       },
     },
     async (request, reply) => {
-      const { id } = request.params as IdParam;
+      const { id } = request.params;
       await inTenant(deps, request, async (c) => {
         const before = await getSite(c, id, true);
         const { rowCount } = await c.query('SELECT 1 FROM equipment WHERE site_id = $1 LIMIT 1', [id]);
@@ -207,7 +141,7 @@ export const siteRoutes: FastifyPluginAsync<AdminRouteOptions> = async (app, { d
           before: { name: before.name, timezone: before.timezone },
         });
       });
-      return reply.code(204).send();
+      return reply.code(204).send(null);
     },
   );
-};
+});

@@ -1,4 +1,4 @@
-import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
+import type { FastifyRequest } from 'fastify';
 import {
   ApiTenant,
   IdParams,
@@ -23,16 +23,9 @@ import {
   writeAudit,
   type TenantRow,
 } from '../identity/mod.ts';
-import {
-  bearer,
-  errorResponses,
-  iso,
-  publishControl,
-  type AdminDeps,
-  type AdminRouteOptions,
-  type IdParam,
-} from './context.ts';
-import { createInvite } from './invites.routes.ts';
+import { iso, publishControl, type AdminDeps } from './context.ts';
+import { resource } from './route-kit.ts';
+import { createInvite } from './invites.repo.ts';
 import { decodeCursor, page, timeKey } from './pagination.ts';
 
 type KeyedTenantRow = TenantRow & { _k: string };
@@ -61,7 +54,7 @@ function auditMeta(request: FastifyRequest) {
   return { actor: principalOf(request), requestId: request.id, ip: request.ip };
 }
 
-export const tenantRoutes: FastifyPluginAsync<AdminRouteOptions> = async (app, { deps }) => {
+export const tenantRoutes = resource('tenants', async (app, { deps }) => {
   const platform = { onRequest: [app.authenticate, requireRole('platform_admin')] };
 
   app.get(
@@ -69,15 +62,13 @@ export const tenantRoutes: FastifyPluginAsync<AdminRouteOptions> = async (app, {
     {
       ...platform,
       schema: {
-        tags: ['tenants'],
         summary: 'List every tenant (platform admins)',
-        security: bearer,
         querystring: TenantListQuery,
-        response: { 200: Page(ApiTenant), ...errorResponses },
+        response: { 200: Page(ApiTenant) },
       },
     },
     async (request) => {
-      const q = request.query as TenantListQuery;
+      const q = request.query;
       const limit = q.limit ?? 50;
       const cursor = decodeCursor(q.cursor);
       // The definer function answers only in the platform tenant's transaction.
@@ -100,15 +91,13 @@ export const tenantRoutes: FastifyPluginAsync<AdminRouteOptions> = async (app, {
     {
       ...platform,
       schema: {
-        tags: ['tenants'],
         summary: 'One tenant (platform admins)',
-        security: bearer,
         params: IdParams,
-        response: { 200: ApiTenant, ...errorResponses },
+        response: { 200: ApiTenant },
       },
     },
     async (request) => {
-      const { id } = request.params as IdParam;
+      const { id } = request.params;
       const row = await inTarget(deps, id, async (c) => {
         const { rows } = await c.query<TenantRow>('SELECT * FROM tenants WHERE id = $1', [id]);
         return rows[0];
@@ -123,16 +112,14 @@ export const tenantRoutes: FastifyPluginAsync<AdminRouteOptions> = async (app, {
     {
       ...platform,
       schema: {
-        tags: ['tenants'],
         summary: 'Create a tenant (platform admins)',
         description: "With ownerEmail, also creates the owner's tenant_admin invite (token shown once).",
-        security: bearer,
         body: TenantCreateBody,
-        response: { 201: TenantCreated, ...errorResponses },
+        response: { 201: TenantCreated },
       },
     },
     async (request, reply) => {
-      const body = request.body as TenantCreateBody;
+      const body = request.body;
       assertNotPlatformSlug(body.slug);
       const meta = auditMeta(request);
       const created = await provisionTenant(
@@ -169,19 +156,17 @@ export const tenantRoutes: FastifyPluginAsync<AdminRouteOptions> = async (app, {
     {
       ...platform,
       schema: {
-        tags: ['tenants'],
         summary: 'Rename, suspend or reactivate a tenant (platform admins)',
         description:
           "Suspending ends the tenant's access at once: logins, refreshes and issued tokens stop working.",
-        security: bearer,
         params: IdParams,
         body: TenantUpdateBody,
-        response: { 200: ApiTenant, ...errorResponses },
+        response: { 200: ApiTenant },
       },
     },
     async (request) => {
-      const { id } = request.params as IdParam;
-      const body = request.body as TenantUpdateBody;
+      const { id } = request.params;
+      const body = request.body;
       const meta = auditMeta(request);
       const { before, after } = await inTarget(deps, id, async (c) => {
         const { rows } = await c.query<TenantRow>('SELECT * FROM tenants WHERE id = $1 FOR UPDATE', [id]);
@@ -224,11 +209,10 @@ export const tenantRoutes: FastifyPluginAsync<AdminRouteOptions> = async (app, {
     {
       bodyLimit: 8 * 1024,
       schema: {
-        tags: ['tenants'],
         summary: 'Self-service signup: a new tenant and its owner (only when VIGIL_ALLOW_SIGNUP=true)',
         description: '403 FORBIDDEN when signup is disabled. Rate limited per client address.',
         body: SignupBody,
-        response: { 201: SessionResponse, ...errorResponses },
+        response: { 201: SessionResponse },
       },
     },
     async (request, reply) => {
@@ -237,7 +221,7 @@ export const tenantRoutes: FastifyPluginAsync<AdminRouteOptions> = async (app, {
       await identity.rateLimit(reply, [
         { bucket: 'signup-ip', subject: request.ip, limit: identity.limits.signupPerIp },
       ]);
-      const body = request.body as SignupBody;
+      const body = request.body;
       assertNotPlatformSlug(body.slug);
       const session = await provisionTenant(
         deps.db,
@@ -252,4 +236,4 @@ export const tenantRoutes: FastifyPluginAsync<AdminRouteOptions> = async (app, {
       return reply.code(201).send(session);
     },
   );
-};
+});

@@ -1,83 +1,20 @@
-import type { FastifyPluginAsync } from 'fastify';
 import { Type } from '@sinclair/typebox';
+import { ApiUser, IdParams, Page, UserListQuery, UserUpdateBody, VigilError } from '../../schemas/mod.ts';
+import { principalOf, type Role } from '../identity/mod.ts';
+import { audit, inTenant } from './context.ts';
+import { guards, NewestFirst, resource } from './route-kit.ts';
+import { assertSitesVisible } from './sites.repo.ts';
 import {
-  ApiUser,
-  IdParams,
-  Page,
-  UserListQuery,
-  UserUpdateBody,
-  VigilError,
-  type PoolClient,
-} from '../../schemas/mod.ts';
-import { principalOf, type Principal, type Role } from '../identity/mod.ts';
-import {
-  audit,
-  bearer,
-  errorResponses,
-  inTenant,
-  iso,
-  type AdminRouteOptions,
-  type IdParam,
-} from './context.ts';
-import { timeKey } from './pagination.ts';
-import { NewestFirst, byId, guards } from './route-kit.ts';
-import { assertSitesVisible } from './sites.routes.ts';
+  type UserRow,
+  COLUMNS,
+  getUser,
+  toApi,
+  summary,
+  lockUser,
+  assertAdminRemains,
+} from './users.repo.ts';
 
-interface UserRow {
-  id: string;
-  email: string;
-  name: string;
-  role: Role;
-  site_ids: string[] | null;
-  disabled_at: Date | null;
-  last_login_at: Date | null;
-  created_at: Date;
-  updated_at: Date;
-  _k: string;
-}
-
-const COLUMNS = `id, email::text AS email, name, role, site_ids, disabled_at, last_login_at, created_at, updated_at,
-  ${timeKey('created_at')} AS _k`;
-const getUser = byId<UserRow>('users', COLUMNS, 'user not found');
-
-function toApi(r: UserRow): ApiUser {
-  return {
-    id: r.id,
-    email: r.email,
-    name: r.name,
-    role: r.role,
-    siteIds: r.site_ids,
-    disabled: r.disabled_at !== null,
-    lastLoginAt: iso(r.last_login_at),
-    createdAt: iso(r.created_at),
-    updatedAt: iso(r.updated_at),
-  };
-}
-
-function summary(r: UserRow): Record<string, unknown> {
-  return { name: r.name, role: r.role, siteIds: r.site_ids, disabled: r.disabled_at !== null };
-}
-
-async function lockUser(c: PoolClient, id: string, caller: Principal): Promise<UserRow> {
-  const row = await getUser(c, id, true);
-  // Platform admins are managed with the CLI (or by another platform admin), never by a tenant admin.
-  if (row.role === 'platform_admin' && caller.role !== 'platform_admin') {
-    throw new VigilError('FORBIDDEN', 'platform admins cannot be changed here');
-  }
-  return row;
-}
-
-/** A tenant never loses its last active administrator (it could not invite anyone again). */
-async function assertAdminRemains(c: PoolClient): Promise<void> {
-  const { rows } = await c.query<{ n: number }>(
-    `SELECT count(*)::int AS n FROM users
-     WHERE role IN ('tenant_admin', 'platform_admin') AND disabled_at IS NULL`,
-  );
-  if ((rows[0]?.n ?? 0) === 0)
-    throw new VigilError('INVALID_STATE', 'the tenant must keep at least one active admin');
-}
-
-export const userRoutes: FastifyPluginAsync<AdminRouteOptions> = async (app, { deps }) => {
+export const userRoutes = resource('users', async (app, { deps }) => {
   const { admin } = guards(app);
   const identity = app.identity;
 
@@ -86,15 +23,13 @@ export const userRoutes: FastifyPluginAsync<AdminRouteOptions> = async (app, { d
     {
       ...admin,
       schema: {
-        tags: ['users'],
         summary: 'List users',
-        security: bearer,
         querystring: UserListQuery,
-        response: { 200: Page(ApiUser), ...errorResponses },
+        response: { 200: Page(ApiUser) },
       },
     },
     async (request) => {
-      const q = request.query as UserListQuery;
+      const q = request.query;
       const list = new NewestFirst(q, 'created_at');
       const w = list.where;
       if (q.role) w.and(`role = ${w.p(q.role)}`);
@@ -112,15 +47,13 @@ export const userRoutes: FastifyPluginAsync<AdminRouteOptions> = async (app, { d
     {
       ...admin,
       schema: {
-        tags: ['users'],
         summary: 'One user',
-        security: bearer,
         params: IdParams,
-        response: { 200: ApiUser, ...errorResponses },
+        response: { 200: ApiUser },
       },
     },
     async (request) => {
-      const { id } = request.params as IdParam;
+      const { id } = request.params;
       return toApi(await inTenant(deps, request, (c) => getUser(c, id)));
     },
   );
@@ -130,20 +63,18 @@ export const userRoutes: FastifyPluginAsync<AdminRouteOptions> = async (app, { d
     {
       ...admin,
       schema: {
-        tags: ['users'],
         summary: "Change a user's name, role, sites or disabled state",
         description:
           "Role, site and status changes void the user's current access tokens at once; a disabled user's " +
           'sessions end. Only operators and viewers can be restricted to sites.',
-        security: bearer,
         params: IdParams,
         body: UserUpdateBody,
-        response: { 200: ApiUser, ...errorResponses },
+        response: { 200: ApiUser },
       },
     },
     async (request) => {
-      const { id } = request.params as IdParam;
-      const body = request.body as UserUpdateBody;
+      const { id } = request.params;
+      const body = request.body;
       const caller = principalOf(request);
       const row = await inTenant(deps, request, async (c) => {
         const before = await lockUser(c, id, caller);
@@ -195,15 +126,13 @@ export const userRoutes: FastifyPluginAsync<AdminRouteOptions> = async (app, { d
     {
       ...admin,
       schema: {
-        tags: ['users'],
         summary: 'Delete a user',
-        security: bearer,
         params: IdParams,
-        response: { 204: Type.Null(), ...errorResponses },
+        response: { 204: Type.Null() },
       },
     },
     async (request, reply) => {
-      const { id } = request.params as IdParam;
+      const { id } = request.params;
       const caller = principalOf(request);
       await inTenant(deps, request, async (c) => {
         const before = await lockUser(c, id, caller);
@@ -217,7 +146,7 @@ export const userRoutes: FastifyPluginAsync<AdminRouteOptions> = async (app, { d
         });
       });
       await identity.revocations.cutoffUser(id);
-      return reply.code(204).send();
+      return reply.code(204).send(null);
     },
   );
-};
+});
