@@ -27,10 +27,11 @@ export {
   type AlertRef,
   type Rejection,
 } from './publish.ts';
-export { publishControl, subscribeControl, decodeControl } from './control.ts';
+export { publishControl, subscribeControl, decodeControl, requestActorState } from './control.ts';
 export {
   ConsumerRunner,
   DEFAULT_BACKOFF_MS,
+  disposition,
   isOutage,
   isRetryable,
   sleepFor,
@@ -38,7 +39,9 @@ export {
   type ConsumerStats,
   type Decoded,
   type Delivery,
+  type Disposition,
   type Rejected,
+  type RetryPolicy,
 } from './consumer.ts';
 export {
   decodeTelemetry,

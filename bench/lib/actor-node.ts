@@ -16,6 +16,8 @@ async function main(): Promise<void> {
   // BENCH_SERVICES (comma-separated) runs some services only: `--split-sinks` starts two nodes.
   const services = (process.env['BENCH_SERVICES']?.split(',') ?? ACTOR_SERVICES) as ActorServiceName[];
   let node: ActorNode;
+  // Since process start (performance.now's origin): module loading ends here.
+  const startingAt = performance.now();
   try {
     node = await startActorNode({ config, log, services });
     const deadline = Date.now() + 60_000;
@@ -31,7 +33,7 @@ async function main(): Promise<void> {
     failToParent(err);
   }
   serveParent(
-    { nodeID: node.nodeID },
+    { nodeID: node.nodeID, startingAtMs: startingAt, readyAtMs: performance.now() },
     {
       calls: {
         health: () => node.health(),
