@@ -11,7 +11,7 @@ import {
 import { ConsumerRunner, type Decoded, type JsMsg } from '../../streams/mod.ts';
 import type { NodeDeps } from '../deps.ts';
 import { foldAlert, foldEventOf, type FoldEvent } from './alert-fold.ts';
-import { sinkService } from './sink.service.ts';
+import { SINK_ACK_WAIT_MS, sinkService } from './sink.service.ts';
 import { fromPgError } from '../errors.ts';
 
 /**
@@ -275,6 +275,7 @@ function alertsRunner(deps: AlertsDeps): ConsumerRunner<AlertEvent> {
     },
     batchSize: 200,
     lingerMs: 50,
+    ackWaitMs: SINK_ACK_WAIT_MS,
   });
 }
 

@@ -9,6 +9,14 @@ import {
 import type { NodeDeps } from '../deps.ts';
 
 /**
+ * Ack wait of the sink consumers: how long messages a crashed node had been handed stay held
+ * before another node (or its own restart) gets them. Short, because until then a restarted
+ * node cannot store them; the runner's in-progress acks keep a slow write from being
+ * redelivered meanwhile.
+ */
+export const SINK_ACK_WAIT_MS = 5_000;
+
+/**
  * A batch consumer of every TELEMETRY message, named `name` (label and durable), decoding with
  * the node's shared decoder when it has one.
  */
@@ -31,6 +39,7 @@ export function telemetrySinkRunner(
     dlqSource: 'telemetry',
     mode: 'batch',
     decode: (msg) => telemetry.decode(msg),
+    ackWaitMs: SINK_ACK_WAIT_MS,
     ...opts,
   });
 }

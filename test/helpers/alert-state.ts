@@ -1,7 +1,7 @@
 /**
  * What the alerts of some units look like in PostgreSQL, in a form two runs of the same input
  * can be compared in: rows and timelines keyed by unit and opening time rather than by ids
- * (units differ between runs), timelines in event-time order (arrival order is not part of
+ * (units and rules differ between runs), timelines in event-time order (arrival order is not part of
  * the outcome), and nothing that records when the sink wrote (`updated_at`).
  */
 import type { Pool } from '../../schemas/mod.ts';
@@ -25,6 +25,7 @@ export interface AlertOutcome {
 interface RawAlert {
   id: string;
   equipment_id: string;
+  rule_id: string | null;
   rule_key: string;
   status: string;
   severity: string;
@@ -44,7 +45,7 @@ const iso = (d: Date | null): string | null => (d ? d.toISOString() : null);
 export async function alertOutcomes(pool: Pool, units: readonly string[]): Promise<AlertOutcome[]> {
   const rows = (
     await pool.query<RawAlert>(
-      `SELECT id, equipment_id, rule_key, status, severity, value, threshold, message, opened_at, cleared_at,
+      `SELECT id, equipment_id, rule_id, rule_key, status, severity, value, threshold, message, opened_at, cleared_at,
               resolved_at, latched, suppressed
          FROM alerts WHERE equipment_id = ANY($1::uuid[])`,
       [units],
@@ -55,6 +56,8 @@ export async function alertOutcomes(pool: Pool, units: readonly string[]): Promi
     keyOf.set(r.id, `${units.indexOf(r.equipment_id)}:${r.rule_key}@${r.opened_at.toISOString()}`);
   }
   const unitKey = new Map(units.map((u, i) => [u, `unit#${i}`]));
+  // Rules too: two runs of the same input belong to two tenants with a rule each.
+  for (const r of rows) if (r.rule_id) unitKey.set(r.rule_id, `rule:${r.rule_key}`);
   // Ids inside messages, event ids and event data name the alert and the unit: named by key.
   const anonymise = (s: string): string => {
     let out = s;
