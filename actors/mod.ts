@@ -212,6 +212,7 @@ export { insertReadings } from './sinks/telemetry-pg.sink.ts';
 export { toClickHouseRow } from './sinks/telemetry-ch.sink.ts';
 export { UnitRegistry, unitVerdict, type RegisteredUnit } from './sinks/unit-registry.ts';
 export { applyAlertEvents, decodeAlertEvent } from './sinks/alerts.sink.ts';
+export { foldAlert, foldEventOf, type AlertFold, type FoldEvent } from './sinks/alert-fold.ts';
 export { TelemetryMaintenance, type MaintenanceStatus } from './sinks/maintenance.ts';
 export { fromPgError, fromClickHouseError, fromNatsError } from './errors.ts';
 export { Notifier, type NotifierOptions, type NotifierStats } from './notify/notifier.ts';

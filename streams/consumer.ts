@@ -421,7 +421,12 @@ export class ConsumerRunner<T> {
    * writing `batch`.
    */
   async #startFlush(batch: JsMsg[]): Promise<void> {
-    await this.#flushing;
+    const stopKeepAlive = this.#keepAlive(batch);
+    try {
+      await this.#flushing;
+    } finally {
+      stopKeepAlive();
+    }
     this.#countRedeliveries(batch);
     const writing = this.#flushBatch(batch);
     // Handled where it is awaited: by the next flush or at the end of the drain.
@@ -590,10 +595,39 @@ export class ConsumerRunner<T> {
     if (valid.length) await this.#handleBatch(valid);
   }
 
+  /**
+   * Batch mode: tell the server, every third of the ack wait, that `msgs` are still being
+   * worked on. The ack wait is how long a crashed node's messages stay held before another
+   * node gets them, so sinks keep it short; this keeps a slow write (or a batch waiting
+   * behind one) from being redelivered meanwhile.
+   */
+  #keepAlive(msgs: readonly JsMsg[]): () => void {
+    const timer = setInterval(
+      () => {
+        for (const m of msgs) {
+          try {
+            m.working();
+          } catch {
+            // The connection is going: the messages come back after the ack wait anyway.
+          }
+        }
+      },
+      Math.max(500, Math.floor(this.#o.ackWaitMs / 3)),
+    );
+    timer.unref();
+    return () => clearInterval(timer);
+  }
+
   async #handleBatch(valid: Delivery<T>[]): Promise<void> {
     const o = this.#o;
     try {
-      const rejected = (await o.handle(valid)) ?? [];
+      const stopKeepAlive = this.#keepAlive(valid.map((d) => d.msg));
+      let rejected: Rejected<T>[];
+      try {
+        rejected = (await o.handle(valid)) ?? [];
+      } finally {
+        stopKeepAlive();
+      }
       const out = new Set<Delivery<T>>();
       for (const r of rejected) {
         out.add(r.delivery);

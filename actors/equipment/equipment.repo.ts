@@ -169,12 +169,20 @@ export class UnitDirectory {
   /**
    * Status in the database of the alerts among `alertIds` that people moved on while no actor
    * watched, or while a control message got lost: acknowledged or resolved.
+   *
+   * Only what people did. An alert the system resolved — the actor's own `alert.resolved`,
+   * stored by the sink before the actor's commit landed, or a provisional supersession — is
+   * the actor's to resolve: a restored actor replays the readings since its snapshot and
+   * reaches that resolution itself, while one that forgot the alert first would reopen it on
+   * the replayed breach.
    */
   async alertStatuses(alertIds: readonly string[]): Promise<Map<string, AlertStatus>> {
     if (alertIds.length === 0) return new Map();
     try {
       const r = await this.#pool.query<{ id: string; status: AlertStatus }>(
-        `SELECT id, status FROM alerts WHERE id = ANY($1::uuid[]) AND status <> 'active'`,
+        `SELECT id, status FROM alerts
+          WHERE id = ANY($1::uuid[])
+            AND (status = 'acknowledged' OR (status = 'resolved' AND resolved_by IS NOT NULL))`,
         [alertIds],
       );
       return new Map(r.rows.map((x) => [x.id, x.status]));

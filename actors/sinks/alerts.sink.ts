@@ -10,17 +10,24 @@ import {
 } from '../../schemas/mod.ts';
 import { ConsumerRunner, type Decoded, type JsMsg } from '../../streams/mod.ts';
 import type { NodeDeps } from '../deps.ts';
-import { sinkService } from './sink.service.ts';
+import { foldAlert, foldEventOf, type FoldEvent } from './alert-fold.ts';
+import { SINK_ACK_WAIT_MS, sinkService } from './sink.service.ts';
 import { fromPgError } from '../errors.ts';
 
 /**
- * EVENTS `alert.*` → PostgreSQL `alerts` + `alert_timeline`, as `vigil_worker`. Idempotent by
- * event id: the timeline's UNIQUE (alert_id, event_id) decides whether an event is new, and
- * only a new event touches the alert row. Order-tolerant: every event carries the whole alert,
- * so whichever arrives first creates the row; a resolved alert is never reopened, and an
- * event older than one already applied does not overwrite it. An alert that finds another one
- * of its unit and key still open supersedes it (the older is resolved, timeline `superseded`)
- * instead of failing on the one-open-alert index.
+ * EVENTS `alert.*` → PostgreSQL `alerts` + `alert_timeline`, as `vigil_worker`.
+ *
+ * Events arrive at least once and in any order (redeliveries after a crash come back after
+ * later events; several sink nodes share the consumer), so the sink never applies an event to
+ * the row as it stands. The timeline holds every event once (UNIQUE (alert_id, event_id)), and
+ * the row is refolded from the timeline's system events (`foldAlert`) whenever one is new: the
+ * same set of events gives the same row, whatever order it arrived in.
+ *
+ * One open alert per (unit, rule key) is what everyone reads, and an actor resolves an alert
+ * before it opens the next. A newer alert that finds an older one still open — its resolution
+ * not arrived yet, or lost for good with an unreadable snapshot — closes it provisionally as
+ * superseded. Provisionally: the older alert's own resolution, when it arrives, replaces the
+ * supersession entirely (row and timeline), so no gap leaves a trace once it is filled.
  */
 
 const checkEvent = compile(AlertEvent);
@@ -46,152 +53,192 @@ export function decodeAlertEvent(msg: JsMsg): Decoded<AlertEvent> {
 
 const ts = (ms: number): string => new Date(ms).toISOString();
 
-/** Timeline action of an event: its type without the `alert.` prefix. */
+/** Timeline actions of the actor's own events: the event type without `alert.`. */
+const SYSTEM_ACTIONS = ['opened', 'updated', 'cleared', 'resolved'] as const;
+const SUPERSEDED = 'superseded';
+
 function timelineAction(e: AlertEvent): string {
   return e.type.slice('alert.'.length);
 }
 
-interface Existing {
+/**
+ * The alert's row, created from `e` if it is the first of its events to arrive. Created
+ * closed: what it really is is decided by `settle`, which can first make room for it.
+ */
+async function ensureRow(c: PoolClient, e: AlertEvent): Promise<void> {
+  const d = e.data;
+  const f = foldAlert([foldEventOf(e)]);
+  await c.query(
+    `INSERT INTO alerts (id, tenant_id, site_id, equipment_id, rule_id, rule_key, severity, status, message,
+                         value, threshold, opened_at, latched, suppressed)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, 'resolved', $8, $9, $10, $11, $12, $13)
+     ON CONFLICT (id) DO NOTHING`,
+    [
+      d.alertId,
+      e.tenantId,
+      e.siteId,
+      d.equipmentId,
+      f.ruleId,
+      d.ruleKey,
+      f.severity,
+      f.message,
+      f.value,
+      f.threshold,
+      ts(f.openedAt),
+      f.latched,
+      f.suppressed,
+    ],
+  );
+}
+
+/** Record `e` in its alert's timeline; false when it was recorded before (redelivery, replay). */
+async function record(c: PoolClient, e: AlertEvent): Promise<boolean> {
+  const r = await c.query(
+    `INSERT INTO alert_timeline (tenant_id, alert_id, event_id, at, action, data)
+     VALUES ($1, $2, $3, $4, $5, $6)
+     ON CONFLICT (alert_id, event_id) DO NOTHING`,
+    [e.tenantId, e.data.alertId, e.id, ts(e.ts), timelineAction(e), JSON.stringify(e.data)],
+  );
+  return r.rowCount === 1;
+}
+
+interface Row {
   id: string;
   tenant_id: string;
-  opened_at: Date;
+  equipment_id: string;
+  rule_key: string;
+  acknowledged_at: Date | null;
+  resolved_by: string | null;
 }
 
-/**
- * The event's own alert row, if it exists, and any other open alert of the same unit and key
- * (locked). Another open one can exist only when an actor lost track of an alert (a snapshot
- * that could not be read, a restore from an older one) or when retries reordered events; the
- * new alert must not be refused because of it.
- */
-async function existing(
-  c: PoolClient,
-  d: AlertEvent['data'],
-): Promise<{ self: Existing | undefined; rival: Existing | undefined }> {
-  const { rows } = await c.query<Existing>(
-    `SELECT id, tenant_id, opened_at FROM alerts
-      WHERE id = $3 OR (equipment_id = $1 AND rule_key = $2 AND status <> 'resolved')
-      FOR UPDATE`,
-    [d.equipmentId, d.ruleKey, d.alertId],
-  );
-  return { self: rows.find((r) => r.id === d.alertId), rival: rows.find((r) => r.id !== d.alertId) };
+interface Entry {
+  event_id: string;
+  at: Date;
+  action: string;
+  data: unknown;
 }
 
-/** Close `alertId` as superseded by `by` (the alert opened after it), with a timeline entry. */
-async function supersede(
+function supersededMessage(by: string): string {
+  return `superseded by alert ${by}: its unit opened a new alert for the same rule key`;
+}
+
+/** Record that `alertId` gave way to `by`, opened at `at`. */
+async function markSuperseded(
   c: PoolClient,
   tenantId: string,
   alertId: string,
   by: string,
   at: number,
 ): Promise<void> {
-  const message = `superseded by alert ${by}: its unit opened a new alert for the same rule key`;
-  await c.query(
-    `UPDATE alerts SET status = 'resolved', resolved_at = $2, message = $3, updated_at = now()
-      WHERE id = $1 AND status <> 'resolved'`,
-    [alertId, ts(at), message],
-  );
   await c.query(
     `INSERT INTO alert_timeline (tenant_id, alert_id, event_id, at, action, note, data)
-     VALUES ($1, $2, $3, $4, 'superseded', $5, $6)
+     VALUES ($1, $2, $3, $4, $5, $6, $7)
      ON CONFLICT (alert_id, event_id) DO NOTHING`,
-    [tenantId, alertId, `superseded-by:${by}`, ts(at), message, JSON.stringify({ supersededBy: by })],
+    [
+      tenantId,
+      alertId,
+      `superseded-by:${by}`,
+      ts(at),
+      SUPERSEDED,
+      supersededMessage(by),
+      JSON.stringify({ supersededBy: by }),
+    ],
   );
 }
 
-async function applyEvent(c: PoolClient, e: AlertEvent): Promise<void> {
-  const d = e.data;
-  const resolved = e.type === 'alert.resolved';
-  const found = await existing(c, d);
-  const exists = found.self !== undefined;
-  // Whichever event of an alert arrives first creates its row; only a new open row can collide.
-  const rival = exists || resolved ? undefined : found.rival;
-  // The older of the two gives way: one open alert per (unit, key) is what everyone reads.
-  const rivalIsOlder = rival !== undefined && rival.opened_at.getTime() <= d.openedAt;
-  if (rival && rivalIsOlder) await supersede(c, rival.tenant_id, rival.id, d.alertId, d.openedAt);
-  const closedOnArrival = resolved || (rival !== undefined && !rivalIsOlder);
-  const inserted = exists
-    ? { rowCount: 0 }
-    : await c.query(
-        `INSERT INTO alerts (id, tenant_id, site_id, equipment_id, rule_id, rule_key, severity, status, message,
-                             value, threshold, opened_at, cleared_at, resolved_at, latched, suppressed)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
-         ON CONFLICT (id) DO NOTHING`,
-        [
-          d.alertId,
-          e.tenantId,
-          e.siteId,
-          d.equipmentId,
-          d.ruleId,
-          d.ruleKey,
-          d.severity,
-          closedOnArrival ? 'resolved' : 'active',
-          d.message,
-          d.value,
-          d.threshold,
-          ts(d.openedAt),
-          e.type === 'alert.cleared' ? ts(e.ts) : null,
-          resolved ? ts(e.ts) : closedOnArrival ? rival!.opened_at.toISOString() : null,
-          d.latched,
-          d.suppressed,
-        ],
-      );
-  const timeline = await c.query(
-    `INSERT INTO alert_timeline (tenant_id, alert_id, event_id, at, action, data)
-     VALUES ($1, $2, $3, $4, $5, $6)
-     ON CONFLICT (alert_id, event_id) DO NOTHING`,
-    [e.tenantId, d.alertId, e.id, ts(e.ts), timelineAction(e), JSON.stringify(d)],
+/** Refold the alert's row from its timeline (locked); see the module comment. */
+async function settle(c: PoolClient, alertId: string): Promise<void> {
+  const { rows } = await c.query<Row>(
+    `SELECT id, tenant_id, equipment_id, rule_key, acknowledged_at, resolved_by FROM alerts WHERE id = $1 FOR UPDATE`,
+    [alertId],
   );
-  // Arrived after a newer alert of its unit and key: recorded, closed as superseded by it.
-  if (rival && !rivalIsOlder) {
-    await supersede(c, e.tenantId, d.alertId, rival.id, rival.opened_at.getTime());
-  }
-  // Seen before (redelivery, replay) — or the row was just created from this very event.
-  if (timeline.rowCount === 0 || inserted.rowCount === 1) return;
-  // Applied only if no later system event of this alert is already recorded.
-  const notStale = `status <> 'resolved' AND NOT EXISTS (
-      SELECT 1 FROM alert_timeline t WHERE t.alert_id = $1 AND t.actor_id IS NULL AND t.at > $2)`;
-  switch (e.type) {
-    case 'alert.opened':
-      return;
-    case 'alert.updated':
-      await c.query(
-        `UPDATE alerts SET severity = $3, value = $4, threshold = $5, message = $6, cleared_at = NULL,
-                           updated_at = now()
-          WHERE id = $1 AND ${notStale}`,
-        [d.alertId, ts(e.ts), d.severity, d.value, d.threshold, d.message],
-      );
-      return;
-    case 'alert.cleared':
-      await c.query(
-        `UPDATE alerts SET cleared_at = $2, value = $3, message = $4, updated_at = now()
-          WHERE id = $1 AND ${notStale}`,
-        [d.alertId, ts(e.ts), d.value, d.message],
-      );
-      return;
-    case 'alert.resolved':
-      await c.query(
-        `UPDATE alerts SET status = 'resolved', resolved_at = $2, value = COALESCE($3, value), message = $4,
-                           updated_at = now()
-          WHERE id = $1 AND status <> 'resolved'`,
-        [d.alertId, ts(e.ts), d.value, d.message],
-      );
-      return;
-    default: {
-      const unreachable: never = e.type;
-      return unreachable;
+  const row = rows[0];
+  // Closed by a person: what they decided stands, and later system events only add to the timeline.
+  if (!row || row.resolved_by !== null) return;
+  const entries = (
+    await c.query<Entry>(
+      `SELECT event_id, at, action, data FROM alert_timeline WHERE alert_id = $1 AND actor_id IS NULL`,
+      [alertId],
+    )
+  ).rows;
+  const events: FoldEvent[] = entries
+    .filter((x) => (SYSTEM_ACTIONS as readonly string[]).includes(x.action))
+    .map((x) => ({
+      eventId: x.event_id,
+      type: `alert.${x.action}` as AlertEvent['type'],
+      ts: x.at.getTime(),
+      data: x.data as AlertEvent['data'],
+    }));
+  const f = foldAlert(events);
+  const supersessions = entries.filter((x) => x.action === SUPERSEDED).sort((a, b) => +a.at - +b.at);
+  let closed: { at: number; message: string } | null = null;
+  if (f.resolved) {
+    // Its own resolution arrived: any supersession was a stand-in for it.
+    if (supersessions.length) {
+      await c.query('SELECT alert_withdraw_supersessions($1)', [alertId]);
+    }
+    closed = { at: f.resolved.at, message: f.message };
+  } else if (supersessions[0]) {
+    const by = (supersessions[0].data as { supersededBy?: string }).supersededBy ?? '';
+    closed = { at: supersessions[0].at.getTime(), message: supersededMessage(by) };
+  } else {
+    const rival = (
+      await c.query<{ id: string; tenant_id: string; opened_at: Date }>(
+        `SELECT id, tenant_id, opened_at FROM alerts
+          WHERE equipment_id = $1 AND rule_key = $2 AND status <> 'resolved' AND id <> $3
+          FOR UPDATE`,
+        [row.equipment_id, row.rule_key, alertId],
+      )
+    ).rows[0];
+    if (rival && rival.opened_at.getTime() <= f.openedAt) {
+      await markSuperseded(c, rival.tenant_id, rival.id, alertId, f.openedAt);
+      await settle(c, rival.id);
+    } else if (rival) {
+      await markSuperseded(c, row.tenant_id, alertId, rival.id, rival.opened_at.getTime());
+      closed = { at: rival.opened_at.getTime(), message: supersededMessage(rival.id) };
     }
   }
+  const status = closed ? 'resolved' : row.acknowledged_at ? 'acknowledged' : 'active';
+  await c.query(
+    `UPDATE alerts SET status = $2, severity = $3, value = $4, threshold = $5, message = $6, cleared_at = $7,
+                       resolved_at = $8, opened_at = $9, rule_id = $10, latched = $11, suppressed = $12,
+                       updated_at = now()
+      WHERE id = $1`,
+    [
+      alertId,
+      status,
+      f.severity,
+      f.value,
+      f.threshold,
+      closed?.message ?? f.message,
+      f.clearedAt === null ? null : ts(f.clearedAt),
+      closed ? ts(closed.at) : null,
+      ts(f.openedAt),
+      f.ruleId,
+      f.latched,
+      f.suppressed,
+    ],
+  );
 }
 
-/** Apply a batch of events in stream order, in one transaction. */
+/**
+ * Apply a batch of events, in one transaction: record the new ones, then settle each alert
+ * they touched once, oldest first.
+ */
 export async function applyAlertEvents(pool: Pool, events: readonly AlertEvent[]): Promise<void> {
   try {
     await withTransaction(pool, async (client) => {
-      for (const e of events) await applyEvent(client, e);
+      const touched = new Map<string, number>();
+      for (const e of events) {
+        await ensureRow(client, e);
+        if (await record(client, e)) touched.set(e.data.alertId, e.data.openedAt);
+      }
+      const oldestFirst = [...touched].sort((a, b) => a[1] - b[1]);
+      for (const [alertId] of oldestFirst) await settle(client, alertId);
     });
   } catch (err) {
-    // Another writer opened an alert of the same unit and key between our check and insert
-    // (several sink nodes share the consumer). Retried: the next attempt sees and supersedes it.
+    // Another writer opened an alert of the same unit and key between our check and update
+    // (several sink nodes share the consumer). Retried: the next attempt sees it.
     if ((err as { constraint?: string }).constraint === 'alerts_open_uq') {
       throw new VigilError('INTERNAL', 'another alert of this unit and rule key was opened concurrently', {
         cause: err,
@@ -228,6 +275,7 @@ function alertsRunner(deps: AlertsDeps): ConsumerRunner<AlertEvent> {
     },
     batchSize: 200,
     lingerMs: 50,
+    ackWaitMs: SINK_ACK_WAIT_MS,
   });
 }
 

@@ -16,6 +16,14 @@ export interface TelemetrySinkDeps extends NodeDeps {
 }
 
 /**
+ * Ack wait of the sink consumers: how long messages a crashed node had been handed stay held
+ * before another node (or its own restart) gets them. Short, because until then a restarted
+ * node cannot store them; the runner's in-progress acks keep a slow write from being
+ * redelivered meanwhile.
+ */
+export const SINK_ACK_WAIT_MS = 5_000;
+
+/**
  * A batch consumer of every TELEMETRY message, named `name` (label and durable), decoding with
  * the node's shared decoder when it has one. `handle` sees only readings of registered units:
  * the others are dead-lettered with their reason before it runs.
@@ -39,6 +47,7 @@ export function telemetrySinkRunner(
     dlqSource: 'telemetry',
     mode: 'batch',
     decode: (msg) => telemetry.decode(msg),
+    ackWaitMs: SINK_ACK_WAIT_MS,
     ...opts,
     handle: async (batch) => {
       const { accepted, rejected } = await units.screen(batch);

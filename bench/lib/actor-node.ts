@@ -1,7 +1,7 @@
 /**
  * Child process of the ingest bench: one actor node running every service (equipment actors,
  * PostgreSQL and ClickHouse telemetry sinks, alert sink) in namespace VIGIL_NS, or those named
- * in BENCH_SERVICES. Ready once it serves every partition (when it runs the equipment actors). `call('health')` returns the node's health (consumer counters);
+ * in BENCH_SERVICES, as BENCH_NODE_ID if set. Ready once it serves every partition (when it runs the equipment actors). `call('health')` returns the node's health (consumer counters);
  * `call('cpu')` its own CPU time; `call('loopDelay')` its event-loop delay since the last call.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -19,7 +19,9 @@ async function main(): Promise<void> {
   // Since process start (performance.now's origin): module loading ends here.
   const startingAt = performance.now();
   try {
-    node = await startActorNode({ config, log, services });
+    // BENCH_NODE_ID: a restarted node keeps its identity and takes its own leases back at once.
+    const nodeID = process.env['BENCH_NODE_ID'];
+    node = await startActorNode({ config, log, services, ...(nodeID ? { nodeID } : {}) });
     const deadline = Date.now() + 60_000;
     while (services.includes('equipment')) {
       const h = await node.health();

@@ -151,6 +151,12 @@ export class ChildNode<Ready> {
     });
   }
 
+  /** SIGKILL the child (a crash: nothing flushed, committed or acked) and wait until it is gone. */
+  async kill(): Promise<void> {
+    if (this.#proc.exitCode === null && this.#proc.signalCode === null) this.#proc.kill('SIGKILL');
+    await this.#exited;
+  }
+
   /** Ask the child to stop cleanly; kill it if it has not exited within `graceMs`. */
   async stop(graceMs = 20_000): Promise<number | null> {
     if (this.#proc.exitCode !== null || this.#proc.signalCode !== null) return this.#exited;

@@ -1,0 +1,151 @@
+/**
+ * The alerts sink against real PostgreSQL: whatever order a unit's alert events arrive in —
+ * redelivered after a crash behind the unit's next alert, reversed, batched, duplicated — the
+ * stored alerts and timelines end equal to an in-order run, and no row ever holds a clear
+ * threshold. (Issue 12, finding 1.)
+ */
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { after, before, describe, test } from 'node:test';
+import { applyAlertEvents, type UnitInfo } from '../../actors/mod.ts';
+import { createPool, loadConfig, type AlertEvent, type Pool } from '../../schemas/mod.ts';
+import { alertEventsFor, thresholdRule, TWO_ALERTS } from '../helpers/alert-scenarios.ts';
+import { alertOutcomes, type AlertOutcome } from '../helpers/alert-state.ts';
+
+const config = loadConfig(process.env, { LOG_LEVEL: 'silent' });
+let admin: Pool;
+let worker: Pool;
+let tenantId: string;
+let siteId: string;
+const T0 = Math.floor((Date.now() - 3_600_000) / 60_000) * 60_000;
+const CLEAR = 4;
+
+before(async () => {
+  admin = createPool(config, 'admin', 2);
+  worker = createPool(config, 'worker', 2);
+  const slug = `order-${randomBytes(4).toString('hex')}`;
+  tenantId = (
+    await admin.query<{ id: string }>('INSERT INTO tenants (name, slug) VALUES ($1, $1) RETURNING id', [slug])
+  ).rows[0]!.id;
+  siteId = (
+    await admin.query<{ id: string }>(
+      "INSERT INTO sites (tenant_id, name) VALUES ($1, 'order') RETURNING id",
+      [tenantId],
+    )
+  ).rows[0]!.id;
+});
+
+after(async () => {
+  await admin?.query('DELETE FROM tenants WHERE id = $1', [tenantId]);
+  await admin?.end();
+  await worker?.end();
+});
+
+async function newUnit(): Promise<UnitInfo> {
+  const { rows } = await admin.query<{ id: string }>(
+    "INSERT INTO equipment (tenant_id, site_id, name, kind) VALUES ($1, $2, 'u', 'chiller') RETURNING id",
+    [tenantId, siteId],
+  );
+  return { tenantId, siteId, equipmentId: rows[0]!.id, setpoint: null };
+}
+
+/** A fresh unit's events: two alerts, the first escalating (see TWO_ALERTS). */
+async function scenario(): Promise<{ unit: string; events: AlertEvent[] }> {
+  const unit = await newUnit();
+  return { unit: unit.equipmentId, events: alertEventsFor(unit, thresholdRule(unit), T0, TWO_ALERTS) };
+}
+
+/** Apply `batches` one transaction each, checking after each that no row holds the clear threshold. */
+async function deliver(unit: string, batches: AlertEvent[][]): Promise<AlertOutcome[]> {
+  for (const b of batches) {
+    await applyAlertEvents(worker, b);
+    const { rows } = await admin.query<{ threshold: number | null }>(
+      'SELECT threshold FROM alerts WHERE equipment_id = $1',
+      [unit],
+    );
+    for (const r of rows) assert.notEqual(r.threshold, CLEAR, 'a row holds the clear threshold');
+  }
+  return alertOutcomes(admin, [unit]);
+}
+
+let reference: AlertOutcome[];
+
+function pick(events: AlertEvent[], type: AlertEvent['type'], nth: number): AlertEvent {
+  const alertIds = [...new Set(events.map((e) => e.data.alertId))];
+  const e = events.find((x) => x.type === type && x.data.alertId === alertIds[nth]);
+  assert.ok(e, `${type} of alert ${nth}`);
+  return e;
+}
+
+/** Mulberry32: a seeded shuffle, so a failure names an order that can be replayed. */
+function shuffle<T>(xs: readonly T[], seed: number): T[] {
+  let a = seed;
+  const rnd = (): number => {
+    a = (a + 0x6d2b79f5) | 0;
+    let t = Math.imul(a ^ (a >>> 15), 1 | a);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  const out = [...xs];
+  for (let i = out.length - 1; i > 0; i--) {
+    const j = Math.floor(rnd() * (i + 1));
+    [out[i], out[j]] = [out[j]!, out[i]!];
+  }
+  return out;
+}
+
+describe('alerts sink: arrival order changes nothing', () => {
+  before(async () => {
+    const { unit, events } = await scenario();
+    reference = await deliver(
+      unit,
+      events.map((e) => [e]),
+    );
+    assert.deepEqual(
+      reference.map((a) => [a.status, a.severity, a.threshold, a.timeline.map((t) => t.action)]),
+      [
+        ['resolved', 'critical', 8, ['opened', 'updated', 'resolved']],
+        ['resolved', 'warning', 5, ['opened', 'resolved']],
+      ],
+    );
+  });
+
+  test("a late alert.resolved, redelivered after the unit's next alert, ends as in order with no supersession", async () => {
+    const { unit, events } = await scenario();
+    const late = pick(events, 'alert.resolved', 0);
+    const rest = events.filter((e) => e !== late);
+    const out = await deliver(unit, [...rest.map((e) => [e]), [late]]);
+    assert.deepEqual(out, reference);
+    assert.ok(out.every((a) => a.timeline.every((t) => t.action !== 'superseded')));
+  });
+
+  test('an alert row first created from alert.resolved keeps the breach threshold and ends as in order', async () => {
+    const { unit, events } = await scenario();
+    const resolved = pick(events, 'alert.resolved', 0);
+    const out = await deliver(unit, [[resolved], ...events.filter((e) => e !== resolved).map((e) => [e])]);
+    assert.deepEqual(out, reference);
+  });
+
+  test('reversed, one by one and all at once', async () => {
+    const one = await scenario();
+    assert.deepEqual(
+      await deliver(
+        one.unit,
+        [...one.events].reverse().map((e) => [e]),
+      ),
+      reference,
+    );
+    const all = await scenario();
+    assert.deepEqual(await deliver(all.unit, [[...all.events].reverse()]), reference);
+  });
+
+  test('shuffled, in batches, with duplicates', async () => {
+    for (let seed = 1; seed <= 8; seed++) {
+      const { unit, events } = await scenario();
+      const order = shuffle([...events, ...events.slice(0, seed % events.length)], seed);
+      const batches: AlertEvent[][] = [];
+      for (let i = 0; i < order.length; i += 1 + (seed % 3)) batches.push(order.slice(i, i + 1 + (seed % 3)));
+      assert.deepEqual(await deliver(unit, batches), reference, `seed ${seed}`);
+    }
+  });
+});
