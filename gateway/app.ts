@@ -5,6 +5,7 @@ import { dashboardRoutes } from './dashboard.routes.ts';
 import type { GatewayDeps } from './deps.ts';
 import { installErrorHandling } from './error-handler.ts';
 import { healthRoutes } from './health.routes.ts';
+import { registerMaintenanceMetrics } from './maintenance-jobs.ts';
 import { identityPlugin } from './identity/mod.ts';
 import { createGatewayMetrics, installHttpMetrics, metricsRoutes } from './metrics.ts';
 import { registerOpenApi } from './openapi.ts';
@@ -53,6 +54,7 @@ export async function buildApp({ config, deps, sse }: BuildAppOptions): Promise<
   app.removeContentTypeParser('text/plain');
 
   const metrics = createGatewayMetrics();
+  registerMaintenanceMetrics(metrics.registry, deps);
   installErrorHandling(app);
   installHttpMetrics(app, metrics);
   await registerOpenApi(app);

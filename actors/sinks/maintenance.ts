@@ -2,9 +2,11 @@ import { withTransaction, type Logger, type Pool } from '../../schemas/mod.ts';
 
 /**
  * Hourly `SELECT telemetry_maintain()` as `vigil_worker`: creates native partitions ahead,
- * drops expired ones, refreshes rollups — or, with TimescaleDB, reports failing background
- * jobs. The last result or error is kept for /health. An advisory lock makes several nodes
- * run it once, not once each.
+ * drops expired ones, recomputes the rollup buckets readings arrived in — or, with
+ * TimescaleDB, reports failing background jobs. Each step, and each tenant's bucket, runs in
+ * its own subtransaction inside the function and records its outcome in `maintenance_jobs`,
+ * so one failure never stops the rest and the gateway's /health sees it. An advisory lock
+ * makes several nodes run it once, not once each.
  */
 
 const LOCK_KEY = 746_147_202;
@@ -13,7 +15,7 @@ export interface MaintenanceStatus {
   lastRunAt: string | null;
   lastResult: Record<string, unknown> | null;
   lastError: string | null;
-  /** False when the last run failed or TimescaleDB reports a failed policy job. */
+  /** False when the last run failed, a step of it failed, or TimescaleDB reports a failed job. */
   healthy: boolean;
 }
 
@@ -72,10 +74,9 @@ export class TelemetryMaintenance {
         return;
       }
       const result = r.rows[0]?.result ?? {};
-      const failedJobs = Array.isArray(result['failed_jobs']) ? result['failed_jobs'] : [];
-      this.#status = { lastRunAt: at, lastResult: result, lastError: null, healthy: failedJobs.length === 0 };
-      if (failedJobs.length)
-        this.#log.warn({ result }, 'telemetry maintenance: TimescaleDB jobs are failing');
+      const failed = Array.isArray(result['failed']) ? result['failed'] : [];
+      this.#status = { lastRunAt: at, lastResult: result, lastError: null, healthy: failed.length === 0 };
+      if (failed.length) this.#log.warn({ result }, 'telemetry maintenance: some jobs are failing');
       else this.#log.info({ result }, 'telemetry maintenance done');
     } catch (err) {
       this.#status = {

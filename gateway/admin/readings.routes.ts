@@ -9,12 +9,14 @@ import {
   IdParams,
   Page,
   ReadingsQuery,
+  RollupPage,
   VigilError,
   type PoolClient,
 } from '../../schemas/mod.ts';
 import { bearer, errorResponses, inTenant, iso, type AdminRouteOptions, type IdParam } from './context.ts';
 import { Where, decodeCursor, page, timeKey } from './pagination.ts';
 import { guards } from './route-kit.ts';
+import { rollupWindow, unitRollups } from './rollups.ts';
 
 /**
  * Reads of stored telemetry. They go through `telemetry_v` / `telemetry_hourly_v` only: the
@@ -132,16 +134,26 @@ export const readingRoutes: FastifyPluginAsync<AdminRouteOptions> = async (app, 
       ...reader,
       schema: {
         tags: ['equipment'],
-        summary: 'Stored readings of one unit, newest first',
+        summary: 'Stored readings of one unit (newest first), or its hourly / daily rollups',
+        description:
+          '`bucket=raw` (default): stored readings, paged newest first. `bucket=1h|1d`: rollups ' +
+          '(see GET /v1/sites/{id}/readings), oldest first, no paging.',
         security: bearer,
         params: IdParams,
         querystring: ReadingsQuery,
-        response: { 200: Page(ApiReading), ...errorResponses },
+        response: { 200: Type.Union([Page(ApiReading), RollupPage]), ...errorResponses },
       },
     },
     async (request) => {
       const { id } = request.params as IdParam;
       const q = request.query as ReadingsQuery;
+      if (q.bucket === '1h' || q.bucket === '1d') {
+        const w = rollupWindow(q.bucket, q.from, q.to);
+        return inTenant(deps, request, async (c) => {
+          await assertVisible(c, id);
+          return unitRollups(c, w, id);
+        });
+      }
       const limit = q.limit ?? 50;
       const cursor = decodeCursor(q.cursor);
       if (cursor && cursor.id !== id)
