@@ -118,7 +118,9 @@ export async function startActorNode(opts: ActorNodeOptions): Promise<ActorNode>
         case 'telemetry-ch': {
           const ch = createClickHouse(config);
           closers.push(() => ch.close());
-          broker.createService(telemetryChService({ ...deps, log: log.child({ service: name }), ch }));
+          broker.createService(
+            telemetryChService({ ...deps, log: log.child({ service: name }), ch, worker: workerPool() }),
+          );
           break;
         }
         case 'alerts':
@@ -189,6 +191,7 @@ export { insertReadings } from './sinks/telemetry-pg.sink.ts';
 export { toClickHouseRow } from './sinks/telemetry-ch.sink.ts';
 export { applyAlertEvents, decodeAlertEvent } from './sinks/alerts.sink.ts';
 export { TelemetryMaintenance, type MaintenanceStatus } from './sinks/maintenance.ts';
+export { ClickHouseMaintenance, oldestKeptMonth } from './sinks/clickhouse-maintenance.ts';
 export { fromPgError, fromClickHouseError, fromNatsError } from './errors.ts';
 export { Notifier, type NotifierOptions, type NotifierStats } from './notify/notifier.ts';
 export { signature as webhookSignature, verifySignature } from './notify/webhook.ts';

@@ -19,25 +19,18 @@ export interface MaintenanceStatus {
   healthy: boolean;
 }
 
-export class TelemetryMaintenance {
-  readonly #pool: Pool;
-  readonly #log: Logger;
+/** Runs `run` now (in the background) and then every interval, never two at once. */
+export class PeriodicJob {
+  readonly #run: () => Promise<unknown>;
   readonly #everyMs: number;
   #timer: NodeJS.Timeout | null = null;
-  #running: Promise<void> | null = null;
-  #status: MaintenanceStatus = { lastRunAt: null, lastResult: null, lastError: null, healthy: true };
+  #running: Promise<unknown> | null = null;
 
-  constructor(pool: Pool, log: Logger, everyMs = 3600_000) {
-    this.#pool = pool;
-    this.#log = log;
+  constructor(run: () => Promise<unknown>, everyMs: number) {
+    this.#run = run;
     this.#everyMs = everyMs;
   }
 
-  status(): MaintenanceStatus {
-    return { ...this.#status };
-  }
-
-  /** Run now (in the background) and then every interval. */
   start(): void {
     this.#kick();
     this.#timer = setInterval(() => this.#kick(), this.#everyMs);
@@ -52,9 +45,37 @@ export class TelemetryMaintenance {
 
   #kick(): void {
     if (this.#running) return;
-    this.#running = this.runOnce().finally(() => {
-      this.#running = null;
-    });
+    this.#running = this.#run()
+      .catch(() => undefined)
+      .finally(() => {
+        this.#running = null;
+      });
+  }
+}
+
+export class TelemetryMaintenance {
+  readonly #pool: Pool;
+  readonly #log: Logger;
+  readonly #job: PeriodicJob;
+  #status: MaintenanceStatus = { lastRunAt: null, lastResult: null, lastError: null, healthy: true };
+
+  constructor(pool: Pool, log: Logger, everyMs = 3600_000) {
+    this.#pool = pool;
+    this.#log = log;
+    this.#job = new PeriodicJob(() => this.runOnce(), everyMs);
+  }
+
+  status(): MaintenanceStatus {
+    return { ...this.#status };
+  }
+
+  /** Run now (in the background) and then every interval. */
+  start(): void {
+    this.#job.start();
+  }
+
+  stop(): Promise<void> {
+    return this.#job.stop();
   }
 
   /** One run; never throws (the outcome lands in `status()` and the log). */

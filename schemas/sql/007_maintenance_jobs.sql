@@ -33,3 +33,5 @@ BEGIN
     last_success_at = COALESCE(EXCLUDED.last_success_at, j.last_success_at);
 END $$;
 REVOKE ALL ON FUNCTION vigil_job_done(text, text, text) FROM PUBLIC;
+-- The ClickHouse maintenance (actors/sinks/clickhouse-maintenance.ts) records its steps too.
+GRANT EXECUTE ON FUNCTION vigil_job_done(text, text, text) TO vigil_worker;
