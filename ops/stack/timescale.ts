@@ -19,6 +19,8 @@ import { run } from './process.ts';
 
 const VENDOR_ENV = 'VIGIL_TIMESCALEDB_VENDOR';
 const VENDOR_SUBDIR = path.join('shared', 'vendor', 'timescaledb');
+/** Where this project's CI machines keep it, for a clone made outside that tree (e.g. /tmp). */
+const WORKPLACE_VENDOR = '/work/shared/vendor/timescaledb';
 const TARBALL_RE = /^timescaledb-[\d.]+-pg(\d+)-amd64\.tar\.gz$/;
 /** What initdb, pg_ctl and the server need; client tools stay in the system install. */
 const SERVER_BINARIES = ['postgres', 'initdb', 'pg_ctl'];
@@ -33,7 +35,7 @@ export interface TimescaleVendor {
 /**
  * The vendored TimescaleDB build: `$VIGIL_TIMESCALEDB_VENDOR`, else `shared/vendor/timescaledb`
  * in the repository's folder or any folder above it (a worktree or CI clone sits beside
- * `shared/`). Undefined when there is none, which is the normal case on a user's machine.
+ * `shared/`), else the CI machines' /work/shared/vendor/timescaledb. Undefined when there is none, which is the normal case on a user's machine.
  */
 export function findTimescaleVendor(env: NodeJS.ProcessEnv = process.env): TimescaleVendor | undefined {
   const given = env[VENDOR_ENV]?.trim();
@@ -44,6 +46,7 @@ export function findTimescaleVendor(env: NodeJS.ProcessEnv = process.env): Times
       candidates.push(path.join(dir, VENDOR_SUBDIR));
       if (dir === path.dirname(dir)) break;
     }
+  if (!given) candidates.push(WORKPLACE_VENDOR);
   for (const dir of candidates) {
     let names: string[];
     try {
