@@ -35,7 +35,8 @@ export interface TimescaleVendor {
 /**
  * The vendored TimescaleDB build: `$VIGIL_TIMESCALEDB_VENDOR`, else `shared/vendor/timescaledb`
  * in the repository's folder or any folder above it (a worktree or CI clone sits beside
- * `shared/`), else the CI machines' /work/shared/vendor/timescaledb. Undefined when there is none, which is the normal case on a user's machine.
+ * `shared/`), else the CI machines' /work/shared/vendor/timescaledb. Undefined when there is
+ * none, which is the normal case on a user's machine.
  */
 export function findTimescaleVendor(env: NodeJS.ProcessEnv = process.env): TimescaleVendor | undefined {
   const given = env[VENDOR_ENV]?.trim();

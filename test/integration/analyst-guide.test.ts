@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { after, before, test } from 'node:test';
-import { createClient, type ClickHouseClient } from '@clickhouse/client';
+import { ClickHouseLogLevel, createClient, type ClickHouseClient } from '@clickhouse/client';
 import { toClickHouseRow } from '../../actors/mod.ts';
 import { createClickHouse, loadConfig, migrate, type Config } from '../../schemas/mod.ts';
 
@@ -37,6 +37,8 @@ before(async () => {
     password: '',
     database: config.CLICKHOUSE_DATABASE,
     compression: { request: false, response: false },
+    // The refused writes below are the point: no error log for them.
+    log: { level: ClickHouseLogLevel.OFF },
   });
   // Hourly readings over ten days, the newest a minute ago; the door open one hour in four.
   const now = Date.now();
@@ -106,7 +108,7 @@ after(async () => {
 
 test('every SQL block of the analyst guide returns rows, as the analyst user', async () => {
   const blocks = sqlBlocks(await readFile(GUIDE, 'utf8'));
-  assert.ok(blocks.length >= 12, `only ${blocks.length} SQL blocks found`);
+  assert.ok(blocks.length >= 11, `only ${blocks.length} SQL blocks found`);
   for (const query of blocks) {
     const rs = await analyst.query({ query, format: 'JSONEachRow' });
     const rows = await rs.json();
