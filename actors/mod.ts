@@ -141,7 +141,13 @@ export async function startActorNode(opts: ActorNodeOptions): Promise<ActorNode>
           const ch = createClickHouse(config);
           closers.push(() => ch.close());
           broker.createService(
-            telemetryChService({ ...deps, log: log.child({ service: name }), ch, units: unitRegistry() }),
+            telemetryChService({
+              ...deps,
+              log: log.child({ service: name }),
+              ch,
+              units: unitRegistry(),
+              worker: workerPool(),
+            }),
           );
           break;
         }
@@ -214,6 +220,7 @@ export { UnitRegistry, unitVerdict, type RegisteredUnit } from './sinks/unit-reg
 export { applyAlertEvents, decodeAlertEvent } from './sinks/alerts.sink.ts';
 export { foldAlert, foldEventOf, type AlertFold, type FoldEvent } from './sinks/alert-fold.ts';
 export { TelemetryMaintenance, type MaintenanceStatus } from './sinks/maintenance.ts';
+export { ClickHouseMaintenance, oldestKeptMonth } from './sinks/clickhouse-maintenance.ts';
 export { fromPgError, fromClickHouseError, fromNatsError } from './errors.ts';
 export { Notifier, type NotifierOptions, type NotifierStats } from './notify/notifier.ts';
 export { signature as webhookSignature, verifySignature } from './notify/webhook.ts';

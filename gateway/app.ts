@@ -6,6 +6,7 @@ import type { GatewayDeps } from './deps.ts';
 import { clientTimeoutOptions } from './client-errors.ts';
 import { installErrorHandling } from './error-handler.ts';
 import { healthRoutes } from './health.routes.ts';
+import { registerMaintenanceMetrics } from './maintenance-jobs.ts';
 import { identityPlugin } from './identity/mod.ts';
 import { createGatewayMetrics, installHttpMetrics, metricsRoutes } from './metrics.ts';
 import { registerOpenApi } from './openapi.ts';
@@ -56,6 +57,7 @@ export async function buildApp({ config, deps, sse }: BuildAppOptions): Promise<
   app.removeContentTypeParser('text/plain');
 
   const metrics = createGatewayMetrics();
+  registerMaintenanceMetrics(metrics.registry, deps);
   installErrorHandling(app);
   installTextGuard(app);
   installHttpMetrics(app, metrics);

@@ -5,8 +5,10 @@ import {
   LivenessResponse,
   type DependencyCheck,
   type DependencyName,
+  type MaintenanceHealth,
 } from '../schemas/mod.ts';
 import type { GatewayDeps } from './deps.ts';
+import { failedJobs } from './maintenance-jobs.ts';
 import { quietLogLevel } from './http-logging.ts';
 
 const CHECK_TIMEOUT_MS = 2000;
@@ -69,14 +71,28 @@ export const healthRoutes: FastifyPluginAsync<{ deps: GatewayDeps; timeoutMs?: n
       schema: {
         tags: ['ops'],
         summary: 'Liveness and readiness of every dependency',
-        description: '200 when NATS JetStream, PostgreSQL, ClickHouse and Redis all answer; 503 otherwise.',
+        description:
+          '200 when NATS JetStream, PostgreSQL, ClickHouse and Redis all answer; 503 otherwise. ' +
+          '`maintenance` lists failing maintenance jobs; it does not affect readiness.',
         response: { 200: HealthResponse, 503: HealthResponse, '5xx': ErrorBody },
       },
       logLevel,
     },
     async (request, reply) => {
       const names = Object.keys(probes) as DependencyName[];
-      const results = await Promise.all(names.map((n) => timed(probes[n], timeoutMs)));
+      let jobs: MaintenanceHealth['failedJobs'] | null = null;
+      const [results, jobsCheck] = await Promise.all([
+        Promise.all(names.map((n) => timed(probes[n], timeoutMs))),
+        timed(async () => {
+          jobs = await failedJobs(deps.db);
+        }, timeoutMs),
+      ]);
+      if (jobsCheck.status === 'down')
+        request.log.warn({ err: jobsCheck.cause }, 'could not read failed maintenance jobs');
+      const maintenance: MaintenanceHealth =
+        jobs === null
+          ? { status: 'unknown', failedJobs: [] }
+          : { status: (jobs as MaintenanceHealth['failedJobs']).length ? 'failing' : 'ok', failedJobs: jobs };
       const checks = {} as HealthResponse['checks'];
       names.forEach((name, i) => {
         const { cause, ...check } = results[i]!;
@@ -91,6 +107,7 @@ export const healthRoutes: FastifyPluginAsync<{ deps: GatewayDeps; timeoutMs?: n
         ready,
         uptimeS: Math.round(process.uptime()),
         checks,
+        maintenance,
       };
       return reply
         .code(ready ? 200 : 503)

@@ -2,7 +2,9 @@
 //   up      install what is missing, start what is not running, print KEY=value lines (stdout)
 //   down    stop the embedded services (externals are left alone)
 //   status  JSON health of the four services; exit code 1 if any is unhealthy
-import { StackError, ensureStack, stackStatus, stopStack } from './stack/mod.ts';
+//   timescale  the optional second PostgreSQL cluster with TimescaleDB (test variant): prints
+//           TIMESCALE_DATABASE_URL=…, or TIMESCALE_SKIPPED=<why there is none>
+import { StackError, ensureStack, ensureTimescaleCluster, stackStatus, stopStack } from './stack/mod.ts';
 
 async function main(command: string | undefined): Promise<number> {
   switch (command) {
@@ -18,6 +20,12 @@ async function main(command: string | undefined): Promise<number> {
       );
       return 0;
     }
+    case 'timescale': {
+      const cluster = await ensureTimescaleCluster();
+      if ('skipped' in cluster) console.log(`TIMESCALE_SKIPPED=${cluster.skipped}`);
+      else console.log(`TIMESCALE_DATABASE_URL=${cluster.url}`);
+      return 0;
+    }
     case 'down':
       await stopStack();
       return 0;
@@ -27,7 +35,7 @@ async function main(command: string | undefined): Promise<number> {
       return Object.values(status).every((s) => s.healthy) ? 0 : 1;
     }
     default:
-      console.error('usage: tsx ops/stack.ts up | down | status');
+      console.error('usage: tsx ops/stack.ts up | down | status | timescale');
       return 2;
   }
 }

@@ -17,6 +17,9 @@ done < <("$BIN/node" --import tsx ops/stack.ts up)
 # Tests never touch the demo's data: their own database in the same embedded server.
 if [ -n "$embedded_db" ]; then export DATABASE_URL="${DATABASE_URL%/*}/vigil_test"; fi
 export CLICKHOUSE_DATABASE="${CLICKHOUSE_DATABASE:-vigil_test}"
+# A test file touches PostgreSQL when it migrates, opens a pool or boots the gateway or an
+# actor node (directly or through a fixture).
+PG_TEST_PATTERN="migrate|createPool|bootGateway|apiFixture|gateway-helper|helpers/app|startActorNode|from 'pg'"
 
 echo "== typecheck"; "$BIN/tsc" --noEmit -p tsconfig.json
 echo "== lint";      "$BIN/eslint" --max-warnings=0 .
@@ -25,5 +28,29 @@ echo "== migrate";   "$BIN/node" --import tsx schemas/migrate.cli.ts
 
 mapfile -t files < <(find test -name '*.test.ts' -not -path '*/node_modules/*' | sort)
 if [ "${#files[@]}" -eq 0 ]; then echo "no test files found" >&2; exit 1; fi
+run_tests() { "$BIN/node" --import tsx --test --test-concurrency=2 --test-timeout=180000 "$@"; }
+
 echo "== ${#files[@]} test files"
-exec "$BIN/node" --import tsx --test --test-concurrency=2 --test-timeout=180000 "${files[@]}"
+status=0
+run_tests "${files[@]}" || status=$?
+
+# The TimescaleDB variant: every test file that touches PostgreSQL, again, against a second
+# private cluster with TimescaleDB preloaded and compressed chunks present. Its own databases
+# (PostgreSQL and ClickHouse), so the two runs share nothing but NATS and Redis namespaces.
+timescale=$("$BIN/node" --import tsx ops/stack.ts timescale)
+case "$timescale" in
+  TIMESCALE_DATABASE_URL=*)
+    url=${timescale#TIMESCALE_DATABASE_URL=}
+    if [ -z "${TIMESCALE_DATABASE_URL:-}" ]; then url="${url%/*}/vigil_test"; fi
+    mapfile -t db_files < <(grep -lE "$PG_TEST_PATTERN" "${files[@]}")
+    echo "== TimescaleDB variant: ${#db_files[@]} test files that touch PostgreSQL"
+    (
+      export DATABASE_URL="$url" CLICKHOUSE_DATABASE="${CLICKHOUSE_DATABASE}_tsdb"
+      "$BIN/node" --import tsx schemas/migrate.cli.ts
+      "$BIN/node" --import tsx test/helpers/timescale-chunks.ts
+      run_tests "${db_files[@]}"
+    ) || status=$?
+    ;;
+  *) echo "== TimescaleDB variant skipped: ${timescale#TIMESCALE_SKIPPED=}" ;;
+esac
+exit $status

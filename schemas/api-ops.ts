@@ -16,6 +16,29 @@ export const DependencyCheck = Type.Object(
 );
 export type DependencyCheck = Static<typeof DependencyCheck>;
 
+/** Failed maintenance jobs (partitions, retention, rollups, TimescaleDB policies). */
+export const MaintenanceHealth = Type.Object(
+  {
+    /** `unknown` when PostgreSQL could not be asked. */
+    status: Type.Union([Type.Literal('ok'), Type.Literal('failing'), Type.Literal('unknown')]),
+    failedJobs: Type.Array(
+      Type.Object(
+        {
+          job: Type.String(),
+          /** Units of work failing (a step, or one tenant's rollup bucket each). */
+          scopes: Type.Integer({ minimum: 0 }),
+          /** Consecutive failures of the worst of them. */
+          failures: Type.Integer({ minimum: 0 }),
+          lastRunAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+  },
+  { additionalProperties: false },
+);
+export type MaintenanceHealth = Static<typeof MaintenanceHealth>;
+
 /** GET /health: the process is live whenever it answers; ready only when every dependency is. */
 export const HealthResponse = Type.Object(
   {
@@ -29,6 +52,8 @@ export const HealthResponse = Type.Object(
       clickhouse: DependencyCheck,
       redis: DependencyCheck,
     }),
+    /** Reported, but not part of readiness: failing maintenance does not stop serving. */
+    maintenance: Type.Optional(MaintenanceHealth),
   },
   { additionalProperties: false },
 );

@@ -37,11 +37,16 @@ export const FleetQuery = Type.Object(
 );
 export type FleetQuery = Static<typeof FleetQuery>;
 
+export const RollupBucket = Type.Union([Type.Literal('1h'), Type.Literal('1d')]);
+export type RollupBucket = Static<typeof RollupBucket>;
+
 export const ReadingsQuery = Type.Object(
   {
     ...PageQuery.properties,
     from: Type.Optional(Timestamp),
     to: Type.Optional(Timestamp),
+    /** `raw` (default): stored readings, paged newest first; `1h` / `1d`: rollups, oldest first. */
+    bucket: Type.Optional(Type.Union([Type.Literal('raw'), RollupBucket])),
   },
   { additionalProperties: false },
 );
@@ -67,3 +72,46 @@ export const HourlyQuery = Type.Object(
   { additionalProperties: false },
 );
 export type HourlyQuery = Static<typeof HourlyQuery>;
+
+/**
+ * One rollup bucket of one unit, identical from both storage variants. Ratios and minutes are
+ * shares of the bucket's readings (sample-based: a unit reporting evenly is what they assume);
+ * "out of band" is a temperature more than 2 °C from the setpoint the reading carried.
+ */
+export const ApiRollup = Type.Object({
+  equipmentId: Uuid,
+  bucket: Timestamp,
+  readings: Type.Integer({ minimum: 0 }),
+  temperatureMin: NullableNumber,
+  temperatureAvg: NullableNumber,
+  temperatureMax: NullableNumber,
+  pressureMin: NullableNumber,
+  pressureAvg: NullableNumber,
+  pressureMax: NullableNumber,
+  compressorDuty: NullableNumber,
+  doorOpenRatio: NullableNumber,
+  doorOpenReadings: Type.Integer({ minimum: 0 }),
+  doorOpenMinutes: NullableNumber,
+  outOfBandReadings: Type.Integer({ minimum: 0 }),
+  /** Null when no reading of the bucket carried a setpoint. */
+  outOfBandMinutes: NullableNumber,
+});
+export type ApiRollup = Static<typeof ApiRollup>;
+
+export const RollupPage = Type.Object({
+  bucket: RollupBucket,
+  from: Timestamp,
+  to: Timestamp,
+  items: Type.Array(ApiRollup),
+});
+export type RollupPage = Static<typeof RollupPage>;
+
+export const SiteRollupQuery = Type.Object(
+  {
+    from: Type.Optional(Timestamp),
+    to: Type.Optional(Timestamp),
+    bucket: Type.Optional(RollupBucket),
+  },
+  { additionalProperties: false },
+);
+export type SiteRollupQuery = Static<typeof SiteRollupQuery>;

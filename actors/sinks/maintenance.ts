@@ -2,9 +2,11 @@ import { withTransaction, type Logger, type Pool } from '../../schemas/mod.ts';
 
 /**
  * Hourly `SELECT telemetry_maintain()` as `vigil_worker`: creates native partitions ahead,
- * drops expired ones, refreshes rollups — or, with TimescaleDB, reports failing background
- * jobs. The last result or error is kept for /health. An advisory lock makes several nodes
- * run it once, not once each.
+ * drops expired ones, recomputes the rollup buckets readings arrived in — or, with
+ * TimescaleDB, reports failing background jobs. Each step, and each tenant's bucket, runs in
+ * its own subtransaction inside the function and records its outcome in `maintenance_jobs`,
+ * so one failure never stops the rest and the gateway's /health sees it. An advisory lock
+ * makes several nodes run it once, not once each.
  */
 
 const LOCK_KEY = 746_147_202;
@@ -13,29 +15,22 @@ export interface MaintenanceStatus {
   lastRunAt: string | null;
   lastResult: Record<string, unknown> | null;
   lastError: string | null;
-  /** False when the last run failed or TimescaleDB reports a failed policy job. */
+  /** False when the last run failed, a step of it failed, or TimescaleDB reports a failed job. */
   healthy: boolean;
 }
 
-export class TelemetryMaintenance {
-  readonly #pool: Pool;
-  readonly #log: Logger;
+/** Runs `run` now (in the background) and then every interval, never two at once. */
+export class PeriodicJob {
+  readonly #run: () => Promise<unknown>;
   readonly #everyMs: number;
   #timer: NodeJS.Timeout | null = null;
-  #running: Promise<void> | null = null;
-  #status: MaintenanceStatus = { lastRunAt: null, lastResult: null, lastError: null, healthy: true };
+  #running: Promise<unknown> | null = null;
 
-  constructor(pool: Pool, log: Logger, everyMs = 3600_000) {
-    this.#pool = pool;
-    this.#log = log;
+  constructor(run: () => Promise<unknown>, everyMs: number) {
+    this.#run = run;
     this.#everyMs = everyMs;
   }
 
-  status(): MaintenanceStatus {
-    return { ...this.#status };
-  }
-
-  /** Run now (in the background) and then every interval. */
   start(): void {
     this.#kick();
     this.#timer = setInterval(() => this.#kick(), this.#everyMs);
@@ -50,9 +45,37 @@ export class TelemetryMaintenance {
 
   #kick(): void {
     if (this.#running) return;
-    this.#running = this.runOnce().finally(() => {
-      this.#running = null;
-    });
+    this.#running = this.#run()
+      .catch(() => undefined)
+      .finally(() => {
+        this.#running = null;
+      });
+  }
+}
+
+export class TelemetryMaintenance {
+  readonly #pool: Pool;
+  readonly #log: Logger;
+  readonly #job: PeriodicJob;
+  #status: MaintenanceStatus = { lastRunAt: null, lastResult: null, lastError: null, healthy: true };
+
+  constructor(pool: Pool, log: Logger, everyMs = 3600_000) {
+    this.#pool = pool;
+    this.#log = log;
+    this.#job = new PeriodicJob(() => this.runOnce(), everyMs);
+  }
+
+  status(): MaintenanceStatus {
+    return { ...this.#status };
+  }
+
+  /** Run now (in the background) and then every interval. */
+  start(): void {
+    this.#job.start();
+  }
+
+  stop(): Promise<void> {
+    return this.#job.stop();
   }
 
   /** One run; never throws (the outcome lands in `status()` and the log). */
@@ -72,10 +95,9 @@ export class TelemetryMaintenance {
         return;
       }
       const result = r.rows[0]?.result ?? {};
-      const failedJobs = Array.isArray(result['failed_jobs']) ? result['failed_jobs'] : [];
-      this.#status = { lastRunAt: at, lastResult: result, lastError: null, healthy: failedJobs.length === 0 };
-      if (failedJobs.length)
-        this.#log.warn({ result }, 'telemetry maintenance: TimescaleDB jobs are failing');
+      const failed = Array.isArray(result['failed']) ? result['failed'] : [];
+      this.#status = { lastRunAt: at, lastResult: result, lastError: null, healthy: failed.length === 0 };
+      if (failed.length) this.#log.warn({ result }, 'telemetry maintenance: some jobs are failing');
       else this.#log.info({ result }, 'telemetry maintenance done');
     } catch (err) {
       this.#status = {

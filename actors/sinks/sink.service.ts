@@ -62,7 +62,12 @@ export function telemetrySinkRunner(
  * stops it (flushing and acking what it holds) before the broker's connections close, and
  * answers `health` with its counters.
  */
-export function sinkService<T>(name: string, runner: ConsumerRunner<T>): ServiceSchema {
+export function sinkService<T>(
+  name: string,
+  runner: ConsumerRunner<T>,
+  /** Background upkeep started and stopped with the consumer. */
+  jobs: readonly { start(): void; stop(): Promise<void> }[] = [],
+): ServiceSchema {
   return {
     name,
     actions: {
@@ -70,8 +75,10 @@ export function sinkService<T>(name: string, runner: ConsumerRunner<T>): Service
     },
     async started() {
       await runner.start();
+      for (const job of jobs) job.start();
     },
     async stopped() {
+      await Promise.all(jobs.map((job) => job.stop()));
       await runner.stop();
     },
   };

@@ -1,6 +1,9 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { ServiceSchema } from 'moleculer';
 import type { ConsumerRunner, StoredReading } from '../../streams/mod.ts';
+import type { Pool } from '../../schemas/mod.ts';
+import { ClickHouseMaintenance } from './clickhouse-maintenance.ts';
+import { PeriodicJob } from './maintenance.ts';
 import { sinkService, telemetrySinkRunner, type TelemetrySinkDeps } from './sink.service.ts';
 import { fromClickHouseError } from '../errors.ts';
 
@@ -56,6 +59,8 @@ export function toClickHouseRow({ reading: r, receivedAt }: StoredReading): ChTe
 
 export interface TelemetryChDeps extends TelemetrySinkDeps {
   ch: ClickHouseClient;
+  /** For the hourly ClickHouse maintenance (units and alert log copied from PostgreSQL). */
+  worker: Pool;
 }
 
 function telemetryChRunner(deps: TelemetryChDeps): ConsumerRunner<StoredReading> {
@@ -78,5 +83,13 @@ function telemetryChRunner(deps: TelemetryChDeps): ConsumerRunner<StoredReading>
 }
 
 export function telemetryChService(deps: TelemetryChDeps): ServiceSchema {
-  return sinkService('telemetry-ch', telemetryChRunner(deps));
+  const maintenance = new ClickHouseMaintenance(
+    deps.ch,
+    deps.worker,
+    deps.log,
+    deps.config.CLICKHOUSE_DATABASE,
+  );
+  return sinkService('telemetry-ch', telemetryChRunner(deps), [
+    new PeriodicJob(() => maintenance.runOnce(), 3600_000),
+  ]);
 }

@@ -9,6 +9,7 @@ import { inviteRoutes } from './invites.routes.ts';
 import { maintenanceRoutes } from './maintenance.routes.ts';
 import { notificationChannelRoutes } from './notification-channels.routes.ts';
 import { readingRoutes } from './readings.routes.ts';
+import { rollupRoutes } from './rollups.routes.ts';
 import { siteRoutes } from './sites.routes.ts';
 import { tenantRoutes } from './tenants.routes.ts';
 import { userRoutes } from './users.routes.ts';
@@ -31,6 +32,7 @@ export const adminRoutes: FastifyPluginAsync<AdminRouteOptions> = async (app, op
     inviteRoutes,
     equipmentRoutes,
     readingRoutes,
+    rollupRoutes,
     maintenanceRoutes,
     alertRoutes,
     alertRuleRoutes,

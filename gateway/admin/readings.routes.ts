@@ -8,12 +8,14 @@ import {
   IdParams,
   Page,
   ReadingsQuery,
+  RollupPage,
   VigilError,
   type PoolClient,
 } from '../../schemas/mod.ts';
 import { inTenant, iso } from './context.ts';
 import { Where, decodeCursor, page, timeKey } from './pagination.ts';
 import { guards, resource } from './route-kit.ts';
+import { rollupWindow, unitRollups } from './rollups.ts';
 
 /**
  * Reads of stored telemetry. They go through `telemetry_v` / `telemetry_hourly_v` only: the
@@ -128,15 +130,25 @@ export const readingRoutes = resource('equipment', async (app, { deps }) => {
     {
       ...reader,
       schema: {
-        summary: 'Stored readings of one unit, newest first',
+        summary: 'Stored readings of one unit (newest first), or its hourly / daily rollups',
+        description:
+          '`bucket=raw` (default): stored readings, paged newest first. `bucket=1h|1d`: rollups ' +
+          '(see GET /v1/sites/{id}/readings), oldest first, no paging.',
         params: IdParams,
         querystring: ReadingsQuery,
-        response: { 200: Page(ApiReading) },
+        response: { 200: Type.Union([Page(ApiReading), RollupPage]) },
       },
     },
     async (request) => {
       const { id } = request.params;
       const q = request.query;
+      if (q.bucket === '1h' || q.bucket === '1d') {
+        const w = rollupWindow(q.bucket, q.from, q.to);
+        return inTenant(deps, request, async (c) => {
+          await assertVisible(c, id);
+          return unitRollups(c, w, id);
+        });
+      }
       const limit = q.limit ?? 50;
       const cursor = decodeCursor(q.cursor);
       if (cursor && cursor.id !== id)

@@ -15,6 +15,7 @@ export const DEFAULT_PORTS: Readonly<StackPorts> = Object.freeze({
   clickhouseTcp: 19000,
   clickhouseInterserver: 19009,
   redis: 16379,
+  postgresTimescale: 15442,
 });
 
 export const DEFAULT_PARTITIONS = 8;

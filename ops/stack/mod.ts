@@ -19,7 +19,14 @@ export {
   resolveStack,
   resolveStackConfig,
 } from './config.ts';
-export { SERVICE_NAMES, ensureStack, stackStatus, stopStack } from './orchestrate.ts';
+export {
+  SERVICE_NAMES,
+  ensureStack,
+  ensureTimescaleCluster,
+  stackStatus,
+  stopStack,
+  type TimescaleClusterUrl,
+} from './orchestrate.ts';
 export { tailFile } from './process.ts';
 
 /** Partitions per stream (VIGIL_PARTITIONS, default 8): the NATS mappings and the app must agree. */

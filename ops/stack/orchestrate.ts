@@ -5,10 +5,11 @@ import { createClickHouseService, probeClickHouse } from './clickhouse.ts';
 import { LOOPBACK, resolveStackConfig } from './config.ts';
 import { StackError } from './errors.ts';
 import { createNatsService, probeNats } from './nats.ts';
-import { ensurePackages } from './packages.ts';
-import { createPostgresService, probePostgres } from './postgres.ts';
+import { ensurePackages, findPostgres } from './packages.ts';
+import { createPostgresService, probePostgres, type PostgresCluster } from './postgres.ts';
 import { portInUse, processAlive, tailFile, waitFor, withLock } from './process.ts';
 import { createRedisService, probeRedis } from './redis.ts';
+import { findTimescaleVendor, privateTimescaleInstall } from './timescale.ts';
 import type {
   ManagedService,
   ServiceName,
@@ -62,6 +63,7 @@ function defaultLogger(env: NodeJS.ProcessEnv): Logger {
 interface Context {
   cfg: StackConfig;
   log: Logger;
+  embedded: ServiceName[];
   services: ManagedService[];
 }
 
@@ -69,8 +71,19 @@ function context(opts: StackOptions): Context {
   const env = opts.env ?? process.env;
   const cfg = resolveStackConfig(env);
   const log = opts.log ?? defaultLogger(env);
-  const services = SERVICE_NAMES.filter((n) => !cfg.urls.external[n]).map((n) => FACTORIES[n](cfg, log));
-  return { cfg, log, services };
+  const embedded = SERVICE_NAMES.filter((n) => !cfg.urls.external[n]);
+  return { cfg, log, embedded, services: embedded.map((n) => FACTORIES[n](cfg, log)) };
+}
+
+function timescaleCluster(cfg: StackConfig, install?: PostgresCluster['install']): PostgresCluster {
+  return {
+    name: 'postgres-timescale',
+    dir: 'postgres-timescale',
+    port: cfg.ports.postgresTimescale,
+    ...(install === undefined ? {} : { install }),
+    timescale: 'always',
+    sharedBuffers: '128MB',
+  };
 }
 
 function prepareHome(cfg: StackConfig): void {
@@ -126,10 +139,7 @@ export async function ensureStack(opts: StackOptions = {}): Promise<StackUrls> {
   if (services.length > 0) {
     prepareHome(cfg);
     await withLock(path.join(cfg.home, 'stack.lock'), cfg.startTimeoutMs * 2, async () => {
-      await ensurePackages(
-        services.map((s) => s.name),
-        log,
-      );
+      await ensurePackages(ctx.embedded, log);
       const results = await Promise.allSettled(services.map((s) => ensureService(s, ctx)));
       const failed = results.flatMap((r) => (r.status === 'rejected' ? [r.reason as unknown] : []));
       if (failed.length === 1) throw failed[0];
@@ -149,12 +159,53 @@ export async function ensureStack(opts: StackOptions = {}): Promise<StackUrls> {
   return cfg.urls;
 }
 
+export type TimescaleClusterUrl =
+  | { url: string; external: boolean }
+  | {
+      /** Why there is no TimescaleDB cluster (one line, for the test runner to print). */
+      skipped: string;
+    };
+
+/**
+ * The second PostgreSQL cluster, with TimescaleDB preloaded, that the test suite runs its
+ * database tests against as well: `TIMESCALE_DATABASE_URL` when set (external), else a private
+ * cluster built from the vendored TimescaleDB (`ops/stack/timescale.ts`), else skipped.
+ * Call after ensureStack (which installs PostgreSQL).
+ */
+export async function ensureTimescaleCluster(opts: StackOptions = {}): Promise<TimescaleClusterUrl> {
+  const env = opts.env ?? process.env;
+  const given = env['TIMESCALE_DATABASE_URL']?.trim();
+  if (given) return { url: given, external: true };
+  const vendor = findTimescaleVendor(env);
+  if (vendor === undefined) {
+    return {
+      skipped: 'no vendored TimescaleDB (shared/vendor/timescaledb) and TIMESCALE_DATABASE_URL unset',
+    };
+  }
+  const ctx = context(opts);
+  const { cfg, log } = ctx;
+  const system = findPostgres();
+  if (system === undefined) throw new StackError('INSTALL_REQUIRED', 'PostgreSQL not found');
+  prepareHome(cfg);
+  const port = cfg.ports.postgresTimescale;
+  await withLock(path.join(cfg.home, 'stack.lock'), cfg.startTimeoutMs * 2, async () => {
+    const install = await privateTimescaleInstall(cfg.home, system, vendor, log);
+    await ensureService(createPostgresService(cfg, log, timescaleCluster(cfg, install)), ctx);
+  });
+  return { url: `postgres://postgres@${LOOPBACK}:${port}/vigil`, external: false };
+}
+
 /** Stops the embedded services this VIGIL_HOME started; externals are never touched. */
 export async function stopStack(opts: StackOptions = {}): Promise<void> {
-  const { cfg, services } = context(opts);
-  if (services.length === 0 || !fs.existsSync(cfg.home)) return;
+  const { cfg, log, services } = context(opts);
+  if (!fs.existsSync(cfg.home)) return;
+  // pg_ctl stop only signals the postmaster: the system's binary serves the private cluster too.
+  const timescale = fs.existsSync(path.join(cfg.home, timescaleCluster(cfg).dir))
+    ? [createPostgresService(cfg, log, timescaleCluster(cfg))]
+    : [];
+  if (services.length + timescale.length === 0) return;
   await withLock(path.join(cfg.home, 'stack.lock'), cfg.startTimeoutMs, async () => {
-    await Promise.all(services.map((s) => s.stop()));
+    await Promise.all([...services, ...timescale].map((s) => s.stop()));
   });
 }
 

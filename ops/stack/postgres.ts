@@ -7,6 +7,42 @@ import { findPostgres, type PgInstall } from './packages.ts';
 import { confTemplate, isRoot, renderTemplate, run, runningFromPidFile, writeIfChanged } from './process.ts';
 import type { ManagedService, StackConfig } from './types.ts';
 
+/** Which cluster: the main one (preloads TimescaleDB when the system has it) or the private one. */
+export interface PostgresCluster {
+  name: 'postgres' | 'postgres-timescale';
+  /** Folder under VIGIL_HOME holding the data directory. */
+  dir: string;
+  port: number;
+  /** A fixed installation; the system's newest PostgreSQL when absent. */
+  install?: PgInstall;
+  /** `auto`: preload TimescaleDB when the installation has it. */
+  timescale: 'auto' | 'always';
+  sharedBuffers: string;
+}
+
+export function mainCluster(cfg: StackConfig): PostgresCluster {
+  return {
+    name: 'postgres',
+    dir: 'postgres',
+    port: cfg.ports.postgres,
+    timescale: 'auto',
+    sharedBuffers: '256MB',
+  };
+}
+
+/**
+ * Settings a TimescaleDB cluster needs beyond the preload: background workers for the policy
+ * and refresh jobs of every database (the default 8 processes run out with two databases and
+ * parallel queries), no phoning home, and no JIT (its bitcode is not in the private install).
+ */
+const TIMESCALE_SETTINGS = [
+  "shared_preload_libraries = 'timescaledb'",
+  'max_worker_processes = 32',
+  'timescaledb.max_background_workers = 16',
+  "timescaledb.telemetry_level = 'off'",
+  'jit = off',
+].join('\n');
+
 const INCLUDE_LINE = "include_if_exists = 'vigil.conf'";
 // sun_path is 108 bytes; a deep repo path falls back to TCP only.
 const MAX_SOCKET_PATH = 100;
@@ -65,11 +101,15 @@ function makeParentsTraversable(dir: string, log: Logger): void {
 
 const pgQuote = (s: string): string => s.replace(/'/g, "''");
 
-export function createPostgresService(cfg: StackConfig, log: Logger): ManagedService {
-  const dataDir = path.join(cfg.home, 'postgres');
-  const logFile = path.join(cfg.logsDir, 'postgres.log');
-  const adminUrl = `postgres://postgres@127.0.0.1:${cfg.ports.postgres}/postgres`;
-  let install: PgInstall | undefined;
+export function createPostgresService(
+  cfg: StackConfig,
+  log: Logger,
+  cluster: PostgresCluster = mainCluster(cfg),
+): ManagedService {
+  const dataDir = path.join(cfg.home, cluster.dir);
+  const logFile = path.join(cfg.logsDir, `${cluster.name}.log`);
+  const adminUrl = `postgres://postgres@127.0.0.1:${cluster.port}/postgres`;
+  let install: PgInstall | undefined = cluster.install;
   const bin = (name: string): string => {
     install ??= findPostgres();
     if (install === undefined) throw new StackError('INSTALL_REQUIRED', 'PostgreSQL not found');
@@ -93,8 +133,8 @@ export function createPostgresService(cfg: StackConfig, log: Logger): ManagedSer
   }
 
   return {
-    name: 'postgres',
-    ports: [cfg.ports.postgres],
+    name: cluster.name,
+    ports: [cluster.port],
     logFile,
     async prepare() {
       const user = postgresUser();
@@ -117,13 +157,16 @@ export function createPostgresService(cfg: StackConfig, log: Logger): ManagedSer
         );
       }
       bin('pg_ctl'); // resolves `install`
-      const timescale = install !== undefined && fs.existsSync(path.join(install.libDir, 'timescaledb.so'));
-      const socketOk = path.join(dataDir, `.s.PGSQL.${cfg.ports.postgres}`).length <= MAX_SOCKET_PATH;
+      const timescale =
+        cluster.timescale === 'always' ||
+        (install !== undefined && fs.existsSync(path.join(install.libDir, 'timescaledb.so')));
+      const socketOk = path.join(dataDir, `.s.PGSQL.${cluster.port}`).length <= MAX_SOCKET_PATH;
       if (!socketOk) log.warn({ dataDir }, 'path too long for a unix socket; PostgreSQL listens on TCP only');
       const conf = renderTemplate(confTemplate('postgresql.conf'), {
-        PORT: cfg.ports.postgres,
+        PORT: cluster.port,
         SOCKET_DIR: socketOk ? pgQuote(dataDir) : '',
-        PRELOAD: timescale ? "shared_preload_libraries = 'timescaledb'" : '# timescaledb not installed',
+        SHARED_BUFFERS: cluster.sharedBuffers,
+        PRELOAD: timescale ? TIMESCALE_SETTINGS : '# timescaledb not installed',
       });
       const vigilConf = path.join(dataDir, 'vigil.conf');
       const changed = writeIfChanged(vigilConf, conf, 0o600);
@@ -132,7 +175,7 @@ export function createPostgresService(cfg: StackConfig, log: Logger): ManagedSer
     },
     runningPid: () => runningFromPidFile(path.join(dataDir, 'postmaster.pid'), 'postgres'),
     async start() {
-      log.info({ port: cfg.ports.postgres, dataDir }, 'starting postgresql');
+      log.info({ port: cluster.port, dataDir }, 'starting postgresql');
       // pg_ctl puts the postmaster in its own session, so it outlives us; -w waits for readiness
       const timeoutSec = String(Math.ceil(cfg.startTimeoutMs / 1000));
       try {

@@ -1,6 +1,8 @@
 import type { Logger } from 'pino';
 
 export type ServiceName = 'nats' | 'postgres' | 'clickhouse' | 'redis';
+/** The private TimescaleDB cluster is optional and started on request (`stack timescale`). */
+export type ManagedServiceName = ServiceName | 'postgres-timescale';
 
 export interface StackUrls {
   natsUrl: string;
@@ -18,6 +20,8 @@ export interface StackPorts {
   clickhouseTcp: number;
   clickhouseInterserver: number;
   redis: number;
+  /** The optional second PostgreSQL cluster, with TimescaleDB preloaded (test variant). */
+  postgresTimescale: number;
 }
 
 /** Everything the embedded stack needs, derived from the environment alone. */
@@ -47,7 +51,7 @@ export type StackStatus = Record<ServiceName, ServiceStatus>;
 
 /** One embedded daemon: how to configure, start, probe and stop it. */
 export interface ManagedService {
-  readonly name: ServiceName;
+  readonly name: ManagedServiceName;
   readonly ports: readonly number[];
   readonly logFile: string;
   /** Writes config (and initialises data on first use); true when the config changed. */

@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { apiFixture, json, type ApiFixture, type World } from '../helpers/app.ts';
+import { refreshRollups } from '../helpers/telemetry.ts';
 
 let fx: ApiFixture;
 let A: World;
@@ -38,10 +39,7 @@ before(async () => {
     `INSERT INTO telemetry (tenant_id, equipment_id, ts, temperature) VALUES ($1, $2, $3, 5)`,
     [B.tenantId, B.equipment[0], new Date(base)],
   );
-  await fx.admin.query('SELECT telemetry_refresh_rollups($1, $2)', [
-    new Date(base),
-    new Date(base + 3 * HOUR),
-  ]);
+  await refreshRollups(fx.admin, new Date(base), new Date(base + 3 * HOUR));
 });
 
 after(() => fx?.close());

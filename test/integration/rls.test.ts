@@ -8,6 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { createPool, withTenant, type Pool, type PoolClient } from '../../schemas/mod.ts';
 import { apiFixture, type ApiFixture, type World } from '../helpers/app.ts';
+import { appCanSelect, refusedCodes, telemetryMode, telemetryRelations } from '../helpers/telemetry.ts';
 
 let fx: ApiFixture;
 let app: Pool;
@@ -27,7 +28,11 @@ interface Relation {
   deletable: boolean;
 }
 
-/** Every relation with a tenant_id column, with what the app role may do to it. */
+/**
+ * Every relation with a tenant_id column, with what the app role may do to it. A TimescaleDB
+ * compressed chunk stores the column as compressed_data, not a uuid one can compare: those
+ * are covered, with every other telemetry relation, by the telemetry isolation tests.
+ */
 async function tenantRelations(): Promise<Relation[]> {
   const { rows } = await fx.admin.query<Relation>(
     `SELECT format('%I.%I', n.nspname, c.relname) AS name, c.relkind AS kind, c.relispartition AS partition,
@@ -37,7 +42,8 @@ async function tenantRelations(): Promise<Relation[]> {
             has_table_privilege('vigil_app', c.oid, 'UPDATE') AS updatable,
             has_table_privilege('vigil_app', c.oid, 'DELETE') AS deletable
      FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace
-     WHERE a.attname = 'tenant_id' AND NOT a.attisdropped AND c.relkind IN ('r', 'p', 'v', 'm', 'f')
+     WHERE a.attname = 'tenant_id' AND a.atttypid = 'uuid'::regtype AND NOT a.attisdropped
+       AND c.relkind IN ('r', 'p', 'v', 'm', 'f')
        AND n.nspname NOT IN ('pg_catalog', 'information_schema')
      ORDER BY 1`,
   );
@@ -108,6 +114,7 @@ before(async () => {
   const { rows } = await fx.admin.query<{ mode: string }>("SELECT telemetry_maintain() ->> 'mode' AS mode");
   if (rows[0]?.mode === 'timescaledb') {
     await fx.admin.query("CALL refresh_continuous_aggregate('telemetry_hourly', NULL, NULL)");
+    await fx.admin.query("CALL refresh_continuous_aggregate('telemetry_daily', NULL, NULL)");
   } else {
     await fx.admin.query(
       "SELECT telemetry_refresh_rollups(now() - interval '1 day', now() + interval '1 hour')",
@@ -257,27 +264,27 @@ describe('row-level security, as the application role', () => {
 
 describe('telemetry isolation (SPEC §8)', () => {
   test('the telemetry table, its partitions or chunks, and its rollups cannot be read directly', async () => {
-    const { rows } = await fx.admin.query<{ name: string }>(
-      `SELECT format('%I.%I', n.nspname, c.relname) AS name
-       FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-       WHERE c.oid IN (SELECT inhrelid FROM pg_inherits WHERE inhparent = 'telemetry'::regclass)
-          OR (n.nspname = 'public' AND c.relname IN ('telemetry', 'telemetry_hourly', 'telemetry_daily'))
-          OR (n.nspname LIKE '\\_timescaledb\\_%' AND c.relkind IN ('r', 'v', 'm'))`,
-    );
-    assert.ok(rows.some((r) => r.name === 'public.telemetry'));
-    assert.ok(rows.length >= 3, `only ${rows.length} telemetry relations found`);
+    const names = await telemetryRelations(fx.admin);
+    assert.ok(names.includes('public.telemetry'));
+    assert.ok(names.length >= 3, `only ${names.length} telemetry relations found`);
+    for (const name of names) assert.equal(await appCanSelect(fx.admin, name), false, `${name} is granted`);
     await asApp(A.tenantId, async (c) => {
-      for (const { name } of rows) {
-        assert.equal(await failsWith(c, `SELECT 1 FROM ${name} LIMIT 1`), '42501', `${name} is readable`);
+      for (const name of names) {
+        const code = await failsWith(c, `SELECT 1 FROM ${name} LIMIT 1`);
+        assert.ok(refusedCodes(name).includes(String(code)), `${name} is readable (${code})`);
       }
     });
-    const { rows: schemas } = await fx.admin.query<{ usable: boolean }>(
-      `SELECT has_schema_privilege('vigil_app', nspname, 'USAGE') AS usable FROM pg_namespace WHERE nspname LIKE '\\_timescaledb%'`,
-    );
-    assert.ok(
-      schemas.every((s) => !s.usable),
-      'the app role may use a TimescaleDB internal schema',
-    );
+    // TimescaleDB's planner reads its catalog in _timescaledb_internal as the calling role, so
+    // that schema stays usable (issue 9): isolation there rests on the grants checked above.
+    if ((await telemetryMode(fx.admin)) === 'native') {
+      const { rows: schemas } = await fx.admin.query<{ usable: boolean }>(
+        `SELECT has_schema_privilege('vigil_app', nspname, 'USAGE') AS usable FROM pg_namespace WHERE nspname LIKE '\\_timescaledb%'`,
+      );
+      assert.ok(
+        schemas.every((s) => !s.usable),
+        'the app role may use a TimescaleDB internal schema',
+      );
+    }
   });
 
   test('the telemetry views show the tenant its own rows only, and a restricted user only their sites', async () => {
