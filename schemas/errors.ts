@@ -19,6 +19,7 @@ export const ERRORS = {
   BAD_REQUEST: { status: 400, retryable: false, message: 'Malformed HTTP request' },
   REQUEST_TIMEOUT: { status: 408, retryable: true, message: 'The request was not received in time' },
   HEADERS_TOO_LARGE: { status: 431, retryable: false, message: 'Request headers too large' },
+  BACKTEST_TOO_LARGE: { status: 400, retryable: false, message: 'Backtest larger than its bound' },
   PAYLOAD_TOO_LARGE: { status: 413, retryable: false, message: 'Payload too large' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, retryable: false, message: 'Unsupported media type' },
   // 401/403/404: who you are and what you may see.
