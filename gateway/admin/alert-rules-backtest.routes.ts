@@ -1,5 +1,4 @@
 import { performance } from 'node:perf_hooks';
-import type { FastifyPluginAsync } from 'fastify';
 import { backtest, warmupMs, type DeciderRule } from '../../actors/equipment/mod.ts';
 import {
   assertRuleParams,
@@ -11,8 +10,8 @@ import {
   type Reading,
 } from '../../schemas/mod.ts';
 import { principalOf } from '../identity/mod.ts';
-import { bearer, errorResponses, inTenant, type AdminRouteOptions } from './context.ts';
-import { guards } from './route-kit.ts';
+import { inTenant } from './context.ts';
+import { guards, resource } from './route-kit.ts';
 
 const DAY_MS = 86_400_000;
 
@@ -55,7 +54,7 @@ function toReading(tenantId: string, r: ReadingRow): Reading {
  * the stored telemetry of chosen units. Telemetry is read through the tenant-scoped view, so
  * a unit outside the caller's tenant or sites is NOT_FOUND.
  */
-export const alertRuleBacktestRoutes: FastifyPluginAsync<AdminRouteOptions> = async (app, { deps }) => {
+export const alertRuleBacktestRoutes = resource('alert-rules', async (app, { deps }) => {
   const { admin } = guards(app);
 
   app.post(
@@ -63,20 +62,18 @@ export const alertRuleBacktestRoutes: FastifyPluginAsync<AdminRouteOptions> = as
     {
       ...admin,
       schema: {
-        tags: ['alert-rules'],
         summary: 'Run a draft rule over stored history: the alerts it would have raised',
         description:
           "Runs the live decider over the units' stored readings in [from, to) (plus the warm-up " +
           'the rule needs before `from`), with the timers a live unit would have had. Bounded: at most ' +
           `${BACKTEST_LIMITS.units} units, ${BACKTEST_LIMITS.unitDays} unit-days (units × days) and ` +
           `${BACKTEST_LIMITS.readings} readings per request (400 BACKTEST_TOO_LARGE past them).`,
-        security: bearer,
         body: BacktestBody,
-        response: { 200: BacktestResult, ...errorResponses },
+        response: { 200: BacktestResult },
       },
     },
     async (request) => {
-      const body = request.body as BacktestBody;
+      const body = request.body;
       const from = Date.parse(body.from);
       const to = Date.parse(body.to);
       if (!(to > from)) throw new VigilError('VALIDATION_FAILED', 'body/to: must be after from');
@@ -168,4 +165,4 @@ export const alertRuleBacktestRoutes: FastifyPluginAsync<AdminRouteOptions> = as
       };
     },
   );
-};
+});

@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import type { FastifyPluginAsync } from 'fastify';
 import { Type } from '@sinclair/typebox';
 import {
   ApiNotificationChannel,
@@ -11,19 +10,10 @@ import {
   Page,
   type Severity,
 } from '../../schemas/mod.ts';
-import {
-  audit,
-  bearer,
-  errorResponses,
-  inTenant,
-  iso,
-  setClause,
-  type AdminRouteOptions,
-  type IdParam,
-} from './context.ts';
+import { audit, inTenant, iso, setClause } from './context.ts';
 import { timeKey } from './pagination.ts';
-import { NewestFirst, byId, guards } from './route-kit.ts';
-import { assertSitesVisible } from './sites.routes.ts';
+import { NewestFirst, byId, guards, resource } from './route-kit.ts';
+import { assertSitesVisible } from './sites.repo.ts';
 
 interface ChannelRow {
   id: string;
@@ -71,24 +61,21 @@ const audited = (r: ChannelRow) => ({
 });
 
 /** `/v1/notification-channels`: tenant admins manage where alert notifications go. */
-export const notificationChannelRoutes: FastifyPluginAsync<AdminRouteOptions> = async (app, { deps }) => {
+export const notificationChannelRoutes = resource('notification-channels', async (app, { deps }) => {
   const { admin } = guards(app);
-  const tags = ['notification-channels'];
 
   app.get(
     '/notification-channels',
     {
       ...admin,
       schema: {
-        tags,
         summary: "List the tenant's notification channels",
-        security: bearer,
         querystring: NotificationChannelListQuery,
-        response: { 200: Page(ApiNotificationChannel), ...errorResponses },
+        response: { 200: Page(ApiNotificationChannel) },
       },
     },
     async (request) => {
-      const list = new NewestFirst(request.query as NotificationChannelListQuery, 'created_at');
+      const list = new NewestFirst(request.query, 'created_at');
       return inTenant(deps, request, (c) =>
         list.fetch(c, `SELECT ${COLUMNS} FROM notification_channels`, toApi),
       );
@@ -100,15 +87,13 @@ export const notificationChannelRoutes: FastifyPluginAsync<AdminRouteOptions> = 
     {
       ...admin,
       schema: {
-        tags,
         summary: 'One notification channel (without its secret)',
-        security: bearer,
         params: IdParams,
-        response: { 200: ApiNotificationChannel, ...errorResponses },
+        response: { 200: ApiNotificationChannel },
       },
     },
     async (request) => {
-      const { id } = request.params as IdParam;
+      const { id } = request.params;
       return toApi(await inTenant(deps, request, (c) => getChannel(c, id)));
     },
   );
@@ -118,7 +103,6 @@ export const notificationChannelRoutes: FastifyPluginAsync<AdminRouteOptions> = 
     {
       ...admin,
       schema: {
-        tags,
         summary: 'Create a webhook channel; the answer shows its signing secret, once',
         description:
           'Alerts of the tenant at or above minSeverity, of siteIds (all when null), are posted as ' +
@@ -126,13 +110,12 @@ export const notificationChannelRoutes: FastifyPluginAsync<AdminRouteOptions> = 
           '"<t>.<body>">`. Sent on open, severity change, clear, resolve and acknowledgement, and ' +
           'every remindEveryS while nobody acknowledged the alert. Failed posts are retried with ' +
           "backoff; each outcome is in the alert's timeline.",
-        security: bearer,
         body: NotificationChannelCreateBody,
-        response: { 201: ApiNotificationChannelWithSecret, ...errorResponses },
+        response: { 201: ApiNotificationChannelWithSecret },
       },
     },
     async (request, reply) => {
-      const body = request.body as NotificationChannelCreateBody;
+      const body = request.body;
       const secret = newSecret();
       const row = await inTenant(deps, request, async (c) => {
         if (body.siteIds) await assertSitesVisible(c, body.siteIds);
@@ -167,17 +150,15 @@ export const notificationChannelRoutes: FastifyPluginAsync<AdminRouteOptions> = 
     {
       ...admin,
       schema: {
-        tags,
         summary: 'Change a channel',
-        security: bearer,
         params: IdParams,
         body: NotificationChannelUpdateBody,
-        response: { 200: ApiNotificationChannel, ...errorResponses },
+        response: { 200: ApiNotificationChannel },
       },
     },
     async (request) => {
-      const { id } = request.params as IdParam;
-      const body = request.body as NotificationChannelUpdateBody;
+      const { id } = request.params;
+      const body = request.body;
       const row = await inTenant(deps, request, async (c) => {
         const before = await getChannel(c, id, true);
         if (body.siteIds) await assertSitesVisible(c, body.siteIds);
@@ -217,15 +198,13 @@ export const notificationChannelRoutes: FastifyPluginAsync<AdminRouteOptions> = 
     {
       ...admin,
       schema: {
-        tags,
         summary: 'Replace the signing secret; the answer shows the new one, once',
-        security: bearer,
         params: IdParams,
-        response: { 200: ApiNotificationChannelWithSecret, ...errorResponses },
+        response: { 200: ApiNotificationChannelWithSecret },
       },
     },
     async (request) => {
-      const { id } = request.params as IdParam;
+      const { id } = request.params;
       const secret = newSecret();
       const row = await inTenant(deps, request, async (c) => {
         await getChannel(c, id, true);
@@ -249,15 +228,13 @@ export const notificationChannelRoutes: FastifyPluginAsync<AdminRouteOptions> = 
     {
       ...admin,
       schema: {
-        tags,
         summary: 'Delete a channel (its pending deliveries go with it)',
-        security: bearer,
         params: IdParams,
-        response: { 204: Type.Null(), ...errorResponses },
+        response: { 204: Type.Null() },
       },
     },
     async (request, reply) => {
-      const { id } = request.params as IdParam;
+      const { id } = request.params;
       await inTenant(deps, request, async (c) => {
         const before = await getChannel(c, id, true);
         await c.query('DELETE FROM notification_channels WHERE id = $1', [id]);
@@ -268,7 +245,7 @@ export const notificationChannelRoutes: FastifyPluginAsync<AdminRouteOptions> = 
           before: audited(before),
         });
       });
-      return reply.code(204).send();
+      return reply.code(204).send(null);
     },
   );
-};
+});

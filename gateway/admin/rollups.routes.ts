@@ -1,11 +1,10 @@
-import type { FastifyPluginAsync } from 'fastify';
 import { IdParams, RollupPage, SiteRollupQuery, VigilError } from '../../schemas/mod.ts';
-import { bearer, errorResponses, inTenant, type AdminRouteOptions, type IdParam } from './context.ts';
-import { guards } from './route-kit.ts';
+import { inTenant } from './context.ts';
+import { guards, resource } from './route-kit.ts';
 import { rollupWindow, siteRollups } from './rollups.ts';
 
 /** Rollups of every unit of a site (the per-unit form is `/equipment/:id/readings?bucket=`). */
-export const rollupRoutes: FastifyPluginAsync<AdminRouteOptions> = async (app, { deps }) => {
+export const rollupRoutes = resource('equipment', async (app, { deps }) => {
   const { reader } = guards(app);
 
   app.get(
@@ -13,21 +12,19 @@ export const rollupRoutes: FastifyPluginAsync<AdminRouteOptions> = async (app, {
     {
       ...reader,
       schema: {
-        tags: ['equipment'],
         summary: 'Hourly or daily rollups of every unit of a site',
         description:
           'Min/avg/max temperature and pressure, compressor duty, door-open readings and minutes, ' +
           'readings and minutes out of the setpoint band (±2 °C), per unit and bucket, oldest first. ' +
           '`1h`: at most 31 days (default the last 24 hours); `1d`: at most 2 years (default 30 days).',
-        security: bearer,
         params: IdParams,
         querystring: SiteRollupQuery,
-        response: { 200: RollupPage, ...errorResponses },
+        response: { 200: RollupPage },
       },
     },
     async (request) => {
-      const { id } = request.params as IdParam;
-      const q = request.query as SiteRollupQuery;
+      const { id } = request.params;
+      const q = request.query;
       const w = rollupWindow(q.bucket ?? '1h', q.from, q.to);
       return inTenant(deps, request, async (c) => {
         const { rowCount } = await c.query('SELECT 1 FROM sites WHERE id = $1', [id]);
@@ -36,4 +33,4 @@ export const rollupRoutes: FastifyPluginAsync<AdminRouteOptions> = async (app, {
       });
     },
   );
-};
+});
