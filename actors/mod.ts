@@ -26,6 +26,7 @@ import { notifierService } from './notify/notifier.ts';
 import { alertsService } from './sinks/alerts.sink.ts';
 import { telemetryChService } from './sinks/telemetry-ch.sink.ts';
 import { telemetryPgService, type TelemetryPgHealth } from './sinks/telemetry-pg.sink.ts';
+import { UnitRegistry } from './sinks/unit-registry.ts';
 
 export type ActorServiceName = 'equipment' | 'telemetry-pg' | 'telemetry-ch' | 'alerts' | 'notifier';
 export const ACTOR_SERVICES: readonly ActorServiceName[] = [
@@ -99,6 +100,17 @@ export async function startActorNode(opts: ActorNodeOptions): Promise<ActorNode>
       }
       return worker;
     };
+    // One per node, shared by its telemetry sinks: each unit is looked up once for both.
+    let units: UnitRegistry | null = null;
+    const unitRegistry = (): UnitRegistry => {
+      if (!units) {
+        const registry = new UnitRegistry(workerPool());
+        const unfollow = registry.follow(nc, names);
+        closers.push(async () => unfollow());
+        units = registry;
+      }
+      return units;
+    };
     const broker = new ServiceBroker(brokerOptions(config, { nodeID, log }));
     for (const name of services) {
       switch (name) {
@@ -111,14 +123,22 @@ export async function startActorNode(opts: ActorNodeOptions): Promise<ActorNode>
           const ingest = createPool(config, 'ingest', 4);
           closers.push(() => ingest.end());
           broker.createService(
-            telemetryPgService({ ...deps, log: log.child({ service: name }), ingest, worker: workerPool() }),
+            telemetryPgService({
+              ...deps,
+              log: log.child({ service: name }),
+              ingest,
+              worker: workerPool(),
+              units: unitRegistry(),
+            }),
           );
           break;
         }
         case 'telemetry-ch': {
           const ch = createClickHouse(config);
           closers.push(() => ch.close());
-          broker.createService(telemetryChService({ ...deps, log: log.child({ service: name }), ch }));
+          broker.createService(
+            telemetryChService({ ...deps, log: log.child({ service: name }), ch, units: unitRegistry() }),
+          );
           break;
         }
         case 'alerts':
@@ -187,6 +207,7 @@ export { backtest, type BacktestInput } from './equipment/backtest.ts';
 export { alertIdFor } from './equipment/alert-id.ts';
 export { insertReadings } from './sinks/telemetry-pg.sink.ts';
 export { toClickHouseRow } from './sinks/telemetry-ch.sink.ts';
+export { UnitRegistry, unitVerdict, type RegisteredUnit } from './sinks/unit-registry.ts';
 export { applyAlertEvents, decodeAlertEvent } from './sinks/alerts.sink.ts';
 export { foldAlert, foldEventOf, type AlertFold, type FoldEvent } from './sinks/alert-fold.ts';
 export { TelemetryMaintenance, type MaintenanceStatus } from './sinks/maintenance.ts';

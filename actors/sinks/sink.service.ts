@@ -7,6 +7,13 @@ import {
   type StoredReading,
 } from '../../streams/mod.ts';
 import type { NodeDeps } from '../deps.ts';
+import type { UnitRegistry } from './unit-registry.ts';
+
+/** What a telemetry sink needs beyond the node's shared handles. */
+export interface TelemetrySinkDeps extends NodeDeps {
+  /** Which (tenant, unit) pairs may be stored; shared by the node's sinks. */
+  units: UnitRegistry;
+}
 
 /**
  * Ack wait of the sink consumers: how long messages a crashed node had been handed stay held
@@ -18,14 +25,15 @@ export const SINK_ACK_WAIT_MS = 5_000;
 
 /**
  * A batch consumer of every TELEMETRY message, named `name` (label and durable), decoding with
- * the node's shared decoder when it has one.
+ * the node's shared decoder when it has one. `handle` sees only readings of registered units:
+ * the others are dead-lettered with their reason before it runs.
  */
 export function telemetrySinkRunner(
-  deps: NodeDeps,
+  deps: TelemetrySinkDeps,
   name: string,
   opts: Pick<ConsumerOptions<StoredReading>, 'handle' | 'batchSize' | 'lingerMs'>,
 ): ConsumerRunner<StoredReading> {
-  const { names, config } = deps;
+  const { names, config, units } = deps;
   const telemetry = deps.telemetry ?? new TelemetryDecoder(names.ns, config);
   return new ConsumerRunner<StoredReading>({
     js: deps.js,
@@ -41,6 +49,11 @@ export function telemetrySinkRunner(
     decode: (msg) => telemetry.decode(msg),
     ackWaitMs: SINK_ACK_WAIT_MS,
     ...opts,
+    handle: async (batch) => {
+      const { accepted, rejected } = await units.screen(batch);
+      if (accepted.length) rejected.push(...((await opts.handle(accepted)) ?? []));
+      return rejected;
+    },
   });
 }
 

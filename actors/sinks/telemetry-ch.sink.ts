@@ -1,8 +1,7 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { ServiceSchema } from 'moleculer';
 import type { ConsumerRunner, StoredReading } from '../../streams/mod.ts';
-import type { NodeDeps } from '../deps.ts';
-import { sinkService, telemetrySinkRunner } from './sink.service.ts';
+import { sinkService, telemetrySinkRunner, type TelemetrySinkDeps } from './sink.service.ts';
 import { fromClickHouseError } from '../errors.ts';
 
 /**
@@ -55,7 +54,7 @@ export function toClickHouseRow({ reading: r, receivedAt }: StoredReading): ChTe
   };
 }
 
-export interface TelemetryChDeps extends NodeDeps {
+export interface TelemetryChDeps extends TelemetrySinkDeps {
   ch: ClickHouseClient;
 }
 

@@ -1,9 +1,8 @@
 import type { ServiceSchema } from 'moleculer';
 import type { Pool } from '../../schemas/mod.ts';
 import type { ConsumerRunner, ConsumerStats, StoredReading } from '../../streams/mod.ts';
-import type { NodeDeps } from '../deps.ts';
 import { fromPgError } from '../errors.ts';
-import { telemetrySinkRunner } from './sink.service.ts';
+import { telemetrySinkRunner, type TelemetrySinkDeps } from './sink.service.ts';
 import { TelemetryMaintenance, type MaintenanceStatus } from './maintenance.ts';
 
 /**
@@ -70,7 +69,7 @@ export async function insertReadings(pool: Pool, items: readonly StoredReading[]
   }
 }
 
-export interface TelemetryPgDeps extends NodeDeps {
+export interface TelemetryPgDeps extends TelemetrySinkDeps {
   /** `vigil_ingest`: writes telemetry. */
   ingest: Pool;
   /** `vigil_worker`: runs the maintenance job. */
