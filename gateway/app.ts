@@ -11,6 +11,7 @@ import { registerOpenApi } from './openapi.ts';
 import { genRequestId, quietLogLevel, requestLogSerializers } from './http-logging.ts';
 import { streamRoutes, type SseOptions } from './stream.routes.ts';
 import { telemetryRoutes } from './telemetry.routes.ts';
+import { installTextGuard } from './text-guard.ts';
 import { buildValidator } from './validation.ts';
 
 type ValidatorFactory = NonNullable<
@@ -54,6 +55,7 @@ export async function buildApp({ config, deps, sse }: BuildAppOptions): Promise<
 
   const metrics = createGatewayMetrics();
   installErrorHandling(app);
+  installTextGuard(app);
   installHttpMetrics(app, metrics);
   await registerOpenApi(app);
 

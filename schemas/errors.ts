@@ -10,6 +10,7 @@ export const ERRORS = {
   UNKNOWN_FIELD: { status: 400, retryable: false, message: 'Unknown field' },
   TIMESTAMP_OUT_OF_RANGE: { status: 400, retryable: false, message: 'Timestamp outside accepted range' },
   VALUE_OUT_OF_RANGE: { status: 400, retryable: false, message: 'Value outside accepted range' },
+  NUL_CHARACTER: { status: 400, retryable: false, message: 'Text contains a NUL character (U+0000)' },
   UNSUPPORTED_RULE_KIND: {
     status: 400,
     retryable: false,

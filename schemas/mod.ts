@@ -2,6 +2,7 @@ export * from './errors.ts';
 export * from './validate.ts';
 export * from './config.ts';
 export * from './telemetry.ts';
+export * from './text.ts';
 export * from './events.ts';
 export * from './control.ts';
 export * from './pg.ts';

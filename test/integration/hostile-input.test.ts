@@ -1,0 +1,110 @@
+/**
+ * Hostile input over HTTP (issue 10): what an outsider probing a running Vigil found, each
+ * answered with a stable 4xx code instead of a 500, a hang or a leak.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { apiFixture, type ApiFixture, type World } from '../helpers/app.ts';
+
+let fx: ApiFixture;
+let W: World;
+
+before(async () => {
+  fx = await apiFixture();
+  W = await fx.world();
+});
+
+after(async () => {
+  await fx?.close();
+});
+
+const NUL = 'a\u0000b';
+
+describe('a NUL character in any stored string', () => {
+  const cases: Array<{
+    name: string;
+    as: () => string | null;
+    method: 'GET' | 'POST' | 'PATCH';
+    url: () => string;
+    body?: () => Record<string, unknown>;
+    at: string;
+  }> = [
+    {
+      name: 'site name',
+      as: () => W.admin.token,
+      method: 'POST',
+      url: () => '/v1/sites',
+      body: () => ({ name: NUL, timezone: 'UTC' }),
+      at: 'body/name',
+    },
+    {
+      name: 'maintenance description',
+      as: () => W.operator.token,
+      method: 'POST',
+      url: () => '/v1/maintenance',
+      body: () => ({
+        equipmentId: W.equipment[0],
+        kind: 'repair',
+        description: NUL,
+        performedAt: new Date().toISOString(),
+      }),
+      at: 'body/description',
+    },
+    {
+      name: 'rule name',
+      as: () => W.admin.token,
+      method: 'PATCH',
+      url: () => `/v1/alert-rules/${W.rules[0]}`,
+      body: () => ({ name: NUL }),
+      at: 'body/name',
+    },
+    {
+      name: 'serial',
+      as: () => W.admin.token,
+      method: 'POST',
+      url: () => '/v1/equipment',
+      body: () => ({ siteId: W.sites[0], name: 'E', serial: NUL, kind: 'chiller' }),
+      at: 'body/serial',
+    },
+    {
+      name: 'query parameter',
+      as: () => W.admin.token,
+      method: 'GET',
+      url: () => '/v1/audit-log?targetId=a%00b',
+      at: 'querystring/targetId',
+    },
+    {
+      name: 'login email',
+      as: () => null,
+      method: 'POST',
+      url: () => '/v1/auth/login',
+      body: () => ({ email: `x${NUL}@example.com`, password: 'whatever it is' }),
+      at: 'body/email',
+    },
+    {
+      name: 'object key nested in a rule',
+      as: () => W.admin.token,
+      method: 'PATCH',
+      url: () => `/v1/alert-rules/${W.rules[0]}`,
+      body: () => ({ params: { [NUL]: 1 } }),
+      at: 'body/params/a\\u0000b',
+    },
+  ];
+  for (const c of cases) {
+    test(`${c.name}: 400 NUL_CHARACTER, nothing written`, async () => {
+      const res = await fx.call(c.as(), c.method, c.url(), c.body?.());
+      assert.equal(res.statusCode, 400, res.body);
+      const { error } = res.json<{ error: { code: string; message: string } }>();
+      assert.equal(error.code, 'NUL_CHARACTER');
+      assert.equal(error.message, `${c.at}: contains a NUL character (U+0000)`);
+    });
+  }
+
+  test('a tenant’s site list holds no NUL after the attempts', async () => {
+    const { rows } = await fx.admin.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM sites WHERE tenant_id = $1 AND name LIKE 'a%b'`,
+      [W.tenantId],
+    );
+    assert.equal(rows[0]!.n, 0);
+  });
+});
