@@ -81,6 +81,14 @@ export function resolveTs(ts: string | number | undefined, receivedAt: number): 
   return typeof ts === 'number' ? ts : Date.parse(ts);
 }
 
+/** Largest epoch-ms magnitude a Date holds (ECMA-262 time value range). */
+const MAX_DATE_MS = 8.64e15;
+
+/** A time for a message: ISO-8601 when it is a date at all (1e20 ms is not: toISOString throws). */
+function describeTime(ms: number): string {
+  return Math.abs(ms) <= MAX_DATE_MS ? new Date(ms).toISOString() : `${ms} ms since the epoch`;
+}
+
 /** Validate an already-decoded object. Pure: the caller supplies both clocks. */
 export function normalizeReading(
   value: unknown,
@@ -100,18 +108,10 @@ export function normalizeReading(
   const ts = resolveTs(value.ts, bounds.receivedAt);
   if (!Number.isFinite(ts)) return { ok: false, code: 'VALIDATION_FAILED', reason: '/ts: not a date' };
   if (ts > bounds.now + bounds.maxSkewMs) {
-    return {
-      ok: false,
-      code: 'TIMESTAMP_OUT_OF_RANGE',
-      reason: `/ts: ${new Date(ts).toISOString()} is in the future`,
-    };
+    return { ok: false, code: 'TIMESTAMP_OUT_OF_RANGE', reason: `/ts: ${describeTime(ts)} is in the future` };
   }
   if (ts < bounds.now - bounds.maxAgeMs) {
-    return {
-      ok: false,
-      code: 'TIMESTAMP_OUT_OF_RANGE',
-      reason: `/ts: ${new Date(ts).toISOString()} is too old`,
-    };
+    return { ok: false, code: 'TIMESTAMP_OUT_OF_RANGE', reason: `/ts: ${describeTime(ts)} is too old` };
   }
   const reading: Reading = { tenantId: ids.tenantId, equipmentId: ids.equipmentId, ts };
   if (value.temperature !== undefined) reading.temperature = value.temperature;

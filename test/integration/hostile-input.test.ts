@@ -108,3 +108,21 @@ describe('a NUL character in any stored string', () => {
     assert.equal(rows[0]!.n, 0);
   });
 });
+
+describe('a timestamp of 1e20', () => {
+  test('POST /v1/telemetry answers 400 TIMESTAMP_OUT_OF_RANGE, like any other bad timestamp', async () => {
+    for (const ts of [1e20, Date.now() + 86_400_000]) {
+      const res = await fx.call(
+        null,
+        'POST',
+        '/v1/telemetry',
+        { ts, temperature: 4 },
+        { 'x-api-key': W.apiKeys[0] },
+      );
+      assert.equal(res.statusCode, 400, res.body);
+      const { error } = res.json<{ error: { code: string; message: string } }>();
+      assert.equal(error.code, 'TIMESTAMP_OUT_OF_RANGE');
+      assert.match(error.message, /^\/ts: .* is in the future$/);
+    }
+  });
+});

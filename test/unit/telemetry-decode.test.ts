@@ -114,3 +114,18 @@ describe('natsPartition', () => {
     }
   });
 });
+
+describe('telemetry decode: absurd timestamps', () => {
+  test('ts beyond the range of a date (1e20, MAX_SAFE_INTEGER) is TIMESTAMP_OUT_OF_RANGE, never INTERNAL', () => {
+    const receivedAt = Date.now();
+    for (const ts of [1e20, Number.MAX_SAFE_INTEGER, 8.64e15 + 1]) {
+      const d = decodeTelemetry(
+        stored(`tele.${TENANT}.${UNIT}.${P}`, { ts, temperature: 4 }, receivedAt),
+        '',
+        config,
+      );
+      assert.equal(code(d), 'TIMESTAMP_OUT_OF_RANGE', String(ts));
+      assert.equal(d.ok ? '' : d.reason, `/ts: ${ts} ms since the epoch is in the future`);
+    }
+  });
+});
