@@ -42,7 +42,16 @@ const SiteIds = Type.Union(
 // ---------------------------------------------------------------- auth
 
 export const LoginBody = Type.Object(
-  { email: Type.String({ minLength: 3, maxLength: 254 }), password: GivenPassword },
+  {
+    email: Type.String({ minLength: 3, maxLength: 254 }),
+    password: GivenPassword,
+    tenant: Type.Optional(
+      Type.String({
+        ...Slug,
+        description: 'slug of the tenant to log in to; needed only when one email and password open several',
+      }),
+    ),
+  },
   { additionalProperties: false },
 );
 export type LoginBody = Static<typeof LoginBody>;

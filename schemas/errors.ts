@@ -26,6 +26,11 @@ export const ERRORS = {
   FORBIDDEN: { status: 403, retryable: false, message: 'Not allowed' },
   NOT_FOUND: { status: 404, retryable: false, message: 'Not found' },
   CONFLICT: { status: 409, retryable: false, message: 'Conflict' },
+  TENANT_REQUIRED: {
+    status: 409,
+    retryable: false,
+    message: 'Several accounts match; name the tenant (its slug) to log in',
+  },
   INVALID_STATE: { status: 409, retryable: false, message: 'Operation not allowed in the current state' },
   RATE_LIMITED: { status: 429, retryable: true, message: 'Too many requests' },
   // Stream-side rejections (dead-lettered, never HTTP).

@@ -54,7 +54,7 @@ export const authRoutes: FastifyPluginAsync<AdminRouteOptions> = async (app, { d
       await identity.rateLimit(reply, [
         { bucket: 'login-account', subject: attempt.limitKey, limit: identity.limits.loginPerEmail },
       ]);
-      const session = await db(() => identity.login(attempt, body.password));
+      const session = await db(() => identity.login(attempt, body.password, body.tenant));
       request.log.info({ userId: session.user.id, tenantId: session.user.tenantId }, 'login');
       return session;
     },

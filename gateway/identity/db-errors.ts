@@ -4,6 +4,7 @@ import { VigilError } from '../../schemas/mod.ts';
 const CONFLICTS: Record<string, string> = {
   tenants_slug_key: 'a tenant with this slug already exists',
   users_email_key: 'a user with this email already exists',
+  users_tenant_email_key: 'a user with this email already exists',
   sites_tenant_id_name_key: 'a site with this name already exists',
   equipment_tenant_id_serial_key: 'equipment with this serial already exists',
   alert_rules_scope_key_uq: 'a rule with this key already exists in this scope',

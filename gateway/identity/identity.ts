@@ -34,11 +34,21 @@ export interface UserRow {
   disabled_at?: Date | null;
 }
 
+/** An account an email names: one per tenant the address belongs to. */
+export interface LoginAccount {
+  id: string;
+  tenantId: string;
+  tenantSlug: string;
+  passwordHash: string;
+  disabled: boolean;
+}
+
 /** A login attempt after the account lookup, before the password check. */
 export interface LoginAttempt {
   /** Subject of the per-account rate limit. */
   limitKey: string;
-  found: { id: string; tenantId: string; passwordHash: string; disabled: boolean } | null;
+  /** Every account of the email, oldest first; empty when there is none. */
+  accounts: LoginAccount[];
 }
 
 interface RefreshRow {
@@ -219,37 +229,60 @@ export class Identity {
   }
 
   /**
-   * Who an email names, before any password is checked. `limitKey` is what the per-account
-   * login limit counts: the user id when the account exists, so every spelling PostgreSQL's
-   * citext matches to it (case, and folds such as 'İ' → 'i' that JavaScript's toLowerCase does
-   * not make) shares one bucket; otherwise the email as citext compares it, lower()ed by the
-   * database itself.
+   * Who an email names, before any password is checked: an account in each tenant the address
+   * belongs to. `limitKey` is what the per-account login limit counts: the user id when there is
+   * exactly one account, so every spelling PostgreSQL's citext matches to it (case, and folds
+   * such as 'İ' → 'i' that JavaScript's toLowerCase does not make) shares one bucket; otherwise
+   * the email as citext compares it, lower()ed by the database itself.
    */
   async findLogin(email: string): Promise<LoginAttempt> {
     const { rows } = await this.#deps.db.query<{
       email_key: string;
       id: string | null;
       tenant_id: string;
+      tenant_slug: string;
       password_hash: string;
       disabled: boolean;
     }>(
-      `SELECT lower($1::text) AS email_key, u.id, u.tenant_id, u.password_hash, u.disabled
+      `SELECT lower($1::text) AS email_key, u.id, u.tenant_id, u.tenant_slug, u.password_hash, u.disabled
        FROM (SELECT 1) AS one LEFT JOIN auth_user_by_email($1) AS u ON true`,
       [email],
     );
-    const row = rows[0];
-    const found = row?.id
-      ? { id: row.id, tenantId: row.tenant_id, passwordHash: row.password_hash, disabled: row.disabled }
-      : null;
-    return { limitKey: found ? `user:${found.id}` : `email:${row?.email_key ?? email}`, found };
+    const accounts = rows.flatMap((r) =>
+      r.id
+        ? [
+            {
+              id: r.id,
+              tenantId: r.tenant_id,
+              tenantSlug: r.tenant_slug,
+              passwordHash: r.password_hash,
+              disabled: r.disabled,
+            },
+          ]
+        : [],
+    );
+    const only = accounts.length === 1 ? accounts[0] : undefined;
+    return { limitKey: only ? `user:${only.id}` : `email:${rows[0]?.email_key ?? email}`, accounts };
   }
 
-  /** Check the password of an attempt found by findLogin (after its rate limit) and open a session. */
-  async login(attempt: LoginAttempt, password: string): Promise<SessionResponse> {
-    const { found } = attempt;
+  /**
+   * Check the password of an attempt found by findLogin (after its rate limit) and open a
+   * session in the one account it opens; `tenant` (a slug) narrows the accounts first. When the
+   * password opens several, TENANT_REQUIRED: only someone who holds that password learns so.
+   */
+  async login(attempt: LoginAttempt, password: string, tenant?: string): Promise<SessionResponse> {
+    const accounts = attempt.accounts.filter((a) => tenant === undefined || a.tenantSlug === tenant);
     // Same work whether or not the email exists: timing tells an attacker nothing.
-    const ok = await verifyPassword(found?.passwordHash ?? this.#decoyHash, password);
-    if (!found || !ok || found.disabled) throw new VigilError('INVALID_CREDENTIALS');
+    if (accounts.length === 0) await verifyPassword(this.#decoyHash, password);
+    const opened: LoginAccount[] = [];
+    for (const a of accounts)
+      if ((await verifyPassword(a.passwordHash, password)) && !a.disabled) opened.push(a);
+    const found = opened[0];
+    if (!found) throw new VigilError('INVALID_CREDENTIALS');
+    if (opened.length > 1)
+      throw new VigilError('TENANT_REQUIRED', 'this email and password open accounts in several tenants', {
+        details: { tenants: opened.map((a) => a.tenantSlug) },
+      });
     return withTenant(this.#deps.db, { tenantId: found.tenantId }, async (c) => {
       const { rows: users } = await c.query<UserRow>(
         `UPDATE users SET last_login_at = now() WHERE id = $1

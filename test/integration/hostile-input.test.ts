@@ -4,7 +4,8 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { apiFixture, type ApiFixture, type World } from '../helpers/app.ts';
+import type { SessionResponse } from '../../schemas/mod.ts';
+import { apiFixture, PASSWORD, type ApiFixture, type World } from '../helpers/app.ts';
 
 let fx: ApiFixture;
 let W: World;
@@ -124,5 +125,63 @@ describe('a timestamp of 1e20', () => {
       assert.equal(error.code, 'TIMESTAMP_OUT_OF_RANGE');
       assert.match(error.message, /^\/ts: .* is in the future$/);
     }
+  });
+});
+
+describe('account discovery across tenants', () => {
+  /** Invite `email` into W2 as its admin and accept it: every answer the admin sees. */
+  async function inviteAndAccept(W2: World, email: string, password: string): Promise<number[]> {
+    const inv = await fx.call(W2.admin.token, 'POST', '/v1/invites', { email, role: 'viewer' });
+    const token = inv.json<{ token?: string }>().token;
+    const accepted = await fx.call(null, 'POST', '/v1/invites/accept', { token, name: 'N', password });
+    return [inv.statusCode, accepted.statusCode];
+  }
+
+  test('inviting an email that has an account in another tenant answers exactly as for a new one', async () => {
+    const W2 = await fx.world();
+    const fresh = `fresh-${Date.now()}@example.com`;
+    const answers = {
+      existing: await inviteAndAccept(W2, W.viewer.email, 'another long password'),
+      fresh: await inviteAndAccept(W2, fresh, 'another long password'),
+    };
+    assert.deepEqual(answers, { existing: [201, 201], fresh: [201, 201] });
+
+    // Each account opens with its own password, in its own tenant.
+    const mine = await fx.call(null, 'POST', '/v1/auth/login', { email: W.viewer.email, password: PASSWORD });
+    assert.equal(mine.statusCode, 200, mine.body);
+    assert.equal(mine.json<SessionResponse>().user.tenantId, W.tenantId);
+    const theirs = await fx.call(null, 'POST', '/v1/auth/login', {
+      email: W.viewer.email,
+      password: 'another long password',
+    });
+    assert.equal(theirs.statusCode, 200, theirs.body);
+    assert.equal(theirs.json<SessionResponse>().user.tenantId, W2.tenantId);
+  });
+
+  test('one email and password in two tenants: login asks which, and the tenant slug chooses', async () => {
+    const W2 = await fx.world();
+    assert.deepEqual(await inviteAndAccept(W2, W.operator.email, PASSWORD), [201, 201]);
+    const ambiguous = await fx.call(null, 'POST', '/v1/auth/login', {
+      email: W.operator.email,
+      password: PASSWORD,
+    });
+    assert.equal(ambiguous.statusCode, 409, ambiguous.body);
+    assert.equal(ambiguous.json<{ error: { code: string } }>().error.code, 'TENANT_REQUIRED');
+    for (const w of [W, W2]) {
+      const res = await fx.call(null, 'POST', '/v1/auth/login', {
+        email: W.operator.email,
+        password: PASSWORD,
+        tenant: w.slug,
+      });
+      assert.equal(res.statusCode, 200, res.body);
+      assert.equal(res.json<SessionResponse>().user.tenantId, w.tenantId);
+    }
+    // A wrong slug is the same answer as a wrong password.
+    const wrong = await fx.call(null, 'POST', '/v1/auth/login', {
+      email: W.operator.email,
+      password: PASSWORD,
+      tenant: 'no-such-tenant',
+    });
+    assert.equal(wrong.statusCode, 401);
   });
 });
