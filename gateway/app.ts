@@ -3,6 +3,7 @@ import type { Config } from '../schemas/mod.ts';
 import { adminRoutes } from './admin/mod.ts';
 import { dashboardRoutes } from './dashboard.routes.ts';
 import type { GatewayDeps } from './deps.ts';
+import { clientTimeoutOptions } from './client-errors.ts';
 import { installErrorHandling } from './error-handler.ts';
 import { healthRoutes } from './health.routes.ts';
 import { identityPlugin } from './identity/mod.ts';
@@ -37,6 +38,7 @@ export async function buildApp({ config, deps, sse }: BuildAppOptions): Promise<
       { serializers: requestLogSerializers },
     ) as FastifyBaseLogger,
     bodyLimit: config.VIGIL_MAX_BODY_BYTES,
+    ...clientTimeoutOptions(config),
     // Every id comes from genRequestId, which accepts a caller's x-request-id only when it is sane.
     requestIdHeader: false,
     genReqId: genRequestId,

@@ -44,6 +44,10 @@ export const ConfigSchema = Type.Object({
   PG_CONNECT_TIMEOUT_MS: Type.Integer({ default: 10_000, minimum: 100 }),
   PG_STATEMENT_TIMEOUT_MS: Type.Integer({ default: 30_000, minimum: 100 }),
   VIGIL_MAX_BODY_BYTES: Type.Integer({ default: 64 * 1024, minimum: 1024 }),
+  /** Longest a client may take to send a whole request (headers and body): slow bodies end in 408. */
+  VIGIL_REQUEST_TIMEOUT_MS: Type.Integer({ default: 30_000, minimum: 100 }),
+  /** Longest a client may take to send its headers (capped by the request timeout). */
+  VIGIL_HEADERS_TIMEOUT_MS: Type.Integer({ default: 10_000, minimum: 100 }),
 });
 export type Config = Static<typeof ConfigSchema>;
 

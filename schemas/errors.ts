@@ -16,6 +16,9 @@ export const ERRORS = {
     retryable: false,
     message: 'Rule kind not evaluated by the alert engine',
   },
+  BAD_REQUEST: { status: 400, retryable: false, message: 'Malformed HTTP request' },
+  REQUEST_TIMEOUT: { status: 408, retryable: true, message: 'The request was not received in time' },
+  HEADERS_TOO_LARGE: { status: 431, retryable: false, message: 'Request headers too large' },
   PAYLOAD_TOO_LARGE: { status: 413, retryable: false, message: 'Payload too large' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, retryable: false, message: 'Unsupported media type' },
   // 401/403/404: who you are and what you may see.
