@@ -97,7 +97,11 @@ export type AlertStatus = 'active' | 'acknowledged' | 'resolved';
 
 export class UnitDirectory {
   readonly #pool: Pool;
-  /** Unknown ids are remembered briefly, so a flood for a bogus unit costs one query a second. */
+  /**
+   * Unknown (tenant, unit) pairs are remembered briefly, so a flood for a bogus unit costs one
+   * query a second. Keyed by the pair: a reading mis-addressed to another tenant's unit must not
+   * make the owner's own readings look unknown.
+   */
   readonly #missing = new Map<string, { until: number; reason: string }>();
   readonly #missTtlMs: number;
   readonly #horizonMs: number;
@@ -110,7 +114,8 @@ export class UnitDirectory {
   }
 
   async lookup(tenantId: string, equipmentId: string, now = Date.now()): Promise<UnitLookup> {
-    const miss = this.#missing.get(equipmentId);
+    const missKey = `${tenantId}/${equipmentId}`;
+    const miss = this.#missing.get(missKey);
     if (miss && miss.until > now) return { ok: false, reason: miss.reason };
     let row: UnitRow | undefined;
     try {
@@ -131,10 +136,10 @@ export class UnitDirectory {
     if (reason !== null || !row) {
       const why = reason ?? 'unknown equipment';
       if (this.#missing.size > 10_000) this.#missing.clear();
-      this.#missing.set(equipmentId, { until: now + this.#missTtlMs, reason: why });
+      this.#missing.set(missKey, { until: now + this.#missTtlMs, reason: why });
       return { ok: false, reason: why };
     }
-    this.#missing.delete(equipmentId);
+    this.#missing.delete(missKey);
     return {
       ok: true,
       unit: {

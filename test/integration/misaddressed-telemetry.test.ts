@@ -129,8 +129,9 @@ describe('mis-addressed telemetry', () => {
     const stranger = randomUUID();
     const crossed = await publishReading(js, names, tenantA, unitB, { ts: T, temperature: 99 });
     const missing = await publishReading(js, names, tenantA, stranger, { ts: T, temperature: 98 });
-    // Later, the real owner reports the same instant.
-    await waitFor('bad readings handled', async () => settled());
+    // The real owner reports the same instant right after the rejection: a miss remembered for
+    // the mis-addressed reading must not make the owner's unit look unknown.
+    await waitFor('bad readings dead-lettered', async () => (await dlqBySeq()).size === 2);
     await publishReading(js, names, tenantB, unitB, { ts: T, temperature: 4 });
     await publishReading(js, names, tenantA, unitA, { ts: T, temperature: 3 });
 
