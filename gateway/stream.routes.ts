@@ -4,6 +4,7 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyBaseLogger, FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { ErrorBody, StreamHeaders, StreamQuery, VigilError } from '../schemas/mod.ts';
 import type { GatewayDeps } from './deps.ts';
+import { concerns, revocableClaims, type RevocableClaims, type RevocationScope } from './identity/mod.ts';
 import type { GatewayMetrics } from './metrics.ts';
 import {
   HEARTBEAT_FRAME,
@@ -92,6 +93,8 @@ class SseSession {
   readonly #onEnd: (s: SseSession) => void;
   readonly #expiresAtMs: number | null;
   readonly #isRevoked: () => Promise<boolean>;
+  /** What a revocation announcement is matched against; null: re-check on every one. */
+  readonly claims: RevocableClaims | null;
 
   constructor(args: {
     res: ServerResponse;
@@ -107,6 +110,7 @@ class SseSession {
     expiresAtMs: number | null;
     /** The revocation check REST makes on every request (Redis only). */
     isRevoked: () => Promise<boolean>;
+    claims: RevocableClaims | null;
   }) {
     this.#res = args.res;
     this.#consumer = args.consumer;
@@ -119,6 +123,7 @@ class SseSession {
     this.#onEnd = args.onEnd;
     this.#expiresAtMs = args.expiresAtMs;
     this.#isRevoked = args.isRevoked;
+    this.claims = args.claims;
   }
 
   /** The route listens for the response's 'close' (from before setup) and calls end() on it. */
@@ -151,11 +156,14 @@ class SseSession {
 
   #beat(): void {
     this.#write(HEARTBEAT_FRAME);
-    void this.#recheck();
+    void this.recheck();
   }
 
-  /** Logout, refresh-token reuse, a disabled user or a suspended tenant end the stream too. */
-  async #recheck(): Promise<void> {
+  /**
+   * Logout, refresh-token reuse, a disabled user or a suspended tenant end the stream too:
+   * checked with every heartbeat, and at once when a revocation is announced.
+   */
+  async recheck(): Promise<void> {
     // A slow Redis must not pile up checks: one at a time, the next heartbeat tries again.
     if (this.#checking || this.#ended) return;
     this.#checking = true;
@@ -250,9 +258,31 @@ export const streamRoutes: FastifyPluginAsync<StreamRoutesOptions> = async (app,
     };
   }
 
+  // A revocation written by any gateway: the streams it may concern re-check now.
+  const revoked = deps.nc.subscribe(deps.names.ctl.authRevoked, {
+    callback: (err, msg) => {
+      if (err) return;
+      let r: RevocationScope | null;
+      try {
+        r = msg.json<RevocationScope>();
+      } catch {
+        r = null;
+      }
+      const known = r && typeof r.id === 'string' && ['jti', 'fam', 'user', 'tenant'].includes(r.scope);
+      for (const s of sessions) {
+        if (!known || !r || s.claims === null || concerns(r, s.claims)) void s.recheck();
+      }
+    },
+  });
+
   // Open streams never finish on their own: end them so close() does not wait forever.
   app.addHook('preClose', async () => {
     closing = true;
+    try {
+      revoked.unsubscribe();
+    } catch {
+      // The connection is already closed: so is the subscription.
+    }
     for (const s of [...sessions]) s.end('server_closing');
   });
 
@@ -364,6 +394,7 @@ export const streamRoutes: FastifyPluginAsync<StreamRoutesOptions> = async (app,
         },
         expiresAtMs,
         isRevoked: () => app.identity.isRevoked(principal),
+        claims: revocableClaims(principal),
       });
       sessions.add(session);
       reply.hijack();

@@ -47,6 +47,8 @@ export interface Names {
     equipmentChanged: string;
     /** A tenant was suspended: payload `{ tenantId, action }`. */
     tenantChanged: string;
+    /** Access tokens were revoked: payload `{ scope: 'jti' | 'fam' | 'user' | 'tenant', id }`. */
+    authRevoked: string;
   };
   actors: {
     /** Request/reply subject answered by the node serving partition `p` of actor kind `kind`. */
@@ -89,6 +91,7 @@ export function names(ns = ''): Names {
       maintenanceChanged: `${p}ctl.maintenance.changed`,
       equipmentChanged: `${p}ctl.equipment.changed`,
       tenantChanged: `${p}ctl.tenant.changed`,
+      authRevoked: `${p}ctl.auth.revoked`,
     },
     actors: { stateQuery: (kind, n) => `${p}actor.${kind}.${n}.state` },
     consumer: (name) => `${P}${name}`,

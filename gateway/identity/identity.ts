@@ -12,11 +12,11 @@ import { writeAudit } from './audit.ts';
 import type { KeyRing } from './keys.ts';
 import { verifyPassword } from './passwords.ts';
 import { RateLimiter, type Limit, type RateLimits } from './rate-limit.ts';
-import { Revocations } from './revocation.ts';
+import { Revocations, type RevocableClaims } from './revocation.ts';
 import { AccessTokens, opaqueToken, sha256 } from './tokens.ts';
 import type { Principal, Role } from './types.ts';
 
-export type IdentityDeps = Pick<GatewayDeps, 'config' | 'log' | 'db' | 'redis'>;
+export type IdentityDeps = Pick<GatewayDeps, 'config' | 'log' | 'db' | 'redis' | 'nc' | 'names'>;
 
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const BEARER_RE = /^Bearer +([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*)$/;
@@ -41,6 +41,19 @@ export interface LoginAccount {
   tenantSlug: string;
   passwordHash: string;
   disabled: boolean;
+}
+
+/** What revocation checks of a principal's token; null when it did not come from a verified token. */
+export function revocableClaims(p: Principal): RevocableClaims | null {
+  if (!p.tokenId || p.tokenIssuedMs === undefined) return null;
+  return {
+    jti: p.tokenId,
+    fam: p.familyId ?? null,
+    sub: p.userId,
+    // The token's own tenant: for a platform admin acting elsewhere, the home tenant.
+    tid: homeTenant(p),
+    ims: p.tokenIssuedMs,
+  };
 }
 
 /** A login attempt after the account lookup, before the password check. */
@@ -93,7 +106,14 @@ export class Identity {
       audience: config.JWT_AUDIENCE,
       accessTtlS: config.JWT_ACCESS_TTL_S,
     });
-    this.revocations = new Revocations(deps.redis, prefix, config.JWT_ACCESS_TTL_S);
+    this.revocations = new Revocations(deps.redis, prefix, config.JWT_ACCESS_TTL_S, (r) => {
+      // Best effort: a stream that misses it still re-checks at its next heartbeat.
+      try {
+        deps.nc.publish(deps.names.ctl.authRevoked, JSON.stringify(r));
+      } catch (err) {
+        deps.log.warn({ err, scope: r.scope }, 'cannot announce a revocation');
+      }
+    });
     this.limiter = new RateLimiter(deps.redis, prefix);
     this.limits = limits;
     this.refreshTtlS = config.JWT_REFRESH_TTL_S;
@@ -156,15 +176,8 @@ export class Identity {
    * A principal that did not come from a verified token cannot be re-checked: it counts as revoked.
    */
   async isRevoked(p: Principal): Promise<boolean> {
-    if (!p.tokenId || p.tokenIssuedMs === undefined) return true;
-    return this.revocations.isRevoked({
-      jti: p.tokenId,
-      fam: p.familyId ?? null,
-      sub: p.userId,
-      // The token's own tenant: for a platform admin acting elsewhere, the home tenant.
-      tid: homeTenant(p),
-      ims: p.tokenIssuedMs,
-    });
+    const claims = revocableClaims(p);
+    return claims === null || this.revocations.isRevoked(claims);
   }
 
   /** The explicit, audited cross-tenant path: every request with the header leaves an entry. */

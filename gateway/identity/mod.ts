@@ -3,6 +3,7 @@ export {
   Identity,
   ACT_AS_HEADER,
   homeTenant,
+  revocableClaims,
   sessionUser,
   type IdentityDeps,
   type UserRow,
@@ -32,3 +33,4 @@ export {
   type TenantRow,
 } from './provisioning.ts';
 export type { Principal, Role } from './types.ts';
+export { concerns, type RevocableClaims, type RevocationScope } from './revocation.ts';

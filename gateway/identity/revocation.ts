@@ -5,6 +5,33 @@ import type { AccessClaims } from './tokens.ts';
 /** What revocation looks at in a token. */
 export type RevocableClaims = Pick<AccessClaims, 'jti' | 'fam' | 'sub' | 'tid' | 'ims'>;
 
+/** What a revocation applies to: one token, a refresh family, a user or a tenant. */
+export interface RevocationScope {
+  scope: 'jti' | 'fam' | 'user' | 'tenant';
+  id: string;
+}
+
+/** Whether a revocation of `r` may concern a token with claims `c` (then Redis decides). */
+export function concerns(
+  r: RevocationScope,
+  c: Pick<RevocableClaims, 'jti' | 'fam' | 'sub' | 'tid'>,
+): boolean {
+  switch (r.scope) {
+    case 'jti':
+      return c.jti === r.id;
+    case 'fam':
+      return c.fam === r.id;
+    case 'user':
+      return c.sub === r.id;
+    case 'tenant':
+      return c.tid === r.id;
+    default: {
+      const never: never = r.scope;
+      return never;
+    }
+  }
+}
+
 /**
  * Access tokens are stateless for ~15 minutes; these Redis entries cut that short when it
  * matters: logout (the token's jti), refresh-token reuse (its family), a changed or disabled
@@ -15,12 +42,23 @@ export class Revocations {
   readonly #redis: Redis;
   readonly #prefix: string;
   readonly #ttlS: number;
+  readonly #announce: (r: RevocationScope) => void;
 
-  /** `ttlS`: the access-token lifetime (plus clock tolerance), after which entries are moot. */
-  constructor(redis: Redis, prefix: string, accessTtlS: number) {
+  /**
+   * `ttlS`: the access-token lifetime (plus clock tolerance), after which entries are moot.
+   * `announce` tells long-lived holders of a token (event streams, on every gateway) that a
+   * revocation was written, so they re-check now instead of at their next heartbeat.
+   */
+  constructor(
+    redis: Redis,
+    prefix: string,
+    accessTtlS: number,
+    announce: (r: RevocationScope) => void = () => undefined,
+  ) {
     this.#redis = redis;
     this.#prefix = prefix;
     this.#ttlS = accessTtlS + 10;
+    this.#announce = announce;
   }
 
   #keys(c: RevocableClaims): string[] {
@@ -52,19 +90,23 @@ export class Revocations {
   async revokeToken(jti: string, expUnixS: number): Promise<void> {
     const ttl = Math.max(1, Math.min(this.#ttlS, expUnixS - Math.floor(Date.now() / 1000) + 10));
     await this.#set(`${this.#prefix}revoked:jti:${jti}`, '1', ttl);
+    this.#announce({ scope: 'jti', id: jti });
   }
 
   async revokeFamily(familyId: string): Promise<void> {
     await this.#set(`${this.#prefix}revoked:fam:${familyId}`, '1', this.#ttlS);
+    this.#announce({ scope: 'fam', id: familyId });
   }
 
   /** Void every access token of the user issued up to now (role, sites or status changed). */
   async cutoffUser(userId: string, now = Date.now()): Promise<void> {
     await this.#set(`${this.#prefix}revoked:user:${userId}`, String(now), this.#ttlS);
+    this.#announce({ scope: 'user', id: userId });
   }
 
   async cutoffTenant(tenantId: string, now = Date.now()): Promise<void> {
     await this.#set(`${this.#prefix}revoked:tenant:${tenantId}`, String(now), this.#ttlS);
+    this.#announce({ scope: 'tenant', id: tenantId });
   }
 
   async #set(key: string, value: string, ttlS: number): Promise<void> {

@@ -507,3 +507,74 @@ describe('slow clients', () => {
     }
   });
 });
+
+describe('revocation reaches open streams at once', () => {
+  let quiet: GatewayFixture;
+  let quietBase: string;
+  let t: TenantFixture;
+
+  before(async () => {
+    // Heartbeats far apart: the stream must end because it was told, not at the next re-check.
+    quiet = await gatewayFixture({ streams: ['events'], sse: { heartbeatMs: 600_000 } });
+    await quiet.app.listen({ host: '127.0.0.1', port: 0 });
+    quietBase = `http://127.0.0.1:${(quiet.app.server.address() as AddressInfo).port}`;
+    t = await quiet.tenant();
+  });
+  after(async () => {
+    await quiet?.close();
+  });
+
+  test('logout, a user cutoff and a tenant cutoff end the stream without waiting for a heartbeat', async () => {
+    const revokers: [string, (token: string, userId: string) => Promise<void>][] = [
+      [
+        'logout',
+        async (token) => {
+          const res = await fetch(`${quietBase}/v1/auth/logout`, {
+            method: 'POST',
+            headers: { authorization: `Bearer ${token}` },
+          });
+          assert.equal(res.status, 204);
+        },
+      ],
+      ['user cutoff', (_token, userId) => quiet.app.identity.revocations.cutoffUser(userId)],
+      ['tenant cutoff', () => quiet.app.identity.revocations.cutoffTenant(t.tenantId)],
+    ];
+    for (const [name, revoke] of revokers) {
+      const userId = randomUUID();
+      const token = await quiet.token({ tenantId: t.tenantId, role: 'viewer', siteIds: null, userId });
+      // A bystander of another user in the same tenant, open throughout (until the tenant cutoff).
+      const other = await quiet.token({ tenantId: t.tenantId, role: 'viewer', siteIds: null });
+      const client = await SseClient.open(`${quietBase}/v1/stream?access_token=${token}`);
+      const bystander = await SseClient.open(`${quietBase}/v1/stream?access_token=${other}`);
+      try {
+        await client.until(`${name}: retry hint`, (c) => c.frames.length > 0);
+        await bystander.until(`${name}: bystander retry hint`, (c) => c.frames.length > 0);
+        await revoke(token, userId);
+        await client.until(`${name}: stream ended`, (c) => c.ended);
+        if (name !== 'tenant cutoff') {
+          const next = await publish_(t, quiet);
+          await bystander.until(`${name}: bystander still served`, (c) => ids(c).includes(next));
+          assert.equal(bystander.ended, false);
+        }
+      } finally {
+        await client.close();
+        await bystander.close();
+      }
+    }
+  });
+});
+
+/** Publish an alert event on a fixture of this file other than the shared one. */
+async function publish_(t: TenantFixture, on: GatewayFixture): Promise<number> {
+  const id = randomUUID();
+  const event = {
+    id,
+    type: 'alert.opened',
+    tenantId: t.tenantId,
+    siteId: t.siteIds[0],
+    ts: Date.now(),
+    data: { alertId: randomUUID(), equipmentId: t.equipmentId, severity: 'critical', message: `event ${id}` },
+  };
+  const subject = on.deps.names.events.subject(t.tenantId, t.siteIds[0], 'alert', t.equipmentId);
+  return (await on.deps.js.publish(subject, JSON.stringify(event), { msgID: id })).seq;
+}
