@@ -81,6 +81,9 @@ export function resolveTs(ts: string | number | undefined, receivedAt: number): 
   return typeof ts === 'number' ? ts : Date.parse(ts);
 }
 
+const MEASUREMENTS = ['temperature', 'pressure', 'door', 'heater', 'compressor', 'fan', 'setpoint'] as const;
+const MEASUREMENT_LIST = `${MEASUREMENTS.join(', ')} or a metric`;
+
 /** Largest epoch-ms magnitude a Date holds (ECMA-262 time value range). */
 const MAX_DATE_MS = 8.64e15;
 
@@ -112,6 +115,14 @@ export function normalizeReading(
   }
   if (ts < bounds.now - bounds.maxAgeMs) {
     return { ok: false, code: 'TIMESTAMP_OUT_OF_RANGE', reason: `/ts: ${describeTime(ts)} is too old` };
+  }
+  if (!MEASUREMENTS.some((k) => value[k] !== undefined) && Object.keys(value.metrics ?? {}).length === 0) {
+    // `{}` would be stored as a reading of nothing, and could satisfy a no-data rule.
+    return {
+      ok: false,
+      code: 'VALIDATION_FAILED',
+      reason: `/: a reading carries at least one of ${MEASUREMENT_LIST}`,
+    };
   }
   const reading: Reading = { tenantId: ids.tenantId, equipmentId: ids.equipmentId, ts };
   if (value.temperature !== undefined) reading.temperature = value.temperature;

@@ -185,3 +185,13 @@ describe('account discovery across tenants', () => {
     assert.equal(wrong.statusCode, 401);
   });
 });
+
+describe('an empty reading', () => {
+  test('POST /v1/telemetry {} is 400 VALIDATION_FAILED, and nothing is published', async () => {
+    for (const body of [{}, { ts: Date.now() }, { readings: [{ temperature: 3 }, {}] }]) {
+      const res = await fx.call(null, 'POST', '/v1/telemetry', body, { 'x-api-key': W.apiKeys[0] });
+      assert.equal(res.statusCode, 400, res.body);
+      assert.equal(res.json<{ error: { code: string } }>().error.code, 'VALIDATION_FAILED');
+    }
+  });
+});

@@ -60,3 +60,15 @@ test('bad readings are rejected with a stable code and a reason', () => {
     }
   }
 });
+
+test('a reading of nothing is refused: {}, a bare time, empty metrics', () => {
+  for (const input of [{}, { ts: NOW - 1000 }, { metrics: {} }]) {
+    const r = parseReading(enc(input), ids, bounds);
+    assert.deepEqual(r, {
+      ok: false,
+      code: 'VALIDATION_FAILED',
+      reason:
+        '/: a reading carries at least one of temperature, pressure, door, heater, compressor, fan, setpoint or a metric',
+    });
+  }
+});
