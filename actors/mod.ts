@@ -105,7 +105,7 @@ export async function startActorNode(opts: ActorNodeOptions): Promise<ActorNode>
     const unitRegistry = (): UnitRegistry => {
       if (!units) {
         const registry = new UnitRegistry(workerPool());
-        const unfollow = registry.follow(nc, names);
+        const unfollow = registry.follow(nc, names, log);
         closers.push(async () => unfollow());
         units = registry;
       }

@@ -3,8 +3,9 @@ import { DeliverPolicy, type Consumer, type ConsumerMessages, type JsMsg } from 
 import { Type } from '@sinclair/typebox';
 import type { FastifyBaseLogger, FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { ErrorBody, StreamHeaders, StreamQuery, VigilError } from '../schemas/mod.ts';
+import { subscribeControl } from '../streams/mod.ts';
 import type { GatewayDeps } from './deps.ts';
-import { concerns, revocableClaims, type RevocableClaims, type RevocationScope } from './identity/mod.ts';
+import { concerns, revocableClaims, type RevocableClaims } from './identity/mod.ts';
 import type { GatewayMetrics } from './metrics.ts';
 import {
   HEARTBEAT_FRAME,
@@ -259,20 +260,8 @@ export const streamRoutes: FastifyPluginAsync<StreamRoutesOptions> = async (app,
   }
 
   // A revocation written by any gateway: the streams it may concern re-check now.
-  const revoked = deps.nc.subscribe(deps.names.ctl.authRevoked, {
-    callback: (err, msg) => {
-      if (err) return;
-      let r: RevocationScope | null;
-      try {
-        r = msg.json<RevocationScope>();
-      } catch {
-        r = null;
-      }
-      const known = r && typeof r.id === 'string' && ['jti', 'fam', 'user', 'tenant'].includes(r.scope);
-      for (const s of sessions) {
-        if (!known || !r || s.claims === null || concerns(r, s.claims)) void s.recheck();
-      }
-    },
+  const revoked = subscribeControl(deps.nc, deps.names, 'authRevoked', deps.log, (r) => {
+    for (const s of sessions) if (s.claims === null || concerns(r, s.claims)) void s.recheck();
   });
 
   // Open streams never finish on their own: end them so close() does not wait forever.

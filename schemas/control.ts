@@ -57,6 +57,25 @@ export const ControlMessage = Type.Union([
     },
     strict,
   ),
+  /** Access tokens were revoked: one token (jti), a refresh family, a user's or a tenant's. */
+  Type.Object(
+    {
+      topic: Type.Literal('authRevoked'),
+      body: Type.Object(
+        {
+          scope: Type.Union([
+            Type.Literal('jti'),
+            Type.Literal('fam'),
+            Type.Literal('user'),
+            Type.Literal('tenant'),
+          ]),
+          id: Id,
+        },
+        strict,
+      ),
+    },
+    strict,
+  ),
 ]);
 export type ControlMessage = Static<typeof ControlMessage>;
 export type ControlTopic = ControlMessage['topic'];

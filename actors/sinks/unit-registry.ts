@@ -1,5 +1,12 @@
-import type { Pool } from '../../schemas/mod.ts';
-import type { Delivery, NatsConnection, Names, Rejected, StoredReading } from '../../streams/mod.ts';
+import type { Logger, Pool } from '../../schemas/mod.ts';
+import {
+  subscribeControl,
+  type Delivery,
+  type NatsConnection,
+  type Names,
+  type Rejected,
+  type StoredReading,
+} from '../../streams/mod.ts';
 import { fromPgError } from '../errors.ts';
 
 /**
@@ -138,24 +145,11 @@ export class UnitRegistry {
     this.#entries.clear();
   }
 
-  /**
-   * Evict on `ctl.equipment.changed` (a message without a unit id clears all). Returns the
-   * unsubscribe function.
-   */
-  follow(nc: NatsConnection, names: Names): () => void {
-    const sub = nc.subscribe(names.ctl.equipmentChanged, {
-      callback: (err, msg) => {
-        if (err) return;
-        let equipmentId: unknown;
-        try {
-          equipmentId = (msg.json() as { equipmentId?: unknown } | null)?.equipmentId;
-        } catch {
-          equipmentId = undefined;
-        }
-        if (typeof equipmentId === 'string') this.evict(equipmentId.toLowerCase());
-        else this.clear();
-      },
-    });
+  /** Evict a unit announced on `ctl.equipment.changed`. Returns the unsubscribe function. */
+  follow(nc: NatsConnection, names: Names, log: Logger): () => void {
+    const sub = subscribeControl(nc, names, 'equipmentChanged', log, (b) =>
+      this.evict(b.equipmentId.toLowerCase()),
+    );
     return () => {
       try {
         sub.unsubscribe();

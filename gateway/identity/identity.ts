@@ -7,6 +7,7 @@ import {
   type SessionResponse,
   type SessionUser,
 } from '../../schemas/mod.ts';
+import { publishControl } from '../../streams/mod.ts';
 import type { GatewayDeps } from '../deps.ts';
 import { writeAudit } from './audit.ts';
 import type { KeyRing } from './keys.ts';
@@ -108,11 +109,9 @@ export class Identity {
     });
     this.revocations = new Revocations(deps.redis, prefix, config.JWT_ACCESS_TTL_S, (r) => {
       // Best effort: a stream that misses it still re-checks at its next heartbeat.
-      try {
-        deps.nc.publish(deps.names.ctl.authRevoked, JSON.stringify(r));
-      } catch (err) {
-        deps.log.warn({ err, scope: r.scope }, 'cannot announce a revocation');
-      }
+      publishControl(deps.nc, deps.names, { topic: 'authRevoked', body: r }).catch((err: unknown) =>
+        deps.log.warn({ err, scope: r.scope }, 'cannot announce a revocation'),
+      );
     });
     this.limiter = new RateLimiter(deps.redis, prefix);
     this.limits = limits;

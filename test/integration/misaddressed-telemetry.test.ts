@@ -178,7 +178,7 @@ describe('mis-addressed telemetry', () => {
 describe('the sinks’ unit registry', () => {
   test('answers from its cache, and forgets a unit announced on ctl.equipment.changed', async () => {
     const registry = new UnitRegistry(admin, { hitTtlMs: 3_600_000, missTtlMs: 3_600_000 });
-    const unfollow = registry.follow(nc, names);
+    const unfollow = registry.follow(nc, names, log);
     try {
       const fresh = randomUUID();
       const first = await registry.units([unitA, unitB, fresh]);
