@@ -5,6 +5,7 @@ export * from './telemetry.ts';
 export * from './events.ts';
 export * from './control.ts';
 export * from './pg.ts';
+export { fromPgError, looksLikeNetwork, type PgErrorContext } from './pg-errors.ts';
 export * from './clickhouse.ts';
 export * from './log.ts';
 export { migrate, detectTimescale, type MigrateResult } from './migrate.ts';

@@ -3,6 +3,7 @@ import { describe, test } from 'node:test';
 import { fromClickHouseError, fromPgError } from '../../actors/mod.ts';
 import { isOutage, isRetryable } from '../../streams/mod.ts';
 import type { ErrorCode } from '../../schemas/mod.ts';
+import { fromDbError } from '../../gateway/identity/mod.ts';
 
 /** What node-postgres and @clickhouse/client throw: an Error with a string `code`. */
 const driverError = (code: string, message = `failure ${code}`): Error =>
@@ -54,4 +55,18 @@ describe('database errors map onto the consumer policy', () => {
     assert.equal(err.cause, raw);
     assert.match(err.message, /^writing alert events: .*40P01/);
   });
+});
+
+describe('one PostgreSQL mapper: a request and a stream writer agree on what is retryable', () => {
+  for (const sqlstate of ['40001', '40P01', '53300', '55P03', '08006', '57P01']) {
+    test(`${sqlstate} is a retryable 503 for a request and an outage for a consumer`, () => {
+      const request = fromDbError(driverError(sqlstate));
+      const stream = fromPgError(driverError(sqlstate), 'writing');
+      assert.deepEqual(
+        [request.code, request.status, request.retryable],
+        ['DEPENDENCY_UNAVAILABLE', 503, true],
+      );
+      assert.equal(stream.code, request.code);
+    });
+  }
 });
