@@ -1,7 +1,8 @@
 import type { ServerResponse } from 'node:http';
 import { DeliverPolicy, type Consumer, type ConsumerMessages, type JsMsg } from '@nats-io/jetstream';
 import { Type } from '@sinclair/typebox';
-import type { FastifyBaseLogger, FastifyPluginAsync, FastifyRequest } from 'fastify';
+import type { FastifyBaseLogger, FastifyRequest } from 'fastify';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { ErrorBody, StreamHeaders, StreamQuery, VigilError } from '../schemas/mod.ts';
 import type { GatewayDeps } from './deps.ts';
 import type { GatewayMetrics } from './metrics.ts';
@@ -228,7 +229,10 @@ async function tokenFromQuery(request: FastifyRequest): Promise<void> {
   }
 }
 
-export const streamRoutes: FastifyPluginAsync<StreamRoutesOptions> = async (app, { deps, metrics, sse }) => {
+export const streamRoutes: FastifyPluginAsyncTypebox<StreamRoutesOptions> = async (
+  app,
+  { deps, metrics, sse },
+) => {
   const opts: SseOptions = { ...DEFAULT_SSE_OPTIONS, ...sse };
   const sessions = new Set<SseSession>();
   /** Streams open or being set up, per user id, in this process. */
@@ -304,7 +308,7 @@ export const streamRoutes: FastifyPluginAsync<StreamRoutesOptions> = async (app,
       const expiresAtMs = principal.tokenExp === undefined ? null : principal.tokenExp * 1000;
       // Verification tolerates a few seconds of clock skew; such a stream would end at once.
       if (expiresAtMs !== null && expiresAtMs <= Date.now()) throw new VigilError('INVALID_TOKEN');
-      const query = request.query as StreamQuery;
+      const query = request.query;
       const plan = planStream(principal, query, deps.names);
       const after = resumeAfter(request.headers['last-event-id'] as string | undefined, query.lastEventId);
 

@@ -1,4 +1,4 @@
-import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
+import type { FastifyRequest } from 'fastify';
 import { Type } from '@sinclair/typebox';
 import {
   AlertRuleCreateBody,
@@ -25,8 +25,7 @@ import {
   iso,
   setClause,
   type AdminDeps,
-  type AdminRouteOptions,
-  type IdParam,
+  type AdminPlugin,
 } from './context.ts';
 import { timeKey } from './pagination.ts';
 import { NewestFirst, byId, guards } from './route-kit.ts';
@@ -136,7 +135,7 @@ async function rulesChanged(deps: AdminDeps, request: FastifyRequest, global: bo
   }
 }
 
-export const alertRuleRoutes: FastifyPluginAsync<AdminRouteOptions> = async (app, { deps }) => {
+export const alertRuleRoutes: AdminPlugin = async (app, { deps }) => {
   const { reader, admin } = guards(app);
 
   app.get(
@@ -152,7 +151,7 @@ export const alertRuleRoutes: FastifyPluginAsync<AdminRouteOptions> = async (app
       },
     },
     async (request) => {
-      const q = request.query as AlertRuleListQuery;
+      const q = request.query;
       const list = new NewestFirst(q, 'created_at');
       const w = list.where;
       if (q.scope) w.and(SCOPE_SQL[q.scope]);
@@ -177,7 +176,7 @@ export const alertRuleRoutes: FastifyPluginAsync<AdminRouteOptions> = async (app
       },
     },
     async (request) => {
-      const { id } = request.params as IdParam;
+      const { id } = request.params;
       return toApi(await inTenant(deps, request, (c) => getRule(c, id)));
     },
   );
@@ -200,7 +199,7 @@ export const alertRuleRoutes: FastifyPluginAsync<AdminRouteOptions> = async (app
       },
     },
     async (request, reply) => {
-      const body = request.body as AlertRuleCreateBody;
+      const body = request.body;
       const caller = principalOf(request);
       if (body.global && !managesGlobalRules(caller)) throw new VigilError('FORBIDDEN', GLOBAL_ONLY);
       const row = await inTenant(deps, request, async (c) => {
@@ -272,8 +271,8 @@ export const alertRuleRoutes: FastifyPluginAsync<AdminRouteOptions> = async (app
       },
     },
     async (request) => {
-      const { id } = request.params as IdParam;
-      const body = request.body as AlertRuleUpdateBody;
+      const { id } = request.params;
+      const body = request.body;
       const row = await inTenant(deps, request, async (c) => {
         const before = await lockRule(c, id, principalOf(request));
         // A stored rule of a kind the engine skips may still be switched off (or deleted), not edited.
@@ -328,7 +327,7 @@ export const alertRuleRoutes: FastifyPluginAsync<AdminRouteOptions> = async (app
       },
     },
     async (request, reply) => {
-      const { id } = request.params as IdParam;
+      const { id } = request.params;
       const before = await inTenant(deps, request, async (c) => {
         const before = await lockRule(c, id, principalOf(request));
         if (before.tenant_id === null) {
@@ -345,7 +344,7 @@ export const alertRuleRoutes: FastifyPluginAsync<AdminRouteOptions> = async (app
         return before;
       });
       await rulesChanged(deps, request, before.tenant_id === null);
-      return reply.code(204).send();
+      return reply.code(204).send(null);
     },
   );
 };

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
+import type { FastifyRequest } from 'fastify';
 import {
   AlertAckBody,
   AlertListQuery,
@@ -15,15 +15,7 @@ import {
 } from '../../schemas/mod.ts';
 import { publishAlertAcknowledged, publishAlertClosed, type AlertRef } from '../../streams/mod.ts';
 import { principalOf } from '../identity/mod.ts';
-import {
-  bearer,
-  errorResponses,
-  inTenant,
-  iso,
-  type AdminDeps,
-  type AdminRouteOptions,
-  type IdParam,
-} from './context.ts';
+import { bearer, errorResponses, inTenant, iso, type AdminDeps, type AdminPlugin } from './context.ts';
 import { decodeCursor, page, timeKey } from './pagination.ts';
 import { NewestFirst, byId, guards } from './route-kit.ts';
 
@@ -142,7 +134,7 @@ async function tellActor(
   }
 }
 
-export const alertRoutes: FastifyPluginAsync<AdminRouteOptions> = async (app, { deps }) => {
+export const alertRoutes: AdminPlugin = async (app, { deps }) => {
   const { reader, operator } = guards(app);
 
   app.get(
@@ -158,7 +150,7 @@ export const alertRoutes: FastifyPluginAsync<AdminRouteOptions> = async (app, { 
       },
     },
     async (request) => {
-      const q = request.query as AlertListQuery;
+      const q = request.query;
       const list = new NewestFirst(q, 'opened_at');
       const w = list.where;
       if (q.status === 'open') w.and(`status <> 'resolved'`);
@@ -186,7 +178,7 @@ export const alertRoutes: FastifyPluginAsync<AdminRouteOptions> = async (app, { 
       },
     },
     async (request) => {
-      const { id } = request.params as IdParam;
+      const { id } = request.params;
       return toApi(await inTenant(deps, request, (c) => getAlert(c, id)));
     },
   );
@@ -208,8 +200,8 @@ export const alertRoutes: FastifyPluginAsync<AdminRouteOptions> = async (app, { 
       },
     },
     async (request) => {
-      const { id } = request.params as IdParam;
-      const note = (request.body as AlertAckBody).note ?? null;
+      const { id } = request.params;
+      const note = request.body.note ?? null;
       const userId = principalOf(request).userId;
       const row = await inTenant(deps, request, async (c) => {
         const before = await getAlert(c, id, true);
@@ -249,8 +241,8 @@ export const alertRoutes: FastifyPluginAsync<AdminRouteOptions> = async (app, { 
       },
     },
     async (request) => {
-      const { id } = request.params as IdParam;
-      const { note } = request.body as AlertResolveBody;
+      const { id } = request.params;
+      const { note } = request.body;
       const userId = principalOf(request).userId;
       const row = await inTenant(deps, request, async (c) => {
         const before = await getAlert(c, id, true);
@@ -282,8 +274,8 @@ export const alertRoutes: FastifyPluginAsync<AdminRouteOptions> = async (app, { 
       },
     },
     async (request) => {
-      const { id } = request.params as IdParam;
-      const body = request.body as AlertSnoozeBody;
+      const { id } = request.params;
+      const body = request.body;
       const row = await inTenant(deps, request, async (c) => {
         const before = await getAlert(c, id, true);
         if (before.status === 'resolved') throw new VigilError('INVALID_STATE', 'the alert is resolved');
@@ -313,8 +305,8 @@ export const alertRoutes: FastifyPluginAsync<AdminRouteOptions> = async (app, { 
       },
     },
     async (request) => {
-      const { id } = request.params as IdParam;
-      const q = request.query as AlertTimelineQuery;
+      const { id } = request.params;
+      const q = request.query;
       const limit = q.limit ?? 50;
       const cursor = decodeCursor(q.cursor, 'int');
       return inTenant(deps, request, async (c) => {

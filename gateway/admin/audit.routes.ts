@@ -1,7 +1,6 @@
-import type { FastifyPluginAsync } from 'fastify';
 import { ApiAuditEntry, AuditListQuery, Page } from '../../schemas/mod.ts';
 import { requireRole } from '../identity/mod.ts';
-import { bearer, errorResponses, inTenant, iso, type AdminRouteOptions } from './context.ts';
+import { bearer, errorResponses, inTenant, iso, type AdminPlugin } from './context.ts';
 import { Where, decodeCursor, page } from './pagination.ts';
 
 interface AuditRow {
@@ -19,7 +18,7 @@ interface AuditRow {
   _k: string;
 }
 
-export const auditRoutes: FastifyPluginAsync<AdminRouteOptions> = async (app, { deps }) => {
+export const auditRoutes: AdminPlugin = async (app, { deps }) => {
   app.get(
     '/audit-log',
     {
@@ -36,7 +35,7 @@ export const auditRoutes: FastifyPluginAsync<AdminRouteOptions> = async (app, { 
       },
     },
     async (request) => {
-      const q = request.query as AuditListQuery;
+      const q = request.query;
       const limit = q.limit ?? 50;
       const cursor = decodeCursor(q.cursor, 'int');
       const w = new Where();

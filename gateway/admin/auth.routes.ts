@@ -1,4 +1,3 @@
-import type { FastifyPluginAsync } from 'fastify';
 import { Type } from '@sinclair/typebox';
 import {
   ChangePasswordBody,
@@ -21,12 +20,12 @@ import {
   writeAudit,
   type UserRow,
 } from '../identity/mod.ts';
-import { bearer, errorResponses, type AdminRouteOptions } from './context.ts';
+import { bearer, errorResponses, type AdminPlugin } from './context.ts';
 
 /** Credentials are small: a tight body limit on the endpoints anyone can call. */
 const AUTH_BODY_LIMIT = 8 * 1024;
 
-export const authRoutes: FastifyPluginAsync<AdminRouteOptions> = async (app, { deps }) => {
+export const authRoutes: AdminPlugin = async (app, { deps }) => {
   const identity = app.identity;
 
   app.post(
@@ -44,7 +43,7 @@ export const authRoutes: FastifyPluginAsync<AdminRouteOptions> = async (app, { d
       },
     },
     async (request, reply) => {
-      const body = request.body as LoginBody;
+      const body = request.body;
       await identity.rateLimit(reply, [
         { bucket: 'login-ip', subject: request.ip, limit: identity.limits.loginPerIp },
       ]);
@@ -78,7 +77,7 @@ export const authRoutes: FastifyPluginAsync<AdminRouteOptions> = async (app, { d
       await identity.rateLimit(reply, [
         { bucket: 'refresh-ip', subject: request.ip, limit: identity.limits.refreshPerIp },
       ]);
-      return db(() => identity.refresh((request.body as RefreshBody).refreshToken, request));
+      return db(() => identity.refresh(request.body.refreshToken, request));
     },
   );
 
@@ -102,7 +101,7 @@ export const authRoutes: FastifyPluginAsync<AdminRouteOptions> = async (app, { d
       const body =
         request.body === undefined || request.body === null ? {} : assertValid(LogoutBody, request.body);
       await db(() => identity.logout(principalOf(request), body.refreshToken));
-      return reply.code(204).send();
+      return reply.code(204).send(null);
     },
   );
 
@@ -162,7 +161,7 @@ export const authRoutes: FastifyPluginAsync<AdminRouteOptions> = async (app, { d
     },
     async (request, reply) => {
       const p = principalOf(request);
-      const body = request.body as ChangePasswordBody;
+      const body = request.body;
       await identity.rateLimit(reply, [
         { bucket: 'password-user', subject: p.userId, limit: identity.limits.loginPerEmail },
       ]);
@@ -194,7 +193,7 @@ export const authRoutes: FastifyPluginAsync<AdminRouteOptions> = async (app, { d
         }),
       );
       await identity.revocations.cutoffUser(p.userId);
-      return reply.code(204).send();
+      return reply.code(204).send(null);
     },
   );
 };

@@ -1,4 +1,5 @@
 import type { FastifyRequest } from 'fastify';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { ErrorBody, withTenant, type PoolClient } from '../../schemas/mod.ts';
 import type { GatewayDeps } from '../deps.ts';
 import { db, principalOf, scopeOf, writeAudit, type AuditRecord } from '../identity/mod.ts';
@@ -9,6 +10,12 @@ export type AdminDeps = Pick<GatewayDeps, 'config' | 'log' | 'db' | 'redis' | 'n
 export interface AdminRouteOptions {
   deps: AdminDeps;
 }
+
+/**
+ * A resource's routes. The TypeBox type provider types `request.params`, `body` and `query`
+ * from the route's own schemas, so handlers never cast them.
+ */
+export type AdminPlugin = FastifyPluginAsyncTypebox<AdminRouteOptions>;
 
 /** Every route documents the one error body for every failure status. */
 export const errorResponses = { '4xx': ErrorBody, '5xx': ErrorBody } as const;
@@ -77,9 +84,4 @@ export function setClause(
   }
   parts.push('updated_at = now()');
   return parts.join(', ');
-}
-
-/** Path parameters of `/:id` routes (validated as a uuid by IdParams). */
-export interface IdParam {
-  id: string;
 }

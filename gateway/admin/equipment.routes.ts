@@ -1,4 +1,3 @@
-import type { FastifyPluginAsync } from 'fastify';
 import {
   ApiEquipment,
   ApiKeyIssued,
@@ -20,8 +19,7 @@ import {
   iso,
   publishControl,
   setClause,
-  type AdminRouteOptions,
-  type IdParam,
+  type AdminPlugin,
 } from './context.ts';
 import { timeKey } from './pagination.ts';
 import { NewestFirst, guards } from './route-kit.ts';
@@ -87,7 +85,7 @@ async function issueKey(c: PoolClient, equipmentId: string): Promise<ApiKeyIssue
   return { apiKey: k.key, prefix: k.prefix, createdAt: iso(rows[0]!.created_at), revoked: rowCount ?? 0 };
 }
 
-export const equipmentRoutes: FastifyPluginAsync<AdminRouteOptions> = async (app, { deps }) => {
+export const equipmentRoutes: AdminPlugin = async (app, { deps }) => {
   const { reader, admin } = guards(app);
   const changed = (tenantId: string, equipmentId: string, action: string) =>
     publishControl(deps, deps.names.ctl.equipmentChanged, { tenantId, equipmentId, action });
@@ -105,7 +103,7 @@ export const equipmentRoutes: FastifyPluginAsync<AdminRouteOptions> = async (app
       },
     },
     async (request) => {
-      const q = request.query as EquipmentListQuery;
+      const q = request.query;
       const list = new NewestFirst(q, 'e.created_at', 'e.id');
       const w = list.where;
       if (q.siteId) w.and(`e.site_id = ${w.p(q.siteId)}`);
@@ -129,7 +127,7 @@ export const equipmentRoutes: FastifyPluginAsync<AdminRouteOptions> = async (app
       },
     },
     async (request) => {
-      const { id } = request.params as IdParam;
+      const { id } = request.params;
       return toApi(await inTenant(deps, request, (c) => getEquipment(c, id)));
     },
   );
@@ -147,7 +145,7 @@ export const equipmentRoutes: FastifyPluginAsync<AdminRouteOptions> = async (app
       },
     },
     async (request, reply) => {
-      const body = request.body as EquipmentCreateBody;
+      const body = request.body;
       const created = await inTenant(deps, request, async (c) => {
         await assertSitesVisible(c, [body.siteId]);
         const { rows } = await c.query<{ id: string }>(
@@ -190,8 +188,8 @@ export const equipmentRoutes: FastifyPluginAsync<AdminRouteOptions> = async (app
       },
     },
     async (request) => {
-      const { id } = request.params as IdParam;
-      const body = request.body as EquipmentUpdateBody;
+      const { id } = request.params;
+      const body = request.body;
       const row = await inTenant(deps, request, async (c) => {
         const before = await getEquipment(c, id, true);
         if (before.decommissioned_at)
@@ -230,7 +228,7 @@ export const equipmentRoutes: FastifyPluginAsync<AdminRouteOptions> = async (app
       },
     },
     async (request) => {
-      const { id } = request.params as IdParam;
+      const { id } = request.params;
       const row = await inTenant(deps, request, async (c) => {
         const before = await getEquipment(c, id, true);
         if (before.decommissioned_at)
@@ -268,7 +266,7 @@ export const equipmentRoutes: FastifyPluginAsync<AdminRouteOptions> = async (app
       },
     },
     async (request, reply) => {
-      const { id } = request.params as IdParam;
+      const { id } = request.params;
       const issued = await inTenant(deps, request, async (c) => {
         const before = await getEquipment(c, id, true);
         if (before.decommissioned_at)

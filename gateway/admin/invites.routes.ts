@@ -1,4 +1,3 @@
-import type { FastifyPluginAsync } from 'fastify';
 import { Type } from '@sinclair/typebox';
 import {
   AcceptInviteBody,
@@ -22,15 +21,7 @@ import {
   writeAudit,
   type Principal,
 } from '../identity/mod.ts';
-import {
-  audit,
-  bearer,
-  errorResponses,
-  inTenant,
-  iso,
-  type AdminRouteOptions,
-  type IdParam,
-} from './context.ts';
+import { audit, bearer, errorResponses, inTenant, iso, type AdminPlugin } from './context.ts';
 import { timeKey } from './pagination.ts';
 import { NewestFirst, byId, guards } from './route-kit.ts';
 import { assertSitesVisible } from './sites.routes.ts';
@@ -143,7 +134,7 @@ interface InviteLookup {
   revoked_at: Date | null;
 }
 
-export const inviteRoutes: FastifyPluginAsync<AdminRouteOptions> = async (app, { deps }) => {
+export const inviteRoutes: AdminPlugin = async (app, { deps }) => {
   const { admin } = guards(app);
 
   app.get(
@@ -159,7 +150,7 @@ export const inviteRoutes: FastifyPluginAsync<AdminRouteOptions> = async (app, {
       },
     },
     async (request) => {
-      const q = request.query as InviteListQuery;
+      const q = request.query;
       const list = new NewestFirst(q, 'created_at');
       if (q.status) list.where.and(STATUS_SQL[q.status]);
       return inTenant(deps, request, (c) => list.fetch(c, `SELECT ${COLUMNS} FROM invites`, toApi));
@@ -179,7 +170,7 @@ export const inviteRoutes: FastifyPluginAsync<AdminRouteOptions> = async (app, {
       },
     },
     async (request) => {
-      const { id } = request.params as IdParam;
+      const { id } = request.params;
       return toApi(await inTenant(deps, request, (c) => getInvite(c, id)));
     },
   );
@@ -201,7 +192,7 @@ export const inviteRoutes: FastifyPluginAsync<AdminRouteOptions> = async (app, {
     async (request, reply) => {
       const p = principalOf(request);
       const created = await inTenant(deps, request, (c) =>
-        createInvite(c, p.tenantId, request.body as InviteCreateBody, p, {
+        createInvite(c, p.tenantId, request.body, p, {
           requestId: request.id,
           ip: request.ip,
         }),
@@ -223,7 +214,7 @@ export const inviteRoutes: FastifyPluginAsync<AdminRouteOptions> = async (app, {
       },
     },
     async (request, reply) => {
-      const { id } = request.params as IdParam;
+      const { id } = request.params;
       await inTenant(deps, request, async (c) => {
         const row = await getInvite(c, id, true);
         if (row.accepted_at) throw new VigilError('INVALID_STATE', 'the invite was already accepted');
@@ -237,7 +228,7 @@ export const inviteRoutes: FastifyPluginAsync<AdminRouteOptions> = async (app, {
           });
         }
       });
-      return reply.code(204).send();
+      return reply.code(204).send(null);
     },
   );
 
@@ -254,7 +245,7 @@ export const inviteRoutes: FastifyPluginAsync<AdminRouteOptions> = async (app, {
       },
     },
     async (request, reply) => {
-      const body = request.body as AcceptInviteBody;
+      const body = request.body;
       const identity = app.identity;
       await identity.rateLimit(reply, [
         { bucket: 'accept-ip', subject: request.ip, limit: identity.limits.acceptInvitePerIp },

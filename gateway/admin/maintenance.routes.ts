@@ -1,4 +1,3 @@
-import type { FastifyPluginAsync } from 'fastify';
 import { Type } from '@sinclair/typebox';
 import {
   ApiMaintenance,
@@ -18,8 +17,7 @@ import {
   iso,
   publishControl,
   setClause,
-  type AdminRouteOptions,
-  type IdParam,
+  type AdminPlugin,
 } from './context.ts';
 import { timeKey } from './pagination.ts';
 import { NewestFirst, byId, guards } from './route-kit.ts';
@@ -84,7 +82,7 @@ function assertTimes(r: {
 
 const getRecord = byId<MaintenanceRow>('maintenance_records', COLUMNS, 'maintenance record not found');
 
-export const maintenanceRoutes: FastifyPluginAsync<AdminRouteOptions> = async (app, { deps }) => {
+export const maintenanceRoutes: AdminPlugin = async (app, { deps }) => {
   const { reader, operator, admin } = guards(app);
   // Maintenance windows suppress alerts: the alert engine reloads the unit's windows on this.
   const changed = (tenantId: string, equipmentId: string) =>
@@ -103,7 +101,7 @@ export const maintenanceRoutes: FastifyPluginAsync<AdminRouteOptions> = async (a
       },
     },
     async (request) => {
-      const q = request.query as MaintenanceListQuery;
+      const q = request.query;
       const list = new NewestFirst(q, 'performed_at');
       const w = list.where;
       if (q.equipmentId) w.and(`equipment_id = ${w.p(q.equipmentId)}`);
@@ -131,7 +129,7 @@ export const maintenanceRoutes: FastifyPluginAsync<AdminRouteOptions> = async (a
       },
     },
     async (request) => {
-      const { id } = request.params as IdParam;
+      const { id } = request.params;
       return toApi(await inTenant(deps, request, (c) => getRecord(c, id)));
     },
   );
@@ -151,7 +149,7 @@ export const maintenanceRoutes: FastifyPluginAsync<AdminRouteOptions> = async (a
       },
     },
     async (request, reply) => {
-      const body = request.body as MaintenanceCreateBody;
+      const body = request.body;
       const times = {
         performedAt: body.performedAt,
         nextDue: body.nextDue ?? null,
@@ -213,8 +211,8 @@ export const maintenanceRoutes: FastifyPluginAsync<AdminRouteOptions> = async (a
       },
     },
     async (request) => {
-      const { id } = request.params as IdParam;
-      const body = request.body as MaintenanceUpdateBody;
+      const { id } = request.params;
+      const body = request.body;
       const row = await inTenant(deps, request, async (c) => {
         const before = await getRecord(c, id, true);
         const pick = (v: string | null | undefined, old: Date | null) => (v === undefined ? iso(old) : v);
@@ -269,7 +267,7 @@ export const maintenanceRoutes: FastifyPluginAsync<AdminRouteOptions> = async (a
       },
     },
     async (request, reply) => {
-      const { id } = request.params as IdParam;
+      const { id } = request.params;
       const before = await inTenant(deps, request, async (c) => {
         const before = await getRecord(c, id, true);
         await c.query('DELETE FROM maintenance_records WHERE id = $1', [id]);
@@ -282,7 +280,7 @@ export const maintenanceRoutes: FastifyPluginAsync<AdminRouteOptions> = async (a
         return before;
       });
       changed(principalOf(request).tenantId, before.equipment_id);
-      return reply.code(204).send();
+      return reply.code(204).send(null);
     },
   );
 };

@@ -1,4 +1,3 @@
-import type { FastifyPluginAsync } from 'fastify';
 import { Type } from '@sinclair/typebox';
 import {
   ApiFleetUnit,
@@ -12,7 +11,7 @@ import {
   VigilError,
   type PoolClient,
 } from '../../schemas/mod.ts';
-import { bearer, errorResponses, inTenant, iso, type AdminRouteOptions, type IdParam } from './context.ts';
+import { bearer, errorResponses, inTenant, iso, type AdminPlugin } from './context.ts';
 import { Where, decodeCursor, page, timeKey } from './pagination.ts';
 import { guards } from './route-kit.ts';
 
@@ -57,7 +56,7 @@ async function assertVisible(c: PoolClient, equipmentId: string): Promise<void> 
   if (!rowCount) throw new VigilError('NOT_FOUND', 'equipment not found');
 }
 
-export const readingRoutes: FastifyPluginAsync<AdminRouteOptions> = async (app, { deps }) => {
+export const readingRoutes: AdminPlugin = async (app, { deps }) => {
   const { reader } = guards(app);
 
   app.get(
@@ -73,7 +72,7 @@ export const readingRoutes: FastifyPluginAsync<AdminRouteOptions> = async (app, 
       },
     },
     async (request) => {
-      const q = request.query as FleetQuery;
+      const q = request.query;
       const limit = q.limit ?? 50;
       const w = new Where()
         .before(decodeCursor(q.cursor), 'e.created_at', 'e.id')
@@ -140,8 +139,8 @@ export const readingRoutes: FastifyPluginAsync<AdminRouteOptions> = async (app, 
       },
     },
     async (request) => {
-      const { id } = request.params as IdParam;
-      const q = request.query as ReadingsQuery;
+      const { id } = request.params;
+      const q = request.query;
       const limit = q.limit ?? 50;
       const cursor = decodeCursor(q.cursor);
       if (cursor && cursor.id !== id)
@@ -177,8 +176,8 @@ export const readingRoutes: FastifyPluginAsync<AdminRouteOptions> = async (app, 
       },
     },
     async (request) => {
-      const { id } = request.params as IdParam;
-      const q = request.query as HourlyQuery;
+      const { id } = request.params;
+      const q = request.query;
       const to = q.to ? Date.parse(q.to) : Date.now();
       const from = q.from ? Date.parse(q.from) : to - 24 * HOUR_MS;
       if (to <= from) throw new VigilError('VALIDATION_FAILED', 'querystring: from must be before to');

@@ -1,4 +1,3 @@
-import type { FastifyPluginAsync } from 'fastify';
 import { Type } from '@sinclair/typebox';
 import {
   ApiSite,
@@ -10,16 +9,7 @@ import {
   VigilError,
   type PoolClient,
 } from '../../schemas/mod.ts';
-import {
-  audit,
-  bearer,
-  errorResponses,
-  inTenant,
-  iso,
-  setClause,
-  type AdminRouteOptions,
-  type IdParam,
-} from './context.ts';
+import { audit, bearer, errorResponses, inTenant, iso, setClause, type AdminPlugin } from './context.ts';
 import { timeKey } from './pagination.ts';
 import { NewestFirst, byId, guards } from './route-kit.ts';
 
@@ -68,7 +58,7 @@ export async function assertSitesVisible(client: PoolClient, siteIds: readonly s
   if ((rows[0]?.n ?? 0) !== new Set(siteIds).size) throw new VigilError('NOT_FOUND', 'site not found');
 }
 
-export const siteRoutes: FastifyPluginAsync<AdminRouteOptions> = async (app, { deps }) => {
+export const siteRoutes: AdminPlugin = async (app, { deps }) => {
   const { reader, admin } = guards(app);
 
   app.get(
@@ -84,7 +74,7 @@ export const siteRoutes: FastifyPluginAsync<AdminRouteOptions> = async (app, { d
       },
     },
     async (request) => {
-      const list = new NewestFirst(request.query as SiteListQuery, 'created_at');
+      const list = new NewestFirst(request.query, 'created_at');
       return inTenant(deps, request, (c) => list.fetch(c, `SELECT ${COLUMNS} FROM sites`, toApi));
     },
   );
@@ -102,7 +92,7 @@ export const siteRoutes: FastifyPluginAsync<AdminRouteOptions> = async (app, { d
       },
     },
     async (request) => {
-      const { id } = request.params as IdParam;
+      const { id } = request.params;
       return toApi(await inTenant(deps, request, (c) => getSite(c, id)));
     },
   );
@@ -120,7 +110,7 @@ export const siteRoutes: FastifyPluginAsync<AdminRouteOptions> = async (app, { d
       },
     },
     async (request, reply) => {
-      const body = request.body as SiteCreateBody;
+      const body = request.body;
       assertTimezone(body.timezone);
       const row = await inTenant(deps, request, async (c) => {
         const { rows } = await c.query<SiteRow>(
@@ -155,8 +145,8 @@ export const siteRoutes: FastifyPluginAsync<AdminRouteOptions> = async (app, { d
       },
     },
     async (request) => {
-      const { id } = request.params as IdParam;
-      const body = request.body as SiteUpdateBody;
+      const { id } = request.params;
+      const body = request.body;
       assertTimezone(body.timezone);
       const row = await inTenant(deps, request, async (c) => {
         const before = await getSite(c, id, true);
@@ -193,7 +183,7 @@ export const siteRoutes: FastifyPluginAsync<AdminRouteOptions> = async (app, { d
       },
     },
     async (request, reply) => {
-      const { id } = request.params as IdParam;
+      const { id } = request.params;
       await inTenant(deps, request, async (c) => {
         const before = await getSite(c, id, true);
         const { rowCount } = await c.query('SELECT 1 FROM equipment WHERE site_id = $1 LIMIT 1', [id]);
@@ -207,7 +197,7 @@ export const siteRoutes: FastifyPluginAsync<AdminRouteOptions> = async (app, { d
           before: { name: before.name, timezone: before.timezone },
         });
       });
-      return reply.code(204).send();
+      return reply.code(204).send(null);
     },
   );
 };

@@ -1,4 +1,4 @@
-import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
+import type { FastifyRequest } from 'fastify';
 import {
   ApiTenant,
   IdParams,
@@ -23,15 +23,7 @@ import {
   writeAudit,
   type TenantRow,
 } from '../identity/mod.ts';
-import {
-  bearer,
-  errorResponses,
-  iso,
-  publishControl,
-  type AdminDeps,
-  type AdminRouteOptions,
-  type IdParam,
-} from './context.ts';
+import { bearer, errorResponses, iso, publishControl, type AdminDeps, type AdminPlugin } from './context.ts';
 import { createInvite } from './invites.routes.ts';
 import { decodeCursor, page, timeKey } from './pagination.ts';
 
@@ -61,7 +53,7 @@ function auditMeta(request: FastifyRequest) {
   return { actor: principalOf(request), requestId: request.id, ip: request.ip };
 }
 
-export const tenantRoutes: FastifyPluginAsync<AdminRouteOptions> = async (app, { deps }) => {
+export const tenantRoutes: AdminPlugin = async (app, { deps }) => {
   const platform = { onRequest: [app.authenticate, requireRole('platform_admin')] };
 
   app.get(
@@ -77,7 +69,7 @@ export const tenantRoutes: FastifyPluginAsync<AdminRouteOptions> = async (app, {
       },
     },
     async (request) => {
-      const q = request.query as TenantListQuery;
+      const q = request.query;
       const limit = q.limit ?? 50;
       const cursor = decodeCursor(q.cursor);
       // The definer function answers only in the platform tenant's transaction.
@@ -108,7 +100,7 @@ export const tenantRoutes: FastifyPluginAsync<AdminRouteOptions> = async (app, {
       },
     },
     async (request) => {
-      const { id } = request.params as IdParam;
+      const { id } = request.params;
       const row = await inTarget(deps, id, async (c) => {
         const { rows } = await c.query<TenantRow>('SELECT * FROM tenants WHERE id = $1', [id]);
         return rows[0];
@@ -132,7 +124,7 @@ export const tenantRoutes: FastifyPluginAsync<AdminRouteOptions> = async (app, {
       },
     },
     async (request, reply) => {
-      const body = request.body as TenantCreateBody;
+      const body = request.body;
       assertNotPlatformSlug(body.slug);
       const meta = auditMeta(request);
       const created = await provisionTenant(
@@ -180,8 +172,8 @@ export const tenantRoutes: FastifyPluginAsync<AdminRouteOptions> = async (app, {
       },
     },
     async (request) => {
-      const { id } = request.params as IdParam;
-      const body = request.body as TenantUpdateBody;
+      const { id } = request.params;
+      const body = request.body;
       const meta = auditMeta(request);
       const { before, after } = await inTarget(deps, id, async (c) => {
         const { rows } = await c.query<TenantRow>('SELECT * FROM tenants WHERE id = $1 FOR UPDATE', [id]);
@@ -237,7 +229,7 @@ export const tenantRoutes: FastifyPluginAsync<AdminRouteOptions> = async (app, {
       await identity.rateLimit(reply, [
         { bucket: 'signup-ip', subject: request.ip, limit: identity.limits.signupPerIp },
       ]);
-      const body = request.body as SignupBody;
+      const body = request.body;
       assertNotPlatformSlug(body.slug);
       const session = await provisionTenant(
         deps.db,

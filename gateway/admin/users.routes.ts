@@ -1,4 +1,3 @@
-import type { FastifyPluginAsync } from 'fastify';
 import { Type } from '@sinclair/typebox';
 import {
   ApiUser,
@@ -10,15 +9,7 @@ import {
   type PoolClient,
 } from '../../schemas/mod.ts';
 import { principalOf, type Principal, type Role } from '../identity/mod.ts';
-import {
-  audit,
-  bearer,
-  errorResponses,
-  inTenant,
-  iso,
-  type AdminRouteOptions,
-  type IdParam,
-} from './context.ts';
+import { audit, bearer, errorResponses, inTenant, iso, type AdminPlugin } from './context.ts';
 import { timeKey } from './pagination.ts';
 import { NewestFirst, byId, guards } from './route-kit.ts';
 import { assertSitesVisible } from './sites.routes.ts';
@@ -77,7 +68,7 @@ async function assertAdminRemains(c: PoolClient): Promise<void> {
     throw new VigilError('INVALID_STATE', 'the tenant must keep at least one active admin');
 }
 
-export const userRoutes: FastifyPluginAsync<AdminRouteOptions> = async (app, { deps }) => {
+export const userRoutes: AdminPlugin = async (app, { deps }) => {
   const { admin } = guards(app);
   const identity = app.identity;
 
@@ -94,7 +85,7 @@ export const userRoutes: FastifyPluginAsync<AdminRouteOptions> = async (app, { d
       },
     },
     async (request) => {
-      const q = request.query as UserListQuery;
+      const q = request.query;
       const list = new NewestFirst(q, 'created_at');
       const w = list.where;
       if (q.role) w.and(`role = ${w.p(q.role)}`);
@@ -120,7 +111,7 @@ export const userRoutes: FastifyPluginAsync<AdminRouteOptions> = async (app, { d
       },
     },
     async (request) => {
-      const { id } = request.params as IdParam;
+      const { id } = request.params;
       return toApi(await inTenant(deps, request, (c) => getUser(c, id)));
     },
   );
@@ -142,8 +133,8 @@ export const userRoutes: FastifyPluginAsync<AdminRouteOptions> = async (app, { d
       },
     },
     async (request) => {
-      const { id } = request.params as IdParam;
-      const body = request.body as UserUpdateBody;
+      const { id } = request.params;
+      const body = request.body;
       const caller = principalOf(request);
       const row = await inTenant(deps, request, async (c) => {
         const before = await lockUser(c, id, caller);
@@ -203,7 +194,7 @@ export const userRoutes: FastifyPluginAsync<AdminRouteOptions> = async (app, { d
       },
     },
     async (request, reply) => {
-      const { id } = request.params as IdParam;
+      const { id } = request.params;
       const caller = principalOf(request);
       await inTenant(deps, request, async (c) => {
         const before = await lockUser(c, id, caller);
@@ -217,7 +208,7 @@ export const userRoutes: FastifyPluginAsync<AdminRouteOptions> = async (app, { d
         });
       });
       await identity.revocations.cutoffUser(id);
-      return reply.code(204).send();
+      return reply.code(204).send(null);
     },
   );
 };
