@@ -17,18 +17,9 @@ import {
 import { DECIDER_KINDS } from '../../actors/mod.ts';
 import { publishRulesChanged } from '../../streams/mod.ts';
 import { principalOf, type Principal } from '../identity/mod.ts';
-import {
-  audit,
-  bearer,
-  errorResponses,
-  inTenant,
-  iso,
-  setClause,
-  type AdminDeps,
-  type AdminPlugin,
-} from './context.ts';
+import { audit, inTenant, iso, setClause, type AdminDeps } from './context.ts';
 import { timeKey } from './pagination.ts';
-import { NewestFirst, byId, guards } from './route-kit.ts';
+import { byId, guards, NewestFirst, resource } from './route-kit.ts';
 import { assertSitesVisible } from './sites.routes.ts';
 
 interface RuleRow {
@@ -135,7 +126,7 @@ async function rulesChanged(deps: AdminDeps, request: FastifyRequest, global: bo
   }
 }
 
-export const alertRuleRoutes: AdminPlugin = async (app, { deps }) => {
+export const alertRuleRoutes = resource('alert-rules', async (app, { deps }) => {
   const { reader, admin } = guards(app);
 
   app.get(
@@ -143,11 +134,9 @@ export const alertRuleRoutes: AdminPlugin = async (app, { deps }) => {
     {
       ...reader,
       schema: {
-        tags: ['alert-rules'],
         summary: 'List alert rules: global, tenant, site and equipment scopes',
-        security: bearer,
         querystring: AlertRuleListQuery,
-        response: { 200: Page(ApiAlertRule), ...errorResponses },
+        response: { 200: Page(ApiAlertRule) },
       },
     },
     async (request) => {
@@ -168,11 +157,9 @@ export const alertRuleRoutes: AdminPlugin = async (app, { deps }) => {
     {
       ...reader,
       schema: {
-        tags: ['alert-rules'],
         summary: 'One alert rule',
-        security: bearer,
         params: IdParams,
-        response: { 200: ApiAlertRule, ...errorResponses },
+        response: { 200: ApiAlertRule },
       },
     },
     async (request) => {
@@ -186,16 +173,14 @@ export const alertRuleRoutes: AdminPlugin = async (app, { deps }) => {
     {
       ...admin,
       schema: {
-        tags: ['alert-rules'],
         summary: 'Create a rule for the tenant, one site (siteId) or one unit (equipmentId)',
         description:
           'For each rule key the most specific scope wins: equipment > site > tenant > global. ' +
           'Platform admins (in their own tenant) create global rules with `global: true`. ' +
           `Kinds the alert engine evaluates: ${DECIDER_KINDS.join(', ')}; ` +
           'other kinds are refused with 400 UNSUPPORTED_RULE_KIND.',
-        security: bearer,
         body: AlertRuleCreateBody,
-        response: { 201: ApiAlertRule, ...errorResponses },
+        response: { 201: ApiAlertRule },
       },
     },
     async (request, reply) => {
@@ -259,15 +244,13 @@ export const alertRuleRoutes: AdminPlugin = async (app, { deps }) => {
     {
       ...admin,
       schema: {
-        tags: ['alert-rules'],
         summary: "Change a rule's name, params, latched or enabled",
         description:
           'A stored rule of a kind the alert engine does not evaluate can only be disabled ' +
           '(400 UNSUPPORTED_RULE_KIND otherwise).',
-        security: bearer,
         params: IdParams,
         body: AlertRuleUpdateBody,
-        response: { 200: ApiAlertRule, ...errorResponses },
+        response: { 200: ApiAlertRule },
       },
     },
     async (request) => {
@@ -319,11 +302,9 @@ export const alertRuleRoutes: AdminPlugin = async (app, { deps }) => {
     {
       ...admin,
       schema: {
-        tags: ['alert-rules'],
         summary: 'Delete a rule; its open alerts are retired by their actors',
-        security: bearer,
         params: IdParams,
-        response: { 204: Type.Null(), ...errorResponses },
+        response: { 204: Type.Null() },
       },
     },
     async (request, reply) => {
@@ -347,4 +328,4 @@ export const alertRuleRoutes: AdminPlugin = async (app, { deps }) => {
       return reply.code(204).send(null);
     },
   );
-};
+});

@@ -15,9 +15,9 @@ import {
 } from '../../schemas/mod.ts';
 import { publishAlertAcknowledged, publishAlertClosed, type AlertRef } from '../../streams/mod.ts';
 import { principalOf } from '../identity/mod.ts';
-import { bearer, errorResponses, inTenant, iso, type AdminDeps, type AdminPlugin } from './context.ts';
+import { inTenant, iso, type AdminDeps } from './context.ts';
 import { decodeCursor, page, timeKey } from './pagination.ts';
-import { NewestFirst, byId, guards } from './route-kit.ts';
+import { byId, guards, NewestFirst, resource } from './route-kit.ts';
 
 interface AlertRow {
   id: string;
@@ -134,7 +134,7 @@ async function tellActor(
   }
 }
 
-export const alertRoutes: AdminPlugin = async (app, { deps }) => {
+export const alertRoutes = resource('alerts', async (app, { deps }) => {
   const { reader, operator } = guards(app);
 
   app.get(
@@ -142,11 +142,9 @@ export const alertRoutes: AdminPlugin = async (app, { deps }) => {
     {
       ...reader,
       schema: {
-        tags: ['alerts'],
         summary: 'List alerts, newest first',
-        security: bearer,
         querystring: AlertListQuery,
-        response: { 200: Page(ApiAlert), ...errorResponses },
+        response: { 200: Page(ApiAlert) },
       },
     },
     async (request) => {
@@ -170,11 +168,9 @@ export const alertRoutes: AdminPlugin = async (app, { deps }) => {
     {
       ...reader,
       schema: {
-        tags: ['alerts'],
         summary: 'One alert',
-        security: bearer,
         params: IdParams,
-        response: { 200: ApiAlert, ...errorResponses },
+        response: { 200: ApiAlert },
       },
     },
     async (request) => {
@@ -188,15 +184,13 @@ export const alertRoutes: AdminPlugin = async (app, { deps }) => {
     {
       ...operator,
       schema: {
-        tags: ['alerts'],
         summary: 'Acknowledge an active alert (operators and admins)',
         description:
           'A latched alert whose condition has already cleared is closed by its acknowledgement ' +
           '(status resolved); one still in breach resolves when its condition clears.',
-        security: bearer,
         params: IdParams,
         body: AlertAckBody,
-        response: { 200: ApiAlert, ...errorResponses },
+        response: { 200: ApiAlert },
       },
     },
     async (request) => {
@@ -232,12 +226,10 @@ export const alertRoutes: AdminPlugin = async (app, { deps }) => {
     {
       ...operator,
       schema: {
-        tags: ['alerts'],
         summary: 'Resolve an alert by hand; a note is required (operators and admins)',
-        security: bearer,
         params: IdParams,
         body: AlertResolveBody,
-        response: { 200: ApiAlert, ...errorResponses },
+        response: { 200: ApiAlert },
       },
     },
     async (request) => {
@@ -265,12 +257,10 @@ export const alertRoutes: AdminPlugin = async (app, { deps }) => {
     {
       ...operator,
       schema: {
-        tags: ['alerts'],
         summary: 'Snooze notifications of an open alert for a period (operators and admins)',
-        security: bearer,
         params: IdParams,
         body: AlertSnoozeBody,
-        response: { 200: ApiAlert, ...errorResponses },
+        response: { 200: ApiAlert },
       },
     },
     async (request) => {
@@ -296,12 +286,10 @@ export const alertRoutes: AdminPlugin = async (app, { deps }) => {
     {
       ...reader,
       schema: {
-        tags: ['alerts'],
         summary: "An alert's timeline, oldest first",
-        security: bearer,
         params: IdParams,
         querystring: AlertTimelineQuery,
-        response: { 200: Page(ApiAlertTimelineEntry), ...errorResponses },
+        response: { 200: Page(ApiAlertTimelineEntry) },
       },
     },
     async (request) => {
@@ -330,4 +318,4 @@ export const alertRoutes: AdminPlugin = async (app, { deps }) => {
       });
     },
   );
-};
+});

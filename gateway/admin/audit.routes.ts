@@ -1,6 +1,7 @@
 import { ApiAuditEntry, AuditListQuery, Page } from '../../schemas/mod.ts';
 import { requireRole } from '../identity/mod.ts';
-import { bearer, errorResponses, inTenant, iso, type AdminPlugin } from './context.ts';
+import { inTenant, iso } from './context.ts';
+import { resource } from './route-kit.ts';
 import { Where, decodeCursor, page } from './pagination.ts';
 
 interface AuditRow {
@@ -18,20 +19,18 @@ interface AuditRow {
   _k: string;
 }
 
-export const auditRoutes: AdminPlugin = async (app, { deps }) => {
+export const auditRoutes = resource('audit', async (app, { deps }) => {
   app.get(
     '/audit-log',
     {
       onRequest: [app.authenticate, requireRole('tenant_admin')],
       schema: {
-        tags: ['audit'],
         summary: "The tenant's audit log, newest first",
         description:
           'Who changed what: tenants, sites, users and roles, invites, equipment and API keys, rules, maintenance, ' +
           'and every request a platform admin made in the tenant (platform.act_as).',
-        security: bearer,
         querystring: AuditListQuery,
-        response: { 200: Page(ApiAuditEntry), ...errorResponses },
+        response: { 200: Page(ApiAuditEntry) },
       },
     },
     async (request) => {
@@ -69,4 +68,4 @@ export const auditRoutes: AdminPlugin = async (app, { deps }) => {
       });
     },
   );
-};
+});

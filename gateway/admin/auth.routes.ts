@@ -20,12 +20,12 @@ import {
   writeAudit,
   type UserRow,
 } from '../identity/mod.ts';
-import { bearer, errorResponses, type AdminPlugin } from './context.ts';
+import { resource } from './route-kit.ts';
 
 /** Credentials are small: a tight body limit on the endpoints anyone can call. */
 const AUTH_BODY_LIMIT = 8 * 1024;
 
-export const authRoutes: AdminPlugin = async (app, { deps }) => {
+export const authRoutes = resource('auth', async (app, { deps }) => {
   const identity = app.identity;
 
   app.post(
@@ -33,13 +33,12 @@ export const authRoutes: AdminPlugin = async (app, { deps }) => {
     {
       bodyLimit: AUTH_BODY_LIMIT,
       schema: {
-        tags: ['auth'],
         summary: 'Log in with email and password',
         description:
           'Rate limited per client address and per account (429 RATE_LIMITED with Retry-After); every ' +
           'spelling of an email that reaches the same account counts against the same limit.',
         body: LoginBody,
-        response: { 200: SessionResponse, ...errorResponses },
+        response: { 200: SessionResponse },
       },
     },
     async (request, reply) => {
@@ -64,13 +63,12 @@ export const authRoutes: AdminPlugin = async (app, { deps }) => {
     {
       bodyLimit: AUTH_BODY_LIMIT,
       schema: {
-        tags: ['auth'],
         summary: 'Exchange a refresh token for a new session',
         description:
           'Refresh tokens are single use: the response carries the next one. Presenting a spent token again ' +
           'revokes every token of its session (401).',
         body: RefreshBody,
-        response: { 200: SessionResponse, ...errorResponses },
+        response: { 200: SessionResponse },
       },
     },
     async (request, reply) => {
@@ -87,13 +85,11 @@ export const authRoutes: AdminPlugin = async (app, { deps }) => {
       bodyLimit: AUTH_BODY_LIMIT,
       onRequest: app.authenticate,
       schema: {
-        tags: ['auth'],
         summary: 'End the session',
         description:
           "Revokes the access token and its session's refresh tokens. Optional JSON body " +
           '`{ "refreshToken": "..." }` names another session of the same user to end as well.',
-        security: bearer,
-        response: { 204: Type.Null(), ...errorResponses },
+        response: { 204: Type.Null() },
       },
     },
     async (request, reply) => {
@@ -110,10 +106,8 @@ export const authRoutes: AdminPlugin = async (app, { deps }) => {
     {
       onRequest: app.authenticate,
       schema: {
-        tags: ['auth'],
         summary: 'The current user and tenant',
-        security: bearer,
-        response: { 200: MeResponse, ...errorResponses },
+        response: { 200: MeResponse },
       },
     },
     async (request) => {
@@ -151,12 +145,10 @@ export const authRoutes: AdminPlugin = async (app, { deps }) => {
       bodyLimit: AUTH_BODY_LIMIT,
       onRequest: app.authenticate,
       schema: {
-        tags: ['auth'],
         summary: 'Change your password',
         description: 'Ends every session of the user, this one included: log in again with the new password.',
-        security: bearer,
         body: ChangePasswordBody,
-        response: { 204: Type.Null(), ...errorResponses },
+        response: { 204: Type.Null() },
       },
     },
     async (request, reply) => {
@@ -196,4 +188,4 @@ export const authRoutes: AdminPlugin = async (app, { deps }) => {
       return reply.code(204).send(null);
     },
   );
-};
+});

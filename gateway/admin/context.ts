@@ -1,6 +1,6 @@
 import type { FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { ErrorBody, withTenant, type PoolClient } from '../../schemas/mod.ts';
+import { withTenant, type PoolClient } from '../../schemas/mod.ts';
 import type { GatewayDeps } from '../deps.ts';
 import { db, principalOf, scopeOf, writeAudit, type AuditRecord } from '../identity/mod.ts';
 
@@ -16,10 +16,6 @@ export interface AdminRouteOptions {
  * from the route's own schemas, so handlers never cast them.
  */
 export type AdminPlugin = FastifyPluginAsyncTypebox<AdminRouteOptions>;
-
-/** Every route documents the one error body for every failure status. */
-export const errorResponses = { '4xx': ErrorBody, '5xx': ErrorBody } as const;
-export const bearer = [{ bearerAuth: [] }];
 
 /**
  * Run `fn` in a transaction scoped to the caller's tenant and sites: RLS decides what exists.

@@ -11,18 +11,9 @@ import {
   type PoolClient,
 } from '../../schemas/mod.ts';
 import { newApiKey, principalOf } from '../identity/mod.ts';
-import {
-  audit,
-  bearer,
-  errorResponses,
-  inTenant,
-  iso,
-  publishControl,
-  setClause,
-  type AdminPlugin,
-} from './context.ts';
+import { audit, inTenant, iso, publishControl, setClause } from './context.ts';
 import { timeKey } from './pagination.ts';
-import { NewestFirst, guards } from './route-kit.ts';
+import { guards, NewestFirst, resource } from './route-kit.ts';
 import { assertSitesVisible } from './sites.routes.ts';
 
 interface EquipmentRow {
@@ -85,7 +76,7 @@ async function issueKey(c: PoolClient, equipmentId: string): Promise<ApiKeyIssue
   return { apiKey: k.key, prefix: k.prefix, createdAt: iso(rows[0]!.created_at), revoked: rowCount ?? 0 };
 }
 
-export const equipmentRoutes: AdminPlugin = async (app, { deps }) => {
+export const equipmentRoutes = resource('equipment', async (app, { deps }) => {
   const { reader, admin } = guards(app);
   const changed = (tenantId: string, equipmentId: string, action: string) =>
     publishControl(deps, deps.names.ctl.equipmentChanged, { tenantId, equipmentId, action });
@@ -95,11 +86,9 @@ export const equipmentRoutes: AdminPlugin = async (app, { deps }) => {
     {
       ...reader,
       schema: {
-        tags: ['equipment'],
         summary: "List equipment (only the caller's sites when restricted)",
-        security: bearer,
         querystring: EquipmentListQuery,
-        response: { 200: Page(ApiEquipment), ...errorResponses },
+        response: { 200: Page(ApiEquipment) },
       },
     },
     async (request) => {
@@ -119,11 +108,9 @@ export const equipmentRoutes: AdminPlugin = async (app, { deps }) => {
     {
       ...reader,
       schema: {
-        tags: ['equipment'],
         summary: 'One equipment unit',
-        security: bearer,
         params: IdParams,
-        response: { 200: ApiEquipment, ...errorResponses },
+        response: { 200: ApiEquipment },
       },
     },
     async (request) => {
@@ -137,11 +124,9 @@ export const equipmentRoutes: AdminPlugin = async (app, { deps }) => {
     {
       ...admin,
       schema: {
-        tags: ['equipment'],
         summary: 'Register equipment; returns its API key once',
-        security: bearer,
         body: EquipmentCreateBody,
-        response: { 201: EquipmentCreated, ...errorResponses },
+        response: { 201: EquipmentCreated },
       },
     },
     async (request, reply) => {
@@ -179,12 +164,10 @@ export const equipmentRoutes: AdminPlugin = async (app, { deps }) => {
     {
       ...admin,
       schema: {
-        tags: ['equipment'],
         summary: 'Update equipment (the site is fixed)',
-        security: bearer,
         params: IdParams,
         body: EquipmentUpdateBody,
-        response: { 200: ApiEquipment, ...errorResponses },
+        response: { 200: ApiEquipment },
       },
     },
     async (request) => {
@@ -220,11 +203,9 @@ export const equipmentRoutes: AdminPlugin = async (app, { deps }) => {
     {
       ...admin,
       schema: {
-        tags: ['equipment'],
         summary: 'Decommission equipment: its API keys stop working; history is kept',
-        security: bearer,
         params: IdParams,
-        response: { 200: ApiEquipment, ...errorResponses },
+        response: { 200: ApiEquipment },
       },
     },
     async (request) => {
@@ -258,11 +239,9 @@ export const equipmentRoutes: AdminPlugin = async (app, { deps }) => {
     {
       ...admin,
       schema: {
-        tags: ['equipment'],
         summary: 'Rotate the API key: the old key stops working, the new one is shown once',
-        security: bearer,
         params: IdParams,
-        response: { 201: ApiKeyIssued, ...errorResponses },
+        response: { 201: ApiKeyIssued },
       },
     },
     async (request, reply) => {
@@ -285,4 +264,4 @@ export const equipmentRoutes: AdminPlugin = async (app, { deps }) => {
       return reply.code(201).send(issued);
     },
   );
-};
+});

@@ -21,9 +21,9 @@ import {
   writeAudit,
   type Principal,
 } from '../identity/mod.ts';
-import { audit, bearer, errorResponses, inTenant, iso, type AdminPlugin } from './context.ts';
+import { audit, inTenant, iso } from './context.ts';
 import { timeKey } from './pagination.ts';
-import { NewestFirst, byId, guards } from './route-kit.ts';
+import { byId, guards, NewestFirst, resource } from './route-kit.ts';
 import { assertSitesVisible } from './sites.routes.ts';
 
 interface InviteRow {
@@ -134,7 +134,7 @@ interface InviteLookup {
   revoked_at: Date | null;
 }
 
-export const inviteRoutes: AdminPlugin = async (app, { deps }) => {
+export const inviteRoutes = resource('invites', async (app, { deps }) => {
   const { admin } = guards(app);
 
   app.get(
@@ -142,11 +142,9 @@ export const inviteRoutes: AdminPlugin = async (app, { deps }) => {
     {
       ...admin,
       schema: {
-        tags: ['invites'],
         summary: 'List invites',
-        security: bearer,
         querystring: InviteListQuery,
-        response: { 200: Page(ApiInvite), ...errorResponses },
+        response: { 200: Page(ApiInvite) },
       },
     },
     async (request) => {
@@ -162,11 +160,9 @@ export const inviteRoutes: AdminPlugin = async (app, { deps }) => {
     {
       ...admin,
       schema: {
-        tags: ['invites'],
         summary: 'One invite',
-        security: bearer,
         params: IdParams,
-        response: { 200: ApiInvite, ...errorResponses },
+        response: { 200: ApiInvite },
       },
     },
     async (request) => {
@@ -180,13 +176,11 @@ export const inviteRoutes: AdminPlugin = async (app, { deps }) => {
     {
       ...admin,
       schema: {
-        tags: ['invites'],
         summary: 'Invite a user',
         description:
           'The token in the response is shown once; send it to the invitee, who accepts at /v1/invites/accept.',
-        security: bearer,
         body: InviteCreateBody,
-        response: { 201: InviteCreated, ...errorResponses },
+        response: { 201: InviteCreated },
       },
     },
     async (request, reply) => {
@@ -206,11 +200,9 @@ export const inviteRoutes: AdminPlugin = async (app, { deps }) => {
     {
       ...admin,
       schema: {
-        tags: ['invites'],
         summary: 'Revoke a pending invite',
-        security: bearer,
         params: IdParams,
-        response: { 204: Type.Null(), ...errorResponses },
+        response: { 204: Type.Null() },
       },
     },
     async (request, reply) => {
@@ -237,11 +229,10 @@ export const inviteRoutes: AdminPlugin = async (app, { deps }) => {
     {
       bodyLimit: 8 * 1024,
       schema: {
-        tags: ['invites'],
         summary: 'Accept an invite: creates the user and logs them in',
         description: 'Single use; 401 INVALID_TOKEN when the invite is unknown, used, revoked or expired.',
         body: AcceptInviteBody,
-        response: { 201: SessionResponse, ...errorResponses },
+        response: { 201: SessionResponse },
       },
     },
     async (request, reply) => {
@@ -291,4 +282,4 @@ export const inviteRoutes: AdminPlugin = async (app, { deps }) => {
       return reply.code(201).send(session);
     },
   );
-};
+});

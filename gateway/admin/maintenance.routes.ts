@@ -9,18 +9,9 @@ import {
   VigilError,
 } from '../../schemas/mod.ts';
 import { principalOf } from '../identity/mod.ts';
-import {
-  audit,
-  bearer,
-  errorResponses,
-  inTenant,
-  iso,
-  publishControl,
-  setClause,
-  type AdminPlugin,
-} from './context.ts';
+import { audit, inTenant, iso, publishControl, setClause } from './context.ts';
 import { timeKey } from './pagination.ts';
-import { NewestFirst, byId, guards } from './route-kit.ts';
+import { byId, guards, NewestFirst, resource } from './route-kit.ts';
 
 interface MaintenanceRow {
   id: string;
@@ -82,7 +73,7 @@ function assertTimes(r: {
 
 const getRecord = byId<MaintenanceRow>('maintenance_records', COLUMNS, 'maintenance record not found');
 
-export const maintenanceRoutes: AdminPlugin = async (app, { deps }) => {
+export const maintenanceRoutes = resource('maintenance', async (app, { deps }) => {
   const { reader, operator, admin } = guards(app);
   // Maintenance windows suppress alerts: the alert engine reloads the unit's windows on this.
   const changed = (tenantId: string, equipmentId: string) =>
@@ -93,11 +84,9 @@ export const maintenanceRoutes: AdminPlugin = async (app, { deps }) => {
     {
       ...reader,
       schema: {
-        tags: ['maintenance'],
         summary: 'List maintenance records, newest first',
-        security: bearer,
         querystring: MaintenanceListQuery,
-        response: { 200: Page(ApiMaintenance), ...errorResponses },
+        response: { 200: Page(ApiMaintenance) },
       },
     },
     async (request) => {
@@ -121,11 +110,9 @@ export const maintenanceRoutes: AdminPlugin = async (app, { deps }) => {
     {
       ...reader,
       schema: {
-        tags: ['maintenance'],
         summary: 'One maintenance record',
-        security: bearer,
         params: IdParams,
-        response: { 200: ApiMaintenance, ...errorResponses },
+        response: { 200: ApiMaintenance },
       },
     },
     async (request) => {
@@ -139,13 +126,11 @@ export const maintenanceRoutes: AdminPlugin = async (app, { deps }) => {
     {
       ...operator,
       schema: {
-        tags: ['maintenance'],
         summary: 'Record maintenance (operators and admins)',
         description:
           'windowStart/windowEnd, when given, is a period in which new alerts of the unit are flagged suppressed.',
-        security: bearer,
         body: MaintenanceCreateBody,
-        response: { 201: ApiMaintenance, ...errorResponses },
+        response: { 201: ApiMaintenance },
       },
     },
     async (request, reply) => {
@@ -202,12 +187,10 @@ export const maintenanceRoutes: AdminPlugin = async (app, { deps }) => {
     {
       ...operator,
       schema: {
-        tags: ['maintenance'],
         summary: 'Correct a maintenance record (operators and admins)',
-        security: bearer,
         params: IdParams,
         body: MaintenanceUpdateBody,
-        response: { 200: ApiMaintenance, ...errorResponses },
+        response: { 200: ApiMaintenance },
       },
     },
     async (request) => {
@@ -259,11 +242,9 @@ export const maintenanceRoutes: AdminPlugin = async (app, { deps }) => {
     {
       ...admin,
       schema: {
-        tags: ['maintenance'],
         summary: 'Delete a maintenance record (tenant admins)',
-        security: bearer,
         params: IdParams,
-        response: { 204: Type.Null(), ...errorResponses },
+        response: { 204: Type.Null() },
       },
     },
     async (request, reply) => {
@@ -283,4 +264,4 @@ export const maintenanceRoutes: AdminPlugin = async (app, { deps }) => {
       return reply.code(204).send(null);
     },
   );
-};
+});

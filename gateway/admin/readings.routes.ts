@@ -11,9 +11,9 @@ import {
   VigilError,
   type PoolClient,
 } from '../../schemas/mod.ts';
-import { bearer, errorResponses, inTenant, iso, type AdminPlugin } from './context.ts';
+import { inTenant, iso } from './context.ts';
 import { Where, decodeCursor, page, timeKey } from './pagination.ts';
-import { guards } from './route-kit.ts';
+import { guards, resource } from './route-kit.ts';
 
 /**
  * Reads of stored telemetry. They go through `telemetry_v` / `telemetry_hourly_v` only: the
@@ -56,7 +56,7 @@ async function assertVisible(c: PoolClient, equipmentId: string): Promise<void> 
   if (!rowCount) throw new VigilError('NOT_FOUND', 'equipment not found');
 }
 
-export const readingRoutes: AdminPlugin = async (app, { deps }) => {
+export const readingRoutes = resource('equipment', async (app, { deps }) => {
   const { reader } = guards(app);
 
   app.get(
@@ -64,11 +64,9 @@ export const readingRoutes: AdminPlugin = async (app, { deps }) => {
     {
       ...reader,
       schema: {
-        tags: ['equipment'],
         summary: 'Fleet board: every unit in service with its latest reading and open alerts',
-        security: bearer,
         querystring: FleetQuery,
-        response: { 200: Page(ApiFleetUnit), ...errorResponses },
+        response: { 200: Page(ApiFleetUnit) },
       },
     },
     async (request) => {
@@ -130,12 +128,10 @@ export const readingRoutes: AdminPlugin = async (app, { deps }) => {
     {
       ...reader,
       schema: {
-        tags: ['equipment'],
         summary: 'Stored readings of one unit, newest first',
-        security: bearer,
         params: IdParams,
         querystring: ReadingsQuery,
-        response: { 200: Page(ApiReading), ...errorResponses },
+        response: { 200: Page(ApiReading) },
       },
     },
     async (request) => {
@@ -166,13 +162,11 @@ export const readingRoutes: AdminPlugin = async (app, { deps }) => {
     {
       ...reader,
       schema: {
-        tags: ['equipment'],
         summary: 'Hourly min/avg/max, door-open ratio and compressor duty of one unit (≤ 31 days)',
         description: 'Defaults to the last 24 hours. Rollups are refreshed by the maintenance job.',
-        security: bearer,
         params: IdParams,
         querystring: HourlyQuery,
-        response: { 200: Type.Array(ApiHourly), ...errorResponses },
+        response: { 200: Type.Array(ApiHourly) },
       },
     },
     async (request) => {
@@ -217,4 +211,4 @@ export const readingRoutes: AdminPlugin = async (app, { deps }) => {
       });
     },
   );
-};
+});

@@ -1,6 +1,7 @@
-import type { FastifyInstance } from 'fastify';
-import { VigilError, type PoolClient } from '../../schemas/mod.ts';
+import type { FastifyInstance, onRouteHookHandler } from 'fastify';
+import { ErrorBody, VigilError, type PoolClient } from '../../schemas/mod.ts';
 import { requireRole } from '../identity/mod.ts';
+import type { AdminPlugin } from './context.ts';
 import { Where, decodeCursor, page } from './pagination.ts';
 
 /**
@@ -12,6 +13,35 @@ export function guards(app: FastifyInstance) {
     reader: { onRequest: [app.authenticate, requireRole('viewer')] },
     operator: { onRequest: [app.authenticate, requireRole('operator')] },
     admin: { onRequest: [app.authenticate, requireRole('tenant_admin')] },
+  };
+}
+
+/** Every route documents the one error body for every failure status. */
+const errorResponses = { '4xx': ErrorBody, '5xx': ErrorBody } as const;
+const bearer = [{ bearerAuth: [] }];
+
+/**
+ * A resource's routes, documented alike: every route declared inside gets the resource's
+ * OpenAPI tag and the error body for every 4xx/5xx status, and, when it authenticates
+ * (`app.authenticate` among its onRequest hooks), the bearer security requirement — so the
+ * document follows the guard instead of repeating it. A route's own schema fields win.
+ *
+ *   export const siteRoutes = resource('sites', async (app, { deps }) => { app.get(…) });
+ */
+export function resource(tag: string, routes: AdminPlugin): AdminPlugin {
+  return async (app, opts) => {
+    const document: onRouteHookHandler = (route) => {
+      const schema = route.schema ?? {};
+      const authenticated = [route.onRequest ?? []].flat().includes(app.authenticate);
+      route.schema = {
+        tags: [tag],
+        ...(authenticated ? { security: bearer } : {}),
+        ...schema,
+        response: { ...(schema.response as object | undefined), ...errorResponses },
+      };
+    };
+    app.addHook('onRoute', document);
+    await routes(app, opts);
   };
 }
 

@@ -9,9 +9,9 @@ import {
   VigilError,
   type PoolClient,
 } from '../../schemas/mod.ts';
-import { audit, bearer, errorResponses, inTenant, iso, setClause, type AdminPlugin } from './context.ts';
+import { audit, inTenant, iso, setClause } from './context.ts';
 import { timeKey } from './pagination.ts';
-import { NewestFirst, byId, guards } from './route-kit.ts';
+import { byId, guards, NewestFirst, resource } from './route-kit.ts';
 
 interface SiteRow {
   id: string;
@@ -58,7 +58,7 @@ export async function assertSitesVisible(client: PoolClient, siteIds: readonly s
   if ((rows[0]?.n ?? 0) !== new Set(siteIds).size) throw new VigilError('NOT_FOUND', 'site not found');
 }
 
-export const siteRoutes: AdminPlugin = async (app, { deps }) => {
+export const siteRoutes = resource('sites', async (app, { deps }) => {
   const { reader, admin } = guards(app);
 
   app.get(
@@ -66,11 +66,9 @@ export const siteRoutes: AdminPlugin = async (app, { deps }) => {
     {
       ...reader,
       schema: {
-        tags: ['sites'],
         summary: "List sites (only the caller's sites when restricted)",
-        security: bearer,
         querystring: SiteListQuery,
-        response: { 200: Page(ApiSite), ...errorResponses },
+        response: { 200: Page(ApiSite) },
       },
     },
     async (request) => {
@@ -84,11 +82,9 @@ export const siteRoutes: AdminPlugin = async (app, { deps }) => {
     {
       ...reader,
       schema: {
-        tags: ['sites'],
         summary: 'One site',
-        security: bearer,
         params: IdParams,
-        response: { 200: ApiSite, ...errorResponses },
+        response: { 200: ApiSite },
       },
     },
     async (request) => {
@@ -102,11 +98,9 @@ export const siteRoutes: AdminPlugin = async (app, { deps }) => {
     {
       ...admin,
       schema: {
-        tags: ['sites'],
         summary: 'Create a site',
-        security: bearer,
         body: SiteCreateBody,
-        response: { 201: ApiSite, ...errorResponses },
+        response: { 201: ApiSite },
       },
     },
     async (request, reply) => {
@@ -136,12 +130,10 @@ export const siteRoutes: AdminPlugin = async (app, { deps }) => {
     {
       ...admin,
       schema: {
-        tags: ['sites'],
         summary: 'Update a site',
-        security: bearer,
         params: IdParams,
         body: SiteUpdateBody,
-        response: { 200: ApiSite, ...errorResponses },
+        response: { 200: ApiSite },
       },
     },
     async (request) => {
@@ -174,12 +166,10 @@ export const siteRoutes: AdminPlugin = async (app, { deps }) => {
     {
       ...admin,
       schema: {
-        tags: ['sites'],
         summary: 'Delete a site without equipment',
         description: '409 CONFLICT while equipment (in service or decommissioned) still belongs to the site.',
-        security: bearer,
         params: IdParams,
-        response: { 204: Type.Null(), ...errorResponses },
+        response: { 204: Type.Null() },
       },
     },
     async (request, reply) => {
@@ -200,4 +190,4 @@ export const siteRoutes: AdminPlugin = async (app, { deps }) => {
       return reply.code(204).send(null);
     },
   );
-};
+});

@@ -23,7 +23,8 @@ import {
   writeAudit,
   type TenantRow,
 } from '../identity/mod.ts';
-import { bearer, errorResponses, iso, publishControl, type AdminDeps, type AdminPlugin } from './context.ts';
+import { iso, publishControl, type AdminDeps } from './context.ts';
+import { resource } from './route-kit.ts';
 import { createInvite } from './invites.routes.ts';
 import { decodeCursor, page, timeKey } from './pagination.ts';
 
@@ -53,7 +54,7 @@ function auditMeta(request: FastifyRequest) {
   return { actor: principalOf(request), requestId: request.id, ip: request.ip };
 }
 
-export const tenantRoutes: AdminPlugin = async (app, { deps }) => {
+export const tenantRoutes = resource('tenants', async (app, { deps }) => {
   const platform = { onRequest: [app.authenticate, requireRole('platform_admin')] };
 
   app.get(
@@ -61,11 +62,9 @@ export const tenantRoutes: AdminPlugin = async (app, { deps }) => {
     {
       ...platform,
       schema: {
-        tags: ['tenants'],
         summary: 'List every tenant (platform admins)',
-        security: bearer,
         querystring: TenantListQuery,
-        response: { 200: Page(ApiTenant), ...errorResponses },
+        response: { 200: Page(ApiTenant) },
       },
     },
     async (request) => {
@@ -92,11 +91,9 @@ export const tenantRoutes: AdminPlugin = async (app, { deps }) => {
     {
       ...platform,
       schema: {
-        tags: ['tenants'],
         summary: 'One tenant (platform admins)',
-        security: bearer,
         params: IdParams,
-        response: { 200: ApiTenant, ...errorResponses },
+        response: { 200: ApiTenant },
       },
     },
     async (request) => {
@@ -115,12 +112,10 @@ export const tenantRoutes: AdminPlugin = async (app, { deps }) => {
     {
       ...platform,
       schema: {
-        tags: ['tenants'],
         summary: 'Create a tenant (platform admins)',
         description: "With ownerEmail, also creates the owner's tenant_admin invite (token shown once).",
-        security: bearer,
         body: TenantCreateBody,
-        response: { 201: TenantCreated, ...errorResponses },
+        response: { 201: TenantCreated },
       },
     },
     async (request, reply) => {
@@ -161,14 +156,12 @@ export const tenantRoutes: AdminPlugin = async (app, { deps }) => {
     {
       ...platform,
       schema: {
-        tags: ['tenants'],
         summary: 'Rename, suspend or reactivate a tenant (platform admins)',
         description:
           "Suspending ends the tenant's access at once: logins, refreshes and issued tokens stop working.",
-        security: bearer,
         params: IdParams,
         body: TenantUpdateBody,
-        response: { 200: ApiTenant, ...errorResponses },
+        response: { 200: ApiTenant },
       },
     },
     async (request) => {
@@ -216,11 +209,10 @@ export const tenantRoutes: AdminPlugin = async (app, { deps }) => {
     {
       bodyLimit: 8 * 1024,
       schema: {
-        tags: ['tenants'],
         summary: 'Self-service signup: a new tenant and its owner (only when VIGIL_ALLOW_SIGNUP=true)',
         description: '403 FORBIDDEN when signup is disabled. Rate limited per client address.',
         body: SignupBody,
-        response: { 201: SessionResponse, ...errorResponses },
+        response: { 201: SessionResponse },
       },
     },
     async (request, reply) => {
@@ -244,4 +236,4 @@ export const tenantRoutes: AdminPlugin = async (app, { deps }) => {
       return reply.code(201).send(session);
     },
   );
-};
+});

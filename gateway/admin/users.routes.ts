@@ -9,9 +9,9 @@ import {
   type PoolClient,
 } from '../../schemas/mod.ts';
 import { principalOf, type Principal, type Role } from '../identity/mod.ts';
-import { audit, bearer, errorResponses, inTenant, iso, type AdminPlugin } from './context.ts';
+import { audit, inTenant, iso } from './context.ts';
 import { timeKey } from './pagination.ts';
-import { NewestFirst, byId, guards } from './route-kit.ts';
+import { byId, guards, NewestFirst, resource } from './route-kit.ts';
 import { assertSitesVisible } from './sites.routes.ts';
 
 interface UserRow {
@@ -68,7 +68,7 @@ async function assertAdminRemains(c: PoolClient): Promise<void> {
     throw new VigilError('INVALID_STATE', 'the tenant must keep at least one active admin');
 }
 
-export const userRoutes: AdminPlugin = async (app, { deps }) => {
+export const userRoutes = resource('users', async (app, { deps }) => {
   const { admin } = guards(app);
   const identity = app.identity;
 
@@ -77,11 +77,9 @@ export const userRoutes: AdminPlugin = async (app, { deps }) => {
     {
       ...admin,
       schema: {
-        tags: ['users'],
         summary: 'List users',
-        security: bearer,
         querystring: UserListQuery,
-        response: { 200: Page(ApiUser), ...errorResponses },
+        response: { 200: Page(ApiUser) },
       },
     },
     async (request) => {
@@ -103,11 +101,9 @@ export const userRoutes: AdminPlugin = async (app, { deps }) => {
     {
       ...admin,
       schema: {
-        tags: ['users'],
         summary: 'One user',
-        security: bearer,
         params: IdParams,
-        response: { 200: ApiUser, ...errorResponses },
+        response: { 200: ApiUser },
       },
     },
     async (request) => {
@@ -121,15 +117,13 @@ export const userRoutes: AdminPlugin = async (app, { deps }) => {
     {
       ...admin,
       schema: {
-        tags: ['users'],
         summary: "Change a user's name, role, sites or disabled state",
         description:
           "Role, site and status changes void the user's current access tokens at once; a disabled user's " +
           'sessions end. Only operators and viewers can be restricted to sites.',
-        security: bearer,
         params: IdParams,
         body: UserUpdateBody,
-        response: { 200: ApiUser, ...errorResponses },
+        response: { 200: ApiUser },
       },
     },
     async (request) => {
@@ -186,11 +180,9 @@ export const userRoutes: AdminPlugin = async (app, { deps }) => {
     {
       ...admin,
       schema: {
-        tags: ['users'],
         summary: 'Delete a user',
-        security: bearer,
         params: IdParams,
-        response: { 204: Type.Null(), ...errorResponses },
+        response: { 204: Type.Null() },
       },
     },
     async (request, reply) => {
@@ -211,4 +203,4 @@ export const userRoutes: AdminPlugin = async (app, { deps }) => {
       return reply.code(204).send(null);
     },
   );
-};
+});
