@@ -173,7 +173,6 @@ export {
   isPublished,
   isAlertEvent,
   nextWakeAt,
-  DECIDER_KINDS,
   type DeciderRule,
   type MaintenanceWindow,
   type EquipmentCommand,

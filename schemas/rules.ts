@@ -14,6 +14,13 @@ export const RULE_KINDS = ['threshold', 'no_data', 'door_open', 'defrost_overrun
 export const AlertRuleKind = Type.Union(RULE_KINDS.map((k) => Type.Literal(k)));
 export type AlertRuleKind = (typeof RULE_KINDS)[number];
 
+/**
+ * Rule kinds the equipment decider evaluates; the API refuses the others (a rule the engine
+ * silently skipped would look like a working rule). The one list both sides read: the gateway
+ * without loading the actors.
+ */
+export const DECIDER_KINDS: readonly AlertRuleKind[] = RULE_KINDS;
+
 export const AlertRuleKey = Type.String({ pattern: '^[a-z][a-z0-9_]{0,62}$', description: 'e.g. high_temp' });
 
 /** `temperature`, `pressure`, `setpoint`, or the name of an extra metric in `reading.metrics`. */
@@ -341,8 +348,8 @@ export function assertRuleParams<K extends AlertRuleKind>(kind: K, params: unkno
 /**
  * The API's gate on rule kinds: every kind has a params schema, but the alert engine may not
  * evaluate every kind yet, and a rule it silently skipped would look like a working rule.
- * `evaluated` is the engine's own list (the equipment decider's DECIDER_KINDS), so a kind
- * opens up here the moment the decider learns it.
+ * `evaluated` is DECIDER_KINDS, the list the decider evaluates, so a kind opens up here the
+ * moment the decider learns it.
  */
 export function assertRuleKindEvaluated(kind: string, evaluated: readonly string[]): void {
   if (evaluated.includes(kind)) return;

@@ -1,4 +1,4 @@
-import { RULE_KINDS, type AlertEvent, type Reading } from '../../schemas/mod.ts';
+import { type AlertEvent, type Reading } from '../../schemas/mod.ts';
 import { alertEvent, retire } from './alert-events.ts';
 import { evaluateReadingRule, metricValue } from './reading-rules.ts';
 import { scheduleAt } from './schedule.ts';
@@ -43,9 +43,6 @@ export type {
  * site's time zone. An alert opened while the unit is in a maintenance window is flagged
  * suppressed: still recorded and published, for the notifiers and dashboards to hold back.
  */
-
-/** Rule kinds this decider evaluates: all of them. The API refuses kinds outside this list. */
-export const DECIDER_KINDS = RULE_KINDS;
 
 export function initialState(): EquipmentState {
   return { lastTs: null, heaterOn: null, heaterOffAt: null, doorOpen: null, doorClosedAt: null, rules: {} };

@@ -4,6 +4,7 @@ import {
   AlertRuleCreateBody,
   AlertRuleListQuery,
   AlertRuleUpdateBody,
+  DECIDER_KINDS,
   ApiAlertRule,
   IdParams,
   Page,
@@ -14,7 +15,6 @@ import {
   type PoolClient,
   type RuleScope,
 } from '../../schemas/mod.ts';
-import { DECIDER_KINDS } from '../../actors/mod.ts';
 import { publishRulesChanged } from '../../streams/mod.ts';
 import { principalOf, type Principal } from '../identity/mod.ts';
 import { audit, inTenant, iso, setClause, type AdminDeps } from './context.ts';

@@ -9,14 +9,8 @@ import { randomBytes } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
 import { pino } from 'pino';
-import {
-  DECIDER_KINDS,
-  alertIdFor,
-  applyAlertEvents,
-  startActorNode,
-  type ActorNode,
-} from '../../actors/mod.ts';
-import { createPool, type AlertEvent, type Logger, type Pool } from '../../schemas/mod.ts';
+import { alertIdFor, applyAlertEvents, startActorNode, type ActorNode } from '../../actors/mod.ts';
+import { DECIDER_KINDS, createPool, type AlertEvent, type Logger, type Pool } from '../../schemas/mod.ts';
 import {
   deleteNamespace,
   ensureSnapshotBucket,
