@@ -4,115 +4,31 @@ import {
   AlertRuleCreateBody,
   AlertRuleListQuery,
   AlertRuleUpdateBody,
-  DECIDER_KINDS,
   ApiAlertRule,
+  DECIDER_KINDS,
   IdParams,
   Page,
   VigilError,
   assertRuleKindEvaluated,
   assertRuleParams,
-  type AlertRuleKind,
-  type PoolClient,
-  type RuleScope,
 } from '../../schemas/mod.ts';
 import { publishRulesChanged } from '../../streams/mod.ts';
-import { principalOf, type Principal } from '../identity/mod.ts';
-import { audit, inTenant, iso, setClause, type AdminDeps } from './context.ts';
-import { timeKey } from './pagination.ts';
-import { byId, guards, NewestFirst, resource } from './route-kit.ts';
-import { assertSitesVisible } from './sites.routes.ts';
-
-interface RuleRow {
-  id: string;
-  tenant_id: string | null;
-  site_id: string | null;
-  equipment_id: string | null;
-  key: string;
-  kind: AlertRuleKind;
-  name: string;
-  params: unknown;
-  latched: boolean;
-  enabled: boolean;
-  created_at: Date;
-  updated_at: Date;
-  _k: string;
-}
-
-const COLUMNS = `id, tenant_id, site_id, equipment_id, key, kind, name, params, latched, enabled, created_at, updated_at,
-  ${timeKey('created_at')} AS _k`;
-const getRule = byId<RuleRow>('alert_rules', COLUMNS, 'rule not found');
-
-function scopeOfRule(r: Pick<RuleRow, 'tenant_id' | 'site_id' | 'equipment_id'>): RuleScope {
-  if (r.tenant_id === null) return 'global';
-  if (r.equipment_id !== null) return 'equipment';
-  if (r.site_id !== null) return 'site';
-  return 'tenant';
-}
-
-/** SQL per scope, matching `scopeOfRule`. */
-const SCOPE_SQL: Record<RuleScope, string> = {
-  global: 'tenant_id IS NULL',
-  tenant: 'tenant_id IS NOT NULL AND site_id IS NULL AND equipment_id IS NULL',
-  site: 'tenant_id IS NOT NULL AND site_id IS NOT NULL AND equipment_id IS NULL',
-  equipment: 'tenant_id IS NOT NULL AND equipment_id IS NOT NULL',
-};
-
-function toApi(r: RuleRow): ApiAlertRule {
-  return {
-    id: r.id,
-    scope: scopeOfRule(r),
-    siteId: r.site_id,
-    equipmentId: r.equipment_id,
-    key: r.key,
-    kind: r.kind,
-    name: r.name,
-    params: r.params,
-    latched: r.latched,
-    enabled: r.enabled,
-    createdAt: iso(r.created_at),
-    updatedAt: iso(r.updated_at),
-  };
-}
-
-/**
- * Platform admins in their own tenant manage global rules; everyone else (a platform admin
- * acting in a tenant included) manages that tenant's rules only.
- */
-function managesGlobalRules(p: Principal): boolean {
-  return p.role === 'platform_admin' && !p.actingFrom;
-}
-
-const GLOBAL_ONLY = 'global rules are managed by platform admins';
-
-/** A rule the caller may change, locked. Global rules are visible to all, changeable by platform admins only. */
-async function lockRule(c: PoolClient, id: string, p: Principal): Promise<RuleRow> {
-  const row = await getRule(c, id);
-  if (row.tenant_id === null) {
-    if (!managesGlobalRules(p)) throw new VigilError('FORBIDDEN', GLOBAL_ONLY);
-    return row;
-  }
-  await c.query('SELECT 1 FROM alert_rules WHERE id = $1 FOR UPDATE', [id]);
-  return row;
-}
-
-/** One changed row from a platform_rule_* function; none means the database refused the caller. */
-function globalRow(rows: RuleRow[]): RuleRow {
-  const row = rows[0];
-  if (!row) throw new VigilError('FORBIDDEN', GLOBAL_ONLY);
-  return row;
-}
-
-function summary(r: RuleRow): Record<string, unknown> {
-  return {
-    key: r.key,
-    kind: r.kind,
-    scope: scopeOfRule(r),
-    name: r.name,
-    params: r.params,
-    latched: r.latched,
-    enabled: r.enabled,
-  };
-}
+import { principalOf } from '../identity/mod.ts';
+import {
+  COLUMNS,
+  GLOBAL_ONLY,
+  SCOPE_SQL,
+  getRule,
+  globalRow,
+  lockRule,
+  managesGlobalRules,
+  summary,
+  toApi,
+  type RuleRow,
+} from './alert-rules.repo.ts';
+import { audit, inTenant, setClause, type AdminDeps } from './context.ts';
+import { guards, NewestFirst, resource } from './route-kit.ts';
+import { assertSitesVisible } from './sites.repo.ts';
 
 /**
  * Live actors reload the tenant's rules (all tenants' for a global rule: `null`) within a

@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
 import {
   AlertAckBody,
@@ -11,102 +10,13 @@ import {
   IdParams,
   Page,
   VigilError,
-  type PoolClient,
 } from '../../schemas/mod.ts';
 import { publishAlertAcknowledged, publishAlertClosed, type AlertRef } from '../../streams/mod.ts';
 import { principalOf } from '../identity/mod.ts';
+import { COLUMNS, addTimeline, getAlert, toApi, type AlertRow, type TimelineRow } from './alerts.repo.ts';
 import { inTenant, iso, type AdminDeps } from './context.ts';
-import { decodeCursor, page, timeKey } from './pagination.ts';
-import { byId, guards, NewestFirst, resource } from './route-kit.ts';
-
-interface AlertRow {
-  id: string;
-  site_id: string;
-  equipment_id: string;
-  rule_id: string | null;
-  rule_key: string;
-  severity: ApiAlert['severity'];
-  status: ApiAlert['status'];
-  message: string;
-  value: number | null;
-  threshold: number | null;
-  latched: boolean;
-  suppressed: boolean;
-  opened_at: Date;
-  updated_at: Date;
-  cleared_at: Date | null;
-  acknowledged_at: Date | null;
-  acknowledged_by: string | null;
-  resolved_at: Date | null;
-  resolved_by: string | null;
-  snoozed_until: Date | null;
-  note: string | null;
-  _k: string;
-}
-
-const COLUMNS = `id, site_id, equipment_id, rule_id, rule_key, severity, status, message, value, threshold, latched,
-  suppressed, opened_at, updated_at, cleared_at, acknowledged_at, acknowledged_by, resolved_at, resolved_by,
-  snoozed_until, note, ${timeKey('opened_at')} AS _k`;
-const getAlert = byId<AlertRow>('alerts', COLUMNS, 'alert not found');
-
-function toApi(r: AlertRow): ApiAlert {
-  return {
-    id: r.id,
-    siteId: r.site_id,
-    equipmentId: r.equipment_id,
-    ruleId: r.rule_id,
-    ruleKey: r.rule_key,
-    severity: r.severity,
-    status: r.status,
-    message: r.message,
-    value: r.value,
-    threshold: r.threshold,
-    latched: r.latched,
-    suppressed: r.suppressed,
-    openedAt: iso(r.opened_at),
-    updatedAt: iso(r.updated_at),
-    clearedAt: iso(r.cleared_at),
-    acknowledgedAt: iso(r.acknowledged_at),
-    acknowledgedBy: r.acknowledged_by,
-    resolvedAt: iso(r.resolved_at),
-    resolvedBy: r.resolved_by,
-    snoozedUntil: iso(r.snoozed_until),
-    note: r.note,
-  };
-}
-
-interface TimelineRow {
-  id: number;
-  at: Date;
-  action: string;
-  actor_id: string | null;
-  note: string | null;
-  data: unknown;
-}
-
-/** A timeline entry for a person's action; the event id is fresh, so it never collides with actor events. */
-async function addTimeline(
-  c: PoolClient,
-  alertId: string,
-  request: FastifyRequest,
-  action: string,
-  note: string | null,
-  data: Record<string, unknown> = {},
-): Promise<void> {
-  const p = principalOf(request);
-  await c.query(
-    `INSERT INTO alert_timeline (tenant_id, alert_id, event_id, at, action, actor_id, note, data)
-     VALUES (vigil_current_tenant(), $1, $2, now(), $3, $4, $5, $6)`,
-    [
-      alertId,
-      `api:${randomUUID()}`,
-      action,
-      p.userId,
-      note,
-      JSON.stringify({ ...data, actingFrom: p.actingFrom ?? undefined }),
-    ],
-  );
-}
+import { decodeCursor, page } from './pagination.ts';
+import { guards, NewestFirst, resource } from './route-kit.ts';
 
 /**
  * Tell the alert's actor what a person did: `closed` (it forgets the alert; the next breach

@@ -14,7 +14,6 @@ import { tenantRoutes } from './tenants.routes.ts';
 import { userRoutes } from './users.routes.ts';
 
 export type { AdminDeps, AdminRouteOptions } from './context.ts';
-export { createInvite } from './invites.routes.ts';
 export { decodeCursor, encodeCursor, page, type Cursor } from './pagination.ts';
 
 /**

@@ -7,56 +7,10 @@ import {
   SiteListQuery,
   SiteUpdateBody,
   VigilError,
-  type PoolClient,
 } from '../../schemas/mod.ts';
-import { audit, inTenant, iso, setClause } from './context.ts';
-import { timeKey } from './pagination.ts';
-import { byId, guards, NewestFirst, resource } from './route-kit.ts';
-
-interface SiteRow {
-  id: string;
-  name: string;
-  timezone: string;
-  address: string | null;
-  created_at: Date;
-  updated_at: Date;
-  _k: string;
-}
-
-const COLUMNS = `id, name, timezone, address, created_at, updated_at, ${timeKey('created_at')} AS _k`;
-const getSite = byId<SiteRow>('sites', COLUMNS, 'site not found');
-
-function toApi(r: SiteRow): ApiSite {
-  return {
-    id: r.id,
-    name: r.name,
-    timezone: r.timezone,
-    address: r.address,
-    createdAt: iso(r.created_at),
-    updatedAt: iso(r.updated_at),
-  };
-}
-
-const ZONES = new Set(Intl.supportedValuesOf('timeZone'));
-
-/** IANA names only (plus UTC, which some runtimes list only as an alias). */
-function assertTimezone(tz: string | undefined): void {
-  if (tz === undefined || tz === 'UTC' || ZONES.has(tz)) return;
-  throw new VigilError('VALIDATION_FAILED', `body/timezone: unknown time zone '${tz}'`);
-}
-
-/**
- * Every id must be a site the caller can see (RLS: own tenant, own sites): another tenant's
- * site, or one outside the caller's restriction, is NOT_FOUND like a site that never existed.
- */
-export async function assertSitesVisible(client: PoolClient, siteIds: readonly string[]): Promise<void> {
-  if (siteIds.length === 0) return;
-  const { rows } = await client.query<{ n: number }>(
-    'SELECT count(*)::int AS n FROM sites WHERE id = ANY($1::uuid[])',
-    [[...new Set(siteIds)]],
-  );
-  if ((rows[0]?.n ?? 0) !== new Set(siteIds).size) throw new VigilError('NOT_FOUND', 'site not found');
-}
+import { audit, inTenant, setClause } from './context.ts';
+import { guards, NewestFirst, resource } from './route-kit.ts';
+import { type SiteRow, COLUMNS, getSite, toApi, assertTimezone } from './sites.repo.ts';
 
 export const siteRoutes = resource('sites', async (app, { deps }) => {
   const { reader, admin } = guards(app);

@@ -25,7 +25,7 @@ import {
 } from '../identity/mod.ts';
 import { iso, publishControl, type AdminDeps } from './context.ts';
 import { resource } from './route-kit.ts';
-import { createInvite } from './invites.routes.ts';
+import { createInvite } from './invites.repo.ts';
 import { decodeCursor, page, timeKey } from './pagination.ts';
 
 type KeyedTenantRow = TenantRow & { _k: string };

@@ -1,72 +1,18 @@
 import { Type } from '@sinclair/typebox';
+import { ApiUser, IdParams, Page, UserListQuery, UserUpdateBody, VigilError } from '../../schemas/mod.ts';
+import { principalOf, type Role } from '../identity/mod.ts';
+import { audit, inTenant } from './context.ts';
+import { guards, NewestFirst, resource } from './route-kit.ts';
+import { assertSitesVisible } from './sites.repo.ts';
 import {
-  ApiUser,
-  IdParams,
-  Page,
-  UserListQuery,
-  UserUpdateBody,
-  VigilError,
-  type PoolClient,
-} from '../../schemas/mod.ts';
-import { principalOf, type Principal, type Role } from '../identity/mod.ts';
-import { audit, inTenant, iso } from './context.ts';
-import { timeKey } from './pagination.ts';
-import { byId, guards, NewestFirst, resource } from './route-kit.ts';
-import { assertSitesVisible } from './sites.routes.ts';
-
-interface UserRow {
-  id: string;
-  email: string;
-  name: string;
-  role: Role;
-  site_ids: string[] | null;
-  disabled_at: Date | null;
-  last_login_at: Date | null;
-  created_at: Date;
-  updated_at: Date;
-  _k: string;
-}
-
-const COLUMNS = `id, email::text AS email, name, role, site_ids, disabled_at, last_login_at, created_at, updated_at,
-  ${timeKey('created_at')} AS _k`;
-const getUser = byId<UserRow>('users', COLUMNS, 'user not found');
-
-function toApi(r: UserRow): ApiUser {
-  return {
-    id: r.id,
-    email: r.email,
-    name: r.name,
-    role: r.role,
-    siteIds: r.site_ids,
-    disabled: r.disabled_at !== null,
-    lastLoginAt: iso(r.last_login_at),
-    createdAt: iso(r.created_at),
-    updatedAt: iso(r.updated_at),
-  };
-}
-
-function summary(r: UserRow): Record<string, unknown> {
-  return { name: r.name, role: r.role, siteIds: r.site_ids, disabled: r.disabled_at !== null };
-}
-
-async function lockUser(c: PoolClient, id: string, caller: Principal): Promise<UserRow> {
-  const row = await getUser(c, id, true);
-  // Platform admins are managed with the CLI (or by another platform admin), never by a tenant admin.
-  if (row.role === 'platform_admin' && caller.role !== 'platform_admin') {
-    throw new VigilError('FORBIDDEN', 'platform admins cannot be changed here');
-  }
-  return row;
-}
-
-/** A tenant never loses its last active administrator (it could not invite anyone again). */
-async function assertAdminRemains(c: PoolClient): Promise<void> {
-  const { rows } = await c.query<{ n: number }>(
-    `SELECT count(*)::int AS n FROM users
-     WHERE role IN ('tenant_admin', 'platform_admin') AND disabled_at IS NULL`,
-  );
-  if ((rows[0]?.n ?? 0) === 0)
-    throw new VigilError('INVALID_STATE', 'the tenant must keep at least one active admin');
-}
+  type UserRow,
+  COLUMNS,
+  getUser,
+  toApi,
+  summary,
+  lockUser,
+  assertAdminRemains,
+} from './users.repo.ts';
 
 export const userRoutes = resource('users', async (app, { deps }) => {
   const { admin } = guards(app);

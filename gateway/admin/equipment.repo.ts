@@ -1,0 +1,68 @@
+import type { ApiEquipment, ApiKeyIssued } from '../../schemas/mod.ts';
+import { VigilError, type PoolClient } from '../../schemas/mod.ts';
+import { newApiKey } from '../identity/mod.ts';
+import { iso } from './context.ts';
+import { timeKey } from './pagination.ts';
+
+export interface EquipmentRow {
+  id: string;
+  site_id: string;
+  name: string;
+  serial: string | null;
+  kind: ApiEquipment['kind'];
+  setpoint: number | null;
+  api_key_prefix: string | null;
+  decommissioned_at: Date | null;
+  created_at: Date;
+  updated_at: Date;
+  _k: string;
+}
+
+/** The active key's prefix comes along (at most one active key per unit). */
+export const SELECT = `SELECT e.id, e.site_id, e.name, e.serial, e.kind, e.setpoint, e.decommissioned_at, e.created_at, e.updated_at,
+    ${timeKey('e.created_at')} AS _k,
+    (SELECT k.prefix FROM equipment_api_keys k WHERE k.equipment_id = e.id AND k.revoked_at IS NULL
+     ORDER BY k.created_at DESC LIMIT 1) AS api_key_prefix
+  FROM equipment e`;
+
+export function toApi(r: EquipmentRow): ApiEquipment {
+  return {
+    id: r.id,
+    siteId: r.site_id,
+    name: r.name,
+    serial: r.serial,
+    kind: r.kind,
+    setpoint: r.setpoint,
+    apiKeyPrefix: r.api_key_prefix,
+    decommissionedAt: iso(r.decommissioned_at),
+    createdAt: iso(r.created_at),
+    updatedAt: iso(r.updated_at),
+  };
+}
+
+export async function getEquipment(c: PoolClient, id: string, lock = false): Promise<EquipmentRow> {
+  const { rows } = await c.query<EquipmentRow>(`${SELECT} WHERE e.id = $1${lock ? ' FOR UPDATE OF e' : ''}`, [
+    id,
+  ]);
+  const row = rows[0];
+  if (!row) throw new VigilError('NOT_FOUND', 'equipment not found');
+  return row;
+}
+
+/** Revoke the unit's keys and issue a new one; the key itself exists only in this response. */
+export async function issueKey(
+  c: PoolClient,
+  equipmentId: string,
+): Promise<ApiKeyIssued & { revoked: number }> {
+  const { rowCount } = await c.query(
+    'UPDATE equipment_api_keys SET revoked_at = now() WHERE equipment_id = $1 AND revoked_at IS NULL',
+    [equipmentId],
+  );
+  const k = newApiKey();
+  const { rows } = await c.query<{ created_at: Date }>(
+    `INSERT INTO equipment_api_keys (tenant_id, equipment_id, key_hash, prefix)
+     VALUES (vigil_current_tenant(), $1, $2, $3) RETURNING created_at`,
+    [equipmentId, k.hash, k.prefix],
+  );
+  return { apiKey: k.key, prefix: k.prefix, createdAt: iso(rows[0]!.created_at), revoked: rowCount ?? 0 };
+}
