@@ -1,5 +1,3 @@
-import { randomBytes } from 'node:crypto';
-import type { FastifyPluginAsync } from 'fastify';
 import { Type } from '@sinclair/typebox';
 import {
   ApiNotificationChannel,
@@ -9,86 +7,34 @@ import {
   NotificationChannelListQuery,
   NotificationChannelUpdateBody,
   Page,
-  type Severity,
 } from '../../schemas/mod.ts';
+import { audit, inTenant, setClause } from './context.ts';
+import { NewestFirst, guards, resource } from './route-kit.ts';
+import { assertSitesVisible } from './sites.repo.ts';
 import {
-  audit,
-  bearer,
-  errorResponses,
-  inTenant,
-  iso,
-  setClause,
-  type AdminRouteOptions,
-  type IdParam,
-} from './context.ts';
-import { timeKey } from './pagination.ts';
-import { NewestFirst, byId, guards } from './route-kit.ts';
-import { assertSitesVisible } from './sites.routes.ts';
+  type ChannelRow,
+  COLUMNS,
+  getChannel,
+  toApi,
+  newSecret,
+  audited,
+} from './notification-channels.repo.ts';
 
-interface ChannelRow {
-  id: string;
-  name: string;
-  url: string;
-  min_severity: Severity;
-  site_ids: string[] | null;
-  remind_every_s: number | null;
-  enabled: boolean;
-  created_at: Date;
-  updated_at: Date;
-  _k: string;
-}
-
-const COLUMNS = `id, name, url, min_severity, site_ids, remind_every_s, enabled, created_at, updated_at,
-  ${timeKey('created_at')} AS _k`;
-const getChannel = byId<ChannelRow>('notification_channels', COLUMNS, 'notification channel not found');
-
-function toApi(r: ChannelRow): ApiNotificationChannel {
-  return {
-    id: r.id,
-    name: r.name,
-    kind: 'webhook',
-    url: r.url,
-    minSeverity: r.min_severity,
-    siteIds: r.site_ids,
-    remindEveryS: r.remind_every_s,
-    enabled: r.enabled,
-    createdAt: iso(r.created_at),
-    updatedAt: iso(r.updated_at),
-  };
-}
-
-/** A fresh signing key: 256 bits, URL-safe. */
-const newSecret = (): string => randomBytes(32).toString('base64url');
-
-/** What the audit log keeps of a channel: never its secret. */
-const audited = (r: ChannelRow) => ({
-  name: r.name,
-  url: r.url,
-  minSeverity: r.min_severity,
-  siteIds: r.site_ids,
-  remindEveryS: r.remind_every_s,
-  enabled: r.enabled,
-});
-
-/** `/v1/notification-channels`: tenant admins manage where alert notifications go. */
-export const notificationChannelRoutes: FastifyPluginAsync<AdminRouteOptions> = async (app, { deps }) => {
+export const notificationChannelRoutes = resource('notification-channels', async (app, { deps }) => {
   const { admin } = guards(app);
-  const tags = ['notification-channels'];
 
   app.get(
     '/notification-channels',
     {
       ...admin,
       schema: {
-        tags,
         summary: "List the tenant's notification channels",
-        security: bearer,
         querystring: NotificationChannelListQuery,
-        response: { 200: Page(ApiNotificationChannel), ...errorResponses },
+        response: { 200: Page(ApiNotificationChannel) },
       },
     },
     async (request) => {
-      const list = new NewestFirst(request.query as NotificationChannelListQuery, 'created_at');
+      const list = new NewestFirst(request.query, 'created_at');
       return inTenant(deps, request, (c) =>
         list.fetch(c, `SELECT ${COLUMNS} FROM notification_channels`, toApi),
       );
@@ -100,15 +46,13 @@ export const notificationChannelRoutes: FastifyPluginAsync<AdminRouteOptions> = 
     {
       ...admin,
       schema: {
-        tags,
         summary: 'One notification channel (without its secret)',
-        security: bearer,
         params: IdParams,
-        response: { 200: ApiNotificationChannel, ...errorResponses },
+        response: { 200: ApiNotificationChannel },
       },
     },
     async (request) => {
-      const { id } = request.params as IdParam;
+      const { id } = request.params;
       return toApi(await inTenant(deps, request, (c) => getChannel(c, id)));
     },
   );
@@ -118,7 +62,6 @@ export const notificationChannelRoutes: FastifyPluginAsync<AdminRouteOptions> = 
     {
       ...admin,
       schema: {
-        tags,
         summary: 'Create a webhook channel; the answer shows its signing secret, once',
         description:
           'Alerts of the tenant at or above minSeverity, of siteIds (all when null), are posted as ' +
@@ -126,13 +69,12 @@ export const notificationChannelRoutes: FastifyPluginAsync<AdminRouteOptions> = 
           '"<t>.<body>">`. Sent on open, severity change, clear, resolve and acknowledgement, and ' +
           'every remindEveryS while nobody acknowledged the alert. Failed posts are retried with ' +
           "backoff; each outcome is in the alert's timeline.",
-        security: bearer,
         body: NotificationChannelCreateBody,
-        response: { 201: ApiNotificationChannelWithSecret, ...errorResponses },
+        response: { 201: ApiNotificationChannelWithSecret },
       },
     },
     async (request, reply) => {
-      const body = request.body as NotificationChannelCreateBody;
+      const body = request.body;
       const secret = newSecret();
       const row = await inTenant(deps, request, async (c) => {
         if (body.siteIds) await assertSitesVisible(c, body.siteIds);
@@ -167,17 +109,15 @@ export const notificationChannelRoutes: FastifyPluginAsync<AdminRouteOptions> = 
     {
       ...admin,
       schema: {
-        tags,
         summary: 'Change a channel',
-        security: bearer,
         params: IdParams,
         body: NotificationChannelUpdateBody,
-        response: { 200: ApiNotificationChannel, ...errorResponses },
+        response: { 200: ApiNotificationChannel },
       },
     },
     async (request) => {
-      const { id } = request.params as IdParam;
-      const body = request.body as NotificationChannelUpdateBody;
+      const { id } = request.params;
+      const body = request.body;
       const row = await inTenant(deps, request, async (c) => {
         const before = await getChannel(c, id, true);
         if (body.siteIds) await assertSitesVisible(c, body.siteIds);
@@ -217,15 +157,13 @@ export const notificationChannelRoutes: FastifyPluginAsync<AdminRouteOptions> = 
     {
       ...admin,
       schema: {
-        tags,
         summary: 'Replace the signing secret; the answer shows the new one, once',
-        security: bearer,
         params: IdParams,
-        response: { 200: ApiNotificationChannelWithSecret, ...errorResponses },
+        response: { 200: ApiNotificationChannelWithSecret },
       },
     },
     async (request) => {
-      const { id } = request.params as IdParam;
+      const { id } = request.params;
       const secret = newSecret();
       const row = await inTenant(deps, request, async (c) => {
         await getChannel(c, id, true);
@@ -249,15 +187,13 @@ export const notificationChannelRoutes: FastifyPluginAsync<AdminRouteOptions> = 
     {
       ...admin,
       schema: {
-        tags,
         summary: 'Delete a channel (its pending deliveries go with it)',
-        security: bearer,
         params: IdParams,
-        response: { 204: Type.Null(), ...errorResponses },
+        response: { 204: Type.Null() },
       },
     },
     async (request, reply) => {
-      const { id } = request.params as IdParam;
+      const { id } = request.params;
       await inTenant(deps, request, async (c) => {
         const before = await getChannel(c, id, true);
         await c.query('DELETE FROM notification_channels WHERE id = $1', [id]);
@@ -268,7 +204,7 @@ export const notificationChannelRoutes: FastifyPluginAsync<AdminRouteOptions> = 
           before: audited(before),
         });
       });
-      return reply.code(204).send();
+      return reply.code(204).send(null);
     },
   );
-};
+});
