@@ -2,6 +2,48 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
+/**
+ * Deciders are pure: no I/O module may be imported by a `*.decider.ts` file (the services
+ * around them own I/O). test/unit/decider-imports.test.ts proves the rule fires.
+ */
+export const deciderImports = {
+  files: ['**/*.decider.ts'],
+  rules: {
+    'no-restricted-imports': [
+      'error',
+      {
+        paths: [
+          'nats',
+          'pg',
+          'fastify',
+          'ioredis',
+          'moleculer',
+          '@clickhouse/client',
+          'node:fs',
+          'node:fs/promises',
+          'node:net',
+          'node:http',
+          'node:https',
+          'node:child_process',
+          'node:dgram',
+          'node:worker_threads',
+          'fs',
+          'net',
+          'http',
+          'https',
+          'child_process',
+        ].map((name) => ({ name, message: 'deciders are pure: I/O belongs to the service around them' })),
+        patterns: [
+          {
+            group: ['@nats-io/*', '@fastify/*', 'pg-*', '**/*.service.ts', '**/*.repo.ts', '**/*.routes.ts'],
+            message: 'deciders are pure: I/O belongs to the service around them',
+          },
+        ],
+      },
+    ],
+  },
+};
+
 export default tseslint.config(
   { ignores: ['node_modules/**', '.vigil/**', 'dist/**', 'gateway/public/**', 'eslint.config.js'] },
   js.configs.recommended,
@@ -60,4 +102,5 @@ export default tseslint.config(
     files: ['test/**', 'bench/**', 'ops/**/*.ts'],
     rules: { 'no-console': 'off' },
   },
+  deciderImports,
 );
