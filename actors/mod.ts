@@ -1,5 +1,3 @@
-import { randomBytes } from 'node:crypto';
-import { hostname } from 'node:os';
 import { ServiceBroker } from 'moleculer';
 import { brokerOptions } from '../moleculer.config.ts';
 import {
@@ -21,6 +19,7 @@ import {
   type NatsConnection,
 } from '../streams/mod.ts';
 import type { NodeDeps } from './deps.ts';
+import { stableNodeId } from './node-id.ts';
 import { equipmentService, EQUIPMENT_SERVICE, type EquipmentHealth } from './equipment/equipment.service.ts';
 import { notifierService } from './notify/notifier.ts';
 import { alertsService } from './sinks/alerts.sink.ts';
@@ -41,7 +40,11 @@ export interface ActorNodeOptions {
   log: Logger;
   /** Services this node runs; default all. Each runs its own durable consumer(s). */
   services?: readonly ActorServiceName[];
-  /** Moleculer node id; default `<host>-<pid>-<random>` so several nodes can share a process. */
+  /**
+   * Moleculer node id, which also holds the partition leases. Default: VIGIL_NODE_ID, else a
+   * per-machine slot kept across restarts (actors/node-id.ts), so a restarted node takes its
+   * own partitions back at once.
+   */
   nodeID?: string;
 }
 
@@ -71,9 +74,10 @@ export interface ActorNode {
 export async function startActorNode(opts: ActorNodeOptions): Promise<ActorNode> {
   const { config, log } = opts;
   const services = [...new Set(opts.services ?? ACTOR_SERVICES)];
-  const nodeID = opts.nodeID ?? `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
+  const identity = opts.nodeID ? null : await stableNodeId(config);
+  const nodeID = opts.nodeID ?? identity!.id;
   const names = namesFor(config.VIGIL_NS);
-  const closers: Array<() => Promise<unknown>> = [];
+  const closers: Array<() => Promise<unknown>> = [async () => identity?.release()];
   const closeAll = async (): Promise<void> => {
     for (const close of closers.reverse())
       await close().catch((err: unknown) => log.warn({ err }, 'close failed'));

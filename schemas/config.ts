@@ -20,6 +20,11 @@ export const ConfigSchema = Type.Object({
   /** Prefix for every subject, stream, consumer and bucket: lets tests and tenants-of-one run side by side. */
   VIGIL_NS: Type.String({ default: '', pattern: '^[a-z0-9]*$', maxLength: 24 }),
   VIGIL_PARTITIONS: Type.Integer({ default: 8, minimum: 1, maximum: 1024 }),
+  /**
+   * This actor node's id, kept across restarts so it takes its own partition leases back at
+   * once. Unset: a per-machine slot under VIGIL_HOME (actors/node-id.ts).
+   */
+  VIGIL_NODE_ID: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$' })),
   NATS_URL: Type.String({ default: 'nats://127.0.0.1:14222' }),
   DATABASE_URL: Type.String({ default: 'postgres://postgres@127.0.0.1:15432/vigil' }),
   CLICKHOUSE_URL: Type.String({ default: 'http://127.0.0.1:18123' }),

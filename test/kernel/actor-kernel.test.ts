@@ -1,0 +1,311 @@
+/**
+ * The actor kernel carrying a kind it was not written for: the toy counter of counter-kind.ts.
+ * Partitions split between nodes under leases, snapshots that hold exact sums, a timer that
+ * fires, a node SIGKILLed mid-stream with nothing lost or applied twice, and a timer whose node
+ * is killed before its time firing exactly once on the new owner.
+ */
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { createInterface } from 'node:readline';
+import { after, before, describe, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { ActorKernel } from '../../actors/kernel/mod.ts';
+import { createLogger, loadConfig } from '../../schemas/mod.ts';
+import {
+  assignPartitions,
+  connectNats,
+  deleteNamespace,
+  ensureSnapshotBucket,
+  ensureStreams,
+  jetstream,
+  jetstreamManager,
+  names as namesFor,
+  natsPartition,
+  type JetStreamClient,
+  type JetStreamManager,
+  type KV,
+  type NatsConnection,
+} from '../../streams/mod.ts';
+import {
+  COUNTER_PARTITIONS,
+  counterKind,
+  counterNames,
+  counterSubject,
+  ensureCounterStreams,
+  type CounterState,
+} from './counter-kind.ts';
+
+const ns = `t${randomBytes(4).toString('hex')}`;
+const config = loadConfig(process.env, { VIGIL_NS: ns, LOG_LEVEL: 'silent' });
+const log = createLogger(config, 'kernel-test');
+const names = namesFor(ns);
+const C = counterNames(ns);
+let nc: NatsConnection;
+let js: JetStreamClient;
+let jsm: JetStreamManager;
+let kv: KV;
+const children = new Set<ChildProcess>();
+
+before(async () => {
+  nc = await connectNats(config, 'kernel-test');
+  js = jetstream(nc);
+  jsm = await jetstreamManager(nc);
+  await ensureStreams(jsm, names);
+  kv = await ensureSnapshotBucket(js, names);
+  await ensureCounterStreams(jsm, ns);
+});
+
+after(async () => {
+  for (const child of children) child.kill('SIGKILL');
+  await deleteNamespace(jsm, names);
+  for (const s of [C.stream, C.events]) await jsm.streams.delete(s).catch(() => undefined);
+  await nc.drain();
+});
+
+async function waitFor<T>(
+  what: string,
+  probe: () => Promise<T | undefined | false>,
+  ms = 60_000,
+): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const v = await probe();
+    if (v !== undefined && v !== false) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(50);
+  }
+}
+
+async function publish(key: string, i: number, wakeAt?: number): Promise<void> {
+  const body = wakeAt === undefined ? { key, i } : { key, i, wakeAt };
+  await js.publish(counterSubject(ns, key), JSON.stringify(body), { msgID: `${key}:${i}` });
+}
+
+async function stored(key: string): Promise<CounterState | null> {
+  const e = await kv.get(`counter.${key}`);
+  return e && e.operation === 'PUT' ? e.json<{ state: CounterState }>().state : null;
+}
+
+/** What the counters must hold after messages `1..n` spread round-robin over `keys`. */
+function expected(keys: string[], ns: number[]): Map<string, Pick<CounterState, 'n' | 'sum' | 'sumSq'>> {
+  const out = new Map(keys.map((k) => [k, { n: 0, sum: 0, sumSq: 0 }]));
+  for (const i of ns) {
+    const e = out.get(keys[i % keys.length]!)!;
+    e.n++;
+    e.sum += i;
+    e.sumSq += i * i;
+  }
+  return out;
+}
+
+async function allStored(want: Map<string, Pick<CounterState, 'n' | 'sum' | 'sumSq'>>): Promise<void> {
+  await waitFor('every counter stored with all its messages', async () => {
+    for (const [k, w] of want) if ((await stored(k))?.n !== w.n) return false;
+    return true;
+  });
+  for (const [k, w] of want) {
+    const s = (await stored(k))!;
+    assert.deepEqual({ n: s.n, sum: s.sum, sumSq: s.sumSq }, w, `counter ${k}: nothing lost, nothing twice`);
+  }
+}
+
+/** How many `woke` events a key has published, and the last one. */
+async function woken(key: string): Promise<{ count: number; last: { at: number; now: number } | null }> {
+  const subject = C.woke(key);
+  const info = await jsm.streams.info(C.events, { subjects_filter: subject });
+  const count = info.state.subjects?.[subject] ?? 0;
+  if (count === 0) return { count, last: null };
+  const m = await jsm.streams.getMessage(C.events, { last_by_subj: subject });
+  return { count, last: m ? m.json<{ at: number; now: number }>() : null };
+}
+
+async function deadLetters(): Promise<number> {
+  return (await jsm.streams.info(names.dlq.stream)).state.messages;
+}
+
+/** A counter node in a child process; resolves once it serves `partitions` partitions. */
+async function startChild(nodeId: string, partitions: number, leaseStaleMs = 15_000): Promise<ChildProcess> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'test/kernel/counter-node.ts'], {
+    env: {
+      ...process.env,
+      VIGIL_NS: ns,
+      NODE_ID: nodeId,
+      LEASE_STALE_MS: String(leaseStaleMs),
+      LOG_LEVEL: 'warn',
+    },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  children.add(child);
+  child.once('exit', () => children.delete(child));
+  const lines = createInterface({ input: child.stdout! });
+  await new Promise<void>((resolve, reject) => {
+    child.once('exit', (code) => reject(new Error(`counter node ${nodeId} exited (${code})`)));
+    lines.on('line', (line) => {
+      if (line === `serving ${partitions}`) resolve();
+    });
+  });
+  return child;
+}
+
+async function kill(child: ChildProcess): Promise<void> {
+  const gone = new Promise((r) => child.once('exit', r));
+  child.kill('SIGKILL');
+  await gone;
+}
+
+/** Two node ids between which rendezvous hashing splits the counter partitions. */
+function splitPair(): [string, string] {
+  for (let s = 0; ; s++) {
+    const pair: [string, string] = [`${ns}-a${s}`, `${ns}-b${s}`];
+    const owners = assignPartitions(pair, COUNTER_PARTITIONS);
+    if (owners.includes(pair[0]) && owners.includes(pair[1])) return pair;
+  }
+}
+
+describe('a second actor kind on the kernel', () => {
+  test('partitions split under leases, snapshots hold exact sums, a timer fires, partitions move', async () => {
+    const [a, b] = splitPair();
+    let live = [a, b];
+    const kernel = (nodeId: string) =>
+      new ActorKernel(
+        counterKind(ns, names, js),
+        { js, jsm, kv, names, log, partitions: COUNTER_PARTITIONS },
+        {
+          nodeId,
+          liveNodes: () => live,
+          goneNodes: () => [],
+          acquireRetryMs: 50,
+          commitIntervalMs: 100,
+        },
+      );
+    const ka = kernel(a);
+    const kb = kernel(b);
+    ka.start();
+    kb.start();
+    try {
+      const serving = (k: typeof ka): number[] =>
+        k
+          .health()
+          .partitions.filter((p) => p.phase === 'serving')
+          .map((p) => p.partition);
+      await waitFor(
+        'both nodes serving',
+        async () => serving(ka).length + serving(kb).length === COUNTER_PARTITIONS,
+      );
+      const owners = assignPartitions([a, b], COUNTER_PARTITIONS);
+      assert.deepEqual(
+        serving(ka),
+        owners.flatMap((o, p) => (o === a ? [p] : [])),
+      );
+      for (let p = 0; p < COUNTER_PARTITIONS; p++) {
+        const lease = await kv.get(`lease.counter.${p}`);
+        assert.equal(lease?.json<{ node: string }>().node, owners[p], `lease of partition ${p}`);
+      }
+
+      const keys = Array.from({ length: 10 }, (_, k) => `c${k}`);
+      const first = Array.from({ length: 200 }, (_, i) => i + 1);
+      await Promise.all(first.map((i) => publish(keys[i % keys.length]!, i)));
+      await allStored(expected(keys, first));
+      assert.ok(
+        new Set(keys.map((k) => natsPartition([k], COUNTER_PARTITIONS))).size > 1,
+        'keys span partitions',
+      );
+
+      // The timer: c0 asks to be woken a moment from now.
+      const wakeAt = Date.now() + 500;
+      await publish('c0', 1000, wakeAt);
+      const woke = await waitFor('c0 woken', async () => (await woken('c0')).last ?? undefined);
+      assert.equal(woke.at, wakeAt);
+      assert.ok(woke.now >= wakeAt, 'never before its time');
+      const c0 = await waitFor('wake stored', async () => {
+        const s = await stored('c0');
+        return s?.woke === 1 ? s : undefined;
+      });
+      assert.equal(c0.wakeAt, null);
+      const p0 = natsPartition(['c0'], COUNTER_PARTITIONS);
+      const index = await kv.get(`wake.counter.${p0}.c0`);
+      assert.notEqual(index?.operation, 'PUT', 'the wake index forgets an actor with no timer');
+      assert.equal((ka.query('c0') ?? kb.query('c0'))?.state.woke, 1, 'the live state says so too');
+
+      // b leaves: a takes its partitions over and goes on where b committed.
+      live = [a];
+      await kb.stop();
+      ka.rebalance();
+      await waitFor('a serves every partition', async () => serving(ka).length === COUNTER_PARTITIONS);
+      const second = Array.from({ length: 200 }, (_, i) => i + 2001);
+      await Promise.all(second.map((i) => publish(keys[i % keys.length]!, i)));
+      const want = expected(keys, [...first, ...second]);
+      const c0want = want.get('c0')!;
+      want.set('c0', { n: c0want.n + 1, sum: c0want.sum + 1000, sumSq: c0want.sumSq + 1000 * 1000 });
+      await allStored(want);
+      assert.equal((await woken('c0')).count, 1, 'the timer fired once');
+      assert.equal(await deadLetters(), 0);
+    } finally {
+      await Promise.all([ka.stop(), kb.stop()]);
+    }
+  });
+
+  test('a node SIGKILLed mid-stream: its restart loses nothing and applies nothing twice', async () => {
+    const nodeId = `${ns}-k`;
+    let child = await startChild(nodeId, COUNTER_PARTITIONS);
+    const keys = Array.from({ length: 20 }, (_, k) => `m${k}`);
+    const all = Array.from({ length: 3000 }, (_, i) => i + 1);
+    let sent = 0;
+    const publisher = (async () => {
+      for (let i = 0; i < all.length; i += 50) {
+        await Promise.all(all.slice(i, i + 50).map((n) => publish(keys[n % keys.length]!, n)));
+        sent = i + 50;
+        await sleep(5);
+      }
+    })();
+    // Killed once it has committed part of the stream, while the rest is still coming.
+    await waitFor('some messages committed', async () => ((await stored('m1'))?.n ?? 0) > 20);
+    await kill(child);
+    assert.ok(sent < all.length, 'killed mid-stream');
+    // The same node id: it takes its own leases back at once.
+    child = await startChild(nodeId, COUNTER_PARTITIONS);
+    await publisher;
+    await allStored(expected(keys, all));
+    assert.equal(await deadLetters(), 0);
+    child.kill('SIGTERM');
+  });
+
+  test('a timer whose node is killed before its time fires exactly once on the new owner', async () => {
+    const staleMs = 1000;
+    const first = await startChild(`${ns}-t1`, COUNTER_PARTITIONS, staleMs);
+    const wakeAt = Date.now() + 5000;
+    await publish('sleeper', 1, wakeAt);
+    const p = natsPartition(['sleeper'], COUNTER_PARTITIONS);
+    await waitFor('the timer is stored and indexed', async () => {
+      const s = await stored('sleeper');
+      const index = await kv.get(`wake.counter.${p}.sleeper`);
+      return s?.wakeAt === wakeAt && index?.operation === 'PUT';
+    });
+    await kill(first);
+    assert.ok(Date.now() < wakeAt, 'killed before the timer was due');
+    assert.equal((await woken('sleeper')).count, 0);
+
+    // Another node, which never saw a message of `sleeper` and will see none.
+    const second = await startChild(`${ns}-t2`, COUNTER_PARTITIONS, staleMs);
+    const woke = await waitFor(
+      'woken by the new owner',
+      async () => (await woken('sleeper')).last ?? undefined,
+    );
+    assert.equal(woke.at, wakeAt);
+    assert.ok(woke.now >= wakeAt, 'never before its time');
+    const s = await waitFor('the wake stored', async () => {
+      const st = await stored('sleeper');
+      return st?.woke === 1 ? st : undefined;
+    });
+    assert.equal(s.wakeAt, null);
+    // Anything that would fire it again (a commit, a rebalance, a restart) has had its chance.
+    second.kill('SIGTERM');
+    await new Promise((r) => second.once('exit', r));
+    const third = await startChild(`${ns}-t2`, COUNTER_PARTITIONS, staleMs);
+    await sleep(1000);
+    assert.equal((await woken('sleeper')).count, 1, 'fired exactly once');
+    assert.equal((await stored('sleeper'))?.woke, 1);
+    third.kill('SIGTERM');
+  });
+});
