@@ -54,6 +54,23 @@ async function subscribed(subject: string): Promise<boolean> {
   }
 }
 
+test('positive control: the probe sees a node that started, and no longer once it stopped', async () => {
+  const nodeID = `${ns}-healthy`;
+  const node = await startActorNode({
+    config,
+    log: createLogger(config, 'start-test'),
+    nodeID,
+    services: ['equipment'],
+  });
+  try {
+    assert.equal(node.nodeID, nodeID);
+    assert.equal(await subscribed(`MOL-${ns}.PING.${nodeID}`), true, 'a live broker is seen');
+  } finally {
+    await node.stop();
+  }
+  assert.equal(await subscribed(`MOL-${ns}.PING.${nodeID}`), false, 'a stopped broker is not');
+});
+
 test('a node whose service fails to start is stopped: its broker leaves NATS', async () => {
   const nodeID = `${ns}-doomed`;
   await assert.rejects(
