@@ -1,8 +1,10 @@
 import type { Msg, NatsConnection, Subscription } from '@nats-io/transport-node';
 import {
   assertValid,
+  ActorStateReply,
   ControlMessage,
   VigilError,
+  type ActorStateRequest,
   type ControlBody,
   type ControlTopic,
   type Logger,
@@ -87,4 +89,34 @@ export function subscribeControl<T extends ControlTopic>(
         .catch((e: unknown) => log.warn({ err: e, topic }, 'control message handling failed'));
     },
   });
+}
+
+/**
+ * One actor's live state, asked of the node serving its partition (NATS request/reply on
+ * `names.actors.stateQuery(kind, partition)`). For equipment the partition is
+ * `telemetryPartition(tenantId, equipmentId, VIGIL_PARTITIONS)`. The caller authorises first: the
+ * reply carries whatever the actor holds. Rejects with DEPENDENCY_UNAVAILABLE when no node
+ * serves the partition (moving, or no actor node running) or none answers in time.
+ */
+export async function requestActorState(
+  nc: NatsConnection,
+  names: Names,
+  kind: string,
+  partition: number,
+  key: string,
+  timeoutMs = 2000,
+): Promise<ActorStateReply> {
+  const request: ActorStateRequest = { key };
+  let reply: unknown;
+  try {
+    const msg = await nc.request(names.actors.stateQuery(kind, partition), JSON.stringify(request), {
+      timeout: timeoutMs,
+    });
+    reply = msg.json();
+  } catch (err) {
+    throw new VigilError('DEPENDENCY_UNAVAILABLE', `no node answered for ${kind} partition ${partition}`, {
+      cause: err,
+    });
+  }
+  return assertValid(ActorStateReply, reply);
 }

@@ -27,7 +27,7 @@ export {
   type AlertRef,
   type Rejection,
 } from './publish.ts';
-export { publishControl, subscribeControl, decodeControl } from './control.ts';
+export { publishControl, subscribeControl, decodeControl, requestActorState } from './control.ts';
 export {
   ConsumerRunner,
   DEFAULT_BACKOFF_MS,

@@ -5,6 +5,7 @@ import {
   type JetStreamManager,
   type KV,
   type Names,
+  type NatsConnection,
 } from '../../streams/mod.ts';
 import type { Logger } from '../../schemas/mod.ts';
 import type { ActorKind, ActorSnapshotView, ActorView } from './kind.ts';
@@ -34,8 +35,15 @@ import { KernelStore } from './store.ts';
  * else touches it, so a wake fires once. On acquiring a partition the kernel restores every
  * actor the wake index names before consuming, so an actor whose messages stopped while no
  * node owned it still wakes; one already due fires at once.
+ *
+ * Queries: while it serves partition `p`, a node answers NATS requests on
+ * `names.actors.stateQuery(kind, p)` (`ActorStateRequest` → `ActorStateReply`, schemas/control.ts)
+ * with one live actor's state, so a caller that knows an actor's partition reaches its owner
+ * without knowing which node that is.
  */
 export interface KernelDeps {
+  /** When given, the node answers live-state queries of the partitions it serves. */
+  nc?: NatsConnection;
   js: JetStreamClient;
   jsm: JetStreamManager;
   kv: KV;
@@ -75,6 +83,7 @@ export interface KernelContext<Ref, Msg, State, Command, Event, Ctx> {
   leases: PartitionLeases;
   log: Logger;
   logKey: string;
+  nc: NatsConnection | null;
   js: JetStreamClient;
   jsm: JetStreamManager;
   names: Names;
@@ -114,6 +123,7 @@ export class ActorKernel<Ref, Msg, State, Command, Event, Ctx> {
       }),
       log: deps.log,
       logKey,
+      nc: deps.nc ?? null,
       js: deps.js,
       jsm: deps.jsm,
       names: deps.names,

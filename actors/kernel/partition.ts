@@ -5,8 +5,15 @@ import {
   type ConsumerStats,
   type Delivery,
   type Rejected,
+  type Subscription,
 } from '../../streams/mod.ts';
-import { VigilError } from '../../schemas/mod.ts';
+import {
+  ActorStateRequest,
+  assertValid,
+  isVigilError,
+  VigilError,
+  type ActorStateReply,
+} from '../../schemas/mod.ts';
 import type { ActorKind, ActorView } from './kind.ts';
 import { Mutex } from './mutex.ts';
 import type { KernelContext } from './kernel.ts';
@@ -127,6 +134,7 @@ export class PartitionWorker<Ref, Msg, State, Command, Event, Ctx> {
     signal.addEventListener('abort', onStop, { once: true });
     this.#session = session;
     let runner: ConsumerRunner<Msg> | null = null;
+    let queries: Subscription | null = null;
     let lost = false;
     try {
       const checkpoint = await k.store.readCheckpoint(this.p);
@@ -155,6 +163,7 @@ export class PartitionWorker<Ref, Msg, State, Command, Event, Ctx> {
       await runner.start();
       this.#phase = 'serving';
       this.#arm();
+      queries = this.#serveQueries();
       log.info({ partition: this.p, resumeAfter: checkpoint.seq }, 'serving partition');
       while (await sleepFor(k.leaseRenewMs, session.signal)) {
         try {
@@ -180,6 +189,7 @@ export class PartitionWorker<Ref, Msg, State, Command, Event, Ctx> {
       log.info({ partition: this.p, fenced: this.#fenced }, 'released partition');
     } finally {
       signal.removeEventListener('abort', onStop);
+      queries?.unsubscribe();
       this.#disarm();
       await runner?.stop();
       await this.lock.run(async () => undefined);
@@ -429,6 +439,42 @@ export class PartitionWorker<Ref, Msg, State, Command, Event, Ctx> {
   /** Keys of the live actors (a snapshot of the moment: control each by key). */
   keys(): string[] {
     return this.serving ? [...this.actors.keys()] : [];
+  }
+
+  /** Answer live-state queries of this partition's actors (see ActorKernel). */
+  #serveQueries(): Subscription | null {
+    const { nc, names, log } = this.#k;
+    if (!nc) return null;
+    const kind = this.#kind.name;
+    return nc.subscribe(names.actors.stateQuery(kind, this.p), {
+      callback: (err, msg) => {
+        if (err) return;
+        let reply: ActorStateReply;
+        try {
+          const { key } = assertValid(ActorStateRequest, msg.json());
+          const a = this.actors.get(key);
+          reply = a
+            ? {
+                found: true,
+                kind,
+                key,
+                partition: this.p,
+                seq: a.seq,
+                wakeAt: this.#kind.wakeAt?.(a.state) ?? null,
+                state: a.state,
+              }
+            : { found: false, kind, key, partition: this.p };
+        } catch (e) {
+          const code = isVigilError(e) ? e.code : 'VALIDATION_FAILED';
+          reply = { error: { code, message: e instanceof Error ? e.message : String(e) } };
+        }
+        try {
+          msg.respond(JSON.stringify(reply));
+        } catch (e) {
+          log.warn({ err: e, partition: this.p }, 'actor state reply failed');
+        }
+      },
+    });
   }
 
   #track(actor: LiveActor<Ref, State, Ctx>): void {

@@ -22,6 +22,7 @@ import {
   jetstreamManager,
   names as namesFor,
   natsPartition,
+  requestActorState,
   type JetStreamClient,
   type JetStreamManager,
   type KV,
@@ -170,7 +171,7 @@ describe('a second actor kind on the kernel', () => {
     const kernel = (nodeId: string) =>
       new ActorKernel(
         counterKind(ns, names, js),
-        { js, jsm, kv, names, log, partitions: COUNTER_PARTITIONS },
+        { nc, js, jsm, kv, names, log, partitions: COUNTER_PARTITIONS },
         {
           nodeId,
           liveNodes: () => live,
@@ -211,6 +212,18 @@ describe('a second actor kind on the kernel', () => {
         new Set(keys.map((k) => natsPartition([k], COUNTER_PARTITIONS))).size > 1,
         'keys span partitions',
       );
+
+      // Live state, asked of whichever node serves the key's partition.
+      const p3 = natsPartition(['c3'], COUNTER_PARTITIONS);
+      const reply = await requestActorState(nc, names, 'counter', p3, 'c3');
+      assert.ok('found' in reply && reply.found);
+      assert.equal((reply.state as CounterState).sum, expected(keys, first).get('c3')!.sum);
+      assert.deepEqual(await requestActorState(nc, names, 'counter', p3, 'nobody'), {
+        found: false,
+        kind: 'counter',
+        key: 'nobody',
+        partition: p3,
+      });
 
       // The timer: c0 asks to be woken a moment from now.
       const wakeAt = Date.now() + 500;
