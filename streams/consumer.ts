@@ -10,6 +10,7 @@ import {
   type JetStreamManager,
   type JsMsg,
 } from '@nats-io/jetstream';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { isVigilError, VigilError, type ErrorCode, type Logger } from '../schemas/mod.ts';
 import { consumerMetrics } from './metrics.ts';
 import { publishDeadLetter, type Rejection } from './publish.ts';
@@ -130,6 +131,41 @@ export function isOutage(err: unknown): boolean {
   return isVigilError(err) && err.code === 'DEPENDENCY_UNAVAILABLE';
 }
 
+/** What to do with a message after a handling attempt. */
+export type Disposition =
+  | { action: 'ack' }
+  | { action: 'retry'; delayMs: number }
+  | { action: 'dead-letter'; code: ErrorCode; reason: string };
+
+export interface RetryPolicy {
+  /** Attempts before a retryable (non-outage) failure is dead-lettered. */
+  maxDeliver: number;
+  /** Delay before attempt n+1 is `backoffMs[n-1]` (last value repeats). */
+  backoffMs: readonly number[];
+}
+
+export function backoffDelay(backoffMs: readonly number[], attempt: number): number {
+  return backoffMs[Math.min(Math.max(attempt, 1), backoffMs.length) - 1] ?? 1000;
+}
+
+/**
+ * The one error policy of every consumer, batch or ordered: `error` is what handling attempt
+ * number `attempt` (1-based) threw, null when it succeeded. Pure.
+ */
+export function disposition(error: unknown, attempt: number, policy: RetryPolicy): Disposition {
+  if (error === null) return { action: 'ack' };
+  if (!isRetryable(error))
+    return { action: 'dead-letter', code: errorCode(error), reason: errorMessage(error) };
+  if (!isOutage(error) && attempt >= policy.maxDeliver) {
+    return {
+      action: 'dead-letter',
+      code: errorCode(error),
+      reason: `max deliveries exceeded (${attempt}): ${errorMessage(error)}`,
+    };
+  }
+  return { action: 'retry', delayMs: backoffDelay(policy.backoffMs, attempt) };
+}
+
 export class ConsumerRunner<T> {
   readonly #o: Required<
     Pick<
@@ -207,8 +243,7 @@ export class ConsumerRunner<T> {
   }
 
   #backoff(attempt: number): number {
-    const steps = this.#o.backoffMs;
-    return steps[Math.min(Math.max(attempt, 1), steps.length) - 1] ?? 1000;
+    return backoffDelay(this.#o.backoffMs, attempt);
   }
 
   /** Sleep unless stopping; resolves false when interrupted by stop(). */
@@ -617,22 +652,14 @@ export class ConsumerRunner<T> {
     this.#stats.lastError = errorMessage(err);
     let minDelay = Number.POSITIVE_INFINITY;
     for (const d of valid) {
-      const deliveries = d.msg.info.deliveryCount;
-      if (!isRetryable(err)) {
-        await this.#deadLetter(d.msg, { code: errorCode(err), reason: errorMessage(err) });
+      const next = disposition(err ?? 'handler threw nothing', d.msg.info.deliveryCount, o);
+      if (next.action === 'retry') {
+        minDelay = Math.min(minDelay, next.delayMs);
+        d.msg.nak(next.delayMs);
+        this.#countRetry();
+      } else if (next.action === 'dead-letter') {
+        await this.#deadLetter(d.msg, next);
         d.msg.ack();
-      } else if (!isOutage(err) && deliveries >= o.maxDeliver) {
-        await this.#deadLetter(d.msg, {
-          code: errorCode(err),
-          reason: `max deliveries exceeded (${deliveries}): ${errorMessage(err)}`,
-        });
-        d.msg.ack();
-      } else {
-        const delay = this.#backoff(deliveries);
-        minDelay = Math.min(minDelay, delay);
-        d.msg.nak(delay);
-        this.#stats.retried++;
-        consumerMetrics.retried.inc({ consumer: o.name });
       }
     }
     if (Number.isFinite(minDelay)) {
@@ -643,6 +670,11 @@ export class ConsumerRunner<T> {
       // Back off fetching too: the next batch would most likely hit the same outage.
       await this.#pause(minDelay);
     }
+  }
+
+  #countRetry(): void {
+    this.#stats.retried++;
+    consumerMetrics.retried.inc({ consumer: this.#o.name });
   }
 
   /** Returns false when stop() interrupted the retries (the message stays unprocessed). */
@@ -663,41 +695,30 @@ export class ConsumerRunner<T> {
         return true;
       } catch (err) {
         this.#stats.lastError = errorMessage(err);
-        if (!isRetryable(err)) {
-          await this.#deadLetter(msg, { code: errorCode(err), reason: errorMessage(err) });
+        const next = disposition(err ?? 'handler threw nothing', attempt, o);
+        if (next.action !== 'retry') {
+          if (next.action === 'dead-letter') await this.#deadLetter(msg, next);
           return true;
         }
-        if (!isOutage(err) && attempt >= o.maxDeliver) {
-          await this.#deadLetter(msg, {
-            code: errorCode(err),
-            reason: `max deliveries exceeded (${attempt}): ${errorMessage(err)}`,
-          });
-          return true;
-        }
-        this.#stats.retried++;
-        consumerMetrics.retried.inc({ consumer: o.name });
+        this.#countRetry();
         o.log.warn({ err, consumer: o.name, seq: msg.seq, attempt }, 'handler failed; retrying in order');
+        // Retried in place (a nak would let later messages overtake it).
         msg.working();
-        if (!(await this.#pause(this.#backoff(attempt)))) return false;
+        if (!(await this.#pause(next.delayMs))) return false;
       }
     }
   }
 }
 
 /** Sleep `ms`: true after the full sleep, false as soon as `signal` aborts (at once if it has). */
-export function sleepFor(ms: number, signal: AbortSignal): Promise<boolean> {
-  if (signal.aborted) return Promise.resolve(false);
-  return new Promise((resolve) => {
-    const onAbort = (): void => {
-      clearTimeout(timer);
-      resolve(false);
-    };
-    const timer = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve(true);
-    }, ms);
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
+export async function sleepFor(ms: number, signal: AbortSignal): Promise<boolean> {
+  try {
+    await sleep(ms, undefined, { signal });
+    return true;
+  } catch {
+    // The only rejection is the abort.
+    return false;
+  }
 }
 
 /**

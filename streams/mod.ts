@@ -31,6 +31,7 @@ export { publishControl, subscribeControl, decodeControl, requestActorState } fr
 export {
   ConsumerRunner,
   DEFAULT_BACKOFF_MS,
+  disposition,
   isOutage,
   isRetryable,
   sleepFor,
@@ -38,7 +39,9 @@ export {
   type ConsumerStats,
   type Decoded,
   type Delivery,
+  type Disposition,
   type Rejected,
+  type RetryPolicy,
 } from './consumer.ts';
 export {
   decodeTelemetry,
