@@ -31,6 +31,32 @@ export default tseslint.config(
     },
   },
   {
+    // Deciders are pure: no I/O, so the same code runs live, on replay and in backtests.
+    files: ['**/*.decider.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              regex:
+                '^(node:)?(fs|fs/promises|net|http|https|http2|dgram|child_process|worker_threads|dns|tls|timers|timers/promises)$',
+              message: 'deciders are pure: no I/O',
+            },
+            {
+              regex: '^(@nats-io/|pg$|pg-|@clickhouse/|ioredis$|fastify|moleculer$|undici$|pino$)',
+              message: 'deciders are pure: no I/O',
+            },
+            {
+              regex: '(^|/)(streams|gateway)/',
+              message: 'deciders are pure: no I/O',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
     files: ['test/**', 'bench/**', 'ops/**/*.ts'],
     rules: { 'no-console': 'off' },
   },
