@@ -16,6 +16,8 @@ async function main(): Promise<void> {
   // BENCH_SERVICES (comma-separated) runs some services only: `--split-sinks` starts two nodes.
   const services = (process.env['BENCH_SERVICES']?.split(',') ?? ACTOR_SERVICES) as ActorServiceName[];
   let node: ActorNode;
+  // Since process start (performance.now's origin): module loading ends here.
+  const startingAt = performance.now();
   try {
     // BENCH_NODE_ID: a restarted node keeps its identity and takes its own leases back at once.
     const nodeID = process.env['BENCH_NODE_ID'];
@@ -33,7 +35,7 @@ async function main(): Promise<void> {
     failToParent(err);
   }
   serveParent(
-    { nodeID: node.nodeID },
+    { nodeID: node.nodeID, startingAtMs: startingAt, readyAtMs: performance.now() },
     {
       calls: {
         health: () => node.health(),

@@ -1,0 +1,104 @@
+/**
+ * Restart bench (issue 12): an actor node running the equipment actors is SIGKILLed and
+ * started again; how long until it serves every partition? Three ways, medians of `--runs`:
+ *
+ *   cold       a node starting in a namespace nobody owns (no leases to wait for)
+ *   same id    restarted under the id it had (VIGIL_NODE_ID): it takes its own leases back
+ *   new id     restarted under a new id: it must wait for the dead node's leases to go stale
+ *
+ * "total" is from spawning the process to every partition serving; "node" leaves out loading
+ * the modules (from the call to startActorNode). Usage: npm run bench:restart [-- --runs 3]
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { loadConfig } from '../schemas/mod.ts';
+import {
+  connectNats,
+  deleteNamespace,
+  ensureStreams,
+  jetstreamManager,
+  names as namesFor,
+} from '../streams/mod.ts';
+import { ChildNode } from './lib/child.ts';
+
+interface Ready {
+  nodeID: string;
+  startingAtMs: number;
+  readyAtMs: number;
+}
+
+const { values } = parseArgs({ options: { runs: { type: 'string', default: '3' } } });
+const runs = Number(values.runs);
+const config = loadConfig();
+const logDir = mkdtempSync(join(tmpdir(), 'vigil-restart-bench-'));
+
+async function start(
+  ns: string,
+  nodeId: string,
+): Promise<{ node: ChildNode<Ready>; totalMs: number; nodeMs: number }> {
+  const t0 = performance.now();
+  const node = await ChildNode.start<Ready>({
+    name: `actor node ${nodeId}`,
+    script: 'bench/lib/actor-node.ts',
+    env: {
+      ...process.env,
+      VIGIL_NS: ns,
+      VIGIL_NODE_ID: nodeId,
+      BENCH_SERVICES: 'equipment',
+      LOG_LEVEL: 'warn',
+    },
+    logFile: join(logDir, `${ns}.log`),
+  });
+  return { node, totalMs: performance.now() - t0, nodeMs: node.ready.readyAtMs - node.ready.startingAtMs };
+}
+
+function kill(node: ChildNode<Ready>): void {
+  if (node.pid !== undefined) process.kill(node.pid, 'SIGKILL');
+}
+
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+const nc = await connectNats(config, 'restart-bench');
+const jsm = await jetstreamManager(nc);
+const results: Record<'cold' | 'same id' | 'new id', { total: number[]; node: number[] }> = {
+  cold: { total: [], node: [] },
+  'same id': { total: [], node: [] },
+  'new id': { total: [], node: [] },
+};
+try {
+  for (let r = 0; r < runs; r++) {
+    const ns = `rst${randomBytes(3).toString('hex')}`;
+    const names = namesFor(ns);
+    await ensureStreams(jsm, names);
+    try {
+      const cold = await start(ns, `${ns}-a`);
+      results.cold.total.push(cold.totalMs);
+      results.cold.node.push(cold.nodeMs);
+      kill(cold.node);
+      const same = await start(ns, `${ns}-a`);
+      results['same id'].total.push(same.totalMs);
+      results['same id'].node.push(same.nodeMs);
+      kill(same.node);
+      const fresh = await start(ns, `${ns}-b`);
+      results['new id'].total.push(fresh.totalMs);
+      results['new id'].node.push(fresh.nodeMs);
+      await fresh.node.stop();
+    } finally {
+      await deleteNamespace(jsm, names);
+    }
+    process.stderr.write(`run ${r + 1}/${runs} done\n`);
+  }
+} finally {
+  await nc.drain();
+}
+
+console.log(`Restart → every partition serving (${config.VIGIL_PARTITIONS} partitions), medians of ${runs}:`);
+for (const [what, r] of Object.entries(results)) {
+  console.log(
+    `  ${what.padEnd(8)} total ${(median(r.total) / 1000).toFixed(2)} s   node ${(median(r.node) / 1000).toFixed(2)} s   ` +
+      `(runs: ${r.total.map((t) => (t / 1000).toFixed(2)).join(', ')})`,
+  );
+}
