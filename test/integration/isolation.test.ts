@@ -39,12 +39,17 @@ function otherSiteIds(w: World): string[] {
   return [w.sites[1], w.equipment[1], w.alerts[1], w.maintenance[1], w.rules[1], w.rules[2]];
 }
 
-/** Every row of the tenant in every table that has a tenant_id, as a digest per table. */
+/**
+ * Every row of the tenant in every table that has a tenant_id, as a digest per table. A
+ * TimescaleDB compressed chunk stores the column as compressed_data (not comparable to a uuid);
+ * its rows are in the hypertable's digest.
+ */
 async function snapshot(tenantId: string): Promise<Record<string, string>> {
   const { rows: tables } = await fx.admin.query<{ name: string }>(
     `SELECT format('%I.%I', n.nspname, c.relname) AS name
      FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace
-     WHERE a.attname = 'tenant_id' AND NOT a.attisdropped AND c.relkind IN ('r', 'p') AND NOT c.relispartition
+     WHERE a.attname = 'tenant_id' AND a.atttypid = 'uuid'::regtype AND NOT a.attisdropped
+       AND c.relkind IN ('r', 'p') AND NOT c.relispartition
        AND n.nspname NOT IN ('pg_catalog', 'information_schema')`,
   );
   const out: Record<string, string> = {};
