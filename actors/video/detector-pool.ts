@@ -1,0 +1,201 @@
+import { availableParallelism } from 'node:os';
+import { Worker } from 'node:worker_threads';
+import type { Detection, FromWorker, ToWorker } from './detect.protocol.ts';
+import { detectWorkerScript } from './worker-script.ts';
+import type { YoloDecodeOptions } from './yolo.ts';
+
+export interface ModelInfo {
+  key: string;
+  inputSize: number;
+  classes: number;
+}
+
+/** A model that does not meet the detector contract, or could not be read. */
+export class ModelError extends Error {
+  override readonly name = 'ModelError';
+}
+
+export interface DetectJob {
+  input: Float32Array;
+  size: number;
+  decode: YoloDecodeOptions;
+}
+
+export type DetectOutcome =
+  | { kind: 'detected'; detections: Detection[]; inferenceMs: number }
+  | { kind: 'dropped' }
+  | { kind: 'failed'; reason: string };
+
+interface Pending {
+  job: DetectJob;
+  key: string;
+  resolve: (o: DetectOutcome) => void;
+}
+
+interface Slot {
+  worker: Worker;
+  busy: Pending | null;
+  id: number;
+}
+
+export interface PoolStats {
+  workers: number;
+  busy: number;
+  queued: number;
+  dropped: number;
+  completed: number;
+}
+
+/**
+ * Inference off the event loop: one onnxruntime session per model in each of N worker threads
+ * (N = the machine's cores unless told), one frame in flight per worker. Each lane (a camera)
+ * has a short bounded queue; when inference falls behind, the lane's oldest frame is dropped
+ * and counted — a camera is better served by a fresh frame late than a stale frame later.
+ * Lanes are served round-robin so one busy camera cannot starve the others.
+ */
+export class DetectorPool {
+  private readonly slots: Slot[] = [];
+  private readonly lanes = new Map<string, Pending[]>();
+  private readonly loads = new Map<string, Array<(m: FromWorker) => void>>();
+  private laneCursor = 0;
+  private seq = 0;
+  private dropped = 0;
+  private completed = 0;
+  private closed = false;
+
+  constructor(opts: { size?: number; queueDepth?: number } = {}) {
+    this.queueDepth = opts.queueDepth ?? 2;
+    const size = Math.max(1, opts.size ?? availableParallelism());
+    const script = detectWorkerScript();
+    for (let i = 0; i < size; i++) {
+      const slot: Slot = { worker: new Worker(script), busy: null, id: 0 };
+      slot.worker.on('message', (m: FromWorker) => this.onMessage(slot, m));
+      slot.worker.on('error', (err) => this.onCrash(slot, err));
+      this.slots.push(slot);
+    }
+  }
+
+  private readonly queueDepth: number;
+
+  get size(): number {
+    return this.slots.length;
+  }
+
+  /** Loads (or replaces) a model in every worker; rejects with ModelError and the reason. */
+  async load(key: string, model: string | Uint8Array): Promise<ModelInfo> {
+    const replies = await Promise.all(
+      this.slots.map(
+        (slot) =>
+          new Promise<FromWorker>((resolve) => {
+            const waiting = this.loads.get(key) ?? [];
+            waiting.push(resolve);
+            this.loads.set(key, waiting);
+            this.post(slot, { type: 'load', key, model, threads: 1 });
+          }),
+      ),
+    );
+    const failed = replies.find((r) => r.type === 'load-failed');
+    if (failed?.type === 'load-failed') throw new ModelError(failed.reason);
+    const ok = replies[0];
+    if (ok?.type !== 'loaded') throw new ModelError('model load gave no answer');
+    return { key, inputSize: ok.inputSize, classes: ok.classes };
+  }
+
+  unload(key: string): void {
+    for (const slot of this.slots) this.post(slot, { type: 'unload', key });
+  }
+
+  /** Queues a frame of `lane` for inference with model `key`. */
+  detect(lane: string, key: string, job: DetectJob): Promise<DetectOutcome> {
+    if (this.closed) return Promise.resolve({ kind: 'failed', reason: 'detector pool closed' });
+    return new Promise((resolve) => {
+      const queue = this.lanes.get(lane) ?? [];
+      this.lanes.set(lane, queue);
+      queue.push({ job, key, resolve });
+      while (queue.length > this.queueDepth) {
+        this.dropped++;
+        queue.shift()!.resolve({ kind: 'dropped' });
+      }
+      this.pump();
+    });
+  }
+
+  /** Drops a lane's queued frames (its camera stopped); frames in flight finish normally. */
+  dropLane(lane: string): void {
+    const queue = this.lanes.get(lane);
+    this.lanes.delete(lane);
+    for (const p of queue ?? []) p.resolve({ kind: 'dropped' });
+  }
+
+  stats(): PoolStats {
+    let queued = 0;
+    for (const q of this.lanes.values()) queued += q.length;
+    return {
+      workers: this.slots.length,
+      busy: this.slots.filter((s) => s.busy).length,
+      queued,
+      dropped: this.dropped,
+      completed: this.completed,
+    };
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    for (const lane of [...this.lanes.keys()]) this.dropLane(lane);
+    await Promise.all(this.slots.map((s) => s.worker.terminate()));
+    for (const s of this.slots) s.busy?.resolve({ kind: 'failed', reason: 'detector pool closed' });
+  }
+
+  private post(slot: Slot, msg: ToWorker): void {
+    if (msg.type === 'detect') slot.worker.postMessage(msg, [msg.input.buffer as ArrayBuffer]);
+    else slot.worker.postMessage(msg);
+  }
+
+  private nextPending(): Pending | undefined {
+    const lanes = [...this.lanes.values()];
+    for (let i = 0; i < lanes.length; i++) {
+      const queue = lanes[(this.laneCursor + i) % lanes.length]!;
+      const next = queue.shift();
+      if (next) {
+        this.laneCursor = (this.laneCursor + i + 1) % lanes.length;
+        return next;
+      }
+    }
+    return undefined;
+  }
+
+  private pump(): void {
+    for (const slot of this.slots) {
+      if (slot.busy) continue;
+      const next = this.nextPending();
+      if (!next) return;
+      slot.busy = next;
+      slot.id = ++this.seq;
+      this.post(slot, { type: 'detect', id: slot.id, key: next.key, ...next.job });
+    }
+  }
+
+  private onMessage(slot: Slot, m: FromWorker): void {
+    if (m.type === 'loaded' || m.type === 'load-failed') {
+      this.loads.get(m.key)?.shift()?.(m);
+      return;
+    }
+    const pending = slot.busy;
+    if (!pending || m.id !== slot.id) return;
+    slot.busy = null;
+    this.completed++;
+    pending.resolve(
+      m.type === 'result'
+        ? { kind: 'detected', detections: m.detections, inferenceMs: m.inferenceMs }
+        : { kind: 'failed', reason: m.reason },
+    );
+    this.pump();
+  }
+
+  private onCrash(slot: Slot, err: Error): void {
+    const pending = slot.busy;
+    slot.busy = null;
+    pending?.resolve({ kind: 'failed', reason: `detector worker crashed: ${err.message}` });
+  }
+}

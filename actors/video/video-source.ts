@@ -1,0 +1,178 @@
+import { Decoder, Demuxer, FilterAPI } from 'node-av/api';
+import { AV_LOG_QUIET } from 'node-av/constants';
+import { Log, type Frame } from 'node-av/lib';
+import { letterbox, letterboxFilter, type Letterbox } from './letterbox.ts';
+import { FrameSampler } from './sampler.ts';
+
+// FFmpeg's own chatter (codec banners, per-packet warnings) would flood the logs; real errors
+// reach us as exceptions.
+Log.setLevel(AV_LOG_QUIET);
+
+export interface VideoSourceOptions {
+  /** rtsp://, http(s)://, or a file path. */
+  url: string;
+  /** Model input side: frames are letterboxed to it. */
+  inputSize: number;
+  /** Frames kept per second of media time. */
+  fps: number;
+  /** No packet for this long ends the session (a disconnect). */
+  readTimeoutMs: number;
+  /** Pace a file at its own frame rate, as a live camera would deliver it. */
+  realtime?: boolean;
+  signal?: AbortSignal;
+}
+
+export interface SampledFrame {
+  /** Media time, seconds from the stream's first frame. */
+  pts: number;
+  /** Wall-clock time of the frame: session start + media time (epoch ms). */
+  ts: number;
+  /** Model input, RGB planes (CHW), float 0..1, inputSize². */
+  input: Float32Array;
+  letterbox: Letterbox;
+}
+
+/** Why a session could not start or went on; `permanent` ones are not worth a reconnect. */
+export class VideoSourceError extends Error {
+  override readonly name = 'VideoSourceError';
+  constructor(
+    message: string,
+    readonly permanent: boolean,
+    opts?: { cause?: unknown },
+  ) {
+    super(message, opts);
+  }
+}
+
+export function isNetworkUrl(url: string): boolean {
+  return /^(rtsp|rtsps|http|https):\/\//i.test(url);
+}
+
+const sleep = (ms: number, signal?: AbortSignal): Promise<void> =>
+  new Promise((resolve) => {
+    if (signal?.aborted) return resolve();
+    const timer = setTimeout(done, ms);
+    function done(): void {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    }
+    signal?.addEventListener('abort', done, { once: true });
+  });
+
+/** Copies FFmpeg's G, B, R float planes (rows may be padded) into one RGB CHW tensor. */
+function toInput(frame: Frame, size: number): Float32Array {
+  const planes = frame.data;
+  const strides = frame.linesize;
+  if (!planes || planes.length < 3) throw new VideoSourceError('letterbox produced no planar frame', false);
+  const out = new Float32Array(3 * size * size);
+  // gbrp plane order: 0 = G, 1 = B, 2 = R; the model wants R, G, B.
+  const order = [2, 0, 1] as const;
+  for (const [c, p] of order.entries()) {
+    const plane = planes[p]!;
+    const stride = strides[p]!;
+    const src = new Float32Array(plane.buffer, plane.byteOffset, plane.byteLength / 4);
+    if (stride === size * 4) out.set(src.subarray(0, size * size), c * size * size);
+    else
+      for (let y = 0; y < size; y++)
+        out.set(src.subarray((y * stride) / 4, (y * stride) / 4 + size), c * size * size + y * size);
+  }
+  return out;
+}
+
+/**
+ * One session with a source: open (with a read timeout), decode every frame, keep those at the
+ * detect rate, letterbox them natively into the model's input. The generator ends when the
+ * stream ends or stalls past the read timeout — to the caller that is a disconnect — and throws
+ * a VideoSourceError when it cannot open or decode.
+ */
+export async function* openVideo(opts: VideoSourceOptions): AsyncGenerator<SampledFrame> {
+  const timeoutUs = String(opts.readTimeoutMs * 1000);
+  const network = isNetworkUrl(opts.url);
+  const aborter = new AbortController();
+  const onAbort = (): void => aborter.abort();
+  opts.signal?.addEventListener('abort', onAbort, { once: true });
+  let demuxer: Demuxer | undefined;
+  let watchdog: NodeJS.Timeout | undefined;
+  let stalled = false;
+  const arm = (): void => {
+    clearTimeout(watchdog);
+    watchdog = setTimeout(() => {
+      stalled = true;
+      demuxer?.interrupt();
+      aborter.abort();
+    }, opts.readTimeoutMs);
+  };
+  try {
+    arm();
+    try {
+      demuxer = await Demuxer.open(opts.url, {
+        signal: aborter.signal,
+        options: /^rtsps?:/i.test(opts.url)
+          ? { rtsp_transport: 'tcp', timeout: timeoutUs, rw_timeout: timeoutUs }
+          : network
+            ? { rw_timeout: timeoutUs }
+            : {},
+      });
+    } catch (err) {
+      if (opts.signal?.aborted) return;
+      const reason = stalled ? `no answer within ${opts.readTimeoutMs} ms` : (err as Error).message;
+      throw new VideoSourceError(`cannot open ${network ? 'stream' : 'file'}: ${reason}`, !network, {
+        cause: err,
+      });
+    }
+    // FFmpeg renders plain text as "video" (its tty demuxer); a camera source never is text.
+    const stream = demuxer.inputFormat()?.name === 'tty' ? undefined : demuxer.video();
+    if (!stream) throw new VideoSourceError('source has no video stream', !network);
+    const decoder = await Decoder.create(stream);
+    const sampler = new FrameSampler(opts.fps);
+    const tb = stream.timeBase;
+    let filter: FilterAPI | undefined;
+    let geometry: Letterbox | undefined;
+    let firstPts: number | undefined;
+    const startedAt = Date.now();
+    try {
+      arm();
+      for await (const frame of decoder.frames(demuxer.packets(stream.index))) {
+        if (!frame) break;
+        arm();
+        try {
+          const raw = frame.bestEffortTimestamp ?? frame.pts;
+          const seconds = (Number(raw) * tb.num) / tb.den;
+          firstPts ??= seconds;
+          const pts = seconds - firstPts;
+          if (!sampler.accept(pts)) continue;
+          if (!geometry || geometry.width !== frame.width || geometry.height !== frame.height) {
+            filter?.close();
+            geometry = letterbox(frame.width, frame.height, opts.inputSize);
+            filter = FilterAPI.create(letterboxFilter(geometry));
+          }
+          const boxed = await filter!.processAll(frame);
+          for (const out of boxed) {
+            try {
+              const input = toInput(out, opts.inputSize);
+              if (opts.realtime && !network) await sleep(startedAt + pts * 1000 - Date.now(), opts.signal);
+              if (opts.signal?.aborted) return;
+              yield { pts, ts: startedAt + Math.round(pts * 1000), input, letterbox: geometry };
+              arm();
+            } finally {
+              out.free();
+            }
+          }
+        } finally {
+          frame.free();
+        }
+      }
+    } catch (err) {
+      if (opts.signal?.aborted || stalled) return;
+      throw new VideoSourceError(`decode failed: ${(err as Error).message}`, false, { cause: err });
+    } finally {
+      filter?.close();
+      decoder.close();
+    }
+  } finally {
+    clearTimeout(watchdog);
+    opts.signal?.removeEventListener('abort', onAbort);
+    await demuxer?.close();
+  }
+}

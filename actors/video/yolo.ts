@@ -1,0 +1,107 @@
+/**
+ * Decoding of Ultralytics YOLOv8 / YOLO11 detection output: one tensor [1, 4 + classes, anchors]
+ * holding, per anchor, the box (cx, cy, w, h in input pixels) then one score per class (already
+ * sigmoid-ed). Works for any class count; person is class 0.
+ */
+export interface RawDetection {
+  /** Corners in model-input pixels. */
+  x1: number;
+  y1: number;
+  x2: number;
+  y2: number;
+  score: number;
+  cls: number;
+}
+
+export interface YoloDecodeOptions {
+  confidence: number;
+  /** IoU above which a lower-scored box of the same class is suppressed. */
+  iou: number;
+  /** Classes kept; all when absent. */
+  classes?: readonly number[];
+  maxDetections?: number;
+  /** Candidates kept for NMS (highest scores): bounds the quadratic step on noisy frames. */
+  maxCandidates?: number;
+}
+
+export class YoloShapeError extends Error {
+  override readonly name = 'YoloShapeError';
+}
+
+/** Checks the output dims against the contract; returns [classes, anchors]. */
+export function yoloOutputShape(dims: readonly number[]): [classes: number, anchors: number] {
+  const [batch, channels, anchors] = dims;
+  if (
+    dims.length !== 3 ||
+    batch !== 1 ||
+    channels === undefined ||
+    anchors === undefined ||
+    channels < 5 ||
+    anchors < 1
+  )
+    throw new YoloShapeError(
+      `model output must be [1, 4+classes, anchors] (YOLOv8 detection), got [${dims.join(', ')}]`,
+    );
+  // Real exports have far more anchors than classes; the other way round is a transposed
+  // [1, anchors, 4+classes] export, which would decode into garbage.
+  if (channels > anchors)
+    throw new YoloShapeError(
+      `model output [${dims.join(', ')}] looks transposed: expected [1, 4+classes, anchors] with anchors > classes`,
+    );
+  return [channels - 4, anchors];
+}
+
+export function iou(a: RawDetection, b: RawDetection): number {
+  const ix = Math.min(a.x2, b.x2) - Math.max(a.x1, b.x1);
+  const iy = Math.min(a.y2, b.y2) - Math.max(a.y1, b.y1);
+  if (ix <= 0 || iy <= 0) return 0;
+  const inter = ix * iy;
+  const union = (a.x2 - a.x1) * (a.y2 - a.y1) + (b.x2 - b.x1) * (b.y2 - b.y1) - inter;
+  return union > 0 ? inter / union : 0;
+}
+
+/** Greedy per-class non-maximum suppression; input need not be sorted. */
+export function nms(dets: RawDetection[], threshold: number, max = Infinity): RawDetection[] {
+  const sorted = [...dets].sort((a, b) => b.score - a.score);
+  const kept: RawDetection[] = [];
+  for (const d of sorted) {
+    if (kept.length >= max) break;
+    if (kept.every((k) => k.cls !== d.cls || iou(k, d) <= threshold)) kept.push(d);
+  }
+  return kept;
+}
+
+export function decodeYolo(
+  data: Float32Array,
+  dims: readonly number[],
+  opts: YoloDecodeOptions,
+): RawDetection[] {
+  const [classes, anchors] = yoloOutputShape(dims);
+  if (data.length < (4 + classes) * anchors)
+    throw new YoloShapeError(`model output holds ${data.length} values, dims [${dims.join(', ')}] need more`);
+  const wanted = opts.classes ? new Set(opts.classes) : null;
+  const candidates: RawDetection[] = [];
+  for (let a = 0; a < anchors; a++) {
+    let best = -1;
+    let score = opts.confidence;
+    for (let c = 0; c < classes; c++) {
+      if (wanted && !wanted.has(c)) continue;
+      const s = data[(4 + c) * anchors + a]!;
+      if (s >= score) {
+        score = s;
+        best = c;
+      }
+    }
+    if (best < 0) continue;
+    const cx = data[a]!;
+    const cy = data[anchors + a]!;
+    const w = data[2 * anchors + a]!;
+    const h = data[3 * anchors + a]!;
+    if (!(w > 0 && h > 0)) continue;
+    candidates.push({ x1: cx - w / 2, y1: cy - h / 2, x2: cx + w / 2, y2: cy + h / 2, score, cls: best });
+  }
+  const limit = opts.maxCandidates ?? 3000;
+  const pool =
+    candidates.length > limit ? candidates.sort((p, q) => q.score - p.score).slice(0, limit) : candidates;
+  return nms(pool, opts.iou, opts.maxDetections ?? 300);
+}
