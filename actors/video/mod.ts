@@ -30,7 +30,6 @@ export {
 } from './video-source.ts';
 export {
   decodeYolo,
-  iou,
   nms,
   yoloOutputShape,
   YoloShapeError,

@@ -1,3 +1,5 @@
+import { iou } from '../camera/mod.ts';
+
 /**
  * Decoding of Ultralytics YOLOv8 / YOLO11 detection output: one tensor [1, 4 + classes, anchors]
  * holding, per anchor, the box (cx, cy, w, h in input pixels) then one score per class (already
@@ -49,15 +51,6 @@ export function yoloOutputShape(dims: readonly number[]): [classes: number, anch
       `model output [${dims.join(', ')}] looks transposed: expected [1, 4+classes, anchors] with anchors > classes`,
     );
   return [channels - 4, anchors];
-}
-
-export function iou(a: RawDetection, b: RawDetection): number {
-  const ix = Math.min(a.x2, b.x2) - Math.max(a.x1, b.x1);
-  const iy = Math.min(a.y2, b.y2) - Math.max(a.y1, b.y1);
-  if (ix <= 0 || iy <= 0) return 0;
-  const inter = ix * iy;
-  const union = (a.x2 - a.x1) * (a.y2 - a.y1) + (b.x2 - b.x1) * (b.y2 - b.y1) - inter;
-  return union > 0 ? inter / union : 0;
 }
 
 /** Greedy per-class non-maximum suppression; input need not be sorted. */

@@ -1,7 +1,15 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { SCENES, writeSceneVideo, type SceneName } from '../../actors/video/mod.ts';
+import { after, before } from 'node:test';
+import { iou } from '../../actors/camera/mod.ts';
+import {
+  buildShapeDetector,
+  DetectorPool,
+  SCENES,
+  writeSceneVideo,
+  type SceneName,
+} from '../../actors/video/mod.ts';
 
 /** Writes the named scenes as H.264 files in a fresh temporary folder. */
 export async function sceneVideos(
@@ -20,13 +28,7 @@ export interface Box {
   y2: number;
 }
 
-export function boxIou(a: Box, b: Box): number {
-  const ix = Math.min(a.x2, b.x2) - Math.max(a.x1, b.x1);
-  const iy = Math.min(a.y2, b.y2) - Math.max(a.y1, b.y1);
-  if (ix <= 0 || iy <= 0) return 0;
-  const inter = ix * iy;
-  return inter / ((a.x2 - a.x1) * (a.y2 - a.y1) + (b.x2 - b.x1) * (b.y2 - b.y1) - inter);
-}
+export const boxIou = iou;
 
 /** Normalised box → frame pixels. */
 export const toPixels = (b: Box, w: number, h: number): Box => ({
@@ -35,3 +37,26 @@ export const toPixels = (b: Box, w: number, h: number): Box => ({
   x2: b.x2 * w,
   y2: b.y2 * h,
 });
+
+export interface DetectorFixture {
+  videos: Awaited<ReturnType<typeof sceneVideos>>;
+  pool: DetectorPool;
+}
+
+/**
+ * Registers before/after hooks that write the scenes and start a two-worker pool with the
+ * generated detector loaded as 'shape'; the returned object is filled in before the tests run.
+ */
+export function detectorFixture(names: readonly SceneName[], inputSize: number): DetectorFixture {
+  const fixture = {} as DetectorFixture;
+  before(async () => {
+    fixture.videos = await sceneVideos(names);
+    fixture.pool = new DetectorPool({ size: 2 });
+    await fixture.pool.load('shape', buildShapeDetector({ inputSize }));
+  });
+  after(async () => {
+    await fixture.pool?.close();
+    await fixture.videos?.cleanup();
+  });
+  return fixture;
+}

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:net';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import {
   buildShapeDetector,
   CameraVideo,
@@ -18,23 +18,11 @@ import {
   type SceneName,
   type VideoState,
 } from '../../actors/video/mod.ts';
-import { boxIou, sceneVideos, toPixels } from '../helpers/video.ts';
+import { boxIou, detectorFixture, toPixels } from '../helpers/video.ts';
 
 const SIZE = 320;
 const NAMES: SceneName[] = ['walk-through', 'crossing', 'occlusion', 'shelf'];
-let videos: Awaited<ReturnType<typeof sceneVideos>>;
-let pool: DetectorPool;
-
-before(async () => {
-  videos = await sceneVideos(NAMES);
-  pool = new DetectorPool({ size: 2 });
-  await pool.load('shape', buildShapeDetector({ inputSize: SIZE }));
-});
-
-after(async () => {
-  await pool.close();
-  await videos.cleanup();
-});
+const fx = detectorFixture(NAMES, SIZE);
 
 describe('generated detector on generated video', () => {
   for (const name of NAMES) {
@@ -43,13 +31,13 @@ describe('generated detector on generated video', () => {
       let frames = 0;
       let people = 0;
       for await (const f of openVideo({
-        url: videos.path(name),
+        url: fx.videos.path(name),
         inputSize: SIZE,
         fps: 5,
         readTimeoutMs: 5000,
       })) {
         frames++;
-        const out = await pool.detect('t', 'shape', {
+        const out = await fx.pool.detect('t', 'shape', {
           input: f.input,
           size: SIZE,
           decode: { confidence: 0.5, iou: 0.5, classes: [0] },
@@ -90,7 +78,7 @@ describe('detector contract checks', () => {
   }
 
   test('an output that is not [1, 4+classes, anchors] is refused with the reason', async () => {
-    await assert.rejects(pool.load('bad-out', tinyModel([1, 3, 64, 64], [1, 3, 4096])), (err: Error) => {
+    await assert.rejects(fx.pool.load('bad-out', tinyModel([1, 3, 64, 64], [1, 3, 4096])), (err: Error) => {
       assert.ok(err instanceof ModelError);
       assert.match(err.message, /\[1, 4\+classes, anchors\].*got \[1, 3, 4096\]/);
       return true;
@@ -98,19 +86,19 @@ describe('detector contract checks', () => {
   });
 
   test('a model that does not take [1, 3, S, S] images is refused with the reason', async () => {
-    await assert.rejects(pool.load('bad-in', tinyModel([1, 1, 64, 64], [1, 8, 512])), /\[1, 3, H, W\]/);
+    await assert.rejects(fx.pool.load('bad-in', tinyModel([1, 1, 64, 64], [1, 8, 512])), /\[1, 3, H, W\]/);
   });
 
   test('a file that is not a model is refused', async () => {
-    const path = join(videos.dir, 'not-a-model.onnx');
+    const path = join(fx.videos.dir, 'not-a-model.onnx');
     await writeFile(path, 'hello');
-    await assert.rejects(pool.load('garbage', path), ModelError);
+    await assert.rejects(fx.pool.load('garbage', path), ModelError);
   });
 });
 
 describe('video sources', () => {
   test('a file that is not video: a permanent error naming the cause', async () => {
-    const path = join(videos.dir, 'notes.txt');
+    const path = join(fx.videos.dir, 'notes.txt');
     await writeFile(path, 'not a video at all\n'.repeat(100));
     await assert.rejects(
       (async () => {
@@ -148,12 +136,12 @@ describe('camera video loop', () => {
     const states: Array<[VideoState, string | null]> = [];
     const cam = new CameraVideo({
       cameraId: 'loop',
-      url: videos.path('crossing'),
+      url: fx.videos.path('crossing'),
       fps: 5,
       inputSize: SIZE,
       confidence: 0.5,
       modelKey: 'shape',
-      pool,
+      pool: fx.pool,
       readTimeoutMs: 5000,
       realtime: false,
       backoffBaseMs: 20,
@@ -186,7 +174,7 @@ describe('camera video loop', () => {
   });
 
   test('a source that can never work ends in failed with the reason', async () => {
-    const path = join(videos.dir, 'garbage.mp4');
+    const path = join(fx.videos.dir, 'garbage.mp4');
     await writeFile(path, Buffer.alloc(4096, 7));
     const cam = new CameraVideo({
       cameraId: 'bad',
@@ -195,7 +183,7 @@ describe('camera video loop', () => {
       inputSize: SIZE,
       confidence: 0.5,
       modelKey: 'shape',
-      pool,
+      pool: fx.pool,
       readTimeoutMs: 2000,
       onFrame: () => undefined,
     });
