@@ -183,7 +183,7 @@ export {
   type UnitInfo,
 } from './equipment/equipment.decider.ts';
 export { rulesForUnit, applicableRows, type SkippedRule } from './equipment/equipment.rules.ts';
-export { backtest, type BacktestInput } from './equipment/backtest.ts';
+export { backtest, warmupMs, type BacktestInput, type BacktestOutput } from './equipment/backtest.ts';
 export { alertIdFor } from './equipment/alert-id.ts';
 export { insertReadings } from './sinks/telemetry-pg.sink.ts';
 export { toClickHouseRow } from './sinks/telemetry-ch.sink.ts';

@@ -15,6 +15,7 @@ export const ERRORS = {
     retryable: false,
     message: 'Rule kind not evaluated by the alert engine',
   },
+  BACKTEST_TOO_LARGE: { status: 400, retryable: false, message: 'Backtest larger than its bound' },
   PAYLOAD_TOO_LARGE: { status: 413, retryable: false, message: 'Payload too large' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, retryable: false, message: 'Unsupported media type' },
   // 401/403/404: who you are and what you may see.

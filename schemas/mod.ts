@@ -17,4 +17,5 @@ export * from './api-equipment.ts';
 export * from './api-alerts.ts';
 export * from './rules.ts';
 export * from './api-notifications.ts';
+export * from './api-backtest.ts';
 export * from './api-readings.ts';

@@ -4,8 +4,9 @@ import type { ClickHouseClient } from '@clickhouse/client';
 /**
  * The bench tenant, written as the superuser (setup, not a code path under test): one site,
  * `units` load units, one probe unit, and one tenant-wide threshold rule that fires the
- * moment temperature exceeds 10 °C and resolves the moment it drops below 5 °C. Load
- * readings stay below 5 °C, so only the probe ever alerts.
+ * moment temperature exceeds 10 °C and resolves the moment it drops below 5 °C, plus one
+ * rule of every other kind that the load never trips. Load readings stay below 5 °C, so only
+ * the probe ever alerts.
  */
 export interface BenchTenant {
   tenantId: string;
@@ -17,13 +18,32 @@ export interface BenchTenant {
 export const PROBE_BREACH_C = 20;
 export const PROBE_CLEAR_C = 0;
 
-const BENCH_RULE: ThresholdParams = {
+export const BENCH_RULE: ThresholdParams = {
   metric: 'temperature',
   op: '>',
   levels: [{ severity: 'critical', value: 10 }],
   for_s: 0,
   clear: { value: 5, for_s: 0 },
 };
+
+const HOUR = [{ severity: 'warning', after_s: 3600 }];
+/** `[key, kind, params]` of the rules the load never trips. */
+export const BENCH_QUIET_RULES = [
+  ['bench_silent', 'no_data', { levels: HOUR }],
+  ['bench_door', 'door_open', { levels: HOUR }],
+  ['bench_defrost', 'defrost_overrun', { levels: HOUR }],
+  [
+    'bench_warming',
+    'rate',
+    {
+      metric: 'temperature',
+      direction: 'rising',
+      window_s: 600,
+      levels: [{ severity: 'warning', per_min: 100 }],
+      for_s: 0,
+    },
+  ],
+] as const;
 
 export async function seedTenant(admin: Pool, ns: string, units: number): Promise<BenchTenant> {
   const params = assertRuleParams('threshold', BENCH_RULE);
@@ -54,6 +74,14 @@ export async function seedTenant(admin: Pool, ns: string, units: number): Promis
       "INSERT INTO alert_rules (tenant_id, key, kind, name, params) VALUES ($1, 'bench_high_temp', 'threshold', 'bench', $2)",
       [tenantId, JSON.stringify(params)],
     );
+    // Every other kind too, so each unit evaluates five rules per reading and keeps their
+    // timers; none of them fires under the load's readings.
+    for (const [key, kind, extra] of BENCH_QUIET_RULES) {
+      await client.query(
+        'INSERT INTO alert_rules (tenant_id, key, kind, name, params) VALUES ($1, $2, $3, $2, $4)',
+        [tenantId, key, kind, JSON.stringify(assertRuleParams(kind, extra))],
+      );
+    }
     await client.query('COMMIT');
     return { tenantId, siteId, unitIds: u.rows.map((r) => r.id), probeId: p.rows[0]!.id };
   } catch (err) {

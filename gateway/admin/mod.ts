@@ -1,4 +1,5 @@
 import type { FastifyPluginAsync } from 'fastify';
+import { alertRuleBacktestRoutes } from './alert-rules-backtest.routes.ts';
 import { alertRuleRoutes } from './alert-rules.routes.ts';
 import { alertRoutes } from './alerts.routes.ts';
 import { auditRoutes } from './audit.routes.ts';
@@ -35,6 +36,7 @@ export const adminRoutes: FastifyPluginAsync<AdminRouteOptions> = async (app, op
     maintenanceRoutes,
     alertRoutes,
     alertRuleRoutes,
+    alertRuleBacktestRoutes,
     notificationChannelRoutes,
     auditRoutes,
   ]) {

@@ -1,0 +1,7 @@
+/**
+ * The equipment alert engine's pure surface: the decider and what runs it over history. No
+ * I/O, no Moleculer, no clock — what a process that is not an actor node (the gateway's
+ * backtest) may import, so a backtest runs exactly the code the live actors run.
+ */
+export { backtest, warmupMs, type BacktestInput, type BacktestOutput } from './backtest.ts';
+export { isAlertEvent, type DeciderRule, type UnitInfo } from './equipment.decider.ts';
