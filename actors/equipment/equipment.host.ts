@@ -60,6 +60,7 @@ export class EquipmentHost {
     this.#rules = new RuleBook(deps.pool);
     const kind = equipmentKind({
       js: deps.js,
+      jsm: deps.jsm,
       names: deps.names,
       telemetry: deps.telemetry ?? new TelemetryDecoder(deps.names.ns, deps.config),
       units: this.#units,

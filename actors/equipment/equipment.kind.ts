@@ -1,6 +1,7 @@
 import {
   publishEvent,
   type JetStreamClient,
+  type JetStreamManager,
   type Names,
   type StoredReading,
   type TelemetryDecoder,
@@ -91,6 +92,7 @@ function openAlerts(
 
 export interface EquipmentKindDeps {
   js: JetStreamClient;
+  jsm: JetStreamManager;
   names: Names;
   telemetry: TelemetryDecoder;
   units: UnitDirectory;
@@ -98,6 +100,19 @@ export interface EquipmentKindDeps {
   rulesFor(unit: UnitInfo): Promise<DeciderRule[]>;
   /** Re-read a unit's site, setpoint and maintenance windows this often. */
   unitRefreshMs: number;
+}
+
+/** Whether the stream holds a reading of the actor's unit that the actor has not applied yet. */
+async function backlogged(d: EquipmentKindDeps, actor: EquipmentActor): Promise<boolean> {
+  const subject = `${d.names.telemetry.publish(actor.ref.tenantId, actor.ref.equipmentId)}.${actor.partition}`;
+  try {
+    const last = await d.jsm.streams.getMessage(d.names.telemetry.stream, { last_by_subj: subject });
+    return last !== null && last.seq > actor.seq;
+  } catch (err) {
+    // No message on the subject (purged, or none yet): nothing to wait for.
+    if (/no message found|not found/i.test(String((err as Error).message))) return false;
+    throw fromNatsError(err, 'checking a unit for unread readings');
+  }
 }
 
 /** Equipment actors as a kernel actor kind: one actor per unit, fed by TELEMETRY. */
@@ -152,6 +167,10 @@ export function equipmentKind(d: EquipmentKindDeps): EquipmentKind {
     // No-data, door-open and defrost-overrun timers live in the decider's state.
     wakeAt: nextWakeAt,
     async onWake(actor) {
+      // A new owner wakes restored actors before it has consumed their partition's backlog: a
+      // reading still waiting in the stream would have moved the timer (a unit that kept
+      // reporting while no node owned it is not silent). Then wait for the reading instead.
+      if (await backlogged(d, actor)) return null;
       const { unit, maintenance } = actor.context;
       return { type: 'Wake', data: { unit, rules: await d.rulesFor(unit), maintenance } };
     },
