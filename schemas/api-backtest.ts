@@ -1,7 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { AlertEvent } from './events.ts';
 import { AlertRuleKey, AlertRuleKind } from './rules.ts';
-import { Timestamp, Uuid } from './http.ts';
+import { Uuid } from './http.ts';
 
 /**
  * `POST /v1/alert-rules/backtest`: a draft rule over stored telemetry of chosen units, through
@@ -21,11 +21,26 @@ export const BacktestBody = Type.Object(
         params: Type.Object({}, { additionalProperties: true }),
         latched: Type.Optional(Type.Boolean()),
       },
-      { additionalProperties: false },
+      {
+        additionalProperties: false,
+        examples: [
+          {
+            key: 'high_temp',
+            kind: 'threshold',
+            params: {
+              metric: 'temperature',
+              op: '>',
+              levels: [{ severity: 'warning', value: 5 }],
+              for_s: 300,
+              clear: { value: 4, for_s: 60 },
+            },
+          },
+        ],
+      },
     ),
     equipmentIds: Type.Array(Uuid, { minItems: 1, maxItems: BACKTEST_LIMITS.units, uniqueItems: true }),
-    from: Timestamp,
-    to: Timestamp,
+    from: Type.String({ format: 'date-time', examples: ['2025-01-01T00:00:00.000Z'] }),
+    to: Type.String({ format: 'date-time', examples: ['2025-01-08T00:00:00.000Z'] }),
   },
   { additionalProperties: false },
 );
