@@ -21,3 +21,12 @@ export * from './rules.ts';
 export * from './api-notifications.ts';
 export * from './api-backtest.ts';
 export * from './api-readings.ts';
+export {
+  DetectionsIn,
+  parseDetections,
+  MAX_DETECTIONS_BYTES,
+  type DetectedBox,
+  type DetectionBounds,
+  type DetectionsFrame,
+  type DetectionsParse,
+} from './detections.ts';

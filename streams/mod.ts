@@ -50,6 +50,15 @@ export {
   type StoredReading,
   type TelemetryDecodeConfig,
 } from './telemetry.decode.ts';
+export {
+  decodeDetections,
+  detectionsPartition,
+  parseDetectionsSubject,
+  publishDetections,
+  type DetectionsDecodeConfig,
+  type ParsedDetectionsSubject,
+  type StoredDetections,
+} from './detections.ts';
 export { assignPartitions, partitionsOf, natsPartition, telemetryPartition } from './partitions.ts';
 export { PartitionLeases, type LeaseOptions } from './leases.ts';
 export { isRevisionConflict, putAtRevision } from './kv-cas.ts';

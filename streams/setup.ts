@@ -10,7 +10,7 @@ import {
   type StreamConfig,
 } from '@nats-io/jetstream';
 import { Kvm, type KV } from '@nats-io/kv';
-import { MAX_READING_BYTES, VigilError, type Config } from '../schemas/mod.ts';
+import { MAX_DETECTIONS_BYTES, MAX_READING_BYTES, VigilError, type Config } from '../schemas/mod.ts';
 import type { Names } from './subjects.ts';
 
 const NS_PER_S = 1_000_000_000;
@@ -62,6 +62,14 @@ export function streamConfigs(
       subjects: [names.telemetry.all],
       max_age: 7 * DAY_S * NS_PER_S,
       max_msg_size: MAX_TELEMETRY_MSG_BYTES,
+    },
+    {
+      // Kept a day: zone replay runs draft zones over what the cameras saw.
+      ...common,
+      name: names.detections.stream,
+      subjects: [names.detections.all],
+      max_age: DAY_S * NS_PER_S,
+      max_msg_size: MAX_DETECTIONS_BYTES,
     },
     { ...common, name: names.events.stream, subjects: [names.events.all], max_age: 30 * DAY_S * NS_PER_S },
     { ...common, name: names.dlq.stream, subjects: [names.dlq.all], max_age: 30 * DAY_S * NS_PER_S },

@@ -5,6 +5,7 @@
  *   [ns.]tele.<tenant>.<equipment>            devices publish here
  *   [ns.]tele.<tenant>.<equipment>.<p>        what the stream stores: the server's subject
  *                                             mapping appends the partition (ops/conf/nats)
+ *   [ns.]det.<tenant>.<camera>[.<p>]          per-frame people detections (partitioned like tele)
  *   [ns.]evt.<tenant>.<site>.<kind>.<id>      actor events
  *   [ns.]dlq.<source>                         rejected input, with the reason in headers
  *   [ns.]ctl.<topic>                          control messages (NATS core, not stored)
@@ -23,6 +24,15 @@ export interface Names {
     partition(p: number): string;
     /** Filter for one tenant (any partition). */
     tenant(tenantId: string): string;
+  };
+  detections: {
+    stream: string;
+    /** Subject a detector or edge device publishes to (no partition token). */
+    publish(tenantId: string, cameraId: string): string;
+    all: string;
+    partition(p: number): string;
+    /** One camera's stored frames (any partition). */
+    camera(tenantId: string, cameraId: string): string;
   };
   events: {
     stream: string;
@@ -74,6 +84,13 @@ export function names(ns = ''): Names {
       all: `${p}tele.*.*.*`,
       partition: (n) => `${p}tele.*.*.${n}`,
       tenant: (t) => `${p}tele.${t}.*.*`,
+    },
+    detections: {
+      stream: `${P}DETECTIONS`,
+      publish: (t, c) => `${p}det.${t}.${c}`,
+      all: `${p}det.*.*.*`,
+      partition: (n) => `${p}det.*.*.${n}`,
+      camera: (t, c) => `${p}det.${t}.${c}.*`,
     },
     events: {
       stream: `${P}EVENTS`,

@@ -17,6 +17,11 @@ export interface VideoSourceOptions {
   fps: number;
   /** No packet for this long ends the session (a disconnect). */
   readTimeoutMs: number;
+  /**
+   * Opening (connect, RTSP handshake, probing the stream) may take longer than a read; default
+   * the larger of 10 s and the read timeout.
+   */
+  openTimeoutMs?: number;
   /** Pace a file at its own frame rate, as a live camera would deliver it. */
   realtime?: boolean;
   signal?: AbortSignal;
@@ -95,13 +100,15 @@ export async function* openVideo(opts: VideoSourceOptions): AsyncGenerator<Sampl
   let demuxer: Demuxer | undefined;
   let watchdog: NodeJS.Timeout | undefined;
   let stalled = false;
+  const openTimeoutMs = opts.openTimeoutMs ?? Math.max(10_000, opts.readTimeoutMs);
+  let limitMs = openTimeoutMs;
   const arm = (): void => {
     clearTimeout(watchdog);
     watchdog = setTimeout(() => {
       stalled = true;
       demuxer?.interrupt();
       aborter.abort();
-    }, opts.readTimeoutMs);
+    }, limitMs);
   };
   try {
     arm();
@@ -116,7 +123,7 @@ export async function* openVideo(opts: VideoSourceOptions): AsyncGenerator<Sampl
       });
     } catch (err) {
       if (opts.signal?.aborted) return;
-      const reason = stalled ? `no answer within ${opts.readTimeoutMs} ms` : (err as Error).message;
+      const reason = stalled ? `no answer within ${openTimeoutMs} ms` : (err as Error).message;
       throw new VideoSourceError(`cannot open ${network ? 'stream' : 'file'}: ${reason}`, !network, {
         cause: err,
       });
@@ -132,6 +139,7 @@ export async function* openVideo(opts: VideoSourceOptions): AsyncGenerator<Sampl
     let firstPts: number | undefined;
     const startedAt = Date.now();
     try {
+      limitMs = opts.readTimeoutMs;
       arm();
       for await (const frame of decoder.frames(demuxer.packets(stream.index))) {
         if (!frame) break;

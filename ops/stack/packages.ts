@@ -107,11 +107,35 @@ async function concretePackages(wanted: string[]): Promise<string[]> {
   return out;
 }
 
+/**
+ * The test and demo RTSP server (ops/rtsp) is Debian's GStreamer RTSP server driven through
+ * python3-gi; its typelib tells whether the packages are there.
+ */
+const RTSP_TYPELIB = 'girepository-1.0/GstRtspServer-1.0.typelib';
+export const RTSP_PACKAGES = [
+  'python3-gi',
+  'gir1.2-gst-rtsp-server-1.0',
+  'gstreamer1.0-plugins-base',
+  'gstreamer1.0-plugins-good',
+  'gstreamer1.0-plugins-bad',
+];
+
+function missingRtspPackages(): string[] {
+  const libDirs = ['/usr/lib/x86_64-linux-gnu', '/usr/lib/aarch64-linux-gnu', '/usr/lib', '/usr/lib64'];
+  const found = libDirs.some((d) => fs.existsSync(path.join(d, RTSP_TYPELIB)));
+  const plugins = libDirs.some((d) => fs.existsSync(path.join(d, 'gstreamer-1.0', 'libgstrtp.so')));
+  return found && plugins ? [] : RTSP_PACKAGES;
+}
+
 /** Installs the Debian packages the embedded services need; no-op (a few stat calls) when present. */
 export async function ensurePackages(services: readonly ServiceName[], log: Logger): Promise<void> {
-  const wanted = [...new Set(services.flatMap(missingPackages))];
-  if (wanted.length === 0) return;
   const hasApt = findExecutable('apt-get') !== undefined;
+  // The RTSP server only serves tests and demo cameras: installed when we can, never a blocker.
+  const rtsp = missingRtspPackages();
+  if (rtsp.length > 0 && !(isRoot() && hasApt))
+    log.warn({ packages: rtsp }, 'RTSP test/demo server unavailable: these packages are missing');
+  const wanted = [...new Set([...services.flatMap(missingPackages), ...(isRoot() && hasApt ? rtsp : [])])];
+  if (wanted.length === 0) return;
   if (!isRoot() || !hasApt) {
     const hint = hasApt
       ? `sudo apt-get update && sudo apt-get install -y ${(await concretePackages(wanted)).join(' ')}`

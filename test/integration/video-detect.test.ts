@@ -120,6 +120,7 @@ describe('video sources', () => {
             inputSize: SIZE,
             fps: 5,
             readTimeoutMs: 700,
+            openTimeoutMs: 1500,
           }));
         })(),
         (err: Error) => err instanceof VideoSourceError && !err.permanent,

@@ -1,0 +1,61 @@
+/**
+ * The video side over a real RTSP stream (Debian's GStreamer RTSP server): frames are decoded,
+ * sampled, detected; the server killed mid-stream turns the camera `reconnecting` with the
+ * reason, and it streams again when the server is back.
+ */
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { startRtspServer, type RtspServer } from '../../ops/rtsp/rtsp.ts';
+import { CameraVideo, type DetectionsFrame, type VideoState } from '../../actors/video/mod.ts';
+import { detectorFixture } from '../helpers/video.ts';
+
+const SIZE = 320;
+const fx = detectorFixture(['crossing'], SIZE);
+
+async function until(what: string, check: () => boolean, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+describe('camera video over RTSP', () => {
+  test('streams, goes reconnecting when the server dies, streams again when it is back', async () => {
+    const mounts = { crossing: fx.videos.path('crossing') };
+    let server: RtspServer = await startRtspServer({ mounts });
+    const frames: DetectionsFrame[] = [];
+    const states: Array<[VideoState, string | null]> = [];
+    const cam = new CameraVideo({
+      cameraId: 'rtsp',
+      url: server.url('crossing'),
+      fps: 5,
+      inputSize: SIZE,
+      confidence: 0.5,
+      modelKey: 'shape',
+      pool: fx.pool,
+      readTimeoutMs: 2000,
+      backoffBaseMs: 200,
+      random: () => 0.5,
+      onFrame: (f) => frames.push(f),
+      onState: (s, reason) => states.push([s, reason]),
+    });
+    try {
+      cam.start();
+      await until('people detected over RTSP', () => frames.some((f) => f.detections.length === 2));
+      assert.equal(cam.health().state, 'streaming');
+      await server.stop({ kill: true });
+      await until('reconnecting', () => cam.health().state === 'reconnecting');
+      const dropped = states.find(([s]) => s === 'reconnecting');
+      assert.ok(dropped?.[1], 'the reason is given');
+      const before = frames.length;
+      server = await startRtspServer({ mounts, port: server.port });
+      await until('streaming again', () => cam.health().state === 'streaming' && frames.length > before + 5);
+      assert.ok(cam.health().reconnects >= 1);
+    } finally {
+      await cam.stop();
+      await server.stop();
+    }
+    assert.equal(cam.health().state, 'stopped');
+  });
+});
