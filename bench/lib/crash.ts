@@ -329,6 +329,7 @@ export async function runWithCrashes(
   const restartedAt = performance.now() - restartToServingMs[restartToServingMs.length - 1]!;
   let heldStoredMs = -1;
   let settled = false;
+  let settledAt = Number.NaN;
   const watching = (async (): Promise<void> => {
     while (!settled) {
       await hooks.watch?.();
@@ -344,10 +345,15 @@ export async function runWithCrashes(
       async () => (await idle(env, names)) && stored(env, tenant, input.length),
       180_000,
     );
+    settledAt = performance.now();
   } finally {
     settled = true;
     await watching;
     await node.stop();
   }
+  // The watcher polls every 250 ms; on a fast machine the run can settle between two polls,
+  // so the moment everything settled is the honest (upper) bound for "held readings stored".
+  if (heldStoredMs < 0 && (await stored(env, tenant, cut(0.7))))
+    heldStoredMs = settledAt - restartedAt;
   return { restartToServingMs, heldStoredMs };
 }
