@@ -329,7 +329,7 @@ export async function runWithCrashes(
   const restartedAt = performance.now() - restartToServingMs[restartToServingMs.length - 1]!;
   let heldStoredMs = -1;
   let settled = false;
-  let settledAt = Number.NaN;
+  let settledAt: number;
   const watching = (async (): Promise<void> => {
     while (!settled) {
       await hooks.watch?.();
@@ -353,7 +353,6 @@ export async function runWithCrashes(
   }
   // The watcher polls every 250 ms; on a fast machine the run can settle between two polls,
   // so the moment everything settled is the honest (upper) bound for "held readings stored".
-  if (heldStoredMs < 0 && (await stored(env, tenant, cut(0.7))))
-    heldStoredMs = settledAt - restartedAt;
+  if (heldStoredMs < 0 && (await stored(env, tenant, cut(0.7)))) heldStoredMs = settledAt - restartedAt;
   return { restartToServingMs, heldStoredMs };
 }
