@@ -6,6 +6,7 @@ import { auditRoutes } from './audit.routes.ts';
 import { authRoutes } from './auth.routes.ts';
 import type { AdminRouteOptions } from './context.ts';
 import { equipmentRoutes } from './equipment.routes.ts';
+import { exportRoutes } from './exports.routes.ts';
 import { inviteRoutes } from './invites.routes.ts';
 import { maintenanceRoutes } from './maintenance.routes.ts';
 import { notificationChannelRoutes } from './notification-channels.routes.ts';
@@ -34,6 +35,7 @@ export const adminRoutes: FastifyPluginAsync<AdminRouteOptions> = async (app, op
     equipmentRoutes,
     readingRoutes,
     rollupRoutes,
+    exportRoutes,
     maintenanceRoutes,
     alertRoutes,
     alertRuleRoutes,

@@ -1,0 +1,204 @@
+/**
+ * Storage figures (issue 9), each next to its baseline from the same run on the same machine:
+ *
+ * 1. ClickHouse inserts, rows/s: Vigil's `telemetry` table (with the hourly and daily
+ *    materialised views it feeds) against a bare copy of the same table without views, both
+ *    through @clickhouse/client in the sink's batch size.
+ * 2. Rollup query latency over 30 days × 1,000 units, per PostgreSQL variant: the plain one
+ *    (DATABASE_URL) and, when the private TimescaleDB cluster runs, the TimescaleDB one
+ *    (TIMESCALE_DATABASE_URL, from `npm run stack -- timescale`). The queries are the REST
+ *    API's (one unit hourly over 7 days, one 50-unit site daily over 30 days), as the app role
+ *    through the tenant-filtered views.
+ *
+ *   npm run bench:storage     (BENCH_CH_ROWS=200000 BENCH_UNITS=1000 BENCH_STEP_MIN=10)
+ *
+ * Each run works in databases of its own and drops them afterwards.
+ */
+import { randomBytes, randomUUID } from 'node:crypto';
+import pg from 'pg';
+import { toClickHouseRow } from '../actors/mod.ts';
+import { createClickHouse, createPool, loadConfig, migrate, withTenant } from '../schemas/mod.ts';
+import { rate, summarize } from './lib/stats.ts';
+
+const CH_ROWS = Number(process.env['BENCH_CH_ROWS'] ?? 200_000);
+const CH_BATCH = 1000;
+const UNITS = Number(process.env['BENCH_UNITS'] ?? 1000);
+const STEP_MIN = Number(process.env['BENCH_STEP_MIN'] ?? 10);
+const DAYS = 30;
+const QUERY_RUNS = Number(process.env['BENCH_QUERY_RUNS'] ?? 30);
+const UNITS_PER_SITE = 50;
+
+const base = loadConfig();
+const suffix = randomBytes(3).toString('hex');
+
+async function clickhouseInserts(): Promise<void> {
+  const config = loadConfig(process.env, { CLICKHOUSE_DATABASE: `bench_${suffix}` });
+  await migrate(config);
+  const ch = createClickHouse(config);
+  try {
+    await ch.command({ query: 'CREATE TABLE telemetry_bare AS telemetry' });
+    const tenantId = randomUUID();
+    const units = Array.from({ length: 1000 }, () => randomUUID());
+    const now = Date.now();
+    const rows = Array.from({ length: CH_ROWS }, (_, i) =>
+      toClickHouseRow({
+        reading: {
+          tenantId,
+          equipmentId: units[i % units.length]!,
+          ts: now - i * 1000,
+          temperature: -18 + (i % 7),
+          door: i % 11 === 0,
+          compressor: i % 3 !== 0,
+        },
+        receivedAt: now,
+        partition: null,
+      }),
+    );
+    const measure = async (table: string): Promise<number> => {
+      const started = performance.now();
+      for (let i = 0; i < rows.length; i += CH_BATCH) {
+        await ch.insert({ table, values: rows.slice(i, i + CH_BATCH), format: 'JSONEachRow' });
+      }
+      return rate(rows.length, performance.now() - started);
+    };
+    const bare = await measure('telemetry_bare');
+    const vigil = await measure('telemetry');
+    console.log(`ClickHouse inserts, ${CH_ROWS} rows in batches of ${CH_BATCH}:`);
+    console.log(`  bare client, table without views: ${bare.toFixed(0)} rows/s`);
+    console.log(
+      `  Vigil telemetry (+ hourly and daily views): ${vigil.toFixed(0)} rows/s (${(vigil / bare).toFixed(2)})`,
+    );
+  } finally {
+    await ch.command({ query: `DROP DATABASE IF EXISTS bench_${suffix}` });
+    await ch.close();
+  }
+}
+
+async function adminQuery(url: string, sql: string): Promise<void> {
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  try {
+    await c.query(sql);
+  } finally {
+    await c.end();
+  }
+}
+
+async function rollupLatency(label: string, serverUrl: string): Promise<void> {
+  const name = `bench_${suffix}`;
+  const adminUrl = new URL(serverUrl);
+  adminUrl.pathname = '/postgres';
+  await adminQuery(adminUrl.toString(), `CREATE DATABASE ${name}`);
+  const url = new URL(serverUrl);
+  url.pathname = `/${name}`;
+  const config = loadConfig(process.env, {
+    DATABASE_URL: url.toString(),
+    CLICKHOUSE_DATABASE: `bench_${suffix}`,
+  });
+  try {
+    await migrate(config);
+    const admin = createPool(config, 'admin', 2);
+    const app = createPool(config, 'app', 2);
+    try {
+      const tenantId = randomUUID();
+      await admin.query("INSERT INTO tenants (id, name, slug) VALUES ($1, 'bench', $2)", [
+        tenantId,
+        `bench-${suffix}`,
+      ]);
+      const sites = Math.ceil(UNITS / UNITS_PER_SITE);
+      const { rows: siteRows } = await admin.query<{ id: string }>(
+        `INSERT INTO sites (tenant_id, name) SELECT $1, 'site ' || g FROM generate_series(1, $2) g RETURNING id`,
+        [tenantId, sites],
+      );
+      const siteIds = siteRows.map((r) => r.id);
+      await admin.query(
+        `INSERT INTO equipment (tenant_id, site_id, name)
+         SELECT $1, ($2::uuid[])[1 + (g - 1) / $4], 'unit ' || g FROM generate_series(1, $3) g`,
+        [tenantId, siteIds, UNITS, UNITS_PER_SITE],
+      );
+      const { rows: unitRows } = await admin.query<{ id: string }>(
+        'SELECT id FROM equipment WHERE tenant_id = $1',
+        [tenantId],
+      );
+      const mode = (await admin.query("SELECT 1 FROM pg_extension WHERE extname = 'timescaledb'")).rowCount
+        ? 'timescaledb'
+        : 'native';
+      const end = new Date(Math.floor(Date.now() / 3_600_000) * 3_600_000);
+      const start = new Date(end.getTime() - DAYS * 86_400_000);
+      if (mode === 'native') {
+        await admin.query('SELECT telemetry_ensure_partitions($1::date, $2::date)', [start, end]);
+      }
+      const loadStarted = performance.now();
+      // One day at a time, so each statement stays a bounded transaction.
+      for (let d = 0; d < DAYS; d++) {
+        const from = new Date(start.getTime() + d * 86_400_000);
+        await admin.query(
+          `INSERT INTO telemetry (tenant_id, equipment_id, ts, temperature, door, compressor, setpoint)
+           SELECT $1, e.id, ts, -18 + random() * 4, random() < 0.05, random() < 0.6, -18
+           FROM equipment e, generate_series($2::timestamptz, $2::timestamptz + interval '1 day' - interval '1 second',
+                                             make_interval(mins => $3)) ts
+           WHERE e.tenant_id = $1`,
+          [tenantId, from, STEP_MIN],
+        );
+      }
+      if (mode === 'timescaledb') {
+        for (const view of ['telemetry_hourly', 'telemetry_daily'])
+          await admin.query(
+            `CALL refresh_continuous_aggregate('${view}', $1::timestamptz, $2::timestamptz)`,
+            [start, end],
+          );
+      } else {
+        await admin.query('SELECT telemetry_maintain()');
+      }
+      const loadS = (performance.now() - loadStarted) / 1000;
+      const { rows: counted } = await admin.query<{ n: string }>('SELECT count(*) AS n FROM telemetry');
+      const time = async (sql: string, params: unknown[]): Promise<number[]> => {
+        const samples: number[] = [];
+        for (let i = 0; i < QUERY_RUNS; i++) {
+          const started = performance.now();
+          await withTenant(app, { tenantId, siteIds: null }, (c) => c.query(sql, params), { readOnly: true });
+          samples.push(performance.now() - started);
+        }
+        return samples;
+      };
+      const unit = unitRows[Math.floor(unitRows.length / 2)]!.id;
+      const hourly = summarize(
+        await time(
+          'SELECT * FROM telemetry_hourly_v WHERE bucket >= $1 AND bucket < $2 AND equipment_id = $3 ORDER BY bucket',
+          [new Date(end.getTime() - 7 * 86_400_000), end, unit],
+        ),
+      );
+      const daily = summarize(
+        await time(
+          `SELECT * FROM telemetry_daily_v WHERE bucket >= $1 AND bucket < $2
+             AND equipment_id IN (SELECT id FROM equipment WHERE site_id = $3) ORDER BY bucket, equipment_id`,
+          [start, end, siteIds[0]],
+        ),
+      );
+      console.log(
+        `Rollups, ${label} (${mode}): ${UNITS} units × ${DAYS} days, a reading every ${STEP_MIN} min ` +
+          `(${counted[0]?.n} rows, loaded and rolled up in ${loadS.toFixed(0)} s)`,
+      );
+      console.log(
+        `  one unit, hourly, 7 days (168 buckets): p50 ${hourly.p50.toFixed(1)} ms, p99 ${hourly.p99.toFixed(1)} ms`,
+      );
+      console.log(
+        `  one site (${UNITS_PER_SITE} units), daily, 30 days: p50 ${daily.p50.toFixed(1)} ms, p99 ${daily.p99.toFixed(1)} ms`,
+      );
+    } finally {
+      await admin.end();
+      await app.end();
+    }
+  } finally {
+    await adminQuery(adminUrl.toString(), `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+  }
+}
+
+await clickhouseInserts();
+await rollupLatency('DATABASE_URL', base.DATABASE_URL);
+const timescale = process.env['TIMESCALE_DATABASE_URL'];
+if (timescale) await rollupLatency('TIMESCALE_DATABASE_URL', timescale);
+else
+  console.log(
+    'Rollups on TimescaleDB: skipped (TIMESCALE_DATABASE_URL unset; `npm run stack -- timescale` prints it)',
+  );
