@@ -1,8 +1,7 @@
-import type { FastifyPluginAsync } from 'fastify';
 import { Type, type Static } from '@sinclair/typebox';
 import { Timestamp, Uuid } from '../../schemas/mod.ts';
-import { bearer, errorResponses, inTenant, type AdminRouteOptions } from './context.ts';
-import { guards } from './route-kit.ts';
+import { inTenant } from './context.ts';
+import { guards, resource } from './route-kit.ts';
 import {
   LOG_INTERVALS,
   checkLogRequest,
@@ -26,7 +25,7 @@ const TemperatureLogQuery = Type.Object(
 type TemperatureLogQuery = Static<typeof TemperatureLogQuery>;
 
 /** HACCP temperature log export (SPEC §7): CSV or PDF, per unit or site and period. */
-export const exportRoutes: FastifyPluginAsync<AdminRouteOptions> = async (app, { deps }) => {
+export const exportRoutes = resource('equipment', async (app, { deps }) => {
   const { reader } = guards(app);
 
   app.get(
@@ -34,24 +33,22 @@ export const exportRoutes: FastifyPluginAsync<AdminRouteOptions> = async (app, {
     {
       ...reader,
       schema: {
-        tags: ['equipment'],
         summary: 'Temperature log for food-safety inspections (CSV or PDF)',
         description:
           'For one unit (`equipmentId`) or every unit of a site (`siteId`) over at most 31 days: ' +
           'min/avg/max temperature per interval (default 15m), every excursion with its alert, and ' +
           'the corrective actions (acknowledge and resolve notes, maintenance). CSV sections are ' +
           'separated by a blank line, each with its own header row.',
-        security: bearer,
         querystring: TemperatureLogQuery,
         produces: ['text/csv', 'application/pdf'],
         response: {
-          200: Type.String({ description: 'text/csv or application/pdf' }),
-          ...errorResponses,
+          // A PDF is sent as a Buffer (no serialization); the document still says string.
+          200: Type.Unsafe<string | Buffer>({ type: 'string', description: 'text/csv or application/pdf' }),
         },
       },
     },
     async (request, reply) => {
-      const q = request.query as TemperatureLogQuery;
+      const q = request.query;
       const req = {
         equipmentId: q.equipmentId,
         siteId: q.siteId,
@@ -75,4 +72,4 @@ export const exportRoutes: FastifyPluginAsync<AdminRouteOptions> = async (app, {
         .send(temperatureLogCsv(log));
     },
   );
-};
+});
