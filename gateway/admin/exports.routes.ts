@@ -1,5 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { Timestamp, Uuid } from '../../schemas/mod.ts';
+import { Uuid } from '../../schemas/mod.ts';
 import { inTenant } from './context.ts';
 import { guards, resource } from './route-kit.ts';
 import {
@@ -15,8 +15,9 @@ const TemperatureLogQuery = Type.Object(
   {
     equipmentId: Type.Optional(Uuid),
     siteId: Type.Optional(Uuid),
-    from: Timestamp,
-    to: Timestamp,
+    // Examples make a valid period for clients and for the route-table isolation test.
+    from: Type.String({ format: 'date-time', examples: ['2025-01-01T00:00:00.000Z'] }),
+    to: Type.String({ format: 'date-time', examples: ['2025-01-08T00:00:00.000Z'] }),
     interval: Type.Optional(Type.Union(Object.keys(LOG_INTERVALS).map((k) => Type.Literal(k)))),
     format: Type.Optional(Type.Union([Type.Literal('csv'), Type.Literal('pdf')])),
   },
