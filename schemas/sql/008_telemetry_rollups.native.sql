@@ -72,8 +72,27 @@ BEGIN
   RETURN n;
 END $$;
 
--- Recompute every (tenant, bucket) with readings in [p_from, p_to): hours, and the days they
--- fall in. Each bucket in its own subtransaction; failures are recorded, the rest go on.
+-- One tenant's bucket in its own subtransaction: the rows written, or -1 when it failed (the
+-- failure is recorded under scope '<grain> <tenant> <bucket>'; a later success clears it).
+CREATE OR REPLACE FUNCTION telemetry_rollup_one(p_grain text, p_tenant uuid, p_bucket timestamptz) RETURNS bigint
+  LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
+DECLARE
+  n bigint;
+  scope text := p_grain || ' ' || p_tenant || ' ' ||
+                to_char(p_bucket AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"');
+BEGIN
+  BEGIN
+    n := telemetry_rollup_bucket(p_grain, p_tenant, p_bucket);
+  EXCEPTION WHEN OTHERS THEN
+    PERFORM vigil_job_done('telemetry_rollup', scope, SQLERRM);
+    RETURN -1;
+  END;
+  PERFORM vigil_job_done('telemetry_rollup', scope, NULL);
+  RETURN n;
+END $$;
+
+-- Recompute every (tenant, hour) and (tenant, day) with readings in [p_from, p_to), each once
+-- and on its own; failures are recorded, the rest go on.
 CREATE OR REPLACE FUNCTION telemetry_refresh_rollups(p_from timestamptz, p_to timestamptz) RETURNS bigint
   LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
 DECLARE
@@ -82,26 +101,12 @@ DECLARE
 BEGIN
   FOR r IN SELECT DISTINCT tenant_id, date_trunc('hour', ts, 'UTC') AS hour FROM telemetry
            WHERE ts >= date_trunc('hour', p_from, 'UTC') AND ts < p_to ORDER BY 1, 2 LOOP
-    n := n + telemetry_rollup_hour(r.tenant_id, r.hour);
+    n := n + greatest(telemetry_rollup_one('hour', r.tenant_id, r.hour), 0);
   END LOOP;
-  RETURN n;
-END $$;
-
--- One hour of one tenant, and its day: the rows written, or -1 when it failed (recorded).
-CREATE OR REPLACE FUNCTION telemetry_rollup_hour(p_tenant uuid, p_hour timestamptz) RETURNS bigint
-  LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
-DECLARE
-  n bigint;
-  scope text := p_tenant || ' ' || to_char(p_hour AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"');
-BEGIN
-  BEGIN
-    n := telemetry_rollup_bucket('hour', p_tenant, p_hour)
-       + telemetry_rollup_bucket('day', p_tenant, date_trunc('day', p_hour, 'UTC'));
-  EXCEPTION WHEN OTHERS THEN
-    PERFORM vigil_job_done('telemetry_rollup', scope, SQLERRM);
-    RETURN -1;
-  END;
-  PERFORM vigil_job_done('telemetry_rollup', scope, NULL);
+  FOR r IN SELECT DISTINCT tenant_id, date_trunc('day', ts, 'UTC') AS day FROM telemetry
+           WHERE ts >= date_trunc('day', p_from, 'UTC') AND ts < p_to ORDER BY 1, 2 LOOP
+    n := n + greatest(telemetry_rollup_one('day', r.tenant_id, r.day), 0);
+  END LOOP;
   RETURN n;
 END $$;
 
@@ -154,15 +159,31 @@ BEGIN
     PERFORM vigil_job_done('telemetry_retention', '', SQLERRM);
     failed := failed || jsonb_build_object('job', 'telemetry_retention', 'error', SQLERRM);
   END;
-  FOR d IN SELECT tenant_id, hour, seq FROM telemetry_dirty ORDER BY hour, tenant_id LOOP
-    k := telemetry_rollup_hour(d.tenant_id, d.hour);
+  -- The marked hours, then their days (each day once), then the marks of what succeeded.
+  CREATE TEMP TABLE IF NOT EXISTS rollup_marks (tenant_id uuid, hour timestamptz, seq bigint, ok boolean)
+    ON COMMIT DROP;
+  TRUNCATE rollup_marks;
+  INSERT INTO rollup_marks SELECT tenant_id, hour, seq, true FROM telemetry_dirty;
+  FOR d IN SELECT tenant_id, hour FROM rollup_marks ORDER BY hour, tenant_id LOOP
+    k := telemetry_rollup_one('hour', d.tenant_id, d.hour);
     IF k < 0 THEN
       failed := failed || jsonb_build_object('job', 'telemetry_rollup', 'tenant', d.tenant_id, 'hour', d.hour);
+      UPDATE rollup_marks SET ok = false WHERE tenant_id = d.tenant_id AND hour = d.hour;
     ELSE
       rolled := rolled + k;
-      DELETE FROM telemetry_dirty WHERE tenant_id = d.tenant_id AND hour = d.hour AND seq = d.seq;
     END IF;
   END LOOP;
+  FOR d IN SELECT DISTINCT tenant_id, date_trunc('day', hour, 'UTC') AS day FROM rollup_marks ORDER BY 2, 1 LOOP
+    k := telemetry_rollup_one('day', d.tenant_id, d.day);
+    IF k < 0 THEN
+      failed := failed || jsonb_build_object('job', 'telemetry_rollup', 'tenant', d.tenant_id, 'day', d.day);
+      UPDATE rollup_marks SET ok = false WHERE tenant_id = d.tenant_id AND date_trunc('day', hour, 'UTC') = d.day;
+    ELSE
+      rolled := rolled + k;
+    END IF;
+  END LOOP;
+  DELETE FROM telemetry_dirty t USING rollup_marks m
+  WHERE m.ok AND t.tenant_id = m.tenant_id AND t.hour = m.hour AND t.seq = m.seq;
   RETURN jsonb_build_object('mode', 'native', 'created', created, 'dropped', dropped,
                             'rolled_up', rolled, 'failed', failed);
 END $$;
@@ -173,7 +194,7 @@ CREATE OR REPLACE FUNCTION vigil_failed_jobs()
   SELECT job, scope, error, failures, last_run_at FROM maintenance_jobs WHERE NOT ok
   ORDER BY last_run_at DESC, job, scope LIMIT 100 $$;
 
-REVOKE ALL ON FUNCTION telemetry_rollup_bucket(text, uuid, timestamptz), telemetry_rollup_hour(uuid, timestamptz),
+REVOKE ALL ON FUNCTION telemetry_rollup_bucket(text, uuid, timestamptz), telemetry_rollup_one(text, uuid, timestamptz),
   telemetry_refresh_rollups(timestamptz, timestamptz), telemetry_drop_expired(), telemetry_maintain(),
   vigil_failed_jobs() FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION telemetry_maintain() TO vigil_ingest, vigil_worker;
