@@ -94,9 +94,11 @@ async function rollupLatency(label: string, serverUrl: string): Promise<void> {
   await adminQuery(adminUrl.toString(), `CREATE DATABASE ${name}`);
   const url = new URL(serverUrl);
   url.pathname = `/${name}`;
+  // Loading and rolling up a month of a fleet are long statements: an hour's timeout here.
   const config = loadConfig(process.env, {
     DATABASE_URL: url.toString(),
     CLICKHOUSE_DATABASE: `bench_${suffix}`,
+    PG_STATEMENT_TIMEOUT_MS: 3_600_000,
   });
   try {
     await migrate(config);
