@@ -33,6 +33,9 @@ interface Parameter {
   name: string;
   required?: boolean;
   schema?: JsonSchema;
+  /** OpenAPI moves a parameter's schema `examples` up here (@fastify/swagger does). */
+  example?: unknown;
+  examples?: Record<string, { value?: unknown }>;
 }
 
 interface Operation {
@@ -165,8 +168,12 @@ export function sample(s: JsonSchema, id: string): unknown {
 export function urlFor(route: Route, id: string, query: Record<string, string> = {}): string {
   const path = route.path.replace(/\{[^}]+\}/g, id);
   const q = new URLSearchParams(query);
-  for (const p of route.requiredQuery)
-    if (!q.has(p.name) && p.schema) q.set(p.name, String(sample(p.schema, id)));
+  for (const p of route.requiredQuery) {
+    if (q.has(p.name)) continue;
+    const example = p.example ?? Object.values(p.examples ?? {})[0]?.value;
+    if (example !== undefined) q.set(p.name, String(example));
+    else if (p.schema) q.set(p.name, String(sample(p.schema, id)));
+  }
   const qs = q.toString();
   return qs ? `${path}?${qs}` : path;
 }
