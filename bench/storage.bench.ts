@@ -6,18 +6,26 @@
  *    through @clickhouse/client in the sink's batch size.
  * 2. Rollup query latency over 30 days × 1,000 units, per PostgreSQL variant: the plain one
  *    (DATABASE_URL) and, when the private TimescaleDB cluster runs, the TimescaleDB one
- *    (TIMESCALE_DATABASE_URL, from `npm run stack -- timescale`). The queries are the REST
+ *    (TIMESCALE_DATABASE_URL, which the npm script starts). The queries are the REST
  *    API's (one unit hourly over 7 days, one 50-unit site daily over 30 days), as the app role
  *    through the tenant-filtered views.
  *
- *   npm run bench:storage     (BENCH_CH_ROWS=200000 BENCH_UNITS=1000 BENCH_STEP_MIN=10)
+ *   npm run bench:storage     (BENCH_CH_ROWS=200000 BENCH_UNITS=1000 BENCH_STEP_MIN=10 BENCH_EXPLAIN=0)
  *
  * Each run works in databases of its own and drops them afterwards.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { toClickHouseRow } from '../actors/mod.ts';
-import { createClickHouse, createPool, loadConfig, migrate, withTenant } from '../schemas/mod.ts';
+import { siteRollups, unitRollups } from '../gateway/admin/rollups.ts';
+import {
+  createClickHouse,
+  createPool,
+  loadConfig,
+  migrate,
+  withTenant,
+  type PoolClient,
+} from '../schemas/mod.ts';
 import { rate, summarize } from './lib/stats.ts';
 
 const CH_ROWS = Number(process.env['BENCH_CH_ROWS'] ?? 200_000);
@@ -27,6 +35,8 @@ const STEP_MIN = Number(process.env['BENCH_STEP_MIN'] ?? 10);
 const DAYS = 30;
 const QUERY_RUNS = Number(process.env['BENCH_QUERY_RUNS'] ?? 30);
 const UNITS_PER_SITE = 50;
+// BENCH_EXPLAIN=1 prints the site daily query's plan on each variant (where its time goes).
+const EXPLAIN = process.env['BENCH_EXPLAIN'] === '1';
 
 const base = loadConfig();
 const suffix = randomBytes(3).toString('hex');
@@ -157,29 +167,44 @@ async function rollupLatency(label: string, serverUrl: string): Promise<void> {
       }
       const loadS = (performance.now() - loadStarted) / 1000;
       const { rows: counted } = await admin.query<{ n: string }>('SELECT count(*) AS n FROM telemetry');
-      const time = async (sql: string, params: unknown[]): Promise<number[]> => {
+      const time = async (query: (c: PoolClient) => Promise<unknown>): Promise<number[]> => {
         const samples: number[] = [];
         for (let i = 0; i < QUERY_RUNS; i++) {
           const started = performance.now();
-          await withTenant(app, { tenantId, siteIds: null }, (c) => c.query(sql, params), { readOnly: true });
+          await withTenant(app, { tenantId, siteIds: null }, query, { readOnly: true });
           samples.push(performance.now() - started);
         }
         return samples;
       };
+      // The REST API's own queries (GET /v1/equipment/:id/readings, GET /v1/sites/:id/readings).
       const unit = unitRows[Math.floor(unitRows.length / 2)]!.id;
       const hourly = summarize(
-        await time(
-          'SELECT * FROM telemetry_hourly_v WHERE bucket >= $1 AND bucket < $2 AND equipment_id = $3 ORDER BY bucket',
-          [new Date(end.getTime() - 7 * 86_400_000), end, unit],
+        await time((c) =>
+          unitRollups(c, { bucket: '1h', from: new Date(end.getTime() - 7 * 86_400_000), to: end }, unit),
         ),
       );
       const daily = summarize(
-        await time(
-          `SELECT * FROM telemetry_daily_v WHERE bucket >= $1 AND bucket < $2
-             AND equipment_id IN (SELECT id FROM equipment WHERE site_id = $3) ORDER BY bucket, equipment_id`,
-          [start, end, siteIds[0]],
-        ),
+        await time((c) => siteRollups(c, { bucket: '1d', from: start, to: end }, siteIds[0]!)),
       );
+      if (EXPLAIN) {
+        const siteUnits = (
+          await admin.query<{ id: string }>('SELECT id FROM equipment WHERE site_id = $1', [siteIds[0]])
+        ).rows.map((r) => r.id);
+        const { rows: plan } = await withTenant(
+          app,
+          { tenantId, siteIds: null },
+          (c) =>
+            c.query<{ 'QUERY PLAN': string }>(
+              `EXPLAIN (ANALYZE, BUFFERS) SELECT * FROM telemetry_daily_v
+                WHERE bucket >= $1 AND bucket < $2 AND equipment_id = ANY($3::uuid[])
+                ORDER BY bucket, equipment_id`,
+              [start, end, siteUnits],
+            ),
+          { readOnly: true },
+        );
+        console.log(`  plan of the site daily query (${mode}):`);
+        for (const r of plan) console.log(`    ${r['QUERY PLAN']}`);
+      }
       console.log(
         `Rollups, ${label} (${mode}): ${UNITS} units × ${DAYS} days, a reading every ${STEP_MIN} min ` +
           `(${counted[0]?.n} rows, loaded and rolled up in ${loadS.toFixed(0)} s)`,
@@ -205,5 +230,5 @@ const timescale = process.env['TIMESCALE_DATABASE_URL'];
 if (timescale) await rollupLatency('TIMESCALE_DATABASE_URL', timescale);
 else
   console.log(
-    'Rollups on TimescaleDB: skipped (TIMESCALE_DATABASE_URL unset; `npm run stack -- timescale` prints it)',
+    'Rollups on TimescaleDB: skipped (no TimescaleDB cluster: the vendored build is not on this machine)',
   );

@@ -90,7 +90,7 @@ async function rollups(
   c: PoolClient,
   w: RollupWindow,
   unitFilter: string,
-  unitParam: string,
+  unitParam: string | string[],
 ): Promise<RollupPage> {
   const g = GRAIN[w.bucket];
   // Whole buckets: the one `from` falls in, up to the one before `to`.
@@ -115,7 +115,17 @@ export function unitRollups(c: PoolClient, w: RollupWindow, equipmentId: string)
   return rollups(c, w, 'equipment_id = $3', equipmentId);
 }
 
-export function siteRollups(c: PoolClient, w: RollupWindow, siteId: string): Promise<RollupPage> {
+export async function siteRollups(c: PoolClient, w: RollupWindow, siteId: string): Promise<RollupPage> {
   // Equipment is under RLS: a unit of another site the caller may not see is not listed.
-  return rollups(c, w, 'equipment_id IN (SELECT id FROM equipment WHERE site_id = $3)', siteId);
+  // The ids are resolved first and handed over as an array: `= ANY(uuid[])` is leakproof, so
+  // PostgreSQL applies it inside the security-barrier view, at the rollup scan. A join (or
+  // IN (subquery)) stays outside the view; on TimescaleDB the planner then rescanned every
+  // daily bucket of the tenant once per unit (a 50-unit site over 1,000 units: 17 s).
+  const { rows } = await c.query<{ id: string }>('SELECT id FROM equipment WHERE site_id = $1', [siteId]);
+  return rollups(
+    c,
+    w,
+    'equipment_id = ANY($3::uuid[])',
+    rows.map((r) => r.id),
+  );
 }
