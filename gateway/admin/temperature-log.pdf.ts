@@ -37,30 +37,62 @@ export function temperatureLogPdf(log: TemperatureLog): Promise<Buffer> {
     .text(`Period: ${time(log.from)} to ${time(log.to)} UTC — interval ${log.interval}`)
     .text(`Generated ${time(new Date())} UTC by Vigil. Temperatures in °C.`);
 
-  heading('Units');
-  const unitCols = [30, 24, 12];
-  row(['unit', 'site', 'setpoint'], unitCols);
-  for (const u of log.units) row([u.name, u.site, fmt(u.setpoint)], unitCols);
-
-  heading('Readings');
-  const readingCols = [26, 18, 8, 9, 9, 9];
-  row(['unit', 'interval start', 'n', 'min', 'avg', 'max'], readingCols);
-  if (log.readings.length === 0) doc.text('No readings in this period.');
-  for (const r of log.readings)
+  /** A titled table: a header row, then one row per item (or a line saying there are none). */
+  const table = <T>(
+    title: string,
+    columns: [string, number][],
+    items: T[],
+    cells: (x: T) => string[],
+    none?: string,
+  ) => {
+    heading(title);
+    const widths = columns.map(([, w]) => w);
     row(
-      [name(r.equipmentId), time(r.at), String(r.readings), fmt(r.min), fmt(r.avg), fmt(r.max)],
-      readingCols,
+      columns.map(([label]) => label),
+      widths,
     );
+    if (items.length === 0 && none) doc.text(none);
+    for (const x of items) row(cells(x), widths);
+  };
 
-  heading('Excursions');
-  const excursionCols = [22, 14, 9, 18, 18, 9];
-  row(['unit', 'rule', 'severity', 'opened', 'resolved', 'value'], excursionCols);
-  if (log.excursions.length === 0) doc.text('No excursions in this period.');
-  for (const e of log.excursions)
-    row(
-      [name(e.equipmentId), e.rule, e.severity, time(e.openedAt), time(e.resolvedAt), fmt(e.value)],
-      excursionCols,
-    );
+  table(
+    'Units',
+    [
+      ['unit', 30],
+      ['site', 24],
+      ['setpoint', 12],
+    ],
+    log.units,
+    (u) => [u.name, u.site, fmt(u.setpoint)],
+  );
+  table(
+    'Readings',
+    [
+      ['unit', 26],
+      ['interval start', 18],
+      ['n', 8],
+      ['min', 9],
+      ['avg', 9],
+      ['max', 9],
+    ],
+    log.readings,
+    (r) => [name(r.equipmentId), time(r.at), String(r.readings), fmt(r.min), fmt(r.avg), fmt(r.max)],
+    'No readings in this period.',
+  );
+  table(
+    'Excursions',
+    [
+      ['unit', 22],
+      ['rule', 14],
+      ['severity', 9],
+      ['opened', 18],
+      ['resolved', 18],
+      ['value', 9],
+    ],
+    log.excursions,
+    (e) => [name(e.equipmentId), e.rule, e.severity, time(e.openedAt), time(e.resolvedAt), fmt(e.value)],
+    'No excursions in this period.',
+  );
 
   heading('Corrective actions');
   if (log.actions.length === 0) doc.text('No corrective actions in this period.');
