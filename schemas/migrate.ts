@@ -7,7 +7,7 @@ import type { Config } from './config.ts';
 import { chIdent, chSql, createClickHouse } from './clickhouse.ts';
 
 const SQL_DIR = join(import.meta.dirname, 'sql');
-const CH_DIR = join(import.meta.dirname, 'clickhouse');
+export const CH_DIR = join(import.meta.dirname, 'clickhouse');
 const FILE_RE = /^(\d{3})_([a-z0-9_]+)(?:\.(native|timescale))?\.sql$/;
 const NO_TX = /^--\s*vigil:no-transaction\b/m;
 // Any constant: serialises concurrent `migrate` runs (parallel test files, several nodes).
@@ -136,7 +136,7 @@ async function migratePostgres(
 }
 
 /** Split a DDL file into statements; our DDL has no semicolons inside literals. */
-function statements(sql: string): string[] {
+export function statements(sql: string): string[] {
   return sql
     .split('\n')
     .filter((l) => !l.trimStart().startsWith('--'))

@@ -12,7 +12,8 @@ CREATE TABLE IF NOT EXISTS {db}.equipment (
 ) ENGINE = ReplacingMergeTree(synced_ms)
 ORDER BY (tenant_id, equipment_id);
 
--- Daily rollups per site: the daily unit states merged across each site's units.
+-- Daily rollups per site: the daily unit states merged across each site's units. The joined
+-- subquery has an alias: current ClickHouse refuses it without one (006 fixes older installs).
 CREATE VIEW IF NOT EXISTS {db}.telemetry_site_daily AS
 SELECT tenant_id, site_id, day,
        countMerge(readings) AS readings,
@@ -23,5 +24,5 @@ SELECT tenant_id, site_id, day,
        avgIfMerge(door_open_ratio) AS door_open_ratio,
        avgIfMerge(compressor_duty) AS compressor_duty
 FROM {db}.telemetry_daily
-ANY INNER JOIN (SELECT equipment_id, site_id FROM {db}.equipment FINAL) USING (equipment_id)
+ANY INNER JOIN (SELECT equipment_id, site_id FROM {db}.equipment FINAL) AS u USING (equipment_id)
 GROUP BY tenant_id, site_id, day;
