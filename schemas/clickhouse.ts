@@ -63,7 +63,7 @@ export function createClickHouse(
     url: config.CLICKHOUSE_URL,
     ...(database ? { database } : {}),
     clickhouse_settings: { date_time_input_format: 'best_effort' },
-    request_timeout: 30_000,
+    request_timeout: config.CLICKHOUSE_REQUEST_TIMEOUT_MS,
     compression: { request: false, response: false },
   });
 }

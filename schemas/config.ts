@@ -29,6 +29,8 @@ export const ConfigSchema = Type.Object({
   DATABASE_URL: Type.String({ default: 'postgres://postgres@127.0.0.1:15432/vigil' }),
   CLICKHOUSE_URL: Type.String({ default: 'http://127.0.0.1:18123' }),
   CLICKHOUSE_DATABASE: Type.String({ default: 'vigil', pattern: '^[A-Za-z_][A-Za-z0-9_]*$' }),
+  /** Per request; a sink's insert that takes longer is retried by redelivery. */
+  CLICKHOUSE_REQUEST_TIMEOUT_MS: Type.Integer({ default: 30_000, minimum: 1000 }),
   REDIS_URL: Type.String({ default: 'redis://127.0.0.1:16379' }),
   /** Passwords of the roles migrations create. The embedded PostgreSQL trusts loopback. */
   VIGIL_DB_APP_PASSWORD: Type.String({ default: 'vigil_app_dev' }),
