@@ -30,3 +30,4 @@ export {
   type DetectionsFrame,
   type DetectionsParse,
 } from './detections.ts';
+export * from './time-zone.ts';

@@ -1,4 +1,4 @@
-import type { RuleSchedule, Weekday } from '../../schemas/mod.ts';
+import { utcOffsetMs, type RuleSchedule, type Weekday } from '../../schemas/mod.ts';
 
 /**
  * When a rule with an active schedule applies, in the site's time zone. Pure: wall-clock
@@ -11,41 +11,7 @@ import type { RuleSchedule, Weekday } from '../../schemas/mod.ts';
 const DAYS: readonly Weekday[] = ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'];
 const DAY_MS = 86_400_000;
 
-const formats = new Map<string, Intl.DateTimeFormat>();
-
-function format(timeZone: string): Intl.DateTimeFormat {
-  let f = formats.get(timeZone);
-  if (!f) {
-    f = new Intl.DateTimeFormat('en-US', {
-      timeZone,
-      hourCycle: 'h23',
-      year: 'numeric',
-      month: 'numeric',
-      day: 'numeric',
-      hour: 'numeric',
-      minute: 'numeric',
-      second: 'numeric',
-    });
-    formats.set(timeZone, f);
-  }
-  return f;
-}
-
-/** The zone's offset from UTC at instant `t`, ms (positive east of Greenwich). */
-function offsetAt(t: number, timeZone: string): number {
-  const parts: Record<string, number> = {};
-  for (const p of format(timeZone).formatToParts(t))
-    if (p.type !== 'literal') parts[p.type] = Number(p.value);
-  const asUtc = Date.UTC(
-    parts['year']!,
-    parts['month']! - 1,
-    parts['day']!,
-    parts['hour']!,
-    parts['minute']!,
-    parts['second']!,
-  );
-  return asUtc - Math.floor(t / 1000) * 1000;
-}
+const offsetAt = utcOffsetMs;
 
 /**
  * The instant of local wall time `localMs` (a local date-time written as if it were UTC). A
