@@ -4,7 +4,7 @@ import { adminRoutes } from './admin/mod.ts';
 import { dashboardRoutes } from './dashboard.routes.ts';
 import type { GatewayDeps } from './deps.ts';
 import { clientTimeoutOptions } from './client-errors.ts';
-import { installErrorHandling } from './error-handler.ts';
+import { frameworkErrorHandler, installErrorHandling } from './error-handler.ts';
 import { healthRoutes } from './health.routes.ts';
 import { registerMaintenanceMetrics } from './maintenance-jobs.ts';
 import { identityPlugin } from './identity/mod.ts';
@@ -40,6 +40,7 @@ export async function buildApp({ config, deps, sse }: BuildAppOptions): Promise<
     ) as FastifyBaseLogger,
     bodyLimit: config.VIGIL_MAX_BODY_BYTES,
     ...clientTimeoutOptions(config),
+    frameworkErrors: frameworkErrorHandler,
     // Every id comes from genRequestId, which accepts a caller's x-request-id only when it is sane.
     requestIdHeader: false,
     genReqId: genRequestId,

@@ -8,6 +8,8 @@ const FASTIFY_CODES: Record<string, ErrorCode> = {
   FST_ERR_CTP_INVALID_JSON_BODY: 'BAD_JSON',
   FST_ERR_CTP_EMPTY_JSON_BODY: 'BAD_JSON',
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'VALIDATION_FAILED',
+  FST_ERR_BAD_URL: 'BAD_REQUEST',
+  FST_ERR_MAX_PARAM_LENGTH: 'URI_TOO_LONG',
 };
 
 /** Any other client error, by status, so the code is always one from the registry. */
@@ -82,6 +84,16 @@ export function errorBody(err: VigilError, requestId: string): ErrorBody {
 function send(request: FastifyRequest, reply: FastifyReply, err: VigilError): FastifyReply {
   if (err.code === 'DEPENDENCY_UNAVAILABLE') reply.header('retry-after', '1');
   return reply.code(err.status).type('application/json; charset=utf-8').send(errorBody(err, request.id));
+}
+
+/**
+ * Fastify's `frameworkErrors`: a URL the router cannot take (bad percent-encoding, a path
+ * parameter over its length limit) is answered before any route runs; in the envelope too.
+ */
+export function frameworkErrorHandler(err: unknown, request: FastifyRequest, reply: FastifyReply): void {
+  const e = toVigilError(err);
+  request.log.info({ code: e.code, reason: e.message }, 'request rejected');
+  void send(request, reply, e);
 }
 
 /** The one error handler, the 404 handler and the request-id response header. */

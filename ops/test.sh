@@ -26,7 +26,9 @@ echo "== lint";      "$BIN/eslint" --max-warnings=0 .
 echo "== format";    "$BIN/prettier" --check --log-level=warn .
 echo "== migrate";   "$BIN/node" --import tsx schemas/migrate.cli.ts
 
-mapfile -t files < <(find test -name '*.test.ts' -not -path '*/node_modules/*' | sort)
+# test/chaos restarts the services every other file uses: it runs alone, after them.
+mapfile -t files < <(find test -name '*.test.ts' -not -path '*/node_modules/*' -not -path 'test/chaos/*' | sort)
+mapfile -t chaos < <(find test/chaos -name '*.test.ts' 2>/dev/null | sort)
 if [ "${#files[@]}" -eq 0 ]; then echo "no test files found" >&2; exit 1; fi
 run_tests() { "$BIN/node" --import tsx --test --test-concurrency=2 --test-timeout=180000 "$@"; }
 
@@ -53,4 +55,11 @@ case "$timescale" in
     ;;
   *) echo "== TimescaleDB variant skipped: ${timescale#TIMESCALE_SKIPPED=}" ;;
 esac
+
+# Last and alone: the chaos files stop and start the stack's services, which would break any
+# test running beside them. They run only when every other file has finished.
+if [ "${#chaos[@]}" -gt 0 ]; then
+  echo "== ${#chaos[@]} chaos test files (alone)"
+  "$BIN/node" --import tsx --test --test-concurrency=1 --test-timeout=600000 "${chaos[@]}" || status=$?
+fi
 exit $status

@@ -18,6 +18,7 @@ export const ERRORS = {
   },
   BAD_REQUEST: { status: 400, retryable: false, message: 'Malformed HTTP request' },
   REQUEST_TIMEOUT: { status: 408, retryable: true, message: 'The request was not received in time' },
+  URI_TOO_LONG: { status: 414, retryable: false, message: 'Request URI too long' },
   HEADERS_TOO_LARGE: { status: 431, retryable: false, message: 'Request headers too large' },
   BACKTEST_TOO_LARGE: { status: 400, retryable: false, message: 'Backtest larger than its bound' },
   PAYLOAD_TOO_LARGE: { status: 413, retryable: false, message: 'Payload too large' },

@@ -108,6 +108,14 @@ export function normalizeReading(
       reason: describeErrors(errors),
     };
   }
+  // JSON has no Infinity, but 1e400 parses to it; it would be stored as null.
+  const infinite = [
+    value.temperature,
+    value.pressure,
+    value.setpoint,
+    ...Object.values(value.metrics ?? {}),
+  ].some((v) => v !== undefined && !Number.isFinite(v));
+  if (infinite) return { ok: false, code: 'VALUE_OUT_OF_RANGE', reason: '/: a value is not a finite number' };
   const ts = resolveTs(value.ts, bounds.receivedAt);
   if (!Number.isFinite(ts)) return { ok: false, code: 'VALIDATION_FAILED', reason: '/ts: not a date' };
   if (ts > bounds.now + bounds.maxSkewMs) {
