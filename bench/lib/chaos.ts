@@ -304,8 +304,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosResult> {
       try {
         switch (fault) {
           case 'actor SIGKILL':
-            actor.kill('SIGKILL');
-            await actor.exited;
+            await actor.kill();
             actor = await startActor();
             break;
           case 'postgres restart':

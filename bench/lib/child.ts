@@ -81,16 +81,6 @@ export class ChildNode<Ready> {
     return this.#proc.pid;
   }
 
-  /** Resolves with the exit code once the child has exited. */
-  get exited(): Promise<number | null> {
-    return this.#exited;
-  }
-
-  /** Send a signal: the fault harness SIGKILLs an actor node to simulate a crash. */
-  kill(signal: NodeJS.Signals): void {
-    this.#proc.kill(signal);
-  }
-
   static async start<Ready>(opts: ChildOptions): Promise<ChildNode<Ready>> {
     const out = openSync(opts.logFile, 'a');
     const execArgv = ['--import', 'tsx'];
