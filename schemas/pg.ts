@@ -39,8 +39,11 @@ export function createPool(config: Config, role: DbRole, max = 10): Pool {
     query_timeout: config.PG_STATEMENT_TIMEOUT_MS + 5_000,
     idle_in_transaction_session_timeout: config.PG_STATEMENT_TIMEOUT_MS * 2,
   });
-  // An idle client losing its connection must not crash the process; the pool replaces it.
+  // A client losing its connection (a database restart) must not crash the process. Idle ones
+  // are the pool's (it re-emits, ignored here); a checked-out one emits on itself, where no one
+  // listens by default. The query on it fails, its release drops it, the pool opens a new one.
   pool.on('error', () => undefined);
+  pool.on('connect', (client) => client.on('error', () => undefined));
   return pool;
 }
 
