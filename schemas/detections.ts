@@ -1,5 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox';
 import type { ErrorCode } from './errors.ts';
+import { describeTime } from './text.ts';
 import { compile, describeErrors } from './validate.ts';
 
 /** Normalised image coordinate. */
@@ -107,13 +108,13 @@ export function parseDetections(bytes: Uint8Array, bounds: DetectionBounds): Det
     return {
       ok: false,
       code: 'TIMESTAMP_OUT_OF_RANGE',
-      reason: `/ts: ${new Date(ts).toISOString()} is in the future`,
+      reason: `/ts: ${describeTime(ts)} is in the future`,
     };
   if (ts < bounds.now - bounds.maxAgeMs)
     return {
       ok: false,
       code: 'TIMESTAMP_OUT_OF_RANGE',
-      reason: `/ts: ${new Date(ts).toISOString()} is too old`,
+      reason: `/ts: ${describeTime(ts)} is too old`,
     };
   const detections: DetectionsFrame['detections'] = [];
   for (const [i, d] of value.detections.entries()) {

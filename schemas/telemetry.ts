@@ -1,6 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { VigilError, type ErrorCode } from './errors.ts';
 import { compile, describeErrors } from './validate.ts';
+import { describeTime } from './text.ts';
 
 /** On/off signals arrive as booleans, 0/1 (controllers) or words (gateways). */
 const Switch = Type.Union([
@@ -83,14 +84,6 @@ export function resolveTs(ts: string | number | undefined, receivedAt: number): 
 
 const MEASUREMENTS = ['temperature', 'pressure', 'door', 'heater', 'compressor', 'fan', 'setpoint'] as const;
 const MEASUREMENT_LIST = `${MEASUREMENTS.join(', ')} or a metric`;
-
-/** Largest epoch-ms magnitude a Date holds (ECMA-262 time value range). */
-const MAX_DATE_MS = 8.64e15;
-
-/** A time for a message: ISO-8601 when it is a date at all (1e20 ms is not: toISOString throws). */
-function describeTime(ms: number): string {
-  return Math.abs(ms) <= MAX_DATE_MS ? new Date(ms).toISOString() : `${ms} ms since the epoch`;
-}
 
 /** Validate an already-decoded object. Pure: the caller supplies both clocks. */
 export function normalizeReading(

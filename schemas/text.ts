@@ -26,3 +26,14 @@ export function findNul(value: unknown): string | null {
   }
   return null;
 }
+
+/** Largest epoch-ms magnitude a Date holds (ECMA-262 time value range). */
+const MAX_DATE_MS = 8.64e15;
+
+/**
+ * A time for an error message: ISO-8601 when it is a date at all. 1e20 ms is not, and
+ * toISOString would throw while the rejection is being written, turning bad input into INTERNAL.
+ */
+export function describeTime(ms: number): string {
+  return Math.abs(ms) <= MAX_DATE_MS ? new Date(ms).toISOString() : `${ms} ms since the epoch`;
+}

@@ -51,6 +51,8 @@ describe('detections message', () => {
     ['unknown field', { ts: NOW, detections: [], image: 'base64…' }, 'UNKNOWN_FIELD'],
     ['from the future', { ts: NOW + 3600_000, detections: [] }, 'TIMESTAMP_OUT_OF_RANGE'],
     ['too old', { ts: NOW - 7200_000, detections: [] }, 'TIMESTAMP_OUT_OF_RANGE'],
+    // No Date holds it: the reason must still be written, not thrown (found by the fuzz run).
+    ['1e20 ms, beyond any date', { ts: 1e20, detections: [] }, 'TIMESTAMP_OUT_OF_RANGE'],
     ['oversized', { ts: NOW, detections: [], pad: 'x'.repeat(70_000) }, 'PAYLOAD_TOO_LARGE'],
   ];
   for (const [name, value, code] of bad)
