@@ -3,7 +3,8 @@
  * actor node is SIGKILLed, PostgreSQL, ClickHouse, Redis and NATS are restarted (through ops/,
  * for this checkout's own stack only), and the load spikes 3× and 10×. Afterwards a ledger of
  * every acknowledged id is checked against PostgreSQL and ClickHouse: lost, duplicated, backlog
- * drained, time to recover per fault. Loopback only, bounded in time.
+ * drained, time to recover per fault; and the alerts (with their timelines) are compared with
+ * an uninterrupted run of exactly the acknowledged input. Loopback only, bounded in time.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
@@ -11,7 +12,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ClickHouseClient } from '@clickhouse/client';
 import pino from 'pino';
-import { ensureStack, stopStack } from '../../ops/stack/mod.ts';
+import { bounceService, resolveStackConfig, type BounceTarget } from '../../ops/stack/mod.ts';
 import {
   chSql,
   createClickHouse,
@@ -21,6 +22,7 @@ import {
   type Config,
   type Pool,
 } from '../../schemas/mod.ts';
+import { alertOutcomes, type AlertOutcome } from '../../test/helpers/alert-state.ts';
 import {
   connectNats,
   deleteNamespace,
@@ -34,7 +36,8 @@ import {
   type NatsConnection,
 } from '../../streams/mod.ts';
 import { ChildNode, REPO_ROOT } from './child.ts';
-import { dropTenant, seedTenant, type BenchTenant } from './seed.ts';
+import { crashReading, runReference, seedCrashTenant, type CrashReading, type CrashTenant } from './crash.ts';
+import { dropTenant } from './seed.ts';
 
 export type Fault =
   | 'actor SIGKILL'
@@ -79,6 +82,8 @@ export interface FaultResult {
   backlogPeak: number;
   /** Publishes that failed and were retried (same Nats-Msg-Id) until acknowledged. */
   publishRetries: number;
+  /** Readings acknowledged per second while the fault lasted (a spike's achieved rate). */
+  ackedPerS: number;
 }
 
 export interface ChaosResult {
@@ -93,6 +98,10 @@ export interface ChaosResult {
   chRowsBeforeMerge: number;
   dlq: number;
   drained: boolean;
+  /** Alerts of the interrupted run, of the uninterrupted run of the same input, and how they differ. */
+  alerts: number;
+  referenceAlerts: number;
+  alertDifferences: string[];
   faults: FaultResult[];
   durationMs: number;
 }
@@ -106,98 +115,141 @@ const URL_ENV = {
 type Service = keyof typeof URL_ENV;
 
 /**
- * Stop one embedded service of this checkout's stack and start it again after `downMs`: the
- * others are passed as external URLs, so ops/ leaves them alone.
+ * Stop one service of this checkout's stack and start it again after `downMs`, through ops/.
+ * The test runner passes every service as a URL; the one bounced is handed back to ops/ as
+ * embedded (its URL unset), so ops/ restarts exactly that one. PostgreSQL is whichever cluster
+ * DATABASE_URL names: the TimescaleDB cluster in the suite's TimescaleDB variant.
  */
-async function restartService(
-  service: Service,
-  downMs: number,
-  urls: Record<Service, string>,
-): Promise<void> {
+async function restartService(service: Service, downMs: number, config: Config): Promise<void> {
   const env: NodeJS.ProcessEnv = { ...process.env };
-  for (const [s, key] of Object.entries(URL_ENV)) env[key] = urls[s as Service];
   delete env[URL_ENV[service]];
   const log = pino({ level: 'warn' });
-  await stopStack({ env, log });
-  await sleep(downMs);
-  await ensureStack({ env, log });
+  const timescalePort = resolveStackConfig(env).ports.postgresTimescale;
+  const target: BounceTarget =
+    service === 'postgres' && Number(new URL(config.DATABASE_URL).port) === timescalePort
+      ? 'postgres-timescale'
+      : service;
+  await bounceService(target, downMs, { env, log });
 }
 
-/** Steady publisher: unique (unit, ts) per reading, Nats-Msg-Id `<unit>.<ts>`, retried until acked. */
+/**
+ * The steady load: reading `i` of unit `u` is crashReading(u, i) (a threshold rule's breaches,
+ * escalations and recoveries), `Nats-Msg-Id` = unit + device time. Like a device with a
+ * store-and-forward buffer, each unit has one publish in flight and retries it with the same
+ * id until JetStream acknowledges it, so a unit's readings are stored in order and what was
+ * acknowledged is, per unit, a prefix of its input: an uninterrupted run can replay exactly it.
+ */
 class Publisher {
-  readonly acked = new Set<string>();
-  published = 0;
+  /** Per unit: readings acknowledged (the next one to publish). */
+  readonly acked: number[];
+  readonly #inFlight: boolean[];
+  readonly #running = new Set<Promise<void>>();
   retries = 0;
   multiplier = 1;
-  #running = true;
-  #loop: Promise<void>;
-  readonly #counters: number[];
-  readonly #t0: number;
+  #stopping = false;
+  #abandon = false;
+  #cursor = 0;
+  readonly #loop: Promise<void>;
 
   constructor(
-    readonly js: () => JetStreamClient,
+    readonly js: JetStreamClient,
     readonly names: Names,
-    readonly tenant: BenchTenant,
+    readonly tenant: CrashTenant,
     readonly rate: number,
+    readonly t0: number,
   ) {
-    this.#counters = tenant.unitIds.map(() => 0);
-    // Device time: unique per unit, 10 ms apart, starting an hour ago (inside the accepted window).
-    this.#t0 = Date.now() - 3_600_000;
+    this.acked = tenant.units.map(() => 0);
+    this.#inFlight = tenant.units.map(() => false);
     this.#loop = this.#run();
   }
 
-  async #publishOne(unitIndex: number): Promise<void> {
-    const unit = this.tenant.unitIds[unitIndex]!;
-    const ts = this.#t0 + this.#counters[unitIndex]!++ * 10;
-    const id = `${unit}.${ts}`;
-    const body = JSON.stringify({ ts, temperature: 3 + (ts % 7) / 10 });
-    this.published++;
-    for (;;) {
+  get total(): number {
+    return this.acked.reduce((a, b) => a + b, 0);
+  }
+
+  /** Every acknowledged reading as `<unit id>.<ts>`. */
+  ids(): Set<string> {
+    const out = new Set<string>();
+    this.acked.forEach((n, u) => {
+      for (let i = 0; i < n; i++) out.add(`${this.tenant.units[u]!}.${crashReading(u, i, this.t0).ts}`);
+    });
+    return out;
+  }
+
+  /** The acknowledged input, in the order an uninterrupted publisher would send it. */
+  input(): CrashReading[] {
+    const out: CrashReading[] = [];
+    const longest = Math.max(0, ...this.acked);
+    for (let i = 0; i < longest; i++)
+      this.acked.forEach((n, u) => {
+        if (i < n) out.push(crashReading(u, i, this.t0));
+      });
+    return out;
+  }
+
+  async #publishNext(u: number): Promise<void> {
+    const unit = this.tenant.units[u]!;
+    const r = crashReading(u, this.acked[u]!, this.t0);
+    const body = JSON.stringify({ ts: r.ts, temperature: r.temperature });
+    const subject = this.names.telemetry.publish(this.tenant.tenantId, unit);
+    while (!this.#abandon) {
       try {
-        await this.js().publish(this.names.telemetry.publish(this.tenant.tenantId, unit), body, {
-          msgID: id,
-          timeout: 5000,
-        });
-        this.acked.add(id);
+        await this.js.publish(subject, body, { msgID: `${unit}.${r.ts}`, timeout: 5000 });
+        this.acked[u]!++;
         return;
       } catch {
         this.retries++;
-        if (!this.#running) return;
         await sleep(250);
       }
     }
   }
 
+  #start(u: number): void {
+    this.#inFlight[u] = true;
+    const p = this.#publishNext(u).finally(() => {
+      this.#inFlight[u] = false;
+      this.#running.delete(p);
+    });
+    this.#running.add(p);
+  }
+
   async #run(): Promise<void> {
-    let next = 0;
-    const inflight = new Set<Promise<void>>();
-    while (this.#running) {
+    const units = this.tenant.units.length;
+    while (!this.#stopping) {
       const tick = performance.now();
-      const n = Math.max(1, Math.round((this.rate * this.multiplier) / 10));
-      for (let i = 0; i < n; i++) {
-        const p = this.#publishOne(next++ % this.tenant.unitIds.length);
-        inflight.add(p);
-        void p.finally(() => inflight.delete(p));
+      // Readings due this 100 ms tick; a unit still waiting for its previous PubAck is skipped.
+      let due = Math.max(1, Math.round((this.rate * this.multiplier) / 10));
+      for (let scanned = 0; due > 0 && scanned < units; scanned++) {
+        const u = this.#cursor++ % units;
+        if (this.#inFlight[u]) continue;
+        this.#start(u);
+        due--;
       }
-      // Never more than ~5 s of load in flight: an outage must not grow the heap without bound.
-      while (inflight.size > this.rate * this.multiplier * 5) await Promise.race(inflight);
       const left = 100 - (performance.now() - tick);
       if (left > 0) await sleep(left);
     }
-    await Promise.all(inflight);
   }
 
+  /** Stop starting publishes; the ones in flight finish (they retry until acknowledged). */
   async stop(): Promise<void> {
-    this.#running = false;
+    this.#stopping = true;
     await this.#loop;
+    await Promise.all(this.#running);
+  }
+
+  /** On failure: stop at once, even with publishes unacknowledged. */
+  async abandon(): Promise<void> {
+    this.#abandon = true;
+    await this.stop();
   }
 }
 
-/** Readings not yet acknowledged by the TELEMETRY consumers (pending + in flight); null if NATS is away. */
-async function backlog(jsm: JetStreamManager, names: Names): Promise<number | null> {
+/** Messages not yet acknowledged by the consumers of `streams` (pending + in flight); null if NATS is away. */
+async function backlog(jsm: JetStreamManager, streams: readonly string[]): Promise<number | null> {
   try {
     let n = 0;
-    for await (const c of jsm.consumers.list(names.telemetry.stream)) n += c.num_pending + c.num_ack_pending;
+    for (const stream of streams)
+      for await (const c of jsm.consumers.list(stream)) n += c.num_pending + c.num_ack_pending;
     return n;
   } catch {
     return null;
@@ -207,7 +259,7 @@ async function backlog(jsm: JetStreamManager, names: Names): Promise<number | nu
 async function stored(
   admin: Pool,
   ch: ClickHouseClient,
-  t: BenchTenant,
+  t: CrashTenant,
 ): Promise<{
   pg: Set<string>;
   pgRows: number;
@@ -239,17 +291,28 @@ async function stored(
   };
 }
 
+/** Human-readable differences between two runs' alerts, empty when they are identical. */
+function alertDifferences(seen: readonly AlertOutcome[], want: readonly AlertOutcome[]): string[] {
+  const out: string[] = [];
+  const wanted = new Map(want.map((a) => [a.key, a]));
+  const got = new Map(seen.map((a) => [a.key, a]));
+  for (const [key, a] of got) {
+    const w = wanted.get(key);
+    if (!w) out.push(`${key}: not in the uninterrupted run`);
+    else if (JSON.stringify(a) !== JSON.stringify(w))
+      out.push(`${key}: ${JSON.stringify(a).slice(0, 300)} ≠ ${JSON.stringify(w).slice(0, 300)}`);
+  }
+  for (const key of wanted.keys()) if (!got.has(key)) out.push(`${key}: missing`);
+  return out;
+}
+
 export async function runChaos(opts: ChaosOptions): Promise<ChaosResult> {
   const started = performance.now();
-  const ns = `chaos${randomBytes(3).toString('hex')}`;
+  const run = randomBytes(3).toString('hex');
+  const ns = `chaos${run}`;
+  const nsRef = `chref${run}`;
   const config: Config = loadConfig(process.env, { VIGIL_NS: ns, LOG_LEVEL: 'warn' });
   const names = namesFor(ns);
-  const urls: Record<Service, string> = {
-    nats: config.NATS_URL,
-    postgres: config.DATABASE_URL,
-    clickhouse: config.CLICKHOUSE_URL,
-    redis: config.REDIS_URL,
-  };
   await migrate(config);
   const admin = createPool(config, 'admin', 2);
   const ch = createClickHouse(config);
@@ -257,27 +320,35 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosResult> {
   const js = jetstream(nc);
   const jsm = await jetstreamManager(nc);
   await ensureStreams(jsm, names);
-  const tenant = await seedTenant(admin, ns, opts.units);
+  await ensureStreams(jsm, namesFor(nsRef));
+  const tenant = await seedCrashTenant(admin, `chaos-${run}`, opts.units);
+  const refTenant = await seedCrashTenant(admin, `chaos-ref-${run}`, opts.units);
   const logDir = join(REPO_ROOT, '.vigil', 'bench');
   mkdirSync(logDir, { recursive: true });
   const startActor = (): Promise<ChildNode<{ nodeID: string }>> =>
     ChildNode.start({
       name: 'actor node',
       script: 'bench/lib/actor-node.ts',
-      env: { ...process.env, VIGIL_NS: ns, LOG_LEVEL: 'warn' },
+      // The same node id after a kill, as a supervisor restarting it on the same machine would.
+      env: { ...process.env, VIGIL_NS: ns, LOG_LEVEL: 'warn', BENCH_NODE_ID: `${ns}-actor` },
       logFile: join(logDir, `chaos-${ns}-actor.log`),
       readyTimeoutMs: 120_000,
     });
   let actor = await startActor();
-  const pub = new Publisher(() => js, names, tenant, opts.rate);
+  opts.log('actor node serving; load starts');
+  // Device time 10 s per reading from a day ago: a long run stays in the past (≤ 8 640 per unit).
+  const t0 = Math.floor((Date.now() - 24 * 3_600_000) / 60_000) * 60_000;
+  const pub = new Publisher(js, names, tenant, opts.rate, t0);
   const results: FaultResult[] = [];
+  const telemetryOnly = [names.telemetry.stream];
+  let finished = false;
 
   /** Sample the backlog until it is back to `steady` (or the timeout); returns [peak, ms]. */
   async function recover(from: number, steady: number, peakSoFar: number): Promise<[number, number | null]> {
     let peak = peakSoFar;
     const deadline = performance.now() + opts.drainTimeoutMs;
     for (;;) {
-      const b = await backlog(jsm, names);
+      const b = await backlog(jsm, telemetryOnly);
       if (b !== null) {
         peak = Math.max(peak, b);
         if (b <= steady) return [peak, performance.now() - from];
@@ -294,13 +365,14 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosResult> {
     for (const fault of opts.faults) {
       await sleep(opts.steadyMs);
       const retriesBefore = pub.retries;
-      let peak = (await backlog(jsm, names)) ?? 0;
+      const ackedBefore = pub.total;
+      let peak = (await backlog(jsm, telemetryOnly)) ?? 0;
       const sampler = setInterval(() => {
-        void backlog(jsm, names).then((b) => {
+        void backlog(jsm, telemetryOnly).then((b) => {
           if (b !== null) peak = Math.max(peak, b);
         });
       }, 250);
-      const t0 = performance.now();
+      const t0Fault = performance.now();
       try {
         switch (fault) {
           case 'actor SIGKILL':
@@ -308,17 +380,17 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosResult> {
             actor = await startActor();
             break;
           case 'postgres restart':
-            await restartService('postgres', opts.downMs, urls);
+            await restartService('postgres', opts.downMs, config);
             break;
           case 'clickhouse restart':
-            await restartService('clickhouse', opts.downMs, urls);
+            await restartService('clickhouse', opts.downMs, config);
             break;
           case 'redis restart':
-            await restartService('redis', opts.downMs, urls);
+            await restartService('redis', opts.downMs, config);
             break;
           case 'nats restart':
-            await restartService('nats', opts.downMs, urls);
             // Our own connection reconnects by itself; the handles stay valid.
+            await restartService('nats', opts.downMs, config);
             break;
           case 'load 3x':
           case 'load 10x':
@@ -334,7 +406,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosResult> {
       } finally {
         clearInterval(sampler);
       }
-      const downMs = performance.now() - t0;
+      const downMs = performance.now() - t0Fault;
       const [backlogPeak, recoverMs] = await recover(performance.now(), steadyLevel(), peak);
       const r: FaultResult = {
         fault,
@@ -342,21 +414,25 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosResult> {
         recoverMs,
         backlogPeak,
         publishRetries: pub.retries - retriesBefore,
+        ackedPerS: Math.round(((pub.total - ackedBefore) * 1000) / downMs),
       };
       results.push(r);
       opts.log(
-        `${fault}: down ${(downMs / 1000).toFixed(1)} s, recovered ${recoverMs === null ? 'NOT' : `${(recoverMs / 1000).toFixed(1)} s`}, backlog peak ${backlogPeak}, publish retries ${r.publishRetries}`,
+        `${fault}: down ${(downMs / 1000).toFixed(1)} s, recovered ${recoverMs === null ? 'NOT' : `${(recoverMs / 1000).toFixed(1)} s`}, backlog peak ${backlogPeak}, acknowledged ${r.ackedPerS}/s, publish retries ${r.publishRetries}`,
       );
     }
     await pub.stop();
-    // Drained: every consumer has handled everything, and the stores hold what was acked.
+    opts.log(`load stopped at ${pub.total} readings; draining`);
+    // Drained: every consumer (telemetry and events) has handled everything, and the stores
+    // hold what was acknowledged.
+    const acked = pub.ids();
     let drained = false;
     const deadline = performance.now() + opts.drainTimeoutMs;
     let s = await stored(admin, ch, tenant);
     while (performance.now() < deadline) {
-      const b = await backlog(jsm, names);
+      const b = await backlog(jsm, [names.telemetry.stream, names.events.stream]);
       s = await stored(admin, ch, tenant);
-      if (b === 0 && [...pub.acked].every((id) => s.pg.has(id) && s.chFinal.has(id))) {
+      if (b === 0 && [...acked].every((id) => s.pg.has(id) && s.chFinal.has(id))) {
         drained = true;
         break;
       }
@@ -368,10 +444,18 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosResult> {
     } catch {
       dlq = -1;
     }
-    const lost = (set: Set<string>): number => [...pub.acked].filter((id) => !set.has(id)).length;
+    opts.log(drained ? 'drained' : 'NOT drained');
+    await actor.stop();
+    opts.log('faults done; the same input through an uninterrupted node for reference');
+    const seen = await alertOutcomes(admin, tenant.units);
+    await runReference({ config, js, jsm, admin, ch, logDir }, nsRef, refTenant, pub.input());
+    const want = await alertOutcomes(admin, refTenant.units);
+    opts.log(`reference run done: ${want.length} alerts`);
+    const lost = (set: Set<string>): number => [...acked].filter((id) => !set.has(id)).length;
+    finished = true;
     return {
-      published: pub.published,
-      acked: pub.acked.size,
+      published: pub.total + pub.retries,
+      acked: acked.size,
       pgRows: s.pgRows,
       pgLost: lost(s.pg),
       pgDuplicated: s.pgRows - s.pg.size,
@@ -381,14 +465,17 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosResult> {
       chRowsBeforeMerge: s.chRaw,
       dlq,
       drained,
+      alerts: seen.length,
+      referenceAlerts: want.length,
+      alertDifferences: alertDifferences(seen, want),
       faults: results,
       durationMs: performance.now() - started,
     };
   } finally {
-    await pub.stop().catch(() => undefined);
+    if (!finished) await pub.abandon().catch(() => undefined);
     await actor.stop().catch(() => undefined);
-    await deleteNamespace(jsm, names).catch(() => undefined);
-    await dropTenant(admin, ch, tenant.tenantId).catch(() => undefined);
+    for (const n of [names, namesFor(nsRef)]) await deleteNamespace(jsm, n).catch(() => undefined);
+    for (const t of [tenant, refTenant]) await dropTenant(admin, ch, t.tenantId).catch(() => undefined);
     await nc.drain().catch(() => undefined);
     await admin.end();
     await ch.close();
@@ -399,15 +486,16 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosResult> {
 export function chaosTable(r: ChaosResult): string {
   const s = (ms: number | null): string => (ms === null ? 'did not recover' : `${(ms / 1000).toFixed(1)} s`);
   return [
-    '| fault | down / spike | time to recover | backlog peak | publishes retried |',
-    '|---|---|---|---|---|',
+    '| fault | down / spike | time to recover | backlog peak | acknowledged/s during it | publishes retried |',
+    '|---|---|---|---|---|---|',
     ...r.faults.map(
-      (f) => `| ${f.fault} | ${s(f.downMs)} | ${s(f.recoverMs)} | ${f.backlogPeak} | ${f.publishRetries} |`,
+      (f) =>
+        `| ${f.fault} | ${s(f.downMs)} | ${s(f.recoverMs)} | ${f.backlogPeak} | ${f.ackedPerS} | ${f.publishRetries} |`,
     ),
     '',
     '| ledger | count |',
     '|---|---|',
-    `| readings published | ${r.published} |`,
+    `| publish attempts | ${r.published} |`,
     `| acknowledged by JetStream | ${r.acked} |`,
     `| PostgreSQL rows | ${r.pgRows} |`,
     `| lost in PostgreSQL | ${r.pgLost} |`,
@@ -418,5 +506,7 @@ export function chaosTable(r: ChaosResult): string {
     `| ClickHouse rows before merge (redelivered batches) | ${r.chRowsBeforeMerge} |`,
     `| DLQ entries | ${r.dlq} |`,
     `| backlog drained | ${r.drained ? 'yes' : 'NO'} |`,
+    `| alerts (uninterrupted run of the same input) | ${r.alerts} (${r.referenceAlerts}) |`,
+    `| alerts that differ from the uninterrupted run | ${r.alertDifferences.length} |`,
   ].join('\n');
 }

@@ -50,16 +50,18 @@ export const CRASH_RULE: ThresholdParams = {
 export function crashInput(units: number, perUnit: number, t0: number): CrashReading[] {
   const out: CrashReading[] = [];
   for (let i = 0; i < perUnit; i++) {
-    for (let u = 0; u < units; u++) {
-      const period = 12 + ((u * 7) % 23);
-      const phase = (u * 1.7) % (2 * Math.PI);
-      const wobble = ((i * 31 + u * 17) % 11) / 10 - 0.5;
-      const temperature =
-        Math.round((6.5 + 5 * Math.sin((2 * Math.PI * i) / period + phase) + wobble) * 10) / 10;
-      out.push({ unit: u, ts: t0 + i * 10_000, temperature });
-    }
+    for (let u = 0; u < units; u++) out.push(crashReading(u, i, t0));
   }
   return out;
+}
+
+/** Reading `i` of unit `u` (see crashInput); the fault harness draws its steady load from it. */
+export function crashReading(u: number, i: number, t0: number): CrashReading {
+  const period = 12 + ((u * 7) % 23);
+  const phase = (u * 1.7) % (2 * Math.PI);
+  const wobble = ((i * 31 + u * 17) % 11) / 10 - 0.5;
+  const temperature = Math.round((6.5 + 5 * Math.sin((2 * Math.PI * i) / period + phase) + wobble) * 10) / 10;
+  return { unit: u, ts: t0 + i * 10_000, temperature };
 }
 
 export interface CrashTenant {

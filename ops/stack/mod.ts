@@ -21,10 +21,12 @@ export {
 } from './config.ts';
 export {
   SERVICE_NAMES,
+  bounceService,
   ensureStack,
   ensureTimescaleCluster,
   stackStatus,
   stopStack,
+  type BounceTarget,
   type TimescaleClusterUrl,
 } from './orchestrate.ts';
 export { tailFile } from './process.ts';

@@ -209,6 +209,41 @@ export async function stopStack(opts: StackOptions = {}): Promise<void> {
   });
 }
 
+/** What `bounceService` can restart: one of the four, or the TimescaleDB test cluster. */
+export type BounceTarget = ServiceName | 'postgres-timescale';
+
+/**
+ * Fault drills (test/chaos, bench/chaos.bench.ts): stop exactly one embedded service of this
+ * stack, leave it down for `downMs`, start it again and wait until it is healthy. Every other
+ * service, and every other stack (VIGIL_PORT_OFFSET), is left alone. An external service is
+ * refused: a drill never stops something this stack did not start.
+ */
+export async function bounceService(
+  target: BounceTarget,
+  downMs: number,
+  opts: StackOptions = {},
+): Promise<void> {
+  const ctx = context(opts);
+  const { cfg, log } = ctx;
+  const lock = path.join(cfg.home, 'stack.lock');
+  if (target === 'postgres-timescale') {
+    if (!fs.existsSync(path.join(cfg.home, timescaleCluster(cfg).dir)))
+      throw new StackError('CONFIG_INVALID', 'no TimescaleDB cluster in this stack to restart');
+    const service = createPostgresService(cfg, log, timescaleCluster(cfg));
+    await withLock(lock, cfg.startTimeoutMs, () => service.stop());
+    await new Promise((resolve) => setTimeout(resolve, downMs));
+    const started = await ensureTimescaleCluster(opts);
+    if ('skipped' in started) throw new StackError('START_FAILED', started.skipped);
+    return;
+  }
+  const service = ctx.services.find((s) => s.name === target);
+  if (service === undefined)
+    throw new StackError('CONFIG_INVALID', `${target} is external to this stack: a drill does not stop it`);
+  await withLock(lock, cfg.startTimeoutMs, () => service.stop());
+  await new Promise((resolve) => setTimeout(resolve, downMs));
+  await withLock(lock, cfg.startTimeoutMs * 2, () => ensureService(service, ctx));
+}
+
 export async function stackStatus(opts: StackOptions = {}): Promise<StackStatus> {
   const { cfg, services } = context(opts);
   const entries = await Promise.all(

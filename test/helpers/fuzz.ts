@@ -40,8 +40,29 @@ function nested(depth: number): Uint8Array {
   return bytes(`{"temperature":1,"metrics":${'['.repeat(depth)}${']'.repeat(depth)}}`);
 }
 
+/** A kind of bad message and how to make one; `now` is a frame time inside the accepted window. */
+type Maker = [string, (rng: () => number, now: () => number) => Uint8Array];
+
+/** Bytes no JSON message of any kind may be: refused by every decoder, whatever the time. */
+const NOT_JSON: readonly Maker[] = [
+  ['not an object: array', () => json([1, 2, 3])],
+  ['not an object: string', () => json('reading')],
+  ['not an object: number', () => json(42)],
+  ['not an object: null', () => json(null)],
+  ['invalid UTF-8 alone', () => Uint8Array.of(0xff, 0xfe, 0xfd, 0x80)],
+  ['raw NUL byte', () => concat(bytes('{"ts":1'), Uint8Array.of(0), bytes('}'))],
+  ['NaN literal', () => bytes('{"ts":NaN}')],
+  ['truncated JSON', () => bytes('{"ts":1')],
+  ['empty body', () => new Uint8Array(0)],
+  [
+    'deeply nested array',
+    (rng) => bytes(`${'['.repeat(1000 + Math.floor(rng() * 3000))}${']'.repeat(1000)}`),
+  ],
+];
+
 /** Bad telemetry bodies; each is refused whatever the time. */
-const BAD: ReadonlyArray<[string, (rng: () => number) => Uint8Array]> = [
+const BAD: readonly Maker[] = [
+  ...NOT_JSON,
   ['wrong type: temperature string', () => json({ temperature: '12' })],
   ['wrong type: temperature bool', () => json({ temperature: true })],
   ['wrong type: temperature object', () => json({ temperature: { v: 1 } })],
@@ -51,10 +72,6 @@ const BAD: ReadonlyArray<[string, (rng: () => number) => Uint8Array]> = [
   ['wrong type: ts word', () => json({ ts: 'yesterday', temperature: 1 })],
   ['wrong type: metrics array', () => json({ metrics: [1, 2] })],
   ['wrong type: metric string', () => json({ metrics: { humidity: 'high' } })],
-  ['not an object: array', () => json([1, 2, 3])],
-  ['not an object: string', () => json('reading')],
-  ['not an object: number', () => json(42)],
-  ['not an object: null', () => json(null)],
   ['empty reading', () => json({})],
   ['unknown field', () => json({ temperature: 1, temp: 2 })],
   [
@@ -68,10 +85,8 @@ const BAD: ReadonlyArray<[string, (rng: () => number) => Uint8Array]> = [
   ['deeply nested', (rng) => nested(1000 + Math.floor(rng() * 3000))],
   ['invalid UTF-8 in a value', () => concat(bytes('{"door":"op'), Uint8Array.of(0xff, 0xfe), bytes('en"}'))],
   ['invalid UTF-8 in a key', () => concat(bytes('{"temp'), Uint8Array.of(0xc3, 0x28), bytes('":1}'))],
-  ['invalid UTF-8 alone', () => Uint8Array.of(0xff, 0xfe, 0xfd, 0x80)],
   ['NUL in a value', () => json({ door: 'open\u0000' })],
   ['NUL in a metric name', () => json({ metrics: { 'a\u0000b': 1 } })],
-  ['raw NUL byte', () => concat(bytes('{"temperature":1'), Uint8Array.of(0), bytes('}'))],
   ['extreme: temperature 1e308', () => bytes('{"temperature":1e308}')],
   ['extreme: temperature 1e400 (Infinity)', () => bytes('{"temperature":1e400}')],
   ['extreme: metric 1e400 (Infinity)', () => bytes('{"metrics":{"x":1e400}}')],
@@ -79,12 +94,112 @@ const BAD: ReadonlyArray<[string, (rng: () => number) => Uint8Array]> = [
   ['extreme: ts -1', () => bytes('{"ts":-1,"temperature":1}')],
   ['extreme: ts fractional', () => bytes('{"ts":1.5,"temperature":1}')],
   ['extreme: ts 0 (1970)', () => bytes('{"ts":0,"temperature":1}')],
-  ['NaN literal', () => bytes('{"temperature":NaN}')],
   ['duplicate keys, last one bad', () => bytes('{"temperature":1,"temperature":"warm"}')],
-  ['truncated JSON', () => bytes('{"temperature":1')],
-  ['empty body', () => new Uint8Array(0)],
   ['prototype pollution', () => bytes('{"temperature":1,"__proto__":{"admin":true}}')],
 ];
+
+const frame = (ts: number, box: unknown, extra: Record<string, unknown> = {}): Uint8Array =>
+  json({ ts, detections: [{ box, score: 0.9, ...extra }] });
+
+/** Bad detections bodies, given a frame time inside the accepted window. */
+const BAD_DETECTIONS: readonly Maker[] = [
+  ...NOT_JSON,
+  ['missing detections', (_rng, now) => json({ ts: now() })],
+  ['detections not an array', (_rng, now) => json({ ts: now(), detections: { box: [0, 0, 1, 1] } })],
+  ['box out of the frame', (_rng, now) => frame(now(), [0.1, 0.1, 1.5, 0.9])],
+  ['box corners swapped', (_rng, now) => frame(now(), [0.8, 0.8, 0.2, 0.2])],
+  ['box of three numbers', (_rng, now) => frame(now(), [0.1, 0.1, 0.5])],
+  ['box of strings', (_rng, now) => frame(now(), ['0.1', '0.1', '0.5', '0.5'])],
+  ['score above 1', (_rng, now) => json({ ts: now(), detections: [{ box: [0, 0, 1, 1], score: 2 }] })],
+  [
+    'score NaN-ish string',
+    (_rng, now) => json({ ts: now(), detections: [{ box: [0, 0, 1, 1], score: 'NaN' }] }),
+  ],
+  ['class negative', (_rng, now) => frame(now(), [0, 0, 1, 1], { cls: -1 })],
+  [
+    'appearance 1e400 (Infinity)',
+    (_rng, now) => bytes(`{"ts":${now()},"detections":[{"box":[0,0,1,1],"score":0.5,"appearance":[1e400]}]}`),
+  ],
+  ['appearance of 65 values', (_rng, now) => frame(now(), [0, 0, 1, 1], { appearance: Array(65).fill(0.5) })],
+  [
+    '501 detections',
+    (_rng, now) => json({ ts: now(), detections: Array(501).fill({ box: [0, 0, 0.1, 0.1], score: 0.5 }) }),
+  ],
+  ['over 64 KiB', (_rng, now) => json({ ts: now(), detections: [], pad: 'x'.repeat(70_000) })],
+  ['unknown field', (_rng, now) => json({ ts: now(), detections: [], camera: 'mine' })],
+  ['frame width 0', (_rng, now) => json({ ts: now(), frame: { width: 0, height: 480 }, detections: [] })],
+  ['NUL in the time', () => json({ ts: '2026-01-01T00:00:00Z\u0000', detections: [] })],
+  ['ts 1e20', () => bytes('{"ts":1e20,"detections":[]}')],
+  ['ts -1', () => bytes('{"ts":-1,"detections":[]}')],
+  ['ts 0 (1970)', () => bytes('{"ts":0,"detections":[]}')],
+  ['ts an hour ahead', (_rng, now) => json({ ts: now() + 2 * 3_600_000, detections: [] })],
+  ['ts word', () => json({ ts: 'now', detections: [] })],
+  ['duplicate keys, last one bad', (_rng, now) => bytes(`{"ts":${now()},"detections":[],"detections":7}`)],
+];
+
+/**
+ * `n` messages, about `badShare` of them bad (one of `bad`), the rest from `good`. Only the
+ * messages that need a time draw one from `ts` (callers make them unique per unit or camera).
+ */
+function generate(
+  rng: () => number,
+  n: number,
+  badShare: number,
+  ts: () => number,
+  bad: readonly Maker[],
+  good: (rng: () => number, t: number, i: number) => TelemetryCase,
+): TelemetryCase[] {
+  const out: TelemetryCase[] = [];
+  for (let i = 0; i < n; i++) {
+    if (rng() < badShare) {
+      const [kind, make] = pick(rng, bad);
+      out.push({ kind, good: false, bytes: make(rng, ts) });
+    } else out.push(good(rng, ts(), i));
+  }
+  return out;
+}
+
+/** `n` detections messages for one tenant's cameras, about `badShare` of them bad. */
+export function detectionsCases(
+  rng: () => number,
+  n: number,
+  badShare: number,
+  ts: () => number,
+): TelemetryCase[] {
+  return generate(rng, n, badShare, ts, BAD_DETECTIONS, (rng, t, i) => {
+    const r = rng();
+    if (r < 0.1) return { kind: 'good: no one', good: true, bytes: json({ ts: t, detections: [] }) };
+    if (r < 0.2)
+      return {
+        kind: 'good: duplicate keys, last one valid',
+        good: true,
+        bytes: bytes(`{"ts":${t},"detections":7,"detections":[]}`),
+      };
+    if (r < 0.3)
+      return {
+        kind: 'good: ISO time, a non-person class',
+        good: true,
+        bytes: json({
+          ts: new Date(t).toISOString(),
+          detections: [{ box: [0, 0, 0.5, 0.5], score: 0.4, cls: 2 }],
+        }),
+      };
+    const detections = Array.from({ length: Math.floor(rng() * 8) }, () => {
+      const x = rng() * 0.8;
+      const y = rng() * 0.8;
+      return {
+        box: [x, y, x + 0.05 + rng() * 0.15, y + 0.1 + rng() * 0.1],
+        score: Math.round(rng() * 1000) / 1000,
+        appearance: Array.from({ length: 6 }, () => rng()),
+      };
+    });
+    return {
+      kind: 'good',
+      good: true,
+      bytes: json({ ts: t, seq: i, frame: { width: 640, height: 480 }, detections }),
+    };
+  });
+}
 
 /**
  * `n` telemetry messages, about `badShare` of them bad. Good ones carry `ts` from `ts()` (the
@@ -96,41 +211,32 @@ export function telemetryCases(
   badShare: number,
   ts: () => number,
 ): TelemetryCase[] {
-  const out: TelemetryCase[] = [];
-  for (let i = 0; i < n; i++) {
-    if (rng() < badShare) {
-      const [kind, make] = pick(rng, BAD);
-      out.push({ kind, good: false, bytes: make(rng) });
-      continue;
-    }
-    const t = ts();
+  return generate(rng, n, badShare, ts, BAD, (rng, t) => {
     const r = rng();
     if (r < 0.05)
-      out.push({
+      return {
         kind: 'good: duplicate keys, last one valid',
         good: true,
         bytes: bytes(`{"ts":${t},"temperature":"warm","temperature":4}`),
-      });
-    else if (r < 0.1)
-      out.push({
+      };
+    if (r < 0.1)
+      return {
         kind: 'good: extreme metric',
         good: true,
         bytes: json({ ts: t, metrics: { big: 1e308, tiny: -1e-308 } }),
-      });
-    else if (r < 0.15)
-      out.push({
+      };
+    if (r < 0.15)
+      return {
         kind: 'good: ISO time, switches as words',
         good: true,
         bytes: json({ ts: new Date(t).toISOString(), door: 'open', fan: 'off' }),
-      });
-    else
-      out.push({
-        kind: 'good',
-        good: true,
-        bytes: json({ ts: t, temperature: Math.round((rng() * 40 - 25) * 10) / 10, compressor: rng() < 0.5 }),
-      });
-  }
-  return out;
+      };
+    return {
+      kind: 'good',
+      good: true,
+      bytes: json({ ts: t, temperature: Math.round((rng() * 40 - 25) * 10) / 10, compressor: rng() < 0.5 }),
+    };
+  });
 }
 
 /** Values of the wrong kind for a field of `schema`, and values no field should take. */

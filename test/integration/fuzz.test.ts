@@ -19,8 +19,10 @@ import {
   type Pool,
 } from '../../schemas/mod.ts';
 import {
+  ConsumerRunner,
   DLQ_HEADERS,
   connectNats,
+  decodeDetections,
   deleteNamespace,
   ensureStreams,
   jetstream,
@@ -28,20 +30,80 @@ import {
   names as namesFor,
   type JetStreamClient,
   type JetStreamManager,
+  type Names,
   type NatsConnection,
+  type StoredDetections,
 } from '../../streams/mod.ts';
 import { apiFixture, type ApiFixture, type World } from '../helpers/app.ts';
-import { badBodies, prng, telemetryCases } from '../helpers/fuzz.ts';
+import { badBodies, detectionsCases, prng, telemetryCases } from '../helpers/fuzz.ts';
 import { routeTable, sample, urlFor } from '../helpers/openapi.ts';
 
 const SEED = Number(process.env['FUZZ_SEED'] ?? 20261130);
 
+interface DeadLetter {
+  code: string;
+  reason: string;
+}
+
+/** The DLQ entries of one source stream, by that stream's sequence. */
+async function deadLetters(
+  jsm: JetStreamManager,
+  names: Names,
+  stream: string,
+): Promise<Map<number, DeadLetter>> {
+  const out = new Map<number, DeadLetter>();
+  const info = await jsm.streams.info(names.dlq.stream);
+  for (let seq = info.state.first_seq; seq <= info.state.last_seq && info.state.messages > 0; seq++) {
+    const m = await jsm.streams.getMessage(names.dlq.stream, { seq }).catch(() => null);
+    if (m?.header && m.header.get(DLQ_HEADERS.stream) === stream)
+      out.set(Number(m.header.get(DLQ_HEADERS.seq)), {
+        code: m.header.get(DLQ_HEADERS.code),
+        reason: m.header.get(DLQ_HEADERS.reason),
+      });
+  }
+  return out;
+}
+
+/** Every bad message dead-lettered once with a stable code (never INTERNAL) and a reason; no good one. */
+function assertAccounted(
+  dlq: Map<number, DeadLetter>,
+  bad: Map<number, string>,
+  good: readonly number[],
+): void {
+  const missing = [...bad].filter(([seq]) => !dlq.has(seq)).map(([, kind]) => kind);
+  assert.deepEqual(missing, [], 'bad messages not in the DLQ');
+  for (const [seq, kind] of bad) {
+    const entry = dlq.get(seq)!;
+    assert.notEqual(entry.code, 'INTERNAL', `${kind}: ${entry.reason}`);
+    assert.ok(entry.reason.length > 0, kind);
+  }
+  assert.deepEqual(
+    good.filter((seq) => dlq.has(seq)).map((seq) => dlq.get(seq)),
+    [],
+    'good messages dead-lettered',
+  );
+  assert.equal(dlq.size, bad.size);
+}
+
+/** Every consumer of `stream` has acknowledged everything. */
+async function settled(jsm: JetStreamManager, stream: string): Promise<boolean> {
+  for await (const c of jsm.consumers.list(stream))
+    if (c.num_pending > 0 || c.num_ack_pending > 0) return false;
+  return true;
+}
+
+async function waitSettled(jsm: JetStreamManager, stream: string): Promise<void> {
+  const deadline = Date.now() + 120_000;
+  while (!(await settled(jsm, stream))) {
+    assert.ok(Date.now() < deadline, `consumers of ${stream} did not settle`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
 describe('fuzzing telemetry over NATS', () => {
   const ns = `t${randomBytes(4).toString('hex')}`;
-  const config = loadConfig(process.env, {
-    VIGIL_NS: ns,
-    ...(process.env['LOG_LEVEL'] ? {} : { LOG_LEVEL: 'silent' as const }),
-  });
+  // Hundreds of rejections are the point: their warnings would drown the suite's output.
+  const config = loadConfig(process.env, { VIGIL_NS: ns, LOG_LEVEL: 'silent' });
   const names = namesFor(ns);
   const tenantId = randomUUID();
   const otherTenant = randomUUID();
@@ -93,12 +155,6 @@ describe('fuzzing telemetry over NATS', () => {
     }
   });
 
-  async function settled(): Promise<boolean> {
-    for await (const c of jsm.consumers.list(names.telemetry.stream))
-      if (c.num_pending > 0 || c.num_ack_pending > 0) return false;
-    return true;
-  }
-
   test('every bad message is dead-lettered with a reason, every good one stored, nothing crashes', async () => {
     const rng = prng(SEED);
     const T0 = Date.now() - 3_600_000;
@@ -127,35 +183,14 @@ describe('fuzzing telemetry over NATS', () => {
       bad.set((await js.publish(subject, valid)).seq, kind);
     }
 
-    const deadline = Date.now() + 120_000;
-    while (!(await settled())) {
-      assert.ok(Date.now() < deadline, 'consumers did not settle');
-      await new Promise((r) => setTimeout(r, 200));
-    }
+    await waitSettled(jsm, names.telemetry.stream);
 
-    const dlq = new Map<number, { code: string; reason: string }>();
-    const info = await jsm.streams.info(names.dlq.stream);
-    for (let seq = info.state.first_seq; seq <= info.state.last_seq && info.state.messages > 0; seq++) {
-      const m = await jsm.streams.getMessage(names.dlq.stream, { seq }).catch(() => null);
-      if (m?.header)
-        dlq.set(Number(m.header.get(DLQ_HEADERS.seq)), {
-          code: m.header.get(DLQ_HEADERS.code),
-          reason: m.header.get(DLQ_HEADERS.reason),
-        });
-    }
-    const missing = [...bad].filter(([seq]) => !dlq.has(seq)).map(([, kind]) => kind);
-    assert.deepEqual(missing, [], 'bad messages not in the DLQ');
-    for (const [seq, kind] of bad) {
-      const entry = dlq.get(seq)!;
-      assert.notEqual(entry.code, 'INTERNAL', `${kind}: ${entry.reason}`);
-      assert.ok(entry.reason.length > 0, kind);
-    }
-    assert.deepEqual(
-      good.filter((x) => dlq.has(x.seq)).map((x) => dlq.get(x.seq)),
-      [],
-      'good messages dead-lettered',
+    const dlq = await deadLetters(jsm, names, names.telemetry.stream);
+    assertAccounted(
+      dlq,
+      bad,
+      good.map((x) => x.seq),
     );
-    assert.equal(dlq.size, bad.size);
 
     const { rows } = await admin.query<{ n: number }>(
       'SELECT count(*)::int AS n FROM telemetry WHERE tenant_id = $1',
@@ -172,6 +207,81 @@ describe('fuzzing telemetry over NATS', () => {
     const health = await node!.health();
     assert.equal(health['telemetry-pg']?.consumer.running, true);
     assert.equal(health['telemetry-pg']?.consumer.processed, good.length);
+  });
+});
+
+describe('fuzzing detections over NATS', () => {
+  const ns = `t${randomBytes(4).toString('hex')}`;
+  const config = loadConfig(process.env, { VIGIL_NS: ns, LOG_LEVEL: 'silent' });
+  const names = namesFor(ns);
+  const tenantId = randomUUID();
+  const cameras = Array.from({ length: 4 }, () => randomUUID());
+  let nc: NatsConnection;
+  let js: JetStreamClient;
+  let jsm: JetStreamManager;
+  let runner: ConsumerRunner<StoredDetections> | null = null;
+  let handled = 0;
+
+  before(async () => {
+    nc = await connectNats(config, 'fuzz-detections');
+    jsm = await jetstreamManager(nc);
+    js = jetstream(nc);
+    await ensureStreams(jsm, names);
+    // The consumer loop every Vigil consumer runs, decoding with the DETECTIONS decoder: what a
+    // camera actor is fed, and what it dead-letters.
+    runner = new ConsumerRunner<StoredDetections>({
+      js,
+      jsm,
+      names,
+      log: createLogger(config, 'fuzz-detections'),
+      name: 'fuzz-detections',
+      stream: names.detections.stream,
+      durable: 'fuzz_detections',
+      filterSubject: names.detections.all,
+      dlqSource: 'detections',
+      mode: 'batch',
+      decode: (msg) => decodeDetections(msg, ns, config),
+      handle: async (batch) => {
+        handled += batch.length;
+      },
+    });
+    await runner.start();
+  });
+
+  after(async () => {
+    await runner?.stop();
+    if (jsm) await deleteNamespace(jsm, names);
+    await nc?.drain();
+  });
+
+  test('every bad frame is dead-lettered with a reason, every good one handled, nothing crashes', async () => {
+    const rng = prng(SEED);
+    const T0 = Date.now() - 600_000;
+    let g = 0;
+    const bad = new Map<number, string>();
+    const good: number[] = [];
+    // Over the stream's size limit: the server refuses the publish itself (the publisher is
+    // told, nothing is stored), so the consumer never sees it.
+    const refusedAtPublish = new Set<string>();
+    for (const c of detectionsCases(rng, 400, 0.5, () => T0 + g++ * 200)) {
+      const camera = cameras[g % cameras.length]!;
+      const ack = await js
+        .publish(names.detections.publish(tenantId, camera), c.bytes)
+        .catch((err: unknown) => {
+          if (c.good || !/maximum/.test(String(err))) throw err;
+          refusedAtPublish.add(c.kind);
+          return null;
+        });
+      if (!ack) continue;
+      if (c.good) good.push(ack.seq);
+      else bad.set(ack.seq, c.kind);
+    }
+    assert.deepEqual([...refusedAtPublish], ['over 64 KiB']);
+    bad.set((await js.publish(`${ns}.det.${tenantId}.not-a-token!`, '{}')).seq, 'subject: bad camera token');
+    await waitSettled(jsm, names.detections.stream);
+    assertAccounted(await deadLetters(jsm, names, names.detections.stream), bad, good);
+    assert.equal(handled, good.length);
+    assert.equal(runner!.stats().running, true);
   });
 });
 
@@ -260,6 +370,8 @@ describe('fuzzing every route of the OpenAPI document', () => {
       });
       await check(`telemetry ${c.kind}`, res);
       if (!c.good && res.statusCode < 400) failures.push(`telemetry ${c.kind}: accepted (${res.statusCode})`);
+      if (c.good && res.statusCode >= 300)
+        failures.push(`telemetry ${c.kind}: refused (${res.statusCode} ${res.body})`);
     }
     assert.deepEqual(failures, [], `${failures.length} of ${sent} requests failed`);
     assert.ok(sent > 500, `only ${sent} requests`);
