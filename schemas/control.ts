@@ -49,6 +49,30 @@ export const ControlMessage = Type.Union([
     },
     strict,
   ),
+  /**
+   * A camera was created, changed, deleted or asked to restart: camera nodes start, reload or
+   * stop its video pipeline and actors reload its zones (`zones` when only zones changed).
+   */
+  Type.Object(
+    {
+      topic: Type.Literal('cameraChanged'),
+      body: Type.Object(
+        {
+          tenantId: Id,
+          cameraId: Id,
+          action: Type.Union([
+            Type.Literal('created'),
+            Type.Literal('updated'),
+            Type.Literal('deleted'),
+            Type.Literal('restart'),
+            Type.Literal('zones'),
+          ]),
+        },
+        strict,
+      ),
+    },
+    strict,
+  ),
   /** A tenant was suspended. */
   Type.Object(
     {
@@ -112,3 +136,11 @@ export const ActorStateReply = Type.Union([
   Type.Object({ error: Type.Object({ code: Type.String(), message: Type.String() }, strict) }, strict),
 ]);
 export type ActorStateReply = Static<typeof ActorStateReply>;
+
+/**
+ * Ask the camera node running a camera's video how it goes (NATS request/reply on
+ * `names().cameras.health(cameraId)`, answered only by that node). The reply is
+ * `CameraHealth` (schemas/api-cameras.ts) or an error.
+ */
+export const CameraHealthRequest = Type.Object({ tenantId: Id }, strict);
+export type CameraHealthRequest = Static<typeof CameraHealthRequest>;

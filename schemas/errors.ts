@@ -21,6 +21,17 @@ export const ERRORS = {
   URI_TOO_LONG: { status: 414, retryable: false, message: 'Request URI too long' },
   HEADERS_TOO_LARGE: { status: 431, retryable: false, message: 'Request headers too large' },
   BACKTEST_TOO_LARGE: { status: 400, retryable: false, message: 'Backtest larger than its bound' },
+  ZONE_TOO_FEW_POINTS: {
+    status: 400,
+    retryable: false,
+    message: 'A zone needs at least three points (a line exactly two)',
+  },
+  ZONE_OUTSIDE_IMAGE: {
+    status: 400,
+    retryable: false,
+    message: 'Zone points must lie inside the image (0..1)',
+  },
+  ZONE_SELF_INTERSECTING: { status: 400, retryable: false, message: 'Zone edges must not cross each other' },
   PAYLOAD_TOO_LARGE: { status: 413, retryable: false, message: 'Payload too large' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, retryable: false, message: 'Unsupported media type' },
   // 401/403/404: who you are and what you may see.
@@ -40,6 +51,7 @@ export const ERRORS = {
   RATE_LIMITED: { status: 429, retryable: true, message: 'Too many requests' },
   // Stream-side rejections (dead-lettered, never HTTP).
   UNKNOWN_EQUIPMENT: { status: 404, retryable: false, message: 'Unknown equipment' },
+  UNKNOWN_CAMERA: { status: 404, retryable: false, message: 'Unknown camera' },
   BAD_SUBJECT: { status: 400, retryable: false, message: 'Subject does not match the expected shape' },
   // 5xx: ours. Messages are generic on purpose: details go to the log, never to the client.
   DEPENDENCY_UNAVAILABLE: { status: 503, retryable: true, message: 'A dependency is unavailable' },

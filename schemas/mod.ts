@@ -16,6 +16,7 @@ export * from './api-telemetry.ts';
 export * from './api-stream.ts';
 export * from './api-identity.ts';
 export * from './api-equipment.ts';
+export * from './api-cameras.ts';
 export * from './api-alerts.ts';
 export * from './rules.ts';
 export * from './api-notifications.ts';

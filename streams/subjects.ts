@@ -9,6 +9,8 @@
  *   [ns.]evt.<tenant>.<site>.<kind>.<id>      actor events
  *   [ns.]dlq.<source>                         rejected input, with the reason in headers
  *   [ns.]ctl.<topic>                          control messages (NATS core, not stored)
+ *   [ns.]camera.<camera>.health               request/reply: the video health of one camera,
+ *                                             answered by the node running its pipeline
  *   [ns.]actor.<kind>.<p>.state               request/reply: one actor's live state, answered
  *                                             by the node serving partition p
  */
@@ -57,8 +59,14 @@ export interface Names {
     equipmentChanged: string;
     /** A tenant was suspended: payload `{ tenantId, action }`. */
     tenantChanged: string;
+    /** A camera was created, changed, deleted, restarted or its zones changed: payload `{ tenantId, cameraId, action }`. */
+    cameraChanged: string;
     /** Access tokens were revoked: payload `{ scope: 'jti' | 'fam' | 'user' | 'tenant', id }`. */
     authRevoked: string;
+  };
+  cameras: {
+    /** Request/reply subject answered by the node running the camera's video pipeline. */
+    health(cameraId: string): string;
   };
   actors: {
     /** Request/reply subject answered by the node serving partition `p` of actor kind `kind`. */
@@ -108,8 +116,10 @@ export function names(ns = ''): Names {
       maintenanceChanged: `${p}ctl.maintenance.changed`,
       equipmentChanged: `${p}ctl.equipment.changed`,
       tenantChanged: `${p}ctl.tenant.changed`,
+      cameraChanged: `${p}ctl.camera.changed`,
       authRevoked: `${p}ctl.auth.revoked`,
     },
+    cameras: { health: (c) => `${p}camera.${c}.health` },
     actors: { stateQuery: (kind, n) => `${p}actor.${kind}.${n}.state` },
     consumer: (name) => `${P}${name}`,
   };

@@ -34,3 +34,4 @@ export {
   type ZonesState,
 } from './zones.ts';
 export { anchor, iou, pointInPolygon, selfIntersects, type Box, type Point } from './geometry.ts';
+export { zoneShapeProblem, type ZoneShapeProblem } from './zone-shape.ts';

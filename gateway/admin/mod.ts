@@ -5,6 +5,7 @@ import { alertRoutes } from './alerts.routes.ts';
 import { auditRoutes } from './audit.routes.ts';
 import { authRoutes } from './auth.routes.ts';
 import type { AdminRouteOptions } from './context.ts';
+import { cameraRoutes } from './cameras.routes.ts';
 import { equipmentRoutes } from './equipment.routes.ts';
 import { exportRoutes } from './exports.routes.ts';
 import { inviteRoutes } from './invites.routes.ts';
@@ -15,13 +16,14 @@ import { rollupRoutes } from './rollups.routes.ts';
 import { siteRoutes } from './sites.routes.ts';
 import { tenantRoutes } from './tenants.routes.ts';
 import { userRoutes } from './users.routes.ts';
+import { zoneRoutes } from './zones.routes.ts';
 
 export type { AdminDeps, AdminRouteOptions } from './context.ts';
 export { decodeCursor, encodeCursor, page, type Cursor } from './pagination.ts';
 
 /**
  * The management API under /v1: auth, tenants, sites, users, invites, equipment, maintenance,
- * alerts, alert rules, audit log. Needs identityPlugin registered first (app.authenticate).
+ * alerts, alert rules, notification channels, cameras, zones, audit log. Needs identityPlugin registered first (app.authenticate).
  * Every tenant query runs through withTenant, so PostgreSQL's row-level security decides what
  * exists; role checks run before any body is parsed.
  */
@@ -41,6 +43,8 @@ export const adminRoutes: FastifyPluginAsync<AdminRouteOptions> = async (app, op
     alertRuleRoutes,
     alertRuleBacktestRoutes,
     notificationChannelRoutes,
+    cameraRoutes,
+    zoneRoutes,
     auditRoutes,
   ]) {
     await app.register(routes, opts);

@@ -36,6 +36,9 @@ export interface World {
   apiKeys: [string, string];
   alerts: [string, string];
   maintenance: [string, string];
+  /** One camera per site, each with one zone, in site order. */
+  cameras: [string, string];
+  zones: [string, string];
   /** Tenant-wide rule, then a rule scoped to site 2, then one scoped to unit 2. */
   rules: [string, string, string];
   pendingInvite: string;
@@ -237,6 +240,29 @@ export async function apiFixture(overrides: Partial<Config> = {}): Promise<ApiFi
       );
       alerts.push(id);
     }
+    // No camera node runs in API tests: the cameras exist in the database only.
+    const cameras = [] as unknown as [string, string];
+    const zones = [] as unknown as [string, string];
+    for (const siteId of sites) {
+      const cameraId = ok<{ id: string }>(
+        await call(t, 'POST', '/v1/cameras', { siteId, name: 'Door', sourceUrl: 'rtsp://127.0.0.1:9/none' }),
+        201,
+        'camera',
+      ).id;
+      cameras.push(cameraId);
+      const points = [
+        [0.1, 0.1],
+        [0.9, 0.1],
+        [0.9, 0.9],
+      ];
+      zones.push(
+        ok<{ id: string }>(
+          await call(t, 'POST', '/v1/zones', { cameraId, name: 'Floor', kind: 'area', points }),
+          201,
+          'zone',
+        ).id,
+      );
+    }
     const pendingInvite = ok<{ invite: { id: string } }>(
       await call(t, 'POST', '/v1/invites', { email: `${unique('pending')}@example.com`, role: 'viewer' }),
       201,
@@ -250,6 +276,8 @@ export async function apiFixture(overrides: Partial<Config> = {}): Promise<ApiFi
       apiKeys,
       alerts,
       maintenance,
+      cameras,
+      zones,
       rules,
       pendingInvite,
       admin: adminActor,

@@ -28,6 +28,8 @@ function worldIds(w: World): string[] {
     ...w.equipment,
     ...w.alerts,
     ...w.maintenance,
+    ...w.cameras,
+    ...w.zones,
     ...w.rules,
     w.pendingInvite,
     ...[w.admin, w.operator, w.viewer, w.siteOperator, w.siteViewer].map((u) => u.id),
@@ -36,7 +38,16 @@ function worldIds(w: World): string[] {
 
 /** Ids of objects on the second site, which the site-restricted users must never see. */
 function otherSiteIds(w: World): string[] {
-  return [w.sites[1], w.equipment[1], w.alerts[1], w.maintenance[1], w.rules[1], w.rules[2]];
+  return [
+    w.sites[1],
+    w.equipment[1],
+    w.alerts[1],
+    w.maintenance[1],
+    w.cameras[1],
+    w.zones[1],
+    w.rules[1],
+    w.rules[2],
+  ];
 }
 
 /**
@@ -204,6 +215,10 @@ describe('tenant isolation, from the route table', () => {
       'POST /v1/invites',
       'DELETE /v1/users/{id}',
       'GET /v1/alerts/{id}/timeline',
+      'GET /v1/cameras/{id}/health',
+      'POST /v1/cameras/{id}/restart',
+      'POST /v1/zones',
+      'PATCH /v1/zones/{id}',
     ]) {
       assert.ok((notFound.get(label) ?? 0) > 0, `${label} never answered 404`);
     }
@@ -217,6 +232,8 @@ describe('tenant isolation, from the route table', () => {
         'GET /v1/alerts/{id}',
         'GET /v1/maintenance/{id}',
         'GET /v1/sites/{id}',
+        'GET /v1/cameras/{id}',
+        'GET /v1/zones/{id}',
       ]) {
         assert.ok((notFound.get(label) ?? 0) > 0, `${label} never answered 404`);
       }
@@ -261,6 +278,16 @@ describe('tenant isolation, from the route table', () => {
     assert.deepEqual(
       alerts.json<{ items: { id: string }[] }>().items.map((a) => a.id),
       [A.alerts[0]],
+    );
+    const cameras = await fx.call(A.siteViewer.token, 'GET', '/v1/cameras');
+    assert.deepEqual(
+      cameras.json<{ items: { id: string }[] }>().items.map((c) => c.id),
+      [A.cameras[0]],
+    );
+    const zones = await fx.call(A.siteViewer.token, 'GET', '/v1/zones');
+    assert.deepEqual(
+      zones.json<{ items: { id: string }[] }>().items.map((z) => z.id),
+      [A.zones[0]],
     );
     const rules = await fx.call(A.siteOperator.token, 'GET', '/v1/alert-rules?scope=site');
     assert.equal(rules.json<{ items: unknown[] }>().items.length, 0, 'the rule of site 2 is invisible');

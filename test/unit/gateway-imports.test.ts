@@ -25,12 +25,13 @@ async function modulesLoadedBy(entry: URL): Promise<string[]> {
 }
 
 /**
- * The one part of actors/ the gateway may load: the equipment engine's pure surface
+ * The parts of actors/ the gateway may load: the pure surfaces of the equipment engine
  * (`actors/equipment/mod.ts`: decider and backtest, lint-checked to import no I/O), so a
- * backtest runs exactly the code live actors run. Services, hosts, kinds, repos, the kernel,
- * sinks and notifiers stay out.
+ * backtest runs exactly the code live actors run, and of the camera actor
+ * (`actors/camera/mod.ts`: tracker, zones, zone shape rules). Services, hosts, kinds, repos,
+ * the kernel, sinks and notifiers stay out.
  */
-const PURE_ACTOR_MODULE = /\/actors\/equipment\/(?!.*\.(service|host|kind|repo)\.ts$)[^/]+\.ts$/;
+const PURE_ACTOR_MODULE = /\/actors\/(equipment|camera)\/(?!.*\.(service|host|kind|repo)\.ts$)[^/]+\.ts$/;
 
 test('importing the gateway loads neither Moleculer nor actors/ (beyond the pure decider)', async () => {
   const urls = await modulesLoadedBy(new URL('../../gateway/mod.ts', import.meta.url));

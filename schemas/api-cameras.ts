@@ -1,0 +1,198 @@
+import { Type, type Static } from '@sinclair/typebox';
+import { NullableString, NullableTimestamp, PageQuery, Timestamp, Uuid } from './http.ts';
+
+/** HTTP contract of cameras, their live health, and zones (SPEC §6). */
+
+const Name = Type.String({ minLength: 1, maxLength: 200, examples: ['Entrance'] });
+const SourceUrl = Type.String({
+  minLength: 1,
+  maxLength: 2000,
+  description: 'rtsp://, rtsps://, http(s):// or a file path on the camera node',
+  examples: ['rtsp://192.0.2.10:554/stream1'],
+});
+const DetectFps = Type.Number({
+  exclusiveMinimum: 0,
+  maximum: 30,
+  description: 'frames analysed per second',
+  examples: [5],
+});
+const ModelPath = Type.Union([
+  Type.String({
+    minLength: 1,
+    maxLength: 1000,
+    description: 'ONNX model (Ultralytics YOLOv8/YOLO11 export) on the camera node; null: the default',
+  }),
+  Type.Null(),
+]);
+const InputSize = Type.Integer({
+  minimum: 32,
+  maximum: 2048,
+  multipleOf: 32,
+  description: 'model input side (letterboxed square)',
+  examples: [640],
+});
+const Confidence = Type.Number({ exclusiveMinimum: 0, exclusiveMaximum: 1, examples: [0.25] });
+
+export const ApiCamera = Type.Object({
+  id: Uuid,
+  siteId: Uuid,
+  name: Type.String(),
+  sourceUrl: Type.String(),
+  enabled: Type.Boolean(),
+  detectFps: Type.Number(),
+  modelPath: NullableString,
+  inputSize: Type.Integer(),
+  confidence: Type.Number(),
+  createdAt: Timestamp,
+  updatedAt: Timestamp,
+});
+export type ApiCamera = Static<typeof ApiCamera>;
+
+export const CameraCreateBody = Type.Object(
+  {
+    siteId: Uuid,
+    name: Name,
+    sourceUrl: SourceUrl,
+    enabled: Type.Optional(Type.Boolean()),
+    detectFps: Type.Optional(DetectFps),
+    modelPath: Type.Optional(ModelPath),
+    inputSize: Type.Optional(InputSize),
+    confidence: Type.Optional(Confidence),
+  },
+  { additionalProperties: false },
+);
+export type CameraCreateBody = Static<typeof CameraCreateBody>;
+
+/** The site is fixed: a camera that moves is deleted and added again at its new site. */
+export const CameraUpdateBody = Type.Partial(Type.Omit(CameraCreateBody, ['siteId']), {
+  additionalProperties: false,
+  minProperties: 1,
+});
+export type CameraUpdateBody = Static<typeof CameraUpdateBody>;
+
+export const CameraListQuery = Type.Object(
+  { ...PageQuery.properties, siteId: Type.Optional(Uuid) },
+  { additionalProperties: false },
+);
+export type CameraListQuery = Static<typeof CameraListQuery>;
+
+export const CameraHealthState = Type.Union(
+  [
+    Type.Literal('starting'),
+    Type.Literal('streaming'),
+    Type.Literal('reconnecting'),
+    Type.Literal('failed'),
+    Type.Literal('stopped'),
+  ],
+  { description: 'stopped: disabled, or no camera node runs it right now' },
+);
+export type CameraHealthState = Static<typeof CameraHealthState>;
+
+/** What the camera node running a camera's video reports about it. */
+export const CameraHealth = Type.Object(
+  {
+    cameraId: Uuid,
+    state: CameraHealthState,
+    framesIn: Type.Integer({ minimum: 0, description: 'frames sampled from the source' }),
+    framesDetected: Type.Integer({ minimum: 0 }),
+    framesDropped: Type.Integer({ minimum: 0, description: 'dropped because inference fell behind' }),
+    detectFps: Type.Number({ minimum: 0, description: 'frames detected per second, last 5 s' }),
+    inferenceMs: Type.Object({
+      p50: Type.Union([Type.Number(), Type.Null()]),
+      p95: Type.Union([Type.Number(), Type.Null()]),
+    }),
+    lastFrameAt: NullableTimestamp,
+    reconnects: Type.Integer({ minimum: 0 }),
+    lastError: NullableString,
+    node: NullableString,
+  },
+  { additionalProperties: false },
+);
+export type CameraHealth = Static<typeof CameraHealth>;
+
+export const ApiZoneKind = Type.Union([Type.Literal('area'), Type.Literal('line'), Type.Literal('product')], {
+  description:
+    'area: entry/exit with dwell and occupancy; line: two points A→B, crossing to the right of A→B is in, back is out; product: area plus an interaction once dwell reaches dwellSeconds',
+});
+export type ApiZoneKind = Static<typeof ApiZoneKind>;
+
+/**
+ * Points in normalised image coordinates (0..1, y down). Their rules — at least three points
+ * for an area (exactly two for a line), every point inside the image, no crossing edges — are
+ * checked by the API with their own error codes (ZONE_TOO_FEW_POINTS, ZONE_OUTSIDE_IMAGE,
+ * ZONE_SELF_INTERSECTING), not by the schema.
+ */
+export const ZonePoints = Type.Array(Type.Tuple([Type.Number(), Type.Number()]), {
+  maxItems: 64,
+  description: '[[x, y], …] normalised to the image (0..1, y down)',
+  examples: [
+    [
+      [0.1, 0.5],
+      [0.4, 0.5],
+      [0.4, 0.9],
+      [0.1, 0.9],
+    ],
+  ],
+});
+export type ZonePoints = Static<typeof ZonePoints>;
+
+const Crowding = Type.Union([
+  Type.Object(
+    {
+      occupancy: Type.Integer({ minimum: 1, maximum: 1000 }),
+      seconds: Type.Number({ minimum: 0, maximum: 86400 }),
+    },
+    { additionalProperties: false, description: 'raise crowding when occupancy ≥ this for this long' },
+  ),
+  Type.Null(),
+]);
+const InertiaFrames = Type.Union([Type.Integer({ minimum: 1, maximum: 50 }), Type.Null()], {
+  description: 'frames a change of side must hold before it counts (default 2)',
+});
+const DwellSeconds = Type.Union([Type.Number({ exclusiveMinimum: 0, maximum: 3600 }), Type.Null()], {
+  description: 'product zones: dwell that makes an interaction (default 3)',
+});
+
+export const ApiZone = Type.Object({
+  id: Uuid,
+  cameraId: Uuid,
+  siteId: Uuid,
+  name: Type.String(),
+  kind: ApiZoneKind,
+  points: ZonePoints,
+  entrance: Type.Boolean({ description: "line zones: crossings are the site's footfall" }),
+  inertiaFrames: InertiaFrames,
+  dwellSeconds: DwellSeconds,
+  crowding: Crowding,
+  createdAt: Timestamp,
+  updatedAt: Timestamp,
+});
+export type ApiZone = Static<typeof ApiZone>;
+
+export const ZoneCreateBody = Type.Object(
+  {
+    cameraId: Uuid,
+    name: Name,
+    kind: ApiZoneKind,
+    points: ZonePoints,
+    entrance: Type.Optional(Type.Boolean()),
+    inertiaFrames: Type.Optional(InertiaFrames),
+    dwellSeconds: Type.Optional(DwellSeconds),
+    crowding: Type.Optional(Crowding),
+  },
+  { additionalProperties: false },
+);
+export type ZoneCreateBody = Static<typeof ZoneCreateBody>;
+
+/** The camera is fixed; kind and points change together or alone (checked as a whole). */
+export const ZoneUpdateBody = Type.Partial(Type.Omit(ZoneCreateBody, ['cameraId']), {
+  additionalProperties: false,
+  minProperties: 1,
+});
+export type ZoneUpdateBody = Static<typeof ZoneUpdateBody>;
+
+export const ZoneListQuery = Type.Object(
+  { ...PageQuery.properties, cameraId: Type.Optional(Uuid), siteId: Type.Optional(Uuid) },
+  { additionalProperties: false },
+);
+export type ZoneListQuery = Static<typeof ZoneListQuery>;
