@@ -12,7 +12,15 @@ import { chIdent, chSql, type Logger, type Pool } from '../../schemas/mod.ts';
 
 /** Months of data kept in ClickHouse (2 years, as PostgreSQL's telemetry). */
 const RETENTION_MONTHS = 24;
-const RETAINED_TABLES = ['telemetry', 'telemetry_hourly', 'telemetry_daily', 'alert_log'];
+const RETAINED_TABLES = [
+  'telemetry',
+  'telemetry_hourly',
+  'telemetry_daily',
+  'alert_log',
+  'people_events',
+  'track_summaries',
+  'people_daily',
+];
 /** Timeline ids are assigned at insert, committed in any order: re-read a margin behind the newest. */
 const ALERT_LOG_MARGIN = 1000;
 const ALERT_LOG_BATCH = 50_000;

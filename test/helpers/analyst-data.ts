@@ -12,7 +12,9 @@ const ALERT = 'a1e27000-0000-4000-8000-000000000001';
 const HOUR = 3_600_000;
 
 /** Rows per ClickHouse table, as the sinks write them (JSONEachRow values). */
-export function guideRows(now = Date.now()): Record<'telemetry' | 'equipment' | 'alert_log', object[]> {
+type GuideTable = 'telemetry' | 'equipment' | 'alert_log' | 'people_events' | 'track_summaries';
+
+export function guideRows(now = Date.now()): Record<GuideTable, object[]> {
   // Hourly readings over ten days, the newest a minute ago; the door open one hour in four.
   const telemetry = Array.from({ length: 240 }, (_, i) => {
     const ts = now - 60_000 - i * HOUR;
@@ -59,7 +61,50 @@ export function guideRows(now = Date.now()): Record<'telemetry' | 'equipment' | 
     note: action === 'acknowledged' ? 'door left ajar, closed' : '',
   });
   const alert_log = [entry(1, 'opened', now - 2 * HOUR), entry(2, 'acknowledged', now - HOUR)];
-  return { telemetry, equipment, alert_log };
+  // Today at a camera: three people come in through the entrance, two stand at a shelf zone,
+  // and their visits end as tracks.
+  const camera = 'c0a7e1a0-0000-4000-8000-0000000000c1';
+  const person = (track: number, kind: string, at: number, extra: object = {}) => ({
+    tenant_id: GUIDE_TENANT,
+    site_id: GUIDE_SITE,
+    camera_id: camera,
+    event_id: `${kind}-${track}`,
+    kind,
+    zone_id: kind === 'entry' ? 'entrance' : 'shelf',
+    entrance: kind === 'entry' ? 1 : 0,
+    track_id: track,
+    at: Math.floor(at / 1000),
+    at_ms: at,
+    dwell_s: null,
+    occupancy: null,
+    ...extra,
+  });
+  const people_events = [1, 2, 3].flatMap((t) => {
+    const at = now - 600_000 + t * 60_000;
+    return t === 3
+      ? [person(t, 'entry', at)]
+      : [
+          person(t, 'entry', at),
+          person(t, 'zone_entry', at + 5_000, { occupancy: t }),
+          person(t, 'zone_exit', at + 5_000 + t * 12_000, { dwell_s: t * 12 }),
+        ];
+  });
+  const track_summaries = [1, 2, 3].map((t) => {
+    const first = now - 600_000 + t * 60_000;
+    return {
+      tenant_id: GUIDE_TENANT,
+      site_id: GUIDE_SITE,
+      camera_id: camera,
+      track_id: t,
+      first_seen: Math.floor(first / 1000),
+      first_seen_ms: first,
+      last_seen_ms: first + 40_000,
+      duration_s: 40,
+      frames: 400,
+      reidentified: t === 2 ? 1 : 0,
+    };
+  });
+  return { telemetry, equipment, alert_log, people_events, track_summaries };
 }
 
 /** The `sql` blocks of a markdown document, without their final semicolon. */
