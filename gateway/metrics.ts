@@ -13,6 +13,7 @@ export interface GatewayMetrics {
   sseClients: Gauge;
   sseDropped: Counter<'reason'>;
   sseEvents: Counter;
+  sseSlowBuffered: Gauge;
   telemetryAccepted: Counter;
   telemetryRejected: Counter<'code'>;
 }
@@ -43,6 +44,11 @@ export function createGatewayMetrics(): GatewayMetrics {
     sseEvents: new Counter({
       name: 'vigil_sse_events_total',
       help: 'Events written to SSE clients',
+      registers: [registry],
+    }),
+    sseSlowBuffered: new Gauge({
+      name: 'vigil_sse_slow_client_buffered_bytes',
+      help: 'Bytes the last client dropped as too slow had waiting in the gateway (bounded by the SSE buffer limit plus one event)',
       registers: [registry],
     }),
     telemetryAccepted: new Counter({

@@ -197,6 +197,7 @@ class SseSession {
     // write() never blocks: past the bound the kernel buffer is full and ours keeps growing.
     if (this.#res.writableLength > this.#opts.maxBufferedBytes) {
       this.#log.warn({ buffered: this.#res.writableLength }, 'sse client too slow; disconnecting');
+      this.#metrics.sseSlowBuffered.set(this.#res.writableLength);
       this.end('slow_client');
     }
   }

@@ -358,15 +358,19 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosResult> {
     }
   }
 
-  /** The backlog a healthy system carries at this load: what the sinks hold between batches. */
-  const steadyLevel = (): number => Math.max(50, Math.round(opts.rate * 0.6));
+  /**
+   * Back to normal: the backlog no more than twice what it was just before the fault (what the
+   * consumers hold between batches at this load), or 50.
+   */
+  const steadyLevel = (before: number): number => Math.max(50, 2 * before);
 
   try {
     for (const fault of opts.faults) {
       await sleep(opts.steadyMs);
       const retriesBefore = pub.retries;
       const ackedBefore = pub.total;
-      let peak = (await backlog(jsm, telemetryOnly)) ?? 0;
+      const before = (await backlog(jsm, telemetryOnly)) ?? 0;
+      let peak = before;
       const sampler = setInterval(() => {
         void backlog(jsm, telemetryOnly).then((b) => {
           if (b !== null) peak = Math.max(peak, b);
@@ -407,7 +411,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosResult> {
         clearInterval(sampler);
       }
       const downMs = performance.now() - t0Fault;
-      const [backlogPeak, recoverMs] = await recover(performance.now(), steadyLevel(), peak);
+      const [backlogPeak, recoverMs] = await recover(performance.now(), steadyLevel(before), peak);
       const r: FaultResult = {
         fault,
         downMs,

@@ -2,6 +2,8 @@
  * Child process of the ingest bench: the gateway on an ephemeral loopback port, in namespace
  * VIGIL_NS. Ready with its URL and an access token for BENCH_TENANT_ID (a tenant admin, as
  * the identity module issues them after a login), which the bench uses for `/v1/stream`.
+ * BENCH_SSE_STREAMS_PER_USER raises the per-user stream limit (the SSE memory bench opens
+ * thousands with one token); `call('memory')` returns the process's memory usage.
  */
 import { randomUUID } from 'node:crypto';
 import { startServer, type RunningServer } from '../../gateway/mod.ts';
@@ -16,11 +18,13 @@ async function main(): Promise<void> {
   try {
     if (!tenantId) throw new Error('BENCH_TENANT_ID is not set');
     const config = loadConfig();
+    const streamsPerUser = Number(process.env['BENCH_SSE_STREAMS_PER_USER'] ?? 0);
     server = await startServer({
       config,
       log: createLogger(config, 'bench-gateway'),
       host: '127.0.0.1',
       port: 0,
+      ...(streamsPerUser > 0 ? { sse: { maxStreamsPerUser: streamsPerUser } } : {}),
     });
     token = (
       await server.app.identity.tokens.issue({
@@ -36,7 +40,10 @@ async function main(): Promise<void> {
   }
   serveParent(
     { url: server.url, token },
-    { calls: { cpu: () => process.cpuUsage(), loopDelay }, stop: () => server.close() },
+    {
+      calls: { cpu: () => process.cpuUsage(), loopDelay, memory: () => process.memoryUsage() },
+      stop: () => server.close(),
+    },
   );
 }
 

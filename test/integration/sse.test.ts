@@ -508,6 +508,88 @@ describe('slow clients', () => {
   });
 });
 
+describe('a stalled client beside a normal one', () => {
+  const MAX_BUFFERED = 256 * 1024;
+  const PAD = 60 * 1024;
+  let fx2: GatewayFixture;
+  let port: number;
+  let t: TenantFixture;
+
+  before(async () => {
+    fx2 = await gatewayFixture({ streams: ['events'], sse: { maxBufferedBytes: MAX_BUFFERED } });
+    await fx2.app.listen({ host: '127.0.0.1', port: 0 });
+    port = (fx2.app.server.address() as AddressInfo).port;
+    t = await fx2.tenant();
+  });
+  after(async () => {
+    await fx2?.close();
+  });
+
+  const metric = async (re: RegExp): Promise<number | null> => {
+    const m = re.exec((await fx2.app.inject('/metrics')).body);
+    return m ? Number(m[1]) : null;
+  };
+
+  test('the stalled one is dropped at the bound, the normal one gets every event and stays', async () => {
+    const viewer = { tenantId: t.tenantId, role: 'viewer' as const, siteIds: null };
+    const normal = await SseClient.open(
+      `http://127.0.0.1:${port}/v1/stream?access_token=${await fx2.token(viewer)}`,
+    );
+    // The stalled client sends its request and never reads a byte: the socket stays paused.
+    const stalled: Socket = connect(port, '127.0.0.1');
+    stalled.on('error', () => undefined);
+    stalled.write(
+      `GET /v1/stream?access_token=${await fx2.token(viewer)} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`,
+    );
+    stalled.pause();
+    try {
+      await normal.until('retry hint', (c) => c.frames.length > 0);
+      await within(
+        10_000,
+        'both streams open',
+        (async () => {
+          while ((await metric(/^vigil_sse_clients (\d+)$/m)) !== 2) await sleep(50);
+        })(),
+      );
+      const subject = fx2.deps.names.events.subject(t.tenantId, t.siteIds[0], 'alert', t.equipmentId);
+      const published: number[] = [];
+      const dropped = async (): Promise<boolean> =>
+        (await metric(/^vigil_sse_dropped_total\{reason="slow_client"\} (\d+)$/m)) === 1;
+      await within(
+        60_000,
+        'stalled client dropped',
+        (async () => {
+          for (let i = 0; !(await dropped()); i++) {
+            const event = {
+              id: `s${i}`,
+              type: 'alert.updated',
+              tenantId: t.tenantId,
+              siteId: t.siteIds[0],
+              ts: Date.now(),
+              data: { pad: 'x'.repeat(PAD) },
+            };
+            published.push((await fx2.deps.js.publish(subject, JSON.stringify(event))).seq);
+            // Paced, so the normal client (read by this same process) keeps up.
+            if (i % 5 === 4) await sleep(20);
+          }
+        })(),
+      );
+      // One more after the drop: the normal client is still served.
+      published.push(await publish_(t, fx2));
+      await normal.until('every event', (c) => ids(c).length >= published.length, 30_000);
+      assert.deepEqual(ids(normal), published);
+      assert.equal(normal.ended, false);
+      assert.equal(await metric(/^vigil_sse_clients (\d+)$/m), 1);
+      // What the gateway held for the stalled client: never more than the bound plus one event.
+      const held = await metric(/^vigil_sse_slow_client_buffered_bytes (\d+)$/m);
+      assert.ok(held !== null && held > MAX_BUFFERED && held <= MAX_BUFFERED + PAD + 1024, `held ${held}`);
+    } finally {
+      stalled.destroy();
+      await normal.close();
+    }
+  });
+});
+
 describe('revocation reaches open streams at once', () => {
   let quiet: GatewayFixture;
   let quietBase: string;
