@@ -1,5 +1,4 @@
 import { createHash } from 'node:crypto';
-import type { Msg } from '@nats-io/transport-node';
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import {
   ErrorBody,
@@ -16,6 +15,7 @@ import {
   type TelemetryIn,
   type TelemetryRejection,
 } from '../schemas/mod.ts';
+import { subscribeControl } from '../streams/mod.ts';
 import { ApiKeyCache, type DeviceIdentity } from './api-key.cache.ts';
 import type { GatewayDeps } from './deps.ts';
 import type { GatewayMetrics } from './metrics.ts';
@@ -107,17 +107,6 @@ export function validateTelemetryBody(
 
 const passThrough = Object.assign(() => true, { errors: null });
 
-/** A string field of a control message; null when the message is not the JSON object expected. */
-function controlField(msg: Msg, field: string): string | null {
-  try {
-    const body: unknown = msg.json();
-    const value = isPlainObject(body) ? body[field] : undefined;
-    return typeof value === 'string' && value ? value : null;
-  } catch {
-    return null;
-  }
-}
-
 export const telemetryRoutes: FastifyPluginAsync<TelemetryRoutesOptions> = async (app, opts) => {
   const { deps, metrics } = opts;
   const apiKeys =
@@ -135,21 +124,11 @@ export const telemetryRoutes: FastifyPluginAsync<TelemetryRoutesOptions> = async
   // A key rotated or revoked through the management API (on any gateway node) must stop working
   // now, not when its cache entry expires; the TTL stays as the backstop for a missed message.
   const controlSubs = [
-    deps.nc.subscribe(deps.names.ctl.equipmentChanged, {
-      callback: (err, msg) => {
-        if (err) return;
-        const equipmentId = controlField(msg, 'equipmentId');
-        if (equipmentId) apiKeys.evictEquipment(equipmentId);
-        else apiKeys.clear();
-      },
+    subscribeControl(deps.nc, deps.names, 'equipmentChanged', deps.log, (b) => {
+      apiKeys.evictEquipment(b.equipmentId);
     }),
-    deps.nc.subscribe(deps.names.ctl.tenantChanged, {
-      callback: (err, msg) => {
-        if (err) return;
-        const tenantId = controlField(msg, 'tenantId');
-        if (tenantId) apiKeys.evictTenant(tenantId);
-        else apiKeys.clear();
-      },
+    subscribeControl(deps.nc, deps.names, 'tenantChanged', deps.log, (b) => {
+      apiKeys.evictTenant(b.tenantId);
     }),
   ];
   app.addHook('onClose', async () => {

@@ -11,6 +11,7 @@ import {
 } from '../../schemas/mod.ts';
 import { principalOf } from '../identity/mod.ts';
 import { inTenant } from './context.ts';
+import { READING_COLUMNS, type ReadingRow } from './readings.repo.ts';
 import { guards, resource } from './route-kit.ts';
 
 const DAY_MS = 86_400_000;
@@ -22,21 +23,8 @@ interface UnitRow {
   timezone: string;
 }
 
-interface ReadingRow {
-  equipment_id: string;
-  ts: Date;
-  temperature: number | null;
-  pressure: number | null;
-  door: boolean | null;
-  heater: boolean | null;
-  compressor: boolean | null;
-  fan: boolean | null;
-  setpoint: number | null;
-  metrics: Record<string, number> | null;
-}
-
 /** A stored row as the decider saw it live: absent fields absent, not null. */
-function toReading(tenantId: string, r: ReadingRow): Reading {
+function toReading(tenantId: string, r: ReadingRow & { equipment_id: string }): Reading {
   const out: Reading = { tenantId, equipmentId: r.equipment_id, ts: r.ts.getTime() };
   if (r.temperature !== null) out.temperature = r.temperature;
   if (r.pressure !== null) out.pressure = r.pressure;
@@ -110,8 +98,8 @@ export const alertRuleBacktestRoutes = resource('alert-rules', async (app, { dep
         );
         if (u.rows.length !== body.equipmentIds.length)
           throw new VigilError('NOT_FOUND', 'equipment not found');
-        const r = await c.query<ReadingRow>(
-          `SELECT equipment_id, ts, temperature, pressure, door, heater, compressor, fan, setpoint, metrics
+        const r = await c.query<ReadingRow & { equipment_id: string }>(
+          `SELECT equipment_id, ${READING_COLUMNS}
              FROM telemetry_v WHERE equipment_id = ANY($1::uuid[]) AND ts >= $2 AND ts < $3
             ORDER BY equipment_id, ts LIMIT $4`,
           [body.equipmentIds, new Date(from - warmupMs(rule)), new Date(to), BACKTEST_LIMITS.readings + 1],

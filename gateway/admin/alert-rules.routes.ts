@@ -7,12 +7,10 @@ import {
   ApiAlertRule,
   DECIDER_KINDS,
   IdParams,
-  Page,
   VigilError,
   assertRuleKindEvaluated,
   assertRuleParams,
 } from '../../schemas/mod.ts';
-import { publishRulesChanged } from '../../streams/mod.ts';
 import { principalOf } from '../identity/mod.ts';
 import {
   COLUMNS,
@@ -26,63 +24,43 @@ import {
   toApi,
   type RuleRow,
 } from './alert-rules.repo.ts';
-import { audit, inTenant, setClause, type AdminDeps } from './context.ts';
-import { guards, NewestFirst, resource } from './route-kit.ts';
+import { announce, audit, inTenant } from './context.ts';
+import { guards, readOne, readPage, resource, updateById } from './route-kit.ts';
 import { assertSitesVisible } from './sites.repo.ts';
-
-/**
- * Live actors reload the tenant's rules (all tenants' for a global rule: `null`) within a
- * second. The change is committed already: a failed publish is logged, not returned.
- */
-async function rulesChanged(deps: AdminDeps, request: FastifyRequest, global: boolean): Promise<void> {
-  try {
-    await publishRulesChanged(deps.nc, deps.names, global ? null : principalOf(request).tenantId);
-  } catch (err) {
-    request.log.warn({ err }, 'rules-changed control message not published');
-  }
-}
 
 export const alertRuleRoutes = resource('alert-rules', async (app, { deps }) => {
   const { reader, admin } = guards(app);
+  // Live actors reload the tenant's rules (every tenant's for a global rule) within a second.
+  const rulesChanged = (request: FastifyRequest, global: boolean) =>
+    announce(deps, request, {
+      topic: 'rulesChanged',
+      body: { tenantId: global ? null : principalOf(request).tenantId },
+    });
 
-  app.get(
+  readPage(
+    app,
+    deps,
     '/alert-rules',
     {
-      ...reader,
-      schema: {
-        summary: 'List alert rules: global, tenant, site and equipment scopes',
-        querystring: AlertRuleListQuery,
-        response: { 200: Page(ApiAlertRule) },
+      guard: reader,
+      summary: 'List alert rules: global, tenant, site and equipment scopes',
+      querystring: AlertRuleListQuery,
+      response: ApiAlertRule,
+      column: 'created_at',
+      select: `SELECT ${COLUMNS} FROM alert_rules`,
+      filter: (q, w) => {
+        if (q.scope) w.and(SCOPE_SQL[q.scope]);
+        if (q.siteId) w.and(`site_id = ${w.p(q.siteId)}`);
+        if (q.equipmentId) w.and(`equipment_id = ${w.p(q.equipmentId)}`);
+        if (q.key) w.and(`key = ${w.p(q.key)}`);
+        if (q.enabled !== undefined) w.and(`enabled = ${w.p(q.enabled)}`);
       },
     },
-    async (request) => {
-      const q = request.query;
-      const list = new NewestFirst(q, 'created_at');
-      const w = list.where;
-      if (q.scope) w.and(SCOPE_SQL[q.scope]);
-      if (q.siteId) w.and(`site_id = ${w.p(q.siteId)}`);
-      if (q.equipmentId) w.and(`equipment_id = ${w.p(q.equipmentId)}`);
-      if (q.key) w.and(`key = ${w.p(q.key)}`);
-      if (q.enabled !== undefined) w.and(`enabled = ${w.p(q.enabled)}`);
-      return inTenant(deps, request, (c) => list.fetch(c, `SELECT ${COLUMNS} FROM alert_rules`, toApi));
-    },
+    toApi,
   );
 
-  app.get(
-    '/alert-rules/:id',
-    {
-      ...reader,
-      schema: {
-        summary: 'One alert rule',
-        params: IdParams,
-        response: { 200: ApiAlertRule },
-      },
-    },
-    async (request) => {
-      const { id } = request.params;
-      return toApi(await inTenant(deps, request, (c) => getRule(c, id)));
-    },
-  );
+  const one = { guard: reader, summary: 'One alert rule', response: ApiAlertRule };
+  readOne(app, deps, '/alert-rules/:id', one, getRule, toApi);
 
   app.post(
     '/alert-rules',
@@ -150,7 +128,7 @@ export const alertRuleRoutes = resource('alert-rules', async (app, { deps }) => 
         });
         return created;
       });
-      await rulesChanged(deps, request, row.tenant_id === null);
+      await rulesChanged(request, row.tenant_id === null);
       return reply.code(201).send(toApi(row));
     },
   );
@@ -187,17 +165,14 @@ export const alertRuleRoutes = resource('alert-rules', async (app, { deps }) => 
           );
           after = globalRow(rows);
         } else {
-          const values: unknown[] = [id];
-          const set = setClause(
+          after = await updateById<RuleRow>(
+            c,
+            'alert_rules',
+            id,
             { ...body, params },
             { name: 'name', params: 'params', latched: 'latched', enabled: 'enabled' },
-            values,
+            COLUMNS,
           );
-          const { rows } = await c.query<RuleRow>(
-            `UPDATE alert_rules SET ${set} WHERE id = $1 RETURNING ${COLUMNS}`,
-            values,
-          );
-          after = rows[0]!;
         }
         await audit(c, request, {
           action: 'rule.update',
@@ -208,7 +183,7 @@ export const alertRuleRoutes = resource('alert-rules', async (app, { deps }) => 
         });
         return after;
       });
-      await rulesChanged(deps, request, row.tenant_id === null);
+      await rulesChanged(request, row.tenant_id === null);
       return toApi(row);
     },
   );
@@ -240,7 +215,7 @@ export const alertRuleRoutes = resource('alert-rules', async (app, { deps }) => 
         });
         return before;
       });
-      await rulesChanged(deps, request, before.tenant_id === null);
+      await rulesChanged(request, before.tenant_id === null);
       return reply.code(204).send(null);
     },
   );

@@ -11,83 +11,63 @@ import {
   Page,
   VigilError,
 } from '../../schemas/mod.ts';
-import { publishAlertAcknowledged, publishAlertClosed, type AlertRef } from '../../streams/mod.ts';
 import { principalOf } from '../identity/mod.ts';
 import { COLUMNS, addTimeline, getAlert, toApi, type AlertRow, type TimelineRow } from './alerts.repo.ts';
-import { inTenant, iso, type AdminDeps } from './context.ts';
+import { announce, inTenant, iso, type AdminDeps } from './context.ts';
 import { decodeCursor, page } from './pagination.ts';
-import { guards, NewestFirst, resource } from './route-kit.ts';
+import { guards, readOne, readPage, resource } from './route-kit.ts';
 
 /**
  * Tell the alert's actor what a person did: `closed` (it forgets the alert; the next breach
  * opens a new one) or `acknowledged` (a latched alert then resolves when its condition clears).
  */
-async function tellActor(
+function tellActor(
   deps: AdminDeps,
   request: FastifyRequest,
   row: AlertRow,
   what: 'closed' | 'acknowledged',
 ): Promise<void> {
-  const ref: AlertRef = {
+  // A lost notice is not fatal: the actor also reads its alerts' status from the database when
+  // it restores and when it refreshes its unit.
+  const body = {
     tenantId: principalOf(request).tenantId,
     equipmentId: row.equipment_id,
     alertId: row.id,
     ruleKey: row.rule_key,
   };
-  try {
-    if (what === 'closed') await publishAlertClosed(deps.nc, deps.names, ref);
-    else await publishAlertAcknowledged(deps.nc, deps.names, ref);
-  } catch (err) {
-    // Committed already; the actor also reads its alerts' status from the database when it
-    // restores and when it refreshes its unit.
-    request.log.warn({ err, alertId: row.id, what }, 'alert control message not published');
-  }
+  return announce(deps, request, { topic: what === 'closed' ? 'alertClosed' : 'alertAcknowledged', body });
 }
 
 export const alertRoutes = resource('alerts', async (app, { deps }) => {
   const { reader, operator } = guards(app);
 
-  app.get(
+  readPage(
+    app,
+    deps,
     '/alerts',
     {
-      ...reader,
-      schema: {
-        summary: 'List alerts, newest first',
-        querystring: AlertListQuery,
-        response: { 200: Page(ApiAlert) },
+      guard: reader,
+      summary: 'List alerts, newest first',
+      querystring: AlertListQuery,
+      response: ApiAlert,
+      column: 'opened_at',
+      select: `SELECT ${COLUMNS} FROM alerts`,
+      filter: (q, w) => {
+        if (q.status === 'open') w.and(`status <> 'resolved'`);
+        else if (q.status) w.and(`status = ${w.p(q.status)}`);
+        if (q.siteId) w.and(`site_id = ${w.p(q.siteId)}`);
+        if (q.equipmentId) w.and(`equipment_id = ${w.p(q.equipmentId)}`);
+        if (q.severity) w.and(`severity = ${w.p(q.severity)}`);
+        if (q.ruleKey) w.and(`rule_key = ${w.p(q.ruleKey)}`);
+        if (q.from) w.and(`opened_at >= ${w.p(q.from)}`);
+        if (q.to) w.and(`opened_at < ${w.p(q.to)}`);
       },
     },
-    async (request) => {
-      const q = request.query;
-      const list = new NewestFirst(q, 'opened_at');
-      const w = list.where;
-      if (q.status === 'open') w.and(`status <> 'resolved'`);
-      else if (q.status) w.and(`status = ${w.p(q.status)}`);
-      if (q.siteId) w.and(`site_id = ${w.p(q.siteId)}`);
-      if (q.equipmentId) w.and(`equipment_id = ${w.p(q.equipmentId)}`);
-      if (q.severity) w.and(`severity = ${w.p(q.severity)}`);
-      if (q.ruleKey) w.and(`rule_key = ${w.p(q.ruleKey)}`);
-      if (q.from) w.and(`opened_at >= ${w.p(q.from)}`);
-      if (q.to) w.and(`opened_at < ${w.p(q.to)}`);
-      return inTenant(deps, request, (c) => list.fetch(c, `SELECT ${COLUMNS} FROM alerts`, toApi));
-    },
+    toApi,
   );
 
-  app.get(
-    '/alerts/:id',
-    {
-      ...reader,
-      schema: {
-        summary: 'One alert',
-        params: IdParams,
-        response: { 200: ApiAlert },
-      },
-    },
-    async (request) => {
-      const { id } = request.params;
-      return toApi(await inTenant(deps, request, (c) => getAlert(c, id)));
-    },
-  );
+  const one = { guard: reader, summary: 'One alert', response: ApiAlert };
+  readOne(app, deps, '/alerts/:id', one, getAlert, toApi);
 
   app.post(
     '/alerts/:id/ack',

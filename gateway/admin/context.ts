@@ -1,6 +1,7 @@
 import type { FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { withTenant, type PoolClient } from '../../schemas/mod.ts';
+import { withTenant, type ControlMessage, type PoolClient } from '../../schemas/mod.ts';
+import { publishControl } from '../../streams/mod.ts';
 import type { GatewayDeps } from '../deps.ts';
 import { db, principalOf, scopeOf, writeAudit, type AuditRecord } from '../identity/mod.ts';
 
@@ -48,15 +49,19 @@ export function audit(
 }
 
 /**
- * Publish a control message (NATS core, fire and forget) so live actors reload what changed and
- * gateways drop what they cached of it. `subject` is one of `deps.names.ctl`.
+ * Tell live actors and the other gateways about a change this request committed (the control
+ * plane's one publish function). A lost notice is logged, not answered: every receiver also
+ * catches up from PostgreSQL on its own schedule.
  */
-export function publishControl(deps: AdminDeps, subject: string, payload: Record<string, unknown>): void {
+export async function announce(
+  deps: AdminDeps,
+  request: FastifyRequest,
+  message: ControlMessage,
+): Promise<void> {
   try {
-    deps.nc.publish(subject, JSON.stringify(payload));
+    await publishControl(deps.nc, deps.names, message);
   } catch (err) {
-    // The change is committed; actors also reload on their own schedule, so this is not fatal.
-    deps.log.warn({ err, subject }, 'control message not published');
+    request.log.warn({ err, topic: message.topic }, 'control message not published');
   }
 }
 
@@ -64,20 +69,4 @@ export function iso(d: Date): string;
 export function iso(d: Date | null): string | null;
 export function iso(d: Date | null): string | null {
   return d ? d.toISOString() : null;
-}
-
-/** Strict partial update: only the given columns, each bound as a parameter. */
-export function setClause(
-  fields: Record<string, unknown>,
-  columns: Record<string, string>,
-  params: unknown[],
-): string {
-  const parts: string[] = [];
-  for (const [field, column] of Object.entries(columns)) {
-    if (fields[field] === undefined) continue;
-    params.push(fields[field]);
-    parts.push(`${column} = $${params.length}`);
-  }
-  parts.push('updated_at = now()');
-  return parts.join(', ');
 }

@@ -1,3 +1,4 @@
+import type { FastifyRequest } from 'fastify';
 import {
   ApiEquipment,
   ApiKeyIssued,
@@ -6,57 +7,47 @@ import {
   EquipmentListQuery,
   EquipmentUpdateBody,
   IdParams,
-  Page,
   VigilError,
 } from '../../schemas/mod.ts';
 import { principalOf } from '../identity/mod.ts';
-import { audit, inTenant, publishControl, setClause } from './context.ts';
-import { guards, NewestFirst, resource } from './route-kit.ts';
+import { announce, audit, inTenant } from './context.ts';
+import { guards, readOne, readPage, resource, updateById } from './route-kit.ts';
 import { assertSitesVisible } from './sites.repo.ts';
 import { SELECT, toApi, getEquipment, issueKey } from './equipment.repo.ts';
 
 export const equipmentRoutes = resource('equipment', async (app, { deps }) => {
   const { reader, admin } = guards(app);
-  const changed = (tenantId: string, equipmentId: string, action: string) =>
-    publishControl(deps, deps.names.ctl.equipmentChanged, { tenantId, equipmentId, action });
+  // Actors reload the unit; gateways drop the unit's cached API keys.
+  const changed = (request: FastifyRequest, equipmentId: string, action: string) =>
+    announce(deps, request, {
+      topic: 'equipmentChanged',
+      body: { tenantId: principalOf(request).tenantId, equipmentId, action },
+    });
 
-  app.get(
+  readPage(
+    app,
+    deps,
     '/equipment',
     {
-      ...reader,
-      schema: {
-        summary: "List equipment (only the caller's sites when restricted)",
-        querystring: EquipmentListQuery,
-        response: { 200: Page(ApiEquipment) },
+      guard: reader,
+      summary: "List equipment (only the caller's sites when restricted)",
+      querystring: EquipmentListQuery,
+      response: ApiEquipment,
+      column: 'e.created_at',
+      idColumn: 'e.id',
+      select: SELECT,
+      filter: (q, w) => {
+        if (q.siteId) w.and(`e.site_id = ${w.p(q.siteId)}`);
+        if (q.kind) w.and(`e.kind = ${w.p(q.kind)}`);
+        if (q.decommissioned !== undefined)
+          w.and(`e.decommissioned_at IS ${q.decommissioned ? 'NOT ' : ''}NULL`);
       },
     },
-    async (request) => {
-      const q = request.query;
-      const list = new NewestFirst(q, 'e.created_at', 'e.id');
-      const w = list.where;
-      if (q.siteId) w.and(`e.site_id = ${w.p(q.siteId)}`);
-      if (q.kind) w.and(`e.kind = ${w.p(q.kind)}`);
-      if (q.decommissioned !== undefined)
-        w.and(`e.decommissioned_at IS ${q.decommissioned ? 'NOT ' : ''}NULL`);
-      return inTenant(deps, request, (c) => list.fetch(c, SELECT, toApi));
-    },
+    toApi,
   );
 
-  app.get(
-    '/equipment/:id',
-    {
-      ...reader,
-      schema: {
-        summary: 'One equipment unit',
-        params: IdParams,
-        response: { 200: ApiEquipment },
-      },
-    },
-    async (request) => {
-      const { id } = request.params;
-      return toApi(await inTenant(deps, request, (c) => getEquipment(c, id)));
-    },
-  );
+  const one = { guard: reader, summary: 'One equipment unit', response: ApiEquipment };
+  readOne(app, deps, '/equipment/:id', one, getEquipment, toApi);
 
   app.post(
     '/equipment',
@@ -93,7 +84,7 @@ export const equipmentRoutes = resource('equipment', async (app, { deps }) => {
         });
         return { equipment: toApi(await getEquipment(c, id)), apiKey };
       });
-      changed(principalOf(request).tenantId, created.equipment.id, 'created');
+      await changed(request, created.equipment.id, 'created');
       return reply.code(201).send(created);
     },
   );
@@ -116,13 +107,8 @@ export const equipmentRoutes = resource('equipment', async (app, { deps }) => {
         const before = await getEquipment(c, id, true);
         if (before.decommissioned_at)
           throw new VigilError('INVALID_STATE', 'the equipment is decommissioned');
-        const params: unknown[] = [id];
-        const set = setClause(
-          body,
-          { name: 'name', serial: 'serial', kind: 'kind', setpoint: 'setpoint' },
-          params,
-        );
-        await c.query(`UPDATE equipment SET ${set} WHERE id = $1`, params);
+        const columns = { name: 'name', serial: 'serial', kind: 'kind', setpoint: 'setpoint' };
+        await updateById(c, 'equipment', id, body, columns, 'id');
         await audit(c, request, {
           action: 'equipment.update',
           targetType: 'equipment',
@@ -132,7 +118,7 @@ export const equipmentRoutes = resource('equipment', async (app, { deps }) => {
         });
         return getEquipment(c, id);
       });
-      changed(principalOf(request).tenantId, id, 'updated');
+      await changed(request, id, 'updated');
       return toApi(row);
     },
   );
@@ -168,7 +154,7 @@ export const equipmentRoutes = resource('equipment', async (app, { deps }) => {
         });
         return getEquipment(c, id);
       });
-      changed(principalOf(request).tenantId, id, 'decommissioned');
+      await changed(request, id, 'decommissioned');
       return toApi(row);
     },
   );
@@ -199,7 +185,7 @@ export const equipmentRoutes = resource('equipment', async (app, { deps }) => {
         });
         return key;
       });
-      changed(principalOf(request).tenantId, id, 'api_key_rotated');
+      await changed(request, id, 'api_key_rotated');
       return reply.code(201).send(issued);
     },
   );

@@ -6,52 +6,38 @@ import {
   InviteCreateBody,
   InviteCreated,
   InviteListQuery,
-  Page,
   SessionResponse,
   VigilError,
   withTenant,
 } from '../../schemas/mod.ts';
 import { db, insertUser, principalOf, sha256, writeAudit } from '../identity/mod.ts';
 import { audit, inTenant } from './context.ts';
-import { guards, NewestFirst, resource } from './route-kit.ts';
+import { guards, readOne, readPage, resource } from './route-kit.ts';
 import { COLUMNS, getInvite, toApi, STATUS_SQL, createInvite, type InviteLookup } from './invites.repo.ts';
 
 export const inviteRoutes = resource('invites', async (app, { deps }) => {
   const { admin } = guards(app);
 
-  app.get(
+  readPage(
+    app,
+    deps,
     '/invites',
     {
-      ...admin,
-      schema: {
-        summary: 'List invites',
-        querystring: InviteListQuery,
-        response: { 200: Page(ApiInvite) },
+      guard: admin,
+      summary: 'List invites',
+      querystring: InviteListQuery,
+      response: ApiInvite,
+      column: 'created_at',
+      select: `SELECT ${COLUMNS} FROM invites`,
+      filter: (q, w) => {
+        if (q.status) w.and(STATUS_SQL[q.status]);
       },
     },
-    async (request) => {
-      const q = request.query;
-      const list = new NewestFirst(q, 'created_at');
-      if (q.status) list.where.and(STATUS_SQL[q.status]);
-      return inTenant(deps, request, (c) => list.fetch(c, `SELECT ${COLUMNS} FROM invites`, toApi));
-    },
+    toApi,
   );
 
-  app.get(
-    '/invites/:id',
-    {
-      ...admin,
-      schema: {
-        summary: 'One invite',
-        params: IdParams,
-        response: { 200: ApiInvite },
-      },
-    },
-    async (request) => {
-      const { id } = request.params;
-      return toApi(await inTenant(deps, request, (c) => getInvite(c, id)));
-    },
-  );
+  const one = { guard: admin, summary: 'One invite', response: ApiInvite };
+  readOne(app, deps, '/invites/:id', one, getInvite, toApi);
 
   app.post(
     '/invites',

@@ -1,3 +1,4 @@
+import type { FastifyRequest } from 'fastify';
 import { Type } from '@sinclair/typebox';
 import {
   ApiMaintenance,
@@ -5,61 +6,46 @@ import {
   MaintenanceCreateBody,
   MaintenanceListQuery,
   MaintenanceUpdateBody,
-  Page,
   VigilError,
 } from '../../schemas/mod.ts';
 import { principalOf } from '../identity/mod.ts';
-import { audit, inTenant, iso, publishControl, setClause } from './context.ts';
-import { guards, NewestFirst, resource } from './route-kit.ts';
+import { announce, audit, inTenant, iso } from './context.ts';
+import { guards, readOne, readPage, resource, updateById } from './route-kit.ts';
 import { type MaintenanceRow, COLUMNS, toApi, assertTimes, getRecord } from './maintenance.repo.ts';
 
 export const maintenanceRoutes = resource('maintenance', async (app, { deps }) => {
   const { reader, operator, admin } = guards(app);
   // Maintenance windows suppress alerts: the alert engine reloads the unit's windows on this.
-  const changed = (tenantId: string, equipmentId: string) =>
-    publishControl(deps, deps.names.ctl.maintenanceChanged, { tenantId, equipmentId });
+  const changed = (request: FastifyRequest, equipmentId: string) =>
+    announce(deps, request, {
+      topic: 'maintenanceChanged',
+      body: { tenantId: principalOf(request).tenantId, equipmentId },
+    });
 
-  app.get(
+  readPage(
+    app,
+    deps,
     '/maintenance',
     {
-      ...reader,
-      schema: {
-        summary: 'List maintenance records, newest first',
-        querystring: MaintenanceListQuery,
-        response: { 200: Page(ApiMaintenance) },
+      guard: reader,
+      summary: 'List maintenance records, newest first',
+      querystring: MaintenanceListQuery,
+      response: ApiMaintenance,
+      column: 'performed_at',
+      select: `SELECT ${COLUMNS} FROM maintenance_records`,
+      filter: (q, w) => {
+        if (q.equipmentId) w.and(`equipment_id = ${w.p(q.equipmentId)}`);
+        if (q.siteId) w.and(`site_id = ${w.p(q.siteId)}`);
+        if (q.kind) w.and(`kind = ${w.p(q.kind)}`);
+        if (q.from) w.and(`performed_at >= ${w.p(q.from)}`);
+        if (q.to) w.and(`performed_at < ${w.p(q.to)}`);
+        if (q.dueBefore) w.and(`next_due < ${w.p(q.dueBefore)}`);
       },
     },
-    async (request) => {
-      const q = request.query;
-      const list = new NewestFirst(q, 'performed_at');
-      const w = list.where;
-      if (q.equipmentId) w.and(`equipment_id = ${w.p(q.equipmentId)}`);
-      if (q.siteId) w.and(`site_id = ${w.p(q.siteId)}`);
-      if (q.kind) w.and(`kind = ${w.p(q.kind)}`);
-      if (q.from) w.and(`performed_at >= ${w.p(q.from)}`);
-      if (q.to) w.and(`performed_at < ${w.p(q.to)}`);
-      if (q.dueBefore) w.and(`next_due < ${w.p(q.dueBefore)}`);
-      return inTenant(deps, request, (c) =>
-        list.fetch(c, `SELECT ${COLUMNS} FROM maintenance_records`, toApi),
-      );
-    },
+    toApi,
   );
-
-  app.get(
-    '/maintenance/:id',
-    {
-      ...reader,
-      schema: {
-        summary: 'One maintenance record',
-        params: IdParams,
-        response: { 200: ApiMaintenance },
-      },
-    },
-    async (request) => {
-      const { id } = request.params;
-      return toApi(await inTenant(deps, request, (c) => getRecord(c, id)));
-    },
-  );
+  const one = { guard: reader, summary: 'One maintenance record', response: ApiMaintenance };
+  readOne(app, deps, '/maintenance/:id', one, getRecord, toApi);
 
   app.post(
     '/maintenance',
@@ -117,7 +103,7 @@ export const maintenanceRoutes = resource('maintenance', async (app, { deps }) =
         });
         return created;
       });
-      changed(principalOf(request).tenantId, row.equipment_id);
+      await changed(request, row.equipment_id);
       return reply.code(201).send(toApi(row));
     },
   );
@@ -145,8 +131,10 @@ export const maintenanceRoutes = resource('maintenance', async (app, { deps }) =
           windowStart: pick(body.windowStart, before.window_start),
           windowEnd: pick(body.windowEnd, before.window_end),
         });
-        const params: unknown[] = [id];
-        const set = setClause(
+        const after = await updateById<MaintenanceRow>(
+          c,
+          'maintenance_records',
+          id,
           body,
           {
             kind: 'kind',
@@ -157,11 +145,7 @@ export const maintenanceRoutes = resource('maintenance', async (app, { deps }) =
             windowStart: 'window_start',
             windowEnd: 'window_end',
           },
-          params,
-        );
-        const { rows } = await c.query<MaintenanceRow>(
-          `UPDATE maintenance_records SET ${set} WHERE id = $1 RETURNING ${COLUMNS}`,
-          params,
+          COLUMNS,
         );
         await audit(c, request, {
           action: 'maintenance.update',
@@ -170,9 +154,9 @@ export const maintenanceRoutes = resource('maintenance', async (app, { deps }) =
           before: toApi(before),
           after: body,
         });
-        return rows[0]!;
+        return after;
       });
-      changed(principalOf(request).tenantId, row.equipment_id);
+      await changed(request, row.equipment_id);
       return toApi(row);
     },
   );
@@ -200,7 +184,7 @@ export const maintenanceRoutes = resource('maintenance', async (app, { deps }) =
         });
         return before;
       });
-      changed(principalOf(request).tenantId, before.equipment_id);
+      await changed(request, before.equipment_id);
       return reply.code(204).send(null);
     },
   );

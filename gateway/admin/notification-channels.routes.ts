@@ -6,10 +6,9 @@ import {
   NotificationChannelCreateBody,
   NotificationChannelListQuery,
   NotificationChannelUpdateBody,
-  Page,
 } from '../../schemas/mod.ts';
-import { audit, inTenant, setClause } from './context.ts';
-import { NewestFirst, guards, resource } from './route-kit.ts';
+import { audit, inTenant } from './context.ts';
+import { guards, readOne, readPage, resource, updateById } from './route-kit.ts';
 import { assertSitesVisible } from './sites.repo.ts';
 import {
   type ChannelRow,
@@ -23,39 +22,27 @@ import {
 export const notificationChannelRoutes = resource('notification-channels', async (app, { deps }) => {
   const { admin } = guards(app);
 
-  app.get(
+  readPage(
+    app,
+    deps,
     '/notification-channels',
     {
-      ...admin,
-      schema: {
-        summary: "List the tenant's notification channels",
-        querystring: NotificationChannelListQuery,
-        response: { 200: Page(ApiNotificationChannel) },
-      },
+      guard: admin,
+      summary: "List the tenant's notification channels",
+      querystring: NotificationChannelListQuery,
+      response: ApiNotificationChannel,
+      column: 'created_at',
+      select: `SELECT ${COLUMNS} FROM notification_channels`,
     },
-    async (request) => {
-      const list = new NewestFirst(request.query, 'created_at');
-      return inTenant(deps, request, (c) =>
-        list.fetch(c, `SELECT ${COLUMNS} FROM notification_channels`, toApi),
-      );
-    },
+    toApi,
   );
 
-  app.get(
-    '/notification-channels/:id',
-    {
-      ...admin,
-      schema: {
-        summary: 'One notification channel (without its secret)',
-        params: IdParams,
-        response: { 200: ApiNotificationChannel },
-      },
-    },
-    async (request) => {
-      const { id } = request.params;
-      return toApi(await inTenant(deps, request, (c) => getChannel(c, id)));
-    },
-  );
+  const one = {
+    guard: admin,
+    summary: 'One notification channel (without its secret)',
+    response: ApiNotificationChannel,
+  };
+  readOne(app, deps, '/notification-channels/:id', one, getChannel, toApi);
 
   app.post(
     '/notification-channels',
@@ -121,8 +108,10 @@ export const notificationChannelRoutes = resource('notification-channels', async
       const row = await inTenant(deps, request, async (c) => {
         const before = await getChannel(c, id, true);
         if (body.siteIds) await assertSitesVisible(c, body.siteIds);
-        const params: unknown[] = [id];
-        const set = setClause(
+        const after = await updateById<ChannelRow>(
+          c,
+          'notification_channels',
+          id,
           body,
           {
             name: 'name',
@@ -132,13 +121,8 @@ export const notificationChannelRoutes = resource('notification-channels', async
             remindEveryS: 'remind_every_s',
             enabled: 'enabled',
           },
-          params,
+          COLUMNS,
         );
-        const { rows } = await c.query<ChannelRow>(
-          `UPDATE notification_channels SET ${set} WHERE id = $1 RETURNING ${COLUMNS}`,
-          params,
-        );
-        const after = rows[0]!;
         await audit(c, request, {
           action: 'notification_channel.update',
           targetType: 'notification_channel',

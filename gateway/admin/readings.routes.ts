@@ -16,6 +16,7 @@ import { inTenant, iso } from './context.ts';
 import { Where, decodeCursor, page, timeKey } from './pagination.ts';
 import { guards, resource } from './route-kit.ts';
 import { rollupWindow, unitRollups } from './rollups.ts';
+import { READING_COLUMNS, toReading, type ReadingRow } from './readings.repo.ts';
 
 /**
  * Reads of stored telemetry. They go through `telemetry_v` / `telemetry_hourly_v` only: the
@@ -23,35 +24,9 @@ import { rollupWindow, unitRollups } from './rollups.ts';
  * on the transaction's tenant and sites. Equipment visibility (RLS) is checked first, so an
  * invisible unit answers 404 rather than an empty history.
  */
-interface ReadingRow {
-  ts: Date;
-  temperature: number | null;
-  pressure: number | null;
-  door: boolean | null;
-  heater: boolean | null;
-  compressor: boolean | null;
-  fan: boolean | null;
-  setpoint: number | null;
-  metrics: Record<string, number> | null;
-}
 
-const READING_COLUMNS = 'ts, temperature, pressure, door, heater, compressor, fan, setpoint, metrics';
 const HOUR_MS = 3_600_000;
 const MAX_HOURLY_SPAN_MS = 31 * 24 * HOUR_MS;
-
-function toReading(r: ReadingRow): ApiReading {
-  return {
-    ts: iso(r.ts),
-    temperature: r.temperature,
-    pressure: r.pressure,
-    door: r.door,
-    heater: r.heater,
-    compressor: r.compressor,
-    fan: r.fan,
-    setpoint: r.setpoint,
-    metrics: r.metrics,
-  };
-}
 
 async function assertVisible(c: PoolClient, equipmentId: string): Promise<void> {
   const { rowCount } = await c.query('SELECT 1 FROM equipment WHERE id = $1', [equipmentId]);

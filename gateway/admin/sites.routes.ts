@@ -2,50 +2,33 @@ import { Type } from '@sinclair/typebox';
 import {
   ApiSite,
   IdParams,
-  Page,
   SiteCreateBody,
   SiteListQuery,
   SiteUpdateBody,
   VigilError,
 } from '../../schemas/mod.ts';
-import { audit, inTenant, setClause } from './context.ts';
-import { guards, NewestFirst, resource } from './route-kit.ts';
+import { audit, inTenant } from './context.ts';
+import { guards, readOne, readPage, resource, updateById } from './route-kit.ts';
 import { type SiteRow, COLUMNS, getSite, toApi, assertTimezone } from './sites.repo.ts';
 
 export const siteRoutes = resource('sites', async (app, { deps }) => {
   const { reader, admin } = guards(app);
 
-  app.get(
+  readPage(
+    app,
+    deps,
     '/sites',
     {
-      ...reader,
-      schema: {
-        summary: "List sites (only the caller's sites when restricted)",
-        querystring: SiteListQuery,
-        response: { 200: Page(ApiSite) },
-      },
+      guard: reader,
+      summary: "List sites (only the caller's sites when restricted)",
+      querystring: SiteListQuery,
+      response: ApiSite,
+      column: 'created_at',
+      select: `SELECT ${COLUMNS} FROM sites`,
     },
-    async (request) => {
-      const list = new NewestFirst(request.query, 'created_at');
-      return inTenant(deps, request, (c) => list.fetch(c, `SELECT ${COLUMNS} FROM sites`, toApi));
-    },
+    toApi,
   );
-
-  app.get(
-    '/sites/:id',
-    {
-      ...reader,
-      schema: {
-        summary: 'One site',
-        params: IdParams,
-        response: { 200: ApiSite },
-      },
-    },
-    async (request) => {
-      const { id } = request.params;
-      return toApi(await inTenant(deps, request, (c) => getSite(c, id)));
-    },
-  );
+  readOne(app, deps, '/sites/:id', { guard: reader, summary: 'One site', response: ApiSite }, getSite, toApi);
 
   app.post(
     '/sites',
@@ -96,11 +79,13 @@ export const siteRoutes = resource('sites', async (app, { deps }) => {
       assertTimezone(body.timezone);
       const row = await inTenant(deps, request, async (c) => {
         const before = await getSite(c, id, true);
-        const params: unknown[] = [id];
-        const set = setClause(body, { name: 'name', timezone: 'timezone', address: 'address' }, params);
-        const { rows } = await c.query<SiteRow>(
-          `UPDATE sites SET ${set} WHERE id = $1 RETURNING ${COLUMNS}`,
-          params,
+        const after = await updateById<SiteRow>(
+          c,
+          'sites',
+          id,
+          body,
+          { name: 'name', timezone: 'timezone', address: 'address' },
+          COLUMNS,
         );
         await audit(c, request, {
           action: 'site.update',
@@ -109,7 +94,7 @@ export const siteRoutes = resource('sites', async (app, { deps }) => {
           before: { name: before.name, timezone: before.timezone, address: before.address },
           after: body,
         });
-        return rows[0]!;
+        return after;
       });
       return toApi(row);
     },

@@ -23,7 +23,7 @@ import {
   writeAudit,
   type TenantRow,
 } from '../identity/mod.ts';
-import { iso, publishControl, type AdminDeps } from './context.ts';
+import { announce, iso, type AdminDeps } from './context.ts';
 import { resource } from './route-kit.ts';
 import { createInvite } from './invites.repo.ts';
 import { decodeCursor, page, timeKey } from './pagination.ts';
@@ -198,7 +198,10 @@ export const tenantRoutes = resource('tenants', async (app, { deps }) => {
       if (before.status !== 'suspended' && after.status === 'suspended') {
         await app.identity.revocations.cutoffTenant(id);
         // Device API keys of a suspended tenant stop working too: gateways drop cached ones.
-        publishControl(deps, deps.names.ctl.tenantChanged, { tenantId: id, action: 'suspended' });
+        await announce(deps, request, {
+          topic: 'tenantChanged',
+          body: { tenantId: id, action: 'suspended' },
+        });
       }
       return toApi(after);
     },

@@ -1,8 +1,8 @@
 import { Type } from '@sinclair/typebox';
-import { ApiUser, IdParams, Page, UserListQuery, UserUpdateBody, VigilError } from '../../schemas/mod.ts';
+import { ApiUser, IdParams, UserListQuery, UserUpdateBody, VigilError } from '../../schemas/mod.ts';
 import { principalOf, type Role } from '../identity/mod.ts';
 import { audit, inTenant } from './context.ts';
-import { guards, NewestFirst, resource } from './route-kit.ts';
+import { guards, readOne, readPage, resource } from './route-kit.ts';
 import { assertSitesVisible } from './sites.repo.ts';
 import {
   type UserRow,
@@ -18,45 +18,30 @@ export const userRoutes = resource('users', async (app, { deps }) => {
   const { admin } = guards(app);
   const identity = app.identity;
 
-  app.get(
+  readPage(
+    app,
+    deps,
     '/users',
     {
-      ...admin,
-      schema: {
-        summary: 'List users',
-        querystring: UserListQuery,
-        response: { 200: Page(ApiUser) },
+      guard: admin,
+      summary: 'List users',
+      querystring: UserListQuery,
+      response: ApiUser,
+      column: 'created_at',
+      select: `SELECT ${COLUMNS} FROM users`,
+      filter: (q, w) => {
+        if (q.role) w.and(`role = ${w.p(q.role)}`);
+        // Users who may see the site: unrestricted ones and those whose list names it.
+        if (q.siteId) w.and(`(site_ids IS NULL OR ${w.p(q.siteId)}::uuid = ANY (site_ids))`);
+      },
+      check: async (c, q) => {
+        if (q.siteId) await assertSitesVisible(c, [q.siteId]);
       },
     },
-    async (request) => {
-      const q = request.query;
-      const list = new NewestFirst(q, 'created_at');
-      const w = list.where;
-      if (q.role) w.and(`role = ${w.p(q.role)}`);
-      // Users who may see the site: unrestricted ones and those whose list names it.
-      if (q.siteId) w.and(`(site_ids IS NULL OR ${w.p(q.siteId)}::uuid = ANY (site_ids))`);
-      return inTenant(deps, request, async (c) => {
-        if (q.siteId) await assertSitesVisible(c, [q.siteId]);
-        return list.fetch(c, `SELECT ${COLUMNS} FROM users`, toApi);
-      });
-    },
+    toApi,
   );
 
-  app.get(
-    '/users/:id',
-    {
-      ...admin,
-      schema: {
-        summary: 'One user',
-        params: IdParams,
-        response: { 200: ApiUser },
-      },
-    },
-    async (request) => {
-      const { id } = request.params;
-      return toApi(await inTenant(deps, request, (c) => getUser(c, id)));
-    },
-  );
+  readOne(app, deps, '/users/:id', { guard: admin, summary: 'One user', response: ApiUser }, getUser, toApi);
 
   app.patch(
     '/users/:id',
