@@ -1,3 +1,4 @@
+import type { FastifyRequest } from 'fastify';
 import { Type } from '@sinclair/typebox';
 import {
   ApiCamera,
@@ -11,8 +12,8 @@ import {
   type CameraHealthRequest,
 } from '../../schemas/mod.ts';
 import { principalOf } from '../identity/mod.ts';
-import { audit, inTenant, publishControl, setClause, type AdminDeps } from './context.ts';
-import { guards, NewestFirst, resource } from './route-kit.ts';
+import { announce, audit, inTenant, type AdminDeps } from './context.ts';
+import { guards, NewestFirst, resource, updateById } from './route-kit.ts';
 import { assertSitesVisible } from './sites.repo.ts';
 import { CAMERA_COLUMNS, CAMERA_FIELDS, cameraToApi, getCamera, type CameraRow } from './cameras.repo.ts';
 
@@ -49,8 +50,11 @@ async function videoHealth(deps: AdminDeps, tenantId: string, camera: CameraRow)
 
 export const cameraRoutes = resource('cameras', async (app, { deps }) => {
   const { reader, operator } = guards(app);
-  const changed = (tenantId: string, cameraId: string, action: CameraAction): void =>
-    publishControl(deps, deps.names.ctl.cameraChanged, { tenantId, cameraId, action });
+  const changed = (request: FastifyRequest, cameraId: string, action: CameraAction) =>
+    announce(deps, request, {
+      topic: 'cameraChanged',
+      body: { tenantId: principalOf(request).tenantId, cameraId, action },
+    });
 
   app.get(
     '/cameras',
@@ -119,7 +123,7 @@ export const cameraRoutes = resource('cameras', async (app, { deps }) => {
         });
         return camera;
       });
-      changed(principalOf(request).tenantId, row.id, 'created');
+      await changed(request, row.id, 'created');
       return reply.code(201).send(cameraToApi(row));
     },
   );
@@ -140,12 +144,7 @@ export const cameraRoutes = resource('cameras', async (app, { deps }) => {
       const body = request.body;
       const row = await inTenant(deps, request, async (c) => {
         const before = await getCamera(c, id, true);
-        const params: unknown[] = [id];
-        const set = setClause(body, CAMERA_FIELDS, params);
-        const { rows } = await c.query<CameraRow>(
-          `UPDATE cameras SET ${set} WHERE id = $1 RETURNING ${CAMERA_COLUMNS}`,
-          params,
-        );
+        const after = await updateById<CameraRow>(c, 'cameras', id, body, CAMERA_FIELDS, CAMERA_COLUMNS);
         await audit(c, request, {
           action: 'camera.update',
           targetType: 'camera',
@@ -153,9 +152,9 @@ export const cameraRoutes = resource('cameras', async (app, { deps }) => {
           before: cameraToApi(before),
           after: body,
         });
-        return rows[0]!;
+        return after;
       });
-      changed(principalOf(request).tenantId, id, 'updated');
+      await changed(request, id, 'updated');
       return cameraToApi(row);
     },
   );
@@ -182,7 +181,7 @@ export const cameraRoutes = resource('cameras', async (app, { deps }) => {
           before: cameraToApi(before),
         });
       });
-      changed(principalOf(request).tenantId, id, 'deleted');
+      await changed(request, id, 'deleted');
       return reply.code(204).send(null);
     },
   );
@@ -221,7 +220,7 @@ export const cameraRoutes = resource('cameras', async (app, { deps }) => {
         await getCamera(c, id, true);
         await audit(c, request, { action: 'camera.restart', targetType: 'camera', targetId: id });
       });
-      changed(principalOf(request).tenantId, id, 'restart');
+      await changed(request, id, 'restart');
       return reply.code(202).send({ cameraId: id, restarting: true });
     },
   );

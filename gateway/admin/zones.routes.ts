@@ -1,7 +1,8 @@
+import type { FastifyRequest } from 'fastify';
 import { Type } from '@sinclair/typebox';
 import { ApiZone, IdParams, Page, ZoneCreateBody, ZoneListQuery, ZoneUpdateBody } from '../../schemas/mod.ts';
 import { principalOf } from '../identity/mod.ts';
-import { audit, inTenant, publishControl } from './context.ts';
+import { announce, audit, inTenant } from './context.ts';
 import { guards, NewestFirst, resource } from './route-kit.ts';
 import { assertZone, getCamera, getZone, ZONE_COLUMNS, zoneToApi, type ZoneRow } from './cameras.repo.ts';
 
@@ -11,8 +12,11 @@ import { assertZone, getCamera, getZone, ZONE_COLUMNS, zoneToApi, type ZoneRow }
  */
 export const zoneRoutes = resource('zones', async (app, { deps }) => {
   const { reader, operator } = guards(app);
-  const changed = (tenantId: string, cameraId: string): void =>
-    publishControl(deps, deps.names.ctl.cameraChanged, { tenantId, cameraId, action: 'zones' });
+  const changed = (request: FastifyRequest, cameraId: string) =>
+    announce(deps, request, {
+      topic: 'cameraChanged',
+      body: { tenantId: principalOf(request).tenantId, cameraId, action: 'zones' },
+    });
 
   app.get(
     '/zones',
@@ -91,7 +95,7 @@ export const zoneRoutes = resource('zones', async (app, { deps }) => {
         });
         return created;
       });
-      changed(principalOf(request).tenantId, row.camera_id);
+      await changed(request, row.camera_id);
       return reply.code(201).send(zoneToApi(row));
     },
   );
@@ -139,7 +143,7 @@ export const zoneRoutes = resource('zones', async (app, { deps }) => {
         });
         return rows[0]!;
       });
-      changed(principalOf(request).tenantId, row.camera_id);
+      await changed(request, row.camera_id);
       return zoneToApi(row);
     },
   );
@@ -163,7 +167,7 @@ export const zoneRoutes = resource('zones', async (app, { deps }) => {
         });
         return before.camera_id;
       });
-      changed(principalOf(request).tenantId, cameraId);
+      await changed(request, cameraId);
       return reply.code(204).send(null);
     },
   );
