@@ -45,7 +45,14 @@ describe('toVigilError', () => {
     },
     { name: 'other 401', err: fastifyError('X', 401), code: 'UNAUTHENTICATED', status: 401 },
     { name: 'other 429', err: fastifyError('X', 429), code: 'RATE_LIMITED', status: 429 },
-    { name: 'other 4xx', err: fastifyError('FST_ERR_BAD_URL', 400), code: 'VALIDATION_FAILED', status: 400 },
+    // A Fastify 4xx without a precise code of its own (FST_ERR_BAD_URL now has one: BAD_REQUEST).
+    {
+      name: 'other 4xx',
+      err: fastifyError('FST_ERR_SOMETHING_ELSE', 400),
+      code: 'VALIDATION_FAILED',
+      status: 400,
+    },
+    { name: 'bad URL', err: fastifyError('FST_ERR_BAD_URL', 400), code: 'BAD_REQUEST', status: 400 },
     {
       name: 'plain Error',
       err: new Error('connect ECONNREFUSED 10.0.0.7:5432'),
