@@ -1,0 +1,235 @@
+import type { Subscription } from '@nats-io/transport-node';
+import type { CameraHealth, Logger, Pool } from '../../schemas/mod.ts';
+import {
+  publishDetections,
+  subscribeControl,
+  type JetStreamClient,
+  type Names,
+  type NatsConnection,
+} from '../../streams/mod.ts';
+import { CameraVideo, DetectorPool, ModelError, type DetectionsFrame } from '../video/mod.ts';
+
+/**
+ * The video side of the cameras this node runs: one CameraVideo (decode → sample → letterbox →
+ * detect) per enabled camera it owns, all sharing one detector pool, each publishing its frames'
+ * detections to `det.<tenant>.<camera>` for the camera actors. Cameras come from PostgreSQL
+ * (worker role) at start and on `ctl.camera.changed` (created, updated, restart: stop and start
+ * again with the stored settings; deleted: stop). The node answers health requests
+ * (`names.cameras.health(id)`) only for the cameras it runs, so the gateway reaches the right
+ * node without knowing which.
+ */
+export interface CameraPipelinesDeps {
+  nc: NatsConnection;
+  js: JetStreamClient;
+  names: Names;
+  /** `vigil_worker` pool. */
+  pool: Pool;
+  log: Logger;
+}
+
+export interface CameraPipelinesOptions {
+  nodeId: string;
+  /** Whether this node should run a camera (e.g. rendezvous hashing over the camera nodes). */
+  owns(cameraId: string): boolean;
+  /** Model for cameras without their own `model_path`; null: such cameras fail with the reason. */
+  defaultModel: string | null;
+  /** Inference workers (default: the machine's cores). */
+  workers?: number;
+  readTimeoutMs?: number;
+  backoffBaseMs?: number;
+}
+
+interface CameraRow {
+  id: string;
+  tenant_id: string;
+  site_id: string;
+  source_url: string;
+  enabled: boolean;
+  detect_fps: number;
+  model_path: string | null;
+  input_size: number;
+  confidence: number;
+}
+
+interface Running {
+  row: CameraRow;
+  video: CameraVideo;
+  health: Subscription;
+  published: number;
+}
+
+const SELECT = `SELECT id, tenant_id, site_id, source_url, enabled, detect_fps, model_path, input_size, confidence
+  FROM cameras`;
+
+export class CameraPipelines {
+  readonly #deps: CameraPipelinesDeps;
+  readonly #opts: CameraPipelinesOptions;
+  readonly #running = new Map<string, Running>();
+  /** Loaded models by path: the input size the model was built for (or why it cannot load). */
+  readonly #models = new Map<string, Promise<{ inputSize: number } | { error: string }>>();
+  /** One change at a time per camera: a restart must not overlap a delete. */
+  readonly #chains = new Map<string, Promise<void>>();
+  #detector: DetectorPool | null = null;
+  #control: Subscription | null = null;
+  #stopping = false;
+
+  constructor(deps: CameraPipelinesDeps, opts: CameraPipelinesOptions) {
+    this.#deps = deps;
+    this.#opts = opts;
+  }
+
+  async start(): Promise<void> {
+    this.#detector = new DetectorPool(this.#opts.workers === undefined ? {} : { size: this.#opts.workers });
+    this.#control = subscribeControl(this.#deps.nc, this.#deps.names, 'cameraChanged', this.#deps.log, (b) =>
+      this.#serially(b.cameraId, () =>
+        b.action === 'deleted' ? this.#stopOne(b.cameraId) : this.#reload(b.cameraId),
+      ),
+    );
+    const { rows } = await this.#deps.pool.query<CameraRow>(`${SELECT} WHERE enabled`);
+    await Promise.all(rows.map((r) => this.#serially(r.id, () => this.#startOne(r))));
+  }
+
+  /** Re-check ownership (membership changed): start what is now ours, stop what no longer is. */
+  async rebalance(): Promise<void> {
+    for (const id of [...this.#running.keys()])
+      if (!this.#opts.owns(id)) await this.#serially(id, () => this.#stopOne(id));
+    const { rows } = await this.#deps.pool.query<CameraRow>(`${SELECT} WHERE enabled`);
+    for (const r of rows) if (!this.#running.has(r.id)) await this.#serially(r.id, () => this.#startOne(r));
+  }
+
+  async stop(): Promise<void> {
+    this.#stopping = true;
+    this.#control?.unsubscribe();
+    await Promise.all([...this.#chains.values()]);
+    await Promise.all([...this.#running.keys()].map((id) => this.#stopOne(id)));
+    await this.#detector?.close();
+    this.#detector = null;
+  }
+
+  /** Cameras running here, by id. */
+  cameras(): string[] {
+    return [...this.#running.keys()];
+  }
+
+  health(cameraId: string): CameraHealth | null {
+    const r = this.#running.get(cameraId);
+    if (!r) return null;
+    return { cameraId, ...r.video.health(), node: this.#opts.nodeId };
+  }
+
+  #serially(cameraId: string, fn: () => Promise<void>): Promise<void> {
+    const next = (this.#chains.get(cameraId) ?? Promise.resolve())
+      .then(fn)
+      .catch((err: unknown) => this.#deps.log.error({ err, cameraId }, 'camera pipeline change failed'));
+    this.#chains.set(cameraId, next);
+    void next.then(() => {
+      if (this.#chains.get(cameraId) === next) this.#chains.delete(cameraId);
+    });
+    return next;
+  }
+
+  async #reload(cameraId: string): Promise<void> {
+    await this.#stopOne(cameraId);
+    const { rows } = await this.#deps.pool.query<CameraRow>(`${SELECT} WHERE id = $1`, [cameraId]);
+    const row = rows[0];
+    if (row?.enabled) await this.#startOne(row);
+  }
+
+  #model(path: string): Promise<{ inputSize: number } | { error: string }> {
+    let loaded = this.#models.get(path);
+    if (!loaded) {
+      loaded = this.#detector!.load(path, path).then(
+        (info) => ({ inputSize: info.inputSize }),
+        (err: unknown) => {
+          // A file fixed later is read again on the next start.
+          this.#models.delete(path);
+          return { error: err instanceof ModelError ? err.message : String(err) };
+        },
+      );
+      this.#models.set(path, loaded);
+    }
+    return loaded;
+  }
+
+  async #startOne(row: CameraRow): Promise<void> {
+    if (this.#stopping || !this.#opts.owns(row.id) || this.#running.has(row.id) || !this.#detector) return;
+    const log = this.#deps.log.child({ cameraId: row.id, tenantId: row.tenant_id });
+    const modelPath = row.model_path ?? this.#opts.defaultModel;
+    const running: Running = {
+      row,
+      published: 0,
+      health: this.#deps.nc.subscribe(this.#deps.names.cameras.health(row.id), {
+        callback: (_err, msg) => {
+          const h = this.health(row.id);
+          // Another tenant's request for the same id (ids are global uuids) learns nothing.
+          if (!h || !msg.reply) return;
+          let tenantId: unknown;
+          try {
+            tenantId = (msg.json<{ tenantId?: unknown }>() ?? {}).tenantId;
+          } catch {
+            return;
+          }
+          if (tenantId === row.tenant_id) msg.respond(JSON.stringify(h));
+        },
+      }),
+      video: new CameraVideo({
+        cameraId: row.id,
+        url: row.source_url,
+        fps: row.detect_fps,
+        inputSize: row.input_size,
+        confidence: row.confidence,
+        modelKey: modelPath ?? '',
+        pool: this.#detector,
+        readTimeoutMs: this.#opts.readTimeoutMs ?? 5000,
+        ...(this.#opts.backoffBaseMs === undefined ? {} : { backoffBaseMs: this.#opts.backoffBaseMs }),
+        onFrame: (frame) => this.#publish(running, frame, log),
+        onState: (state, reason) => log.info({ state, reason }, 'camera video state'),
+      }),
+    };
+    this.#running.set(row.id, running);
+    if (!modelPath) {
+      running.video.fail('no model: the camera has no model path and the node no default model');
+      return;
+    }
+    const model = await this.#model(modelPath);
+    if ('error' in model) {
+      running.video.fail(`model ${modelPath}: ${model.error}`);
+      return;
+    }
+    if (model.inputSize !== row.input_size) {
+      running.video.fail(
+        `model ${modelPath} takes ${model.inputSize}×${model.inputSize} input; the camera is set to ${row.input_size}`,
+      );
+      return;
+    }
+    if (this.#running.get(row.id) === running) running.video.start();
+  }
+
+  #publish(r: Running, frame: DetectionsFrame, log: Logger): void {
+    const { tenant_id: tenantId, id: cameraId } = r.row;
+    publishDetections(this.#deps.js, this.#deps.names, tenantId, cameraId, {
+      ts: frame.ts,
+      seq: frame.seq,
+      frame: { width: frame.width, height: frame.height },
+      detections: frame.detections.map((d) => ({
+        box: [clamp(d.box.x1), clamp(d.box.y1), clamp(d.box.x2), clamp(d.box.y2)],
+        score: Math.min(1, Math.max(0, d.score)),
+        cls: d.cls,
+        appearance: d.appearance,
+      })),
+    }).then(
+      () => r.published++,
+      (err: unknown) => log.warn({ err }, 'detections not published'),
+    );
+  }
+
+  async #stopOne(cameraId: string): Promise<void> {
+    const r = this.#running.get(cameraId);
+    if (!r) return;
+    this.#running.delete(cameraId);
+    r.health.unsubscribe();
+    await r.video.stop();
+  }
+}
+
+const clamp = (v: number): number => Math.min(1, Math.max(0, v));
