@@ -58,9 +58,18 @@ export interface ActorNodeHealth {
   notifier?: unknown;
 }
 
+/** When each step of a node's start ended (epoch ms): where a slow restart spends its time. */
+export interface ActorNodeStartup {
+  calledAt: number;
+  natsAt: number;
+  streamsAt: number;
+  brokerAt: number;
+}
+
 export interface ActorNode {
   broker: ServiceBroker;
   nodeID: string;
+  startup: ActorNodeStartup;
   /** Stop the services (each commits and acks what it holds), then close every connection. */
   stop(): Promise<void>;
   /** Per-service state: owned partitions, consumer counters, last maintenance run. */
@@ -74,6 +83,7 @@ export interface ActorNode {
  */
 export async function startActorNode(opts: ActorNodeOptions): Promise<ActorNode> {
   const { config, log } = opts;
+  const calledAt = Date.now();
   const services = [...new Set(opts.services ?? ACTOR_SERVICES)];
   const identity = opts.nodeID ? null : await stableNodeId(config);
   const nodeID = opts.nodeID ?? identity!.id;
@@ -88,10 +98,12 @@ export async function startActorNode(opts: ActorNodeOptions): Promise<ActorNode>
   try {
     const nc: NatsConnection = await connectNats(config, `vigil-${nodeID}`);
     closers.push(() => nc.drain());
+    const natsAt = Date.now();
     const jsm = await jetstreamManager(nc);
     const js = jetstream(nc);
     await ensureStreams(jsm, names);
     const kv = await ensureSnapshotBucket(js, names);
+    const streamsAt = Date.now();
     const telemetry = new TelemetryDecoder(names.ns, config);
     const deps: NodeDeps = { config, log, nc, js, jsm, names, kv, telemetry };
 
@@ -173,11 +185,23 @@ export async function startActorNode(opts: ActorNodeOptions): Promise<ActorNode>
     // connections close.
     closers.push(() => broker.stop());
     await broker.start();
+    const startup: ActorNodeStartup = { calledAt, natsAt, streamsAt, brokerAt: Date.now() };
+    log.info(
+      {
+        nodeID,
+        services,
+        natsMs: natsAt - calledAt,
+        streamsMs: streamsAt - natsAt,
+        brokerMs: startup.brokerAt - streamsAt,
+      },
+      'actor node started',
+    );
 
     let stopped: Promise<void> | null = null;
     return {
       broker,
       nodeID: broker.nodeID,
+      startup,
       stop: () => (stopped ??= closeAll()),
       health: async () => {
         const out: ActorNodeHealth = { nodeID: broker.nodeID };

@@ -30,6 +30,7 @@ import {
   seedCrashTenant,
   type CrashEnv,
 } from './lib/crash.ts';
+import { phaseTable } from './lib/start-phases.ts';
 
 const { values } = parseArgs({
   options: {
@@ -66,6 +67,7 @@ const env: CrashEnv = {
   progress: say,
 };
 const serving: number[] = [];
+const steps: Array<Record<string, number | null>> = [];
 const held: number[] = [];
 const verdicts: string[] = [];
 try {
@@ -81,6 +83,7 @@ try {
       say(`run ${run}: with kills`);
       const f = await runWithCrashes(env, `bc${id}`, crash, input);
       serving.push(...f.restartToServingMs);
+      steps.push(...f.restartSteps);
       held.push(f.heldStoredMs);
       const same = {
         alerts: isDeepStrictEqual(
@@ -110,5 +113,7 @@ process.stdout.write(
     ...verdicts,
     `median restart → all partitions serving: ${median(serving).toFixed(0)} ms (${serving.length} restarts)`,
     `median last restart → held readings stored: ${median(held).toFixed(0)} ms (${held.length} runs)`,
+    'restarts: each step ended, ms since the spawn (median, restarts)',
+    ...phaseTable(steps),
   ].join('\n') + '\n',
 );

@@ -7,7 +7,8 @@
  *   new id     restarted under a new id: it must wait for the dead node's leases to go stale
  *
  * "total" is from spawning the process to every partition serving; "node" leaves out loading
- * the modules (from the call to startActorNode). Usage: npm run bench:restart [-- --runs 3]
+ * the modules (from the call to startActorNode). Then, per way, when each step of the start
+ * ended (ms since the spawn, medians). Usage: npm run bench:restart [-- --runs 3]
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
@@ -22,13 +23,11 @@ import {
   jetstreamManager,
   names as namesFor,
 } from '../streams/mod.ts';
+import type { ActorNodeReady } from './lib/actor-node.ts';
 import { ChildNode } from './lib/child.ts';
+import { phaseTable, sinceSpawn } from './lib/start-phases.ts';
 
-interface Ready {
-  nodeID: string;
-  startingAtMs: number;
-  readyAtMs: number;
-}
+type Ready = ActorNodeReady;
 
 const { values } = parseArgs({ options: { runs: { type: 'string', default: '3' } } });
 const runs = Number(values.runs);
@@ -38,11 +37,16 @@ const logDir = mkdtempSync(join(tmpdir(), 'vigil-restart-bench-'));
 async function start(
   ns: string,
   nodeId: string,
-): Promise<{ node: ChildNode<Ready>; totalMs: number; nodeMs: number }> {
-  const t0 = performance.now();
+): Promise<{
+  node: ChildNode<Ready>;
+  totalMs: number;
+  nodeMs: number;
+  steps: Record<string, number | null>;
+}> {
   const node = await ChildNode.start<Ready>({
     name: `actor node ${nodeId}`,
     script: 'bench/lib/actor-node.ts',
+    bundle: process.env['BENCH_TSX'] !== '1',
     env: {
       ...process.env,
       VIGIL_NS: ns,
@@ -52,21 +56,30 @@ async function start(
     },
     logFile: join(logDir, `${ns}.log`),
   });
-  return { node, totalMs: performance.now() - t0, nodeMs: node.ready.readyAtMs - node.ready.startingAtMs };
-}
-
-function kill(node: ChildNode<Ready>): void {
-  if (node.pid !== undefined) process.kill(node.pid, 'SIGKILL');
+  const { phases } = node.ready;
+  return {
+    node,
+    totalMs: phases.readyAt - node.spawnedAt,
+    nodeMs: phases.readyAt - phases.calledAt,
+    steps: sinceSpawn(node.spawnedAt, phases),
+  };
 }
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 const nc = await connectNats(config, 'restart-bench');
 const jsm = await jetstreamManager(nc);
-const results: Record<'cold' | 'same id' | 'new id', { total: number[]; node: number[] }> = {
-  cold: { total: [], node: [] },
-  'same id': { total: [], node: [] },
-  'new id': { total: [], node: [] },
+type Way = 'cold' | 'same id' | 'new id';
+const results: Record<Way, { total: number[]; node: number[]; steps: Array<Record<string, number | null>> }> =
+  {
+    cold: { total: [], node: [], steps: [] },
+    'same id': { total: [], node: [], steps: [] },
+    'new id': { total: [], node: [], steps: [] },
+  };
+const record = (way: Way, r: Awaited<ReturnType<typeof start>>): void => {
+  results[way].total.push(r.totalMs);
+  results[way].node.push(r.nodeMs);
+  results[way].steps.push(r.steps);
 };
 try {
   for (let r = 0; r < runs; r++) {
@@ -75,16 +88,13 @@ try {
     await ensureStreams(jsm, names);
     try {
       const cold = await start(ns, `${ns}-a`);
-      results.cold.total.push(cold.totalMs);
-      results.cold.node.push(cold.nodeMs);
-      kill(cold.node);
+      record('cold', cold);
+      await cold.node.kill();
       const same = await start(ns, `${ns}-a`);
-      results['same id'].total.push(same.totalMs);
-      results['same id'].node.push(same.nodeMs);
-      kill(same.node);
+      record('same id', same);
+      await same.node.kill();
       const fresh = await start(ns, `${ns}-b`);
-      results['new id'].total.push(fresh.totalMs);
-      results['new id'].node.push(fresh.nodeMs);
+      record('new id', fresh);
       await fresh.node.stop();
     } finally {
       await deleteNamespace(jsm, names);
@@ -101,4 +111,8 @@ for (const [what, r] of Object.entries(results)) {
     `  ${what.padEnd(8)} total ${(median(r.total) / 1000).toFixed(2)} s   node ${(median(r.node) / 1000).toFixed(2)} s   ` +
       `(runs: ${r.total.map((t) => (t / 1000).toFixed(2)).join(', ')})`,
   );
+}
+for (const [what, r] of Object.entries(results)) {
+  console.log(`  ${what}: each step ended, ms since the spawn (median, runs)`);
+  for (const line of phaseTable(r.steps)) console.log(line);
 }

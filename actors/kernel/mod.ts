@@ -5,7 +5,7 @@ export {
   type KernelOf,
   type KernelOptions,
 } from './kernel.ts';
-export type { PartitionHealth } from './partition.ts';
+export type { PartitionHealth, PartitionStartup } from './partition.ts';
 export type {
   ActorKind,
   ActorSource,

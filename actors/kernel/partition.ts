@@ -23,6 +23,19 @@ export interface PartitionHealth {
   phase: 'acquiring' | 'serving' | 'stopped';
   actors: number;
   consumer: ConsumerStats | null;
+  /**
+   * How the last take-over went (epoch ms): when the worker began, when it held the lease,
+   * when it began consuming (after restoring the actors that have timers), and how many
+   * actors that restored. Null until it first served.
+   */
+  startup: PartitionStartup | null;
+}
+
+export interface PartitionStartup {
+  startedAt: number;
+  leaseAt: number;
+  servingAt: number;
+  restoredActors: number;
 }
 
 /** A live actor: the view hooks see, plus the kernel's bookkeeping. */
@@ -67,6 +80,7 @@ export class PartitionWorker<Ref, Msg, State, Command, Event, Ctx> {
   readonly #indexed = new Set<string>();
   #timer: NodeJS.Timeout | null = null;
   #timerAt = Number.POSITIVE_INFINITY;
+  #startup: PartitionStartup | null = null;
   readonly done: Promise<void>;
 
   constructor(
@@ -95,6 +109,7 @@ export class PartitionWorker<Ref, Msg, State, Command, Event, Ctx> {
       phase: this.#phase,
       actors: this.actors.size,
       consumer: this.#runner?.stats() ?? null,
+      startup: this.#startup,
     };
   }
 
@@ -103,6 +118,7 @@ export class PartitionWorker<Ref, Msg, State, Command, Event, Ctx> {
     await after;
     const k = this.#k;
     const signal = this.#abort.signal;
+    let startedAt = Date.now();
     while (!signal.aborted) {
       let held = false;
       try {
@@ -115,17 +131,19 @@ export class PartitionWorker<Ref, Msg, State, Command, Event, Ctx> {
         continue;
       }
       try {
-        await this.#serve(signal);
+        await this.#serve(signal, startedAt);
       } catch (err) {
         k.log.error({ err, partition: this.p }, 'partition worker failed; retrying');
         await k.leases.release(this.p).catch(() => undefined);
         await sleepFor(1000, signal);
       }
+      startedAt = Date.now();
     }
     this.#phase = 'stopped';
   }
 
-  async #serve(signal: AbortSignal): Promise<void> {
+  async #serve(signal: AbortSignal, startedAt: number): Promise<void> {
+    const leaseAt = Date.now();
     const k = this.#k;
     const { log } = k;
     this.#fenced = false;
@@ -140,7 +158,7 @@ export class PartitionWorker<Ref, Msg, State, Command, Event, Ctx> {
       const checkpoint = await k.store.readCheckpoint(this.p);
       this.#checkpointRevision = checkpoint.revision;
       // Actors with a pending timer wake even if no message of theirs ever comes again.
-      await this.#restoreWaking();
+      const restoredActors = await this.#restoreWaking();
       runner = new ConsumerRunner<Msg>({
         js: k.js,
         jsm: k.jsm,
@@ -162,9 +180,19 @@ export class PartitionWorker<Ref, Msg, State, Command, Event, Ctx> {
       this.#runner = runner;
       await runner.start();
       this.#phase = 'serving';
+      this.#startup = { startedAt, leaseAt, servingAt: Date.now(), restoredActors };
       this.#arm();
       queries = this.#serveQueries();
-      log.info({ partition: this.p, resumeAfter: checkpoint.seq }, 'serving partition');
+      log.info(
+        {
+          partition: this.p,
+          resumeAfter: checkpoint.seq,
+          leaseMs: leaseAt - startedAt,
+          restoreMs: this.#startup.servingAt - leaseAt,
+          restoredActors,
+        },
+        'serving partition',
+      );
       while (await sleepFor(k.leaseRenewMs, session.signal)) {
         try {
           if (!(await k.leases.renew(this.p))) {
@@ -294,9 +322,9 @@ export class PartitionWorker<Ref, Msg, State, Command, Event, Ctx> {
     }
   }
 
-  /** Restore, before consuming, every actor the wake index names. */
-  async #restoreWaking(): Promise<void> {
-    if (!this.#kind.wakeAt) return;
+  /** Restore, before consuming, every actor the wake index names; returns how many it named. */
+  async #restoreWaking(): Promise<number> {
+    if (!this.#kind.wakeAt) return 0;
     const k = this.#k;
     const keys = await k.store.wakeIndex(this.p);
     for (const key of keys) this.#indexed.add(key);
@@ -321,6 +349,7 @@ export class PartitionWorker<Ref, Msg, State, Command, Event, Ctx> {
       // Reconciled at restore: what changed is written now, so the index agrees with it.
       if (this.#dirty.has(actor)) await this.#persistNow(actor);
     }
+    return keys.length;
   }
 
   /**

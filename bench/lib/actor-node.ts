@@ -1,50 +1,68 @@
 /**
- * Child process of the ingest bench: one actor node running every service (equipment actors,
- * PostgreSQL and ClickHouse telemetry sinks, alert sink) in namespace VIGIL_NS, or those named
- * in BENCH_SERVICES, as BENCH_NODE_ID if set. Ready once it serves every partition (when it runs the equipment actors). `call('health')` returns the node's health (consumer counters);
- * `call('cpu')` its own CPU time; `call('loopDelay')` its event-loop delay since the last call.
+ * Child process of the ingest, restart and crash benches: one actor node running every service
+ * (equipment actors, PostgreSQL and ClickHouse telemetry sinks, alert sink) in namespace
+ * VIGIL_NS, or those named in BENCH_SERVICES, as BENCH_NODE_ID if set. Ready once it serves
+ * every partition (when it runs the equipment actors); the ready message says when each step of
+ * the start ended (`StartPhases`). `call('health')` returns the node's health (consumer
+ * counters); `call('cpu')` its own CPU time; `call('loopDelay')` its event-loop delay since the
+ * last call.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ACTOR_SERVICES, startActorNode, type ActorNode, type ActorServiceName } from '../../actors/mod.ts';
 import { createLogger, loadConfig } from '../../schemas/mod.ts';
 import { failToParent, loopDelayMonitor, serveParent } from './child.ts';
+import type { StartPhases } from './start-phases.ts';
+
+export interface ActorNodeReady {
+  nodeID: string;
+  phases: StartPhases;
+}
 
 async function main(): Promise<void> {
+  // Module loading ends here (performance.now's origin is the process start).
+  const modulesAt = Date.now();
   const config = loadConfig();
   const log = createLogger(config, 'bench-actor');
   const loopDelay = loopDelayMonitor();
   // BENCH_SERVICES (comma-separated) runs some services only: `--split-sinks` starts two nodes.
   const services = (process.env['BENCH_SERVICES']?.split(',') ?? ACTOR_SERVICES) as ActorServiceName[];
   let node: ActorNode;
-  // Since process start (performance.now's origin): module loading ends here.
-  const startingAt = performance.now();
+  let phases: StartPhases;
   try {
     // BENCH_NODE_ID: a restarted node keeps its identity and takes its own leases back at once.
     const nodeID = process.env['BENCH_NODE_ID'];
     node = await startActorNode({ config, log, services, ...(nodeID ? { nodeID } : {}) });
     const deadline = Date.now() + 60_000;
+    let parts = (await node.health()).equipment?.partitions ?? [];
     while (services.includes('equipment')) {
-      const h = await node.health();
-      const parts = h.equipment?.partitions ?? [];
       if (parts.length === config.VIGIL_PARTITIONS && parts.every((p) => p.phase === 'serving')) break;
       if (Date.now() > deadline)
         throw new Error(`partitions not all serving after 60 s: ${JSON.stringify(parts)}`);
-      await sleep(100);
+      await sleep(20);
+      parts = (await node.health()).equipment?.partitions ?? [];
     }
+    const last = (pick: (s: { leaseAt: number; servingAt: number }) => number): number | null =>
+      parts.length ? Math.max(...parts.map((p) => (p.startup ? pick(p.startup) : Number.NaN))) : null;
+    phases = {
+      processAt: performance.timeOrigin,
+      modulesAt,
+      ...node.startup,
+      leasesAt: last((s) => s.leaseAt),
+      servingAt: last((s) => s.servingAt),
+      restoredActors: parts.reduce((n, p) => n + (p.startup?.restoredActors ?? 0), 0),
+      readyAt: Date.now(),
+    };
   } catch (err) {
     failToParent(err);
   }
-  serveParent(
-    { nodeID: node.nodeID, startingAtMs: startingAt, readyAtMs: performance.now() },
-    {
-      calls: {
-        health: () => node.health(),
-        cpu: () => process.cpuUsage(),
-        loopDelay,
-      },
-      stop: () => node.stop(),
+  serveParent({ nodeID: node.nodeID, phases } satisfies ActorNodeReady, {
+    calls: {
+      health: () => node.health(),
+      cpu: () => process.cpuUsage(),
+      loopDelay,
     },
-  );
+    stop: () => node.stop(),
+  });
 }
 
-await main();
+main().catch(failToParent);

@@ -22,7 +22,9 @@ import {
   type JetStreamManager,
   type Names,
 } from '../../streams/mod.ts';
+import type { ActorNodeReady } from './actor-node.ts';
 import { ChildNode } from './child.ts';
+import { sinceSpawn } from './start-phases.ts';
 import { InFlightWindow } from './window.ts';
 
 export interface CrashReading {
@@ -115,15 +117,17 @@ export interface CrashEnv {
   progress?: (line: string) => void;
 }
 
-type Node = ChildNode<{ nodeID: string }>;
+type Node = ChildNode<ActorNodeReady>;
 
 let started = 0;
 
 async function startNode(env: CrashEnv, ns: string, label: string): Promise<Node> {
   mkdirSync(env.logDir, { recursive: true });
-  return ChildNode.start<{ nodeID: string }>({
+  return ChildNode.start<ActorNodeReady>({
     name: `actor node ${label}`,
     script: 'bench/lib/actor-node.ts',
+    // Bundled: a restarted node does not spend its first seconds transpiling (see bundled()).
+    bundle: process.env['BENCH_TSX'] !== '1',
     env: {
       ...process.env,
       VIGIL_NS: ns,
@@ -276,6 +280,8 @@ export async function runReference(
 export interface CrashFigures {
   /** Per restart: ms from spawning the node to every partition serving. */
   restartToServingMs: number[];
+  /** Per restart: when each step of the node's start ended, ms since the spawn. */
+  restartSteps: Array<Record<string, number | null>>;
   /** ms from the last restart until every reading published before it is in both stores. */
   heldStoredMs: number;
 }
@@ -298,11 +304,13 @@ export async function runWithCrashes(
   const delay = env.restartDelayMs ?? 1500;
   const cut = (f: number): number => Math.floor(input.length * f);
   const restartToServingMs: number[] = [];
+  const restartSteps: Array<Record<string, number | null>> = [];
   const restart = async (label: string): Promise<Node> => {
     await sleep(delay);
     const t = performance.now();
     const node = await startNode(env, ns, label);
     restartToServingMs.push(performance.now() - t);
+    restartSteps.push(sinceSpawn(node.spawnedAt, node.ready.phases));
     return node;
   };
 
@@ -356,5 +364,5 @@ export async function runWithCrashes(
   // The watcher polls every 250 ms; on a fast machine the run can settle between two polls,
   // so the moment everything settled is the honest (upper) bound for "held readings stored".
   if (heldStoredMs < 0 && (await stored(env, tenant, cut(0.7)))) heldStoredMs = settledAt - restartedAt;
-  return { restartToServingMs, heldStoredMs };
+  return { restartToServingMs, restartSteps, heldStoredMs };
 }
