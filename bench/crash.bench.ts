@@ -30,6 +30,7 @@ import {
   seedCrashTenant,
   type CrashEnv,
 } from './lib/crash.ts';
+import { NatsWatch } from './lib/nats-watch.ts';
 import { phaseTable } from './lib/start-phases.ts';
 
 const { values } = parseArgs({
@@ -70,6 +71,7 @@ const serving: number[] = [];
 const steps: Array<Record<string, number | null>> = [];
 const held: number[] = [];
 const verdicts: string[] = [];
+const watches: string[] = [];
 try {
   for (let run = 1; run <= runs; run++) {
     const id = randomBytes(3).toString('hex');
@@ -79,9 +81,17 @@ try {
     const crash = await seedCrashTenant(admin, `bench-crash-run-${id}`, units);
     try {
       say(`run ${run}: ${input.length} readings over ${units} units at ${values.rate}/s — reference`);
-      await runReference(env, `br${id}`, ref, input);
+      const streams = (ns: string): string[] => [namesFor(ns).telemetry.stream, namesFor(ns).events.stream];
+      const refWatch = new NatsWatch(env.jsm, streams(`br${id}`));
+      await runReference(env, `br${id}`, ref, input, { watch: () => refWatch.sample() });
+      say(`run ${run}: reference: ${refWatch.summary()}`);
       say(`run ${run}: with kills`);
-      const f = await runWithCrashes(env, `bc${id}`, crash, input);
+      const crashWatch = new NatsWatch(env.jsm, streams(`bc${id}`));
+      const f = await runWithCrashes(env, `bc${id}`, crash, input, { watch: () => crashWatch.sample() });
+      say(`run ${run}: after the last restart: ${crashWatch.summary()}`);
+      watches.push(
+        `run ${run}: reference: ${refWatch.summary()}\n  after the last restart: ${crashWatch.summary()}`,
+      );
       serving.push(...f.restartToServingMs);
       steps.push(...f.restartSteps);
       held.push(f.heldStoredMs);
@@ -93,7 +103,7 @@ try {
         postgres: isDeepStrictEqual(await pgReadings(admin, crash), await pgReadings(admin, ref)),
         clickhouse: isDeepStrictEqual((await chReadings(ch, crash)).rows, (await chReadings(ch, ref)).rows),
       };
-      const verdict = `run ${run}: restart→serving ${f.restartToServingMs.map((ms) => ms.toFixed(0)).join(', ')} ms; held stored ${f.heldStoredMs.toFixed(0)} ms after restart; identical ${JSON.stringify(same)}`;
+      const verdict = `run ${run}: restart→serving ${f.restartToServingMs.map((ms) => ms.toFixed(0)).join(', ')} ms; held stored ${f.heldStoredMs.toFixed(0)} ms after restart; alerts resolved ahead of their snapshots at the replay kill ${f.resolvedAheadAtReplayKill}; identical ${JSON.stringify(same)}`;
       verdicts.push(verdict);
       say(verdict);
     } finally {
@@ -111,6 +121,7 @@ try {
 process.stdout.write(
   [
     ...verdicts,
+    ...watches,
     `median restart → all partitions serving: ${median(serving).toFixed(0)} ms (${serving.length} restarts)`,
     `median last restart → held readings stored: ${median(held).toFixed(0)} ms (${held.length} runs)`,
     'restarts: each step ended, ms since the spawn (median, restarts)',

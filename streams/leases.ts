@@ -120,6 +120,17 @@ export class PartitionLeases {
     }
   }
 
+  /** The node the lease of `p` names ('' when released), or null when there is none. */
+  async holder(p: number): Promise<string | null> {
+    const entry = await this.#kv.get(this.key(p));
+    if (!entry || entry.operation !== 'PUT') return null;
+    try {
+      return entry.json<LeaseValue>().node;
+    } catch {
+      return null;
+    }
+  }
+
   /** Let go, so the next owner need not wait for staleness. Only if we still hold it. */
   async release(p: number): Promise<void> {
     const rev = this.#revisions.get(p);

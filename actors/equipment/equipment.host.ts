@@ -86,7 +86,30 @@ export class EquipmentHost {
     return this.#kernel;
   }
 
+  /**
+   * Before membership is known: follow control messages, then take back the partitions this
+   * node held before a restart (`ActorKernel.reclaim`). `start()` follows.
+   */
+  async reclaim(): Promise<void> {
+    await this.#listen();
+    await this.#kernel.reclaim();
+  }
+
   async start(): Promise<void> {
+    await this.#listen();
+    this.#kernel.start();
+    this.#rulesTimer ??= setInterval(
+      () => {
+        this.#rules.clear();
+        this.#rulesVersion++;
+      },
+      this.#opts.rulesRefreshMs ?? 5 * 60_000,
+    );
+    this.#rulesTimer.unref();
+  }
+
+  async #listen(): Promise<void> {
+    if (this.#subs.length) return;
     const { nc, names } = this.#deps;
     const log = this.#log;
     this.#subs.push(
@@ -115,15 +138,6 @@ export class EquipmentHost {
       ),
     );
     await nc.flush();
-    this.#kernel.start();
-    this.#rulesTimer = setInterval(
-      () => {
-        this.#rules.clear();
-        this.#rulesVersion++;
-      },
-      this.#opts.rulesRefreshMs ?? 5 * 60_000,
-    );
-    this.#rulesTimer.unref();
   }
 
   /** Coalesce bursts of membership events into one rebalance. */

@@ -25,6 +25,7 @@ function goneNodes(broker: ServiceBroker): string[] {
  */
 export function equipmentService(deps: EquipmentDeps): ServiceSchema {
   let host: EquipmentHost | null = null;
+  let reclaiming: Promise<void> = Promise.resolve();
   const rebalance = (): void => host?.scheduleRebalance();
   return {
     name: EQUIPMENT_SERVICE,
@@ -38,16 +39,26 @@ export function equipmentService(deps: EquipmentDeps): ServiceSchema {
         handler: (): EquipmentHealth | null => host?.health() ?? null,
       },
     },
-    async started() {
+    created() {
       const broker = this.broker;
-      host = new EquipmentHost(deps, {
+      const h = new EquipmentHost(deps, {
         nodeId: broker.nodeID,
         liveNodes: () => equipmentNodes(broker),
         goneNodes: () => goneNodes(broker),
       });
-      await host.start();
+      host = h;
+      // While the broker connects and discovers, a restarted node already takes back its own
+      // partitions (a failure here only leaves that to start()).
+      reclaiming = h.reclaim().catch((err: unknown) => {
+        deps.log.warn({ err }, 'reclaiming partitions before the broker started failed');
+      });
+    },
+    async started() {
+      await reclaiming;
+      await host?.start();
     },
     async stopped() {
+      await reclaiming;
       await host?.stop();
       host = null;
     },

@@ -153,6 +153,22 @@ export class ActorKernel<Ref, Msg, State, Command, Event, Ctx> {
     this.#timer.unref();
   }
 
+  /**
+   * Take back at once the partitions whose lease still names this node: a node restarted under
+   * the id it had, before it knows the membership (Moleculer spends a good half second
+   * discovering other nodes before its services start). These are the partitions it held when
+   * it died, so the assignment is what it was; the first rebalance keeps or hands them over
+   * like any other.
+   */
+  async reclaim(): Promise<void> {
+    const count = this.#deps.partitions;
+    const holders = await Promise.all(Array.from({ length: count }, (_, p) => this.#ctx.leases.holder(p)));
+    holders.forEach((holder, p) => {
+      if (holder !== this.#opts.nodeId || this.#stopping || this.#workers.has(p)) return;
+      this.#workers.set(p, new PartitionWorker(this.#ctx, p, this.#retiring.get(p)));
+    });
+  }
+
   /** Coalesce bursts of membership events into one rebalance. */
   scheduleRebalance(): void {
     if (this.#stopping || this.#debounce) return;

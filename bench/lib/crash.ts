@@ -16,6 +16,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { ClickHouseClient } from '@clickhouse/client';
 import { chSql, type Config, type Pool, type ThresholdParams } from '../../schemas/mod.ts';
 import {
+  ensureSnapshotBucket,
   names as namesFor,
   publishReading,
   type JetStreamClient,
@@ -167,7 +168,13 @@ async function publish(
 
 async function until(what: string, probe: () => Promise<boolean>, ms: number): Promise<void> {
   const deadline = Date.now() + ms;
-  while (!(await probe())) {
+  // A JetStream API request that times out on a loaded machine is a probe to repeat.
+  const look = (): Promise<boolean> =>
+    probe().catch((err: unknown) => {
+      if (err instanceof Error && err.name === 'TimeoutError') return false;
+      throw err;
+    });
+  while (!(await look())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await sleep(100);
   }
@@ -256,15 +263,32 @@ async function stored(env: CrashEnv, tenant: CrashTenant, count: number): Promis
   return Number((await c.json<{ n: string | number }>())[0]?.n ?? 0) >= count;
 }
 
+/** Call `watch` about every 250 ms until the returned function is called (and awaited). */
+function watchEvery(watch: (() => Promise<void>) | undefined): () => Promise<void> {
+  let done = false;
+  const loop = (async (): Promise<void> => {
+    while (!done) {
+      await watch?.();
+      await sleep(250);
+    }
+  })();
+  return async () => {
+    done = true;
+    await loop;
+  };
+}
+
 /** The uninterrupted run: one node, every reading, until every consumer is idle. */
 export async function runReference(
   env: CrashEnv,
   ns: string,
   tenant: CrashTenant,
   input: readonly CrashReading[],
+  hooks: CrashHooks = {},
 ): Promise<void> {
   const names = namesFor(ns);
   const node = await startNode(env, ns, 'reference');
+  const unwatch = watchEvery(hooks.watch);
   try {
     await publish(env, names, tenant, input);
     await until(
@@ -273,11 +297,42 @@ export async function runReference(
       180_000,
     );
   } finally {
+    await unwatch();
     await node.stop();
   }
 }
 
+/**
+ * Alerts the alerts sink already stored as resolved while the unit's last snapshot still holds
+ * them open: a node killed then restores those actors from that snapshot, finds the alert
+ * resolved in PostgreSQL, and replays readings from while it was still firing (issue 12,
+ * finding 4). Read while no node runs.
+ */
+async function resolvedAheadOfSnapshots(env: CrashEnv, names: Names, tenant: CrashTenant): Promise<number> {
+  const kv = await ensureSnapshotBucket(env.js, names);
+  const open: string[] = [];
+  for (const unit of tenant.units) {
+    const entry = await kv.get(`eq.${unit}`);
+    if (!entry || entry.operation !== 'PUT') continue;
+    const body = entry.json<{
+      state?: { rules?: Record<string, { phase: string; alert?: { id: string } }> };
+    }>();
+    for (const rs of Object.values(body.state?.rules ?? {}))
+      if (rs.phase !== 'pending' && rs.alert) open.push(rs.alert.id);
+  }
+  const r = await env.admin.query<{ n: number }>(
+    "SELECT count(*)::int AS n FROM alerts WHERE id = ANY($1::uuid[]) AND status = 'resolved'",
+    [open],
+  );
+  return r.rows[0]?.n ?? 0;
+}
+
 export interface CrashFigures {
+  /**
+   * At the kill during the backlog replay: alerts stored as resolved that the snapshots still
+   * held open (see resolvedAheadOfSnapshots).
+   */
+  resolvedAheadAtReplayKill: number;
   /** Per restart: ms from spawning the node to every partition serving. */
   restartToServingMs: number[];
   /** Per restart: when each step of the node's start ended, ms since the spawn. */
@@ -287,7 +342,10 @@ export interface CrashFigures {
 }
 
 export interface CrashHooks {
-  /** Called about every 250 ms once the last node serves, until the run settles. */
+  /**
+   * Called about every 250 ms until the run settles: in the interrupted run, once the last
+   * node serves; in the reference run, from its start.
+   */
   watch?: () => Promise<void>;
 }
 
@@ -333,7 +391,10 @@ export async function runWithCrashes(
     120_000,
   );
   await node.kill();
-  say('killed during the backlog replay');
+  const resolvedAheadAtReplayKill = await resolvedAheadOfSnapshots(env, names, tenant);
+  say(
+    `killed during the backlog replay (${resolvedAheadAtReplayKill} alerts resolved ahead of their snapshots)`,
+  );
 
   node = await restart('last');
   const restartedAt = performance.now() - restartToServingMs[restartToServingMs.length - 1]!;
@@ -364,5 +425,5 @@ export async function runWithCrashes(
   // The watcher polls every 250 ms; on a fast machine the run can settle between two polls,
   // so the moment everything settled is the honest (upper) bound for "held readings stored".
   if (heldStoredMs < 0 && (await stored(env, tenant, cut(0.7)))) heldStoredMs = settledAt - restartedAt;
-  return { restartToServingMs, restartSteps, heldStoredMs };
+  return { restartToServingMs, restartSteps, heldStoredMs, resolvedAheadAtReplayKill };
 }
