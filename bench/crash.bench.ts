@@ -82,11 +82,12 @@ try {
     try {
       say(`run ${run}: ${input.length} readings over ${units} units at ${values.rate}/s — reference`);
       const streams = (ns: string): string[] => [namesFor(ns).telemetry.stream, namesFor(ns).events.stream];
-      const refWatch = new NatsWatch(env.jsm, streams(`br${id}`));
+      const verbose = process.env['BENCH_WATCH'] === 'verbose' ? say : null;
+      const refWatch = new NatsWatch(env.jsm, streams(`br${id}`), 2000, verbose);
       await runReference(env, `br${id}`, ref, input, { watch: () => refWatch.sample() });
       say(`run ${run}: reference: ${refWatch.summary()}`);
       say(`run ${run}: with kills`);
-      const crashWatch = new NatsWatch(env.jsm, streams(`bc${id}`));
+      const crashWatch = new NatsWatch(env.jsm, streams(`bc${id}`), 2000, verbose);
       const f = await runWithCrashes(env, `bc${id}`, crash, input, { watch: () => crashWatch.sample() });
       say(`run ${run}: after the last restart: ${crashWatch.summary()}`);
       watches.push(

@@ -181,6 +181,11 @@ export class ConsumerRunner<T> {
   #stats: ConsumerStats;
   /** Batch mode: the batch being written while the next one is gathered. */
   #flushing: Promise<void> | null = null;
+  /**
+   * Batch mode: every message delivered and not yet settled (acked, nak'd or dead-lettered),
+   * with when the server last heard it is being worked on. See #keepHeldAlive.
+   */
+  readonly #held = new Map<JsMsg, number>();
   /** Ordered mode: the last handled message not yet covered by a commit. */
   #uncommitted: JsMsg | null = null;
   #sinceCommit = 0;
@@ -381,7 +386,10 @@ export class ConsumerRunner<T> {
    */
   async #drainBatch(messages: ConsumerMessages): Promise<void> {
     const o = this.#o;
-    const it = messages[Symbol.asyncIterator]();
+    // Taken off the client's buffer as soon as they arrive, so that every delivered message is
+    // held — and kept alive — here, not only those already in a batch.
+    const it = new Prefetch(messages, (msg) => this.#held.set(msg, performance.now()));
+    const stopKeepAlive = this.#keepHeldAlive();
     let next = it.next();
     let batch: JsMsg[] = [];
     let deadline = 0;
@@ -389,7 +397,7 @@ export class ConsumerRunner<T> {
       for (;;) {
         // A message already buffered needs no timer: it is yielded at once.
         const r =
-          batch.length === 0 || buffered(messages) > 0
+          batch.length === 0 || it.buffered > 0
             ? await next
             : await raceLinger(next, deadline - performance.now());
         if (r === LINGER) {
@@ -413,6 +421,9 @@ export class ConsumerRunner<T> {
       const writing = this.#flushing;
       this.#flushing = null;
       await writing;
+      stopKeepAlive();
+      // Left unsettled (interrupted): the server redelivers them after the ack wait.
+      this.#held.clear();
     }
   }
 
@@ -421,14 +432,12 @@ export class ConsumerRunner<T> {
    * writing `batch`.
    */
   async #startFlush(batch: JsMsg[]): Promise<void> {
-    const stopKeepAlive = this.#keepAlive(batch);
-    try {
-      await this.#flushing;
-    } finally {
-      stopKeepAlive();
-    }
+    await this.#flushing;
     this.#countRedeliveries(batch);
-    const writing = this.#flushBatch(batch);
+    const writing = this.#flushBatch(batch).finally(() => {
+      // Settled, each of them (or, if the writing was interrupted, left to the ack wait).
+      for (const msg of batch) this.#held.delete(msg);
+    });
     // Handled where it is awaited: by the next flush or at the end of the drain.
     writing.catch(() => undefined);
     this.#flushing = writing;
@@ -596,23 +605,30 @@ export class ConsumerRunner<T> {
   }
 
   /**
-   * Batch mode: tell the server, every third of the ack wait, that `msgs` are still being
-   * worked on. The ack wait is how long a crashed node's messages stay held before another
-   * node gets them, so sinks keep it short; this keeps a slow write (or a batch waiting
-   * behind one) from being redelivered meanwhile.
+   * Batch mode: tell the server that every held message that has waited a third of the ack
+   * wait is still being worked on. The ack wait is how long a crashed node's messages stay
+   * held before another node (or its restart) gets them, so sinks keep it short (seconds); a
+   * message waiting longer than that in a live runner — behind a slow write, or fetched ahead —
+   * would be redelivered while it waits, written twice, and slow the runner further: on a
+   * loaded node that loop only grows (issue 12, finding 3). Messages handled within a third
+   * of the ack wait cost nothing.
    */
-  #keepAlive(msgs: readonly JsMsg[]): () => void {
+  #keepHeldAlive(): () => void {
+    const third = Math.max(250, Math.floor(this.#o.ackWaitMs / 3));
     const timer = setInterval(
       () => {
-        for (const m of msgs) {
+        const now = performance.now();
+        for (const [msg, at] of this.#held) {
+          if (now - at < third) continue;
           try {
-            m.working();
+            msg.working();
+            this.#held.set(msg, now);
           } catch {
             // The connection is going: the messages come back after the ack wait anyway.
           }
         }
       },
-      Math.max(500, Math.floor(this.#o.ackWaitMs / 3)),
+      Math.max(100, Math.floor(third / 2)),
     );
     timer.unref();
     return () => clearInterval(timer);
@@ -621,13 +637,7 @@ export class ConsumerRunner<T> {
   async #handleBatch(valid: Delivery<T>[]): Promise<void> {
     const o = this.#o;
     try {
-      const stopKeepAlive = this.#keepAlive(valid.map((d) => d.msg));
-      let rejected: Rejected<T>[];
-      try {
-        rejected = (await o.handle(valid)) ?? [];
-      } finally {
-        stopKeepAlive();
-      }
+      const rejected = (await o.handle(valid)) ?? [];
       const out = new Set<Delivery<T>>();
       for (const r of rejected) {
         out.add(r.delivery);
@@ -727,6 +737,51 @@ export async function sleepFor(ms: number, signal: AbortSignal): Promise<boolean
  */
 function buffered(messages: ConsumerMessages): number {
   return messages.getReceived() - messages.getProcessed();
+}
+
+/**
+ * A consume() iterator read as fast as messages arrive, each handed to `onMessage` on arrival,
+ * then yielded in order by `next()`. The end of the iterator, or its error, is yielded after
+ * the messages before it.
+ */
+class Prefetch {
+  readonly #queue: JsMsg[] = [];
+  #end: { error: unknown } | null = null;
+  #wake: (() => void) | null = null;
+
+  constructor(messages: ConsumerMessages, onMessage: (msg: JsMsg) => void) {
+    void (async () => {
+      try {
+        for await (const msg of messages) {
+          onMessage(msg);
+          this.#queue.push(msg);
+          this.#wake?.();
+        }
+        this.#end = { error: null };
+      } catch (error) {
+        this.#end = { error: error ?? new Error('consumer iterator failed') };
+      }
+      this.#wake?.();
+    })();
+  }
+
+  /** Messages arrived and not yet taken. */
+  get buffered(): number {
+    return this.#queue.length;
+  }
+
+  async next(): Promise<IteratorResult<JsMsg>> {
+    for (;;) {
+      const msg = this.#queue.shift();
+      if (msg) return { done: false, value: msg };
+      if (this.#end) {
+        if (this.#end.error !== null) throw this.#end.error;
+        return { done: true, value: undefined };
+      }
+      await new Promise<void>((resolve) => (this.#wake = resolve));
+      this.#wake = null;
+    }
+  }
 }
 
 async function raceLinger<R>(p: Promise<R>, ms: number): Promise<R | typeof LINGER> {

@@ -87,7 +87,16 @@ export class NatsWatch {
   last: ConsumerSample[] = [];
   maxWaiting = 0;
 
-  constructor(jsm: JetStreamManager, streams: readonly string[], everyMs = 1000) {
+  /** Each sample as a line (BENCH_WATCH=verbose), e.g. to stderr. */
+  readonly #say: ((line: string) => void) | null;
+
+  constructor(
+    jsm: JetStreamManager,
+    streams: readonly string[],
+    everyMs = 1000,
+    say: ((line: string) => void) | null = null,
+  ) {
+    this.#say = say;
     this.#jsm = jsm;
     this.#streams = streams;
     const pid = natsServerPid();
@@ -106,6 +115,16 @@ export class NatsWatch {
       return;
     }
     for (const c of this.last) this.maxWaiting = Math.max(this.maxWaiting, c.waiting);
+    this.#say?.(
+      `nats ${this.cpu.at(-1)?.toFixed(0) ?? '?'}% ` +
+        this.last
+          .filter((c) => !c.name.includes('equipment_p'))
+          .map(
+            (c) =>
+              `${c.name.replace(/^.*?_/, '')} ack ${c.ackPending} redel ${c.redelivered} wait ${c.waiting}`,
+          )
+          .join(' | '),
+    );
   }
 
   summary(): string {

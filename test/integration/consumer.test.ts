@@ -146,6 +146,39 @@ describe('consumer runner (batch mode)', () => {
     assert.match(entry!.headers[DLQ_HEADERS.subject] ?? '', new RegExp(`^${ns}\\.tele\\.a\\.e1\\.\\d+$`));
   });
 
+  // Issue 12, finding 3: messages fetched ahead of a slow writer outlived the sinks' short ack
+  // wait and were redelivered while the runner was alive — written twice, slowing it further.
+  test('writes slower than the ack wait: nothing delivered to a live runner is redelivered', async () => {
+    const s = scope('slow');
+    const total = 60;
+    for (let i = 0; i < total; i++) await js.publish(s.subject('e1'), enc.encode(`m-${i}`));
+    const handled: string[] = [];
+    let redelivered = 0;
+    await runner<string>({
+      name: 'test_slow',
+      stream: names.telemetry.stream,
+      durable: s.durable,
+      filterSubject: s.filter,
+      dlqSource: s.source,
+      mode: 'batch',
+      decode: decodeText,
+      batchSize: 10,
+      // Each batch of 10 takes two thirds of the ack wait: the messages fetched behind it wait
+      // several writes, longer than the ack wait.
+      ackWaitMs: 3000,
+      handle: async (batch) => {
+        redelivered += batch.filter((d) => d.msg.info.deliveryCount > 1).length;
+        await new Promise((r) => setTimeout(r, 2000));
+        handled.push(...batch.map((d) => d.value));
+      },
+    });
+    await waitFor('all handled and acked', () => handled.length >= total && idle(s.durable), 60_000);
+    const info = await jsm.consumers.info(names.telemetry.stream, s.durable);
+    assert.equal(redelivered, 0, 'redeliveries handled');
+    assert.equal(info.delivered.consumer_seq, total, 'deliveries, redeliveries included');
+    assert.deepEqual([...handled].sort(), Array.from({ length: total }, (_, i) => `m-${i}`).sort());
+  });
+
   test('two consumers rejecting the same message leave one DLQ entry', async () => {
     const s = scope('b');
     for (const which of ['x', 'y']) {

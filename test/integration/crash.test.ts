@@ -73,7 +73,7 @@ after(async () => {
 test(
   'killed live mid-pending, during recovery and during a backlog replay: nothing anyone can see changes',
   { timeout: 600_000 },
-  async () => {
+  async (t) => {
     const input = crashInput(UNITS, PER_UNIT, T0);
     const ref = await seedCrashTenant(admin, `crash-ref-${run}`, UNITS);
     const crash = await seedCrashTenant(admin, `crash-run-${run}`, UNITS);
@@ -118,6 +118,9 @@ test(
     const chWant = await chReadings(ch, ref);
     assert.equal(chWant.rows.length, input.length);
     assert.deepEqual((await chReadings(ch, crash)).rows, chWant.rows);
+    t.diagnostic(
+      `alerts resolved ahead of their snapshots at the replay kill: ${figures.resolvedAheadAtReplayKill}`,
+    );
     assert.equal(figures.restartToServingMs.length, 3);
     assert.ok(figures.heldStoredMs >= 0, 'every reading published before the last restart was stored');
   },
