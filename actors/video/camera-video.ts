@@ -1,7 +1,13 @@
 import type { DetectOutcome, DetectorPool } from './detector-pool.ts';
 import { toFrame, type NormBox } from './letterbox.ts';
 import { backoffMs } from './sampler.ts';
-import { openVideo, VideoSourceError, type SampledFrame } from './video-source.ts';
+import {
+  InputBuffers,
+  isNetworkUrl,
+  openVideo,
+  VideoSourceError,
+  type SampledFrame,
+} from './video-source.ts';
 
 export type VideoState = 'starting' | 'streaming' | 'reconnecting' | 'failed' | 'stopped';
 
@@ -35,6 +41,10 @@ export interface CameraVideoOptions {
   modelKey: string;
   pool: DetectorPool;
   readTimeoutMs: number;
+  /**
+   * Pace a file at its own frame rate (default). Without it a file is read as fast as the
+   * detector takes frames, none dropped.
+   */
   realtime?: boolean;
   onFrame: (frame: DetectionsFrame) => void;
   onState?: (state: VideoState, reason: string | null) => void;
@@ -79,6 +89,7 @@ export class CameraVideo {
   private readonly aborter = new AbortController();
   private loop: Promise<void> | null = null;
   private seq = 0;
+  private readonly buffers = new InputBuffers();
   /** Results are awaited in submission order: workers finish out of order. */
   private ordered: Promise<void> = Promise.resolve();
 
@@ -129,6 +140,9 @@ export class CameraVideo {
   private async run(): Promise<void> {
     const { signal } = this.aborter;
     const random = this.opts.random ?? Math.random;
+    // A recording read faster than real time has no live edge to keep up with: it waits for the
+    // detector instead of dropping frames (analysing a file, the vision bench).
+    const paced = this.opts.realtime === false && !isNetworkUrl(this.opts.url);
     let attempt = 0;
     while (!signal.aborted && this.state !== 'failed') {
       let streamed = false;
@@ -140,6 +154,7 @@ export class CameraVideo {
           readTimeoutMs: this.opts.readTimeoutMs,
           realtime: this.opts.realtime ?? true,
           signal,
+          buffers: this.buffers,
         })) {
           if (!streamed) {
             streamed = true;
@@ -150,6 +165,7 @@ export class CameraVideo {
           this.framesIn++;
           this.lastFrameAt = frame.ts;
           this.submit(frame);
+          if (paced) await this.opts.pool.room(this.opts.cameraId);
         }
         if (!signal.aborted) this.lastError = streamed ? 'stream ended' : 'stream gave no frames';
       } catch (err) {
@@ -190,6 +206,7 @@ export class CameraVideo {
     const { letterbox } = frame;
     {
       const o = await outcome;
+      this.buffers.give(o.input);
       if (o.kind === 'dropped') {
         this.framesDropped++;
         return;

@@ -6,7 +6,7 @@
 import { parentPort } from 'node:worker_threads';
 import * as ort from 'onnxruntime-node';
 import { appearance } from './appearance.ts';
-import type { Detection, FromWorker, ToWorker } from './detect.protocol.ts';
+import { sessionOptions, type Detection, type FromWorker, type ToWorker } from './detect.protocol.ts';
 import { decodeYolo, yoloOutputShape } from './yolo.ts';
 
 const port = parentPort;
@@ -18,7 +18,9 @@ interface Loaded {
   output: string;
 }
 const sessions = new Map<string, Loaded>();
-const send = (m: FromWorker): void => port.postMessage(m);
+/** Frame buffers go back to the camera with the answer, to be filled again (no per-frame allocation). */
+const send = (m: FromWorker): void =>
+  'input' in m ? port.postMessage(m, [m.input.buffer as ArrayBuffer]) : port.postMessage(m);
 
 /** Checks the model against the detector contract; returns the square input side. */
 async function check(session: ort.InferenceSession): Promise<{ inputSize: number; classes: number }> {
@@ -41,11 +43,7 @@ async function check(session: ort.InferenceSession): Promise<{ inputSize: number
 
 async function load(msg: Extract<ToWorker, { type: 'load' }>): Promise<void> {
   try {
-    const options: ort.InferenceSession.SessionOptions = {
-      intraOpNumThreads: msg.threads,
-      interOpNumThreads: 1,
-      graphOptimizationLevel: 'all',
-    };
+    const options = sessionOptions(msg.threads);
     const session =
       typeof msg.model === 'string'
         ? await ort.InferenceSession.create(msg.model, options)
@@ -70,7 +68,8 @@ async function load(msg: Extract<ToWorker, { type: 'load' }>): Promise<void> {
 
 async function detect(msg: Extract<ToWorker, { type: 'detect' }>): Promise<void> {
   const loaded = sessions.get(msg.key);
-  if (!loaded) return send({ type: 'failed', id: msg.id, reason: `model ${msg.key} is not loaded` });
+  if (!loaded)
+    return send({ type: 'failed', id: msg.id, reason: `model ${msg.key} is not loaded`, input: msg.input });
   try {
     const tensor = new ort.Tensor('float32', msg.input, [1, 3, msg.size, msg.size]);
     const started = performance.now();
@@ -82,9 +81,14 @@ async function detect(msg: Extract<ToWorker, { type: 'detect' }>): Promise<void>
       ...d,
       appearance: appearance(msg.input, msg.size, d),
     }));
-    send({ type: 'result', id: msg.id, detections, inferenceMs });
+    send({ type: 'result', id: msg.id, detections, inferenceMs, input: msg.input });
   } catch (err) {
-    send({ type: 'failed', id: msg.id, reason: (err as Error).message.split('\n')[0] ?? 'inference failed' });
+    send({
+      type: 'failed',
+      id: msg.id,
+      reason: (err as Error).message.split('\n')[0] ?? 'inference failed',
+      input: msg.input,
+    });
   }
 }
 

@@ -21,12 +21,17 @@ export interface DetectJob {
   decode: YoloDecodeOptions;
 }
 
+/**
+ * What became of a frame. `input` is the frame's buffer, back for reuse — null when it is lost
+ * with a worker that crashed or a pool that closed.
+ */
 export type DetectOutcome =
-  | { kind: 'detected'; detections: Detection[]; inferenceMs: number }
-  | { kind: 'dropped' }
-  | { kind: 'failed'; reason: string };
+  | { kind: 'detected'; detections: Detection[]; inferenceMs: number; input: Float32Array | null }
+  | { kind: 'dropped'; input: Float32Array | null }
+  | { kind: 'failed'; reason: string; input: Float32Array | null };
 
 interface Pending {
+  lane: string;
   job: DetectJob;
   key: string;
   resolve: (o: DetectOutcome) => void;
@@ -56,6 +61,8 @@ export interface PoolStats {
 export class DetectorPool {
   private readonly slots: Slot[] = [];
   private readonly lanes = new Map<string, Pending[]>();
+  /** Callers waiting for room in a lane (paced sources), released as frames leave its queue. */
+  private readonly waiting = new Map<string, Array<() => void>>();
   private readonly loads = new Map<string, Array<(m: FromWorker) => void>>();
   private laneCursor = 0;
   private seq = 0;
@@ -107,16 +114,31 @@ export class DetectorPool {
 
   /** Queues a frame of `lane` for inference with model `key`. */
   detect(lane: string, key: string, job: DetectJob): Promise<DetectOutcome> {
-    if (this.closed) return Promise.resolve({ kind: 'failed', reason: 'detector pool closed' });
+    if (this.closed)
+      return Promise.resolve({ kind: 'failed', reason: 'detector pool closed', input: job.input });
     return new Promise((resolve) => {
       const queue = this.lanes.get(lane) ?? [];
       this.lanes.set(lane, queue);
-      queue.push({ job, key, resolve });
+      queue.push({ lane, job, key, resolve });
       while (queue.length > this.queueDepth) {
         this.dropped++;
-        queue.shift()!.resolve({ kind: 'dropped' });
+        const old = queue.shift()!;
+        old.resolve({ kind: 'dropped', input: old.job.input });
       }
       this.pump();
+    });
+  }
+
+  /**
+   * Resolves once `lane` can take another frame without pushing one out: a source that can wait
+   * (a recording read faster than real time) uses it instead of losing frames.
+   */
+  room(lane: string): Promise<void> {
+    if (this.closed || (this.lanes.get(lane)?.length ?? 0) < this.queueDepth) return Promise.resolve();
+    return new Promise((resolve) => {
+      const list = this.waiting.get(lane) ?? [];
+      list.push(resolve);
+      this.waiting.set(lane, list);
     });
   }
 
@@ -124,7 +146,15 @@ export class DetectorPool {
   dropLane(lane: string): void {
     const queue = this.lanes.get(lane);
     this.lanes.delete(lane);
-    for (const p of queue ?? []) p.resolve({ kind: 'dropped' });
+    for (const p of queue ?? []) p.resolve({ kind: 'dropped', input: p.job.input });
+    this.release(lane);
+  }
+
+  private release(lane: string): void {
+    const list = this.waiting.get(lane);
+    if (!list) return;
+    this.waiting.delete(lane);
+    for (const resolve of list) resolve();
   }
 
   stats(): PoolStats {
@@ -144,7 +174,8 @@ export class DetectorPool {
     this.closed = true;
     for (const lane of [...this.lanes.keys()]) this.dropLane(lane);
     await Promise.all(this.slots.map((s) => s.worker.terminate()));
-    for (const s of this.slots) s.busy?.resolve({ kind: 'failed', reason: 'detector pool closed' });
+    for (const s of this.slots)
+      s.busy?.resolve({ kind: 'failed', reason: 'detector pool closed', input: null });
   }
 
   private post(slot: Slot, msg: ToWorker): void {
@@ -159,6 +190,7 @@ export class DetectorPool {
       const next = queue.shift();
       if (next) {
         this.laneCursor = (this.laneCursor + i + 1) % lanes.length;
+        this.release(next.lane);
         return next;
       }
     }
@@ -187,8 +219,8 @@ export class DetectorPool {
     this.completed++;
     pending.resolve(
       m.type === 'result'
-        ? { kind: 'detected', detections: m.detections, inferenceMs: m.inferenceMs }
-        : { kind: 'failed', reason: m.reason },
+        ? { kind: 'detected', detections: m.detections, inferenceMs: m.inferenceMs, input: m.input }
+        : { kind: 'failed', reason: m.reason, input: m.input },
     );
     this.pump();
   }
@@ -196,6 +228,6 @@ export class DetectorPool {
   private onCrash(slot: Slot, err: Error): void {
     const pending = slot.busy;
     slot.busy = null;
-    pending?.resolve({ kind: 'failed', reason: `detector worker crashed: ${err.message}` });
+    pending?.resolve({ kind: 'failed', reason: `detector worker crashed: ${err.message}`, input: null });
   }
 }

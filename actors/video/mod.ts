@@ -18,11 +18,13 @@ export {
   type ModelInfo,
   type PoolStats,
 } from './detector-pool.ts';
-export type { Detection } from './detect.protocol.ts';
+export { sessionOptions, type Detection } from './detect.protocol.ts';
+export { bundleWorker } from './worker-script.ts';
 export { letterbox, letterboxFilter, toFrame, type Letterbox, type NormBox } from './letterbox.ts';
 export { FrameSampler, backoffMs } from './sampler.ts';
 export {
   openVideo,
+  InputBuffers,
   isNetworkUrl,
   VideoSourceError,
   type SampledFrame,
@@ -39,6 +41,12 @@ export {
 export { appearance } from './appearance.ts';
 export { GraphBuilder } from './onnx/graph.ts';
 export { buildShapeDetector, DETECTOR_GRID, SHAPE_COLOURS } from './onnx/shape-detector.ts';
+export {
+  buildYoloArchitecture,
+  type YoloArchitecture,
+  type YoloArchitectureOptions,
+  type YoloScale,
+} from './onnx/yolov8-architecture.ts';
 export {
   groundTruth,
   frameCount,

@@ -1,6 +1,6 @@
 import { Decoder, Demuxer, FilterAPI } from 'node-av/api';
-import { AV_LOG_QUIET } from 'node-av/constants';
-import { Log, type Frame } from 'node-av/lib';
+import { AV_LOG_QUIET, AVERROR_EAGAIN, AVERROR_EOF } from 'node-av/constants';
+import { Log, Packet, type Frame, type Stream } from 'node-av/lib';
 import { letterbox, letterboxFilter, type Letterbox } from './letterbox.ts';
 import { FrameSampler } from './sampler.ts';
 
@@ -25,6 +25,8 @@ export interface VideoSourceOptions {
   /** Pace a file at its own frame rate, as a live camera would deliver it. */
   realtime?: boolean;
   signal?: AbortSignal;
+  /** Where model-input buffers come from (and go back to, once detected). */
+  buffers?: InputBuffers;
 }
 
 export interface SampledFrame {
@@ -65,12 +67,34 @@ const sleep = (ms: number, signal?: AbortSignal): Promise<void> =>
     signal?.addEventListener('abort', done, { once: true });
   });
 
+/**
+ * Model-input buffers handed back by the detector once it is done with them: at 640 each is
+ * 4.9 MB, and allocating one per frame makes V8 run a full collection every few frames (external
+ * memory pressure) — on the thread that also serves the camera's event loop.
+ */
+export class InputBuffers {
+  private readonly free: Float32Array[] = [];
+
+  constructor(private readonly keep = 8) {}
+
+  take(length: number): Float32Array {
+    const buf = this.free.pop();
+    return buf?.length === length ? buf : new Float32Array(length);
+  }
+
+  /** Returns a buffer for reuse; a transferred (detached) one is ignored. */
+  give(buf: Float32Array | null | undefined): void {
+    if (buf && buf.buffer.byteLength > 0 && this.free.length < this.keep) this.free.push(buf);
+  }
+}
+
 /** Copies FFmpeg's G, B, R float planes (rows may be padded) into one RGB CHW tensor. */
-function toInput(frame: Frame, size: number): Float32Array {
+function toInput(frame: Frame, size: number, buffers: InputBuffers | undefined): Float32Array {
   const planes = frame.data;
   const strides = frame.linesize;
   if (!planes || planes.length < 3) throw new VideoSourceError('letterbox produced no planar frame', false);
-  const out = new Float32Array(3 * size * size);
+  // Every element is written below, so a reused buffer needs no clearing.
+  const out = buffers?.take(3 * size * size) ?? new Float32Array(3 * size * size);
   // gbrp plane order: 0 = G, 1 = B, 2 = R; the model wants R, G, B.
   const order = [2, 0, 1] as const;
   for (const [c, p] of order.entries()) {
@@ -83,6 +107,45 @@ function toInput(frame: Frame, size: number): Float32Array {
         out.set(src.subarray((y * stride) / 4, (y * stride) / 4 + size), c * size * size + y * size);
   }
   return out;
+}
+
+/**
+ * The stream's packets, read only when the decoder asks for the next one. (node-av's
+ * `Demuxer.packets` reads ahead on the event loop and, once its queue is full, polls with
+ * setImmediate until the consumer catches up — a busy loop whenever a camera waits for its
+ * detector or paces a file.) Video starts at a key frame, as joining a live stream must.
+ */
+async function* readPackets(
+  demuxer: Demuxer,
+  stream: Stream,
+  signal: AbortSignal,
+): AsyncGenerator<Packet | null> {
+  const ctx = demuxer.getFormatContext();
+  const packet = new Packet();
+  packet.alloc();
+  let keyframeSeen = false;
+  try {
+    while (!signal.aborted) {
+      const ret = await ctx.readFrame(packet);
+      if (ret === AVERROR_EAGAIN) {
+        await sleep(10, signal);
+        continue;
+      }
+      // The end of a file: null makes the decoder give up the frames it still holds.
+      if (ret === AVERROR_EOF) yield null;
+      if (ret < 0) return;
+      if (packet.streamIndex === stream.index && (keyframeSeen || packet.isKeyframe)) {
+        keyframeSeen = true;
+        packet.timeBase = stream.timeBase;
+        const own = packet.clone();
+        if (!own) throw new VideoSourceError('out of memory reading a packet', false);
+        yield own;
+      }
+      packet.unref();
+    }
+  } finally {
+    packet.free();
+  }
 }
 
 /**
@@ -141,7 +204,7 @@ export async function* openVideo(opts: VideoSourceOptions): AsyncGenerator<Sampl
     try {
       limitMs = opts.readTimeoutMs;
       arm();
-      for await (const frame of decoder.frames(demuxer.packets(stream.index))) {
+      for await (const frame of decoder.frames(readPackets(demuxer, stream, aborter.signal))) {
         if (!frame) break;
         arm();
         try {
@@ -158,9 +221,11 @@ export async function* openVideo(opts: VideoSourceOptions): AsyncGenerator<Sampl
           const boxed = await filter!.processAll(frame);
           for (const out of boxed) {
             try {
-              const input = toInput(out, opts.inputSize);
+              const input = toInput(out, opts.inputSize, opts.buffers);
               if (opts.realtime && !network) await sleep(startedAt + pts * 1000 - Date.now(), opts.signal);
               if (opts.signal?.aborted) return;
+              // Time the consumer holds a frame is not the source stalling.
+              clearTimeout(watchdog);
               yield { pts, ts: startedAt + Math.round(pts * 1000), input, letterbox: geometry };
               arm();
             } finally {

@@ -72,26 +72,42 @@ export function decodeYolo(
   const [classes, anchors] = yoloOutputShape(dims);
   if (data.length < (4 + classes) * anchors)
     throw new YoloShapeError(`model output holds ${data.length} values, dims [${dims.join(', ')}] need more`);
-  const wanted = opts.classes ? new Set(opts.classes) : null;
-  const candidates: RawDetection[] = [];
-  for (let a = 0; a < anchors; a++) {
-    let best = -1;
-    let score = opts.confidence;
-    for (let c = 0; c < classes; c++) {
-      if (wanted && !wanted.has(c)) continue;
-      const s = data[(4 + c) * anchors + a]!;
-      if (s >= score) {
-        score = s;
-        best = c;
+  // Class by class over contiguous rows (the tensor is class-major), and only the classes
+  // wanted: for people in an 80-class model that reads one row in 80.
+  const rows = opts.classes
+    ? [...new Set(opts.classes)]
+        .filter((c) => Number.isInteger(c) && c >= 0 && c < classes)
+        .sort((a, b) => a - b)
+    : Array.from({ length: classes }, (_, c) => c);
+  const bestScore = new Float32Array(anchors).fill(opts.confidence);
+  const bestClass = new Int32Array(anchors).fill(-1);
+  for (const c of rows) {
+    const row = (4 + c) * anchors;
+    for (let a = 0; a < anchors; a++) {
+      const s = data[row + a]!;
+      if (s >= bestScore[a]!) {
+        bestScore[a] = s;
+        bestClass[a] = c;
       }
     }
+  }
+  const candidates: RawDetection[] = [];
+  for (let a = 0; a < anchors; a++) {
+    const best = bestClass[a]!;
     if (best < 0) continue;
     const cx = data[a]!;
     const cy = data[anchors + a]!;
     const w = data[2 * anchors + a]!;
     const h = data[3 * anchors + a]!;
     if (!(w > 0 && h > 0)) continue;
-    candidates.push({ x1: cx - w / 2, y1: cy - h / 2, x2: cx + w / 2, y2: cy + h / 2, score, cls: best });
+    candidates.push({
+      x1: cx - w / 2,
+      y1: cy - h / 2,
+      x2: cx + w / 2,
+      y2: cy + h / 2,
+      score: bestScore[a]!,
+      cls: best,
+    });
   }
   const limit = opts.maxCandidates ?? 3000;
   const pool =

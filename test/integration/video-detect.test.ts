@@ -8,6 +8,7 @@ import {
   CameraVideo,
   DetectorPool,
   GraphBuilder,
+  type DetectOutcome,
   groundTruth,
   ModelError,
   openVideo,
@@ -213,6 +214,37 @@ describe('detector pool', () => {
       // One in flight, one queued; the four in between were pushed out oldest first.
       assert.deepEqual(kinds, ['detected', 'dropped', 'dropped', 'dropped', 'dropped', 'detected']);
       assert.equal(small.stats().dropped, 4);
+    } finally {
+      await small.close();
+    }
+  });
+
+  test('a lane that waits for room drops nothing, and every frame buffer comes back for reuse', async () => {
+    const small = new DetectorPool({ size: 1, queueDepth: 1 });
+    try {
+      await small.load('shape', buildShapeDetector({ inputSize: 160 }));
+      const jobs: Array<Promise<DetectOutcome>> = [];
+      for (let i = 0; i < 6; i++) {
+        jobs.push(
+          small.detect('cam', 'shape', {
+            input: new Float32Array(3 * 160 * 160).fill(0.45),
+            size: 160,
+            decode: { confidence: 0.5, iou: 0.5 },
+          }),
+        );
+        await small.room('cam');
+      }
+      const outcomes = await Promise.all(jobs);
+      assert.deepEqual(
+        outcomes.map((o) => o.kind),
+        new Array(6).fill('detected'),
+      );
+      assert.equal(small.stats().dropped, 0);
+      // Each buffer went to the worker (transferred) and came back whole, values intact.
+      for (const o of outcomes) {
+        assert.equal(o.input?.length, 3 * 160 * 160);
+        assert.equal(o.input[0], Math.fround(0.45));
+      }
     } finally {
       await small.close();
     }

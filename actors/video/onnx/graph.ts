@@ -92,24 +92,37 @@ export class GraphBuilder {
     return name;
   }
 
-  /** Adds a node and returns the name of its (first) output. */
+  /** Adds a node and returns the name of its output. */
   op(
     opType: string,
     inputs: readonly string[],
     attrs: Record<string, AttrValue> = {},
     outName?: string,
   ): string {
-    const out = outName ?? `${opType.toLowerCase()}_${this.seq++}`;
+    return this.opN(opType, inputs, 1, attrs, outName ? [outName] : undefined)[0]!;
+  }
+
+  /** Adds a node with `count` outputs (Split, say) and returns their names. */
+  opN(
+    opType: string,
+    inputs: readonly string[],
+    count: number,
+    attrs: Record<string, AttrValue> = {},
+    outNames?: readonly string[],
+  ): string[] {
+    const outs = outNames
+      ? [...outNames]
+      : Array.from({ length: count }, () => `${opType.toLowerCase()}_${this.seq++}`);
     this.nodes.push(
       onnx.NodeProto.create({
         opType,
         name: `${opType}_${this.seq++}`,
         input: [...inputs],
-        output: [out],
+        output: outs,
         attribute: Object.entries(attrs).map(([k, v]) => attribute(k, v)),
       }),
     );
-    return out;
+    return outs;
   }
 
   /** Serialised ModelProto bytes, ready for `InferenceSession.create(bytes)` or a file. */
