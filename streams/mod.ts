@@ -59,6 +59,7 @@ export {
   type ParsedDetectionsSubject,
   type StoredDetections,
 } from './detections.ts';
+export { readDetectionsRange, type DetectionsRange, type DetectionsRangeResult } from './detections-range.ts';
 export { assignPartitions, partitionsOf, natsPartition, telemetryPartition } from './partitions.ts';
 export { PartitionLeases, type LeaseOptions } from './leases.ts';
 export { isRevisionConflict, putAtRevision } from './kv-cas.ts';

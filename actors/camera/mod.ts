@@ -33,5 +33,12 @@ export {
   type ZoneKind,
   type ZonesState,
 } from './zones.ts';
+export {
+  replayZone,
+  ZoneReplayer,
+  type ReplayFrame,
+  type ZoneReplayEvent,
+  type ZoneReplayResult,
+} from './replay.ts';
 export { anchor, iou, pointInPolygon, selfIntersects, type Box, type Point } from './geometry.ts';
 export { zoneShapeProblem, type ZoneShapeProblem } from './zone-shape.ts';

@@ -2,11 +2,14 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before } from 'node:test';
-import { iou } from '../../actors/camera/mod.ts';
+import assert from 'node:assert/strict';
+import { iou, type TrackerDetection } from '../../actors/camera/mod.ts';
 import {
   buildShapeDetector,
   DetectorPool,
+  openVideo,
   SCENES,
+  toFrame,
   writeSceneVideo,
   type SceneName,
 } from '../../actors/video/mod.ts';
@@ -59,4 +62,37 @@ export function detectorFixture(names: readonly SceneName[], inputSize: number):
     await fixture.videos?.cleanup();
   });
   return fixture;
+}
+
+/**
+ * A scene's video through the generated detector ('shape', loaded by `detectorFixture`), frame
+ * by frame: media time and the people found, boxes normalised to the frame.
+ */
+export async function* sceneDetections(
+  fx: DetectorFixture,
+  name: SceneName,
+  opts: { size: number; fps: number; confidence: number },
+): AsyncGenerator<{ pts: number; detections: TrackerDetection[] }> {
+  for await (const f of openVideo({
+    url: fx.videos.path(name),
+    inputSize: opts.size,
+    fps: opts.fps,
+    readTimeoutMs: 5000,
+  })) {
+    const out = await fx.pool.detect(name, 'shape', {
+      input: f.input,
+      size: opts.size,
+      decode: { confidence: opts.confidence, iou: 0.5, classes: [0] },
+    });
+    assert.equal(out.kind, 'detected');
+    if (out.kind !== 'detected') return;
+    yield {
+      pts: f.pts,
+      detections: out.detections.map((d) => ({
+        box: toFrame(f.letterbox, d.x1, d.y1, d.x2, d.y2),
+        score: d.score,
+        appearance: d.appearance,
+      })),
+    };
+  }
 }

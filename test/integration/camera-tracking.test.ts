@@ -9,9 +9,9 @@ import {
   type ZoneDef,
   type ZoneEvent,
 } from '../../actors/camera/mod.ts';
-import { groundTruth, openVideo, SCENES, toFrame, type SceneName } from '../../actors/video/mod.ts';
+import { groundTruth, SCENES, type SceneName } from '../../actors/video/mod.ts';
 import { clearMot, type MotFrame } from '../helpers/mot.ts';
-import { detectorFixture } from '../helpers/video.ts';
+import { detectorFixture, sceneDetections } from '../helpers/video.ts';
 
 const SIZE = 320;
 const FPS = 5;
@@ -90,25 +90,9 @@ describe('camera actor on the project scenes (generated video → generated dete
       const events: CameraEvent[] = [];
       const times: number[] = [];
       let seq = 0;
-      for await (const f of openVideo({
-        url: fx.videos.path(name),
-        inputSize: SIZE,
-        fps: FPS,
-        readTimeoutMs: 5000,
-      })) {
-        const out = await fx.pool.detect(name, 'shape', {
-          input: f.input,
-          size: SIZE,
-          decode: { confidence: 0.3, iou: 0.5, classes: [0] },
-        });
-        assert.equal(out.kind, 'detected');
-        if (out.kind !== 'detected') return;
+      for await (const f of sceneDetections(fx, name, { size: SIZE, fps: FPS, confidence: 0.3 })) {
         const ts = Math.round(f.pts * 1000);
-        const detections = out.detections.map((d) => ({
-          box: toFrame(f.letterbox, d.x1, d.y1, d.x2, d.y2),
-          score: d.score,
-          appearance: d.appearance,
-        }));
+        const detections = f.detections;
         const r = handleCameraCommand(
           state,
           { type: 'detections', data: { seq: ++seq, ts, detections } },
