@@ -55,6 +55,14 @@ export const ConfigSchema = Type.Object({
   VIGIL_REQUEST_TIMEOUT_MS: Type.Integer({ default: 30_000, minimum: 100 }),
   /** Longest a client may take to send its headers (capped by the request timeout). */
   VIGIL_HEADERS_TIMEOUT_MS: Type.Integer({ default: 10_000, minimum: 100 }),
+  /**
+   * An OpenAI-compatible chat completions base URL (…/v1) that phrases insights; unset: Vigil's
+   * own sentences. The numbers always come from Vigil and are checked in the phrasing.
+   */
+  VIGIL_INSIGHTS_LLM_URL: Type.Optional(Type.String({ pattern: '^https?://' })),
+  VIGIL_INSIGHTS_LLM_KEY: Type.Optional(Type.String()),
+  VIGIL_INSIGHTS_LLM_MODEL: Type.String({ default: 'gpt-4o-mini', minLength: 1 }),
+  VIGIL_INSIGHTS_LLM_TIMEOUT_MS: Type.Integer({ default: 20_000, minimum: 100 }),
 });
 export type Config = Static<typeof ConfigSchema>;
 

@@ -32,3 +32,4 @@ export {
   type DetectionsParse,
 } from './detections.ts';
 export * from './time-zone.ts';
+export * from './api-retail.ts';

@@ -9,8 +9,11 @@ import { cameraRoutes } from './cameras.routes.ts';
 import { equipmentRoutes } from './equipment.routes.ts';
 import { exportRoutes } from './exports.routes.ts';
 import { inviteRoutes } from './invites.routes.ts';
+import { insightRoutes } from './insights.routes.ts';
 import { maintenanceRoutes } from './maintenance.routes.ts';
+import { metricsRoutes } from './metrics.routes.ts';
 import { notificationChannelRoutes } from './notification-channels.routes.ts';
+import { promotionRoutes } from './promotions.routes.ts';
 import { readingRoutes } from './readings.routes.ts';
 import { rollupRoutes } from './rollups.routes.ts';
 import { siteRoutes } from './sites.routes.ts';
@@ -46,6 +49,9 @@ export const adminRoutes: FastifyPluginAsync<AdminRouteOptions> = async (app, op
     cameraRoutes,
     zoneRoutes,
     auditRoutes,
+    metricsRoutes,
+    promotionRoutes,
+    insightRoutes,
   ]) {
     await app.register(routes, opts);
   }

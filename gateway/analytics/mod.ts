@@ -35,3 +35,4 @@ export {
   type LabelledEpisode,
   type MaintenanceCheck,
 } from './cross-signal.ts';
+export { phraseFindings, type LlmConfig, type PhrasedFinding } from './insights-llm.ts';

@@ -49,6 +49,8 @@ export interface RetailWeeksOptions {
   promotionWeek: number;
   promotionLift: number;
   spikes: Array<{ week: number; weekday: number; factor: number }>;
+  /** Footfall Monday to Sunday before noise; multiples of 4 keep a 25 % lift exact. */
+  base?: readonly number[];
 }
 
 export const DEFAULT_WEEKS: RetailWeeksOptions = {
@@ -81,7 +83,7 @@ export function retailWeeks(o: RetailWeeksOptions = DEFAULT_WEEKS): RetailWeeks 
   for (let w = 0; w < o.weeks; w++) {
     for (let wd = 0; wd < 7; wd++) {
       const day = addDays(o.start, w * 7 + wd);
-      let footfall = BASE[wd]! + 4 * SHAPE[wd]! * SCALE[w % 4]!;
+      let footfall = (o.base ?? BASE)[wd]! + 4 * SHAPE[wd]! * SCALE[w % 4]!;
       if (w === o.promotionWeek) footfall = Math.round(footfall * (1 + o.promotionLift));
       const spike = o.spikes.find((s) => s.week === w && s.weekday === wd);
       if (spike) {
