@@ -48,7 +48,9 @@ export const MAX_METRIC_DAYS = 366;
 
 export const MetricsDailyQuery = Type.Object(
   {
-    siteId: SiteId,
+    siteId: Type.Optional(
+      Type.String({ format: 'uuid', description: 'one site; absent: every site of the caller' }),
+    ),
     from: Day,
     to: Day,
     scope: Type.Optional(Scope),

@@ -58,15 +58,18 @@ export const metricsRoutes = resource('metrics', async (app, { deps }) => {
       const q = request.query;
       assertRange(q.from, q.to, MAX_METRIC_DAYS);
       return inTenant(deps, request, async (c) => {
-        await getSite(c, q.siteId);
         const w = new Where();
-        w.and(`site_id = ${w.p(q.siteId)}`).and(`day BETWEEN ${w.p(q.from)} AND ${w.p(q.to)}`);
+        if (q.siteId) {
+          await getSite(c, q.siteId);
+          w.and(`site_id = ${w.p(q.siteId)}`);
+        }
+        w.and(`day BETWEEN ${w.p(q.from)} AND ${w.p(q.to)}`);
         if (q.scope) w.and(`scope = ${w.p(q.scope)}`);
         if (q.cameraId) w.and(`camera_id = ${w.p(q.cameraId)}`);
         if (q.zoneId) w.and(`zone_id = ${w.p(q.zoneId)}`);
         const { rows } = await c.query<MetricsRow>(
           `SELECT ${COLUMNS} FROM metrics_daily ${w.sql}
-           ORDER BY day, scope DESC, camera_id NULLS FIRST, zone_id NULLS FIRST`,
+           ORDER BY day, site_id, scope DESC, camera_id NULLS FIRST, zone_id NULLS FIRST`,
           w.params,
         );
         return { items: rows.map(toApi) };

@@ -41,6 +41,9 @@ export interface World {
   zones: [string, string];
   /** Tenant-wide rule, then a rule scoped to site 2, then one scoped to unit 2. */
   rules: [string, string, string];
+  /** One promotion and one set of insights per site, in site order. */
+  promotions: [string, string];
+  insights: [string, string];
   pendingInvite: string;
   admin: Actor;
   operator: Actor;
@@ -263,6 +266,21 @@ export async function apiFixture(overrides: Partial<Config> = {}): Promise<ApiFi
         ).id,
       );
     }
+    const promotions = [] as unknown as [string, string];
+    const insights = [] as unknown as [string, string];
+    for (const siteId of sites) {
+      const period = { from: '2026-11-23', to: '2026-11-29' };
+      promotions.push(
+        ok<{ id: string }>(
+          await call(t, 'POST', '/v1/promotions', { name: 'Black Friday', ...period, siteIds: [siteId] }),
+          201,
+          'promotion',
+        ).id,
+      );
+      insights.push(
+        ok<{ id: string }>(await call(t, 'POST', '/v1/insights', { siteId, ...period }), 201, 'insights').id,
+      );
+    }
     const pendingInvite = ok<{ invite: { id: string } }>(
       await call(t, 'POST', '/v1/invites', { email: `${unique('pending')}@example.com`, role: 'viewer' }),
       201,
@@ -279,6 +297,8 @@ export async function apiFixture(overrides: Partial<Config> = {}): Promise<ApiFi
       cameras,
       zones,
       rules,
+      promotions,
+      insights,
       pendingInvite,
       admin: adminActor,
       operator: await invited(t, 'operator', null),

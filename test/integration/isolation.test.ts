@@ -31,6 +31,8 @@ function worldIds(w: World): string[] {
     ...w.cameras,
     ...w.zones,
     ...w.rules,
+    ...w.promotions,
+    ...w.insights,
     w.pendingInvite,
     ...[w.admin, w.operator, w.viewer, w.siteOperator, w.siteViewer].map((u) => u.id),
   ];
@@ -47,6 +49,8 @@ function otherSiteIds(w: World): string[] {
     w.zones[1],
     w.rules[1],
     w.rules[2],
+    w.promotions[1],
+    w.insights[1],
   ];
 }
 
