@@ -9,9 +9,9 @@ import {
   PromotionUpdateBody,
   VigilError,
 } from '../../schemas/mod.ts';
-import { audit, inTenant, setClause } from './context.ts';
+import { audit, inTenant } from './context.ts';
 import { COLUMNS, getPromotion, toApi, withLift, type PromotionRow } from './promotions.repo.ts';
-import { guards, NewestFirst, resource } from './route-kit.ts';
+import { guards, NewestFirst, resource, updateById } from './route-kit.ts';
 import { assertSitesVisible } from './sites.repo.ts';
 
 function assertPeriod(from: string | undefined, to: string | undefined): void {
@@ -105,16 +105,14 @@ export const promotionRoutes = resource('promotions', async (app, { deps }) => {
         const before = await getPromotion(c, id, true);
         assertPeriod(b.from ?? before.from_day, b.to ?? before.to_day);
         if (b.siteIds) await assertSitesVisible(c, b.siteIds);
-        const params: unknown[] = [id];
         const fields = { ...b, ...(b.siteIds ? { siteIds: [...new Set(b.siteIds)] } : {}) };
-        const set = setClause(
+        const row = await updateById<PromotionRow>(
+          c,
+          'promotions',
+          id,
           fields,
           { name: 'name', from: 'from_day', to: 'to_day', siteIds: 'site_ids', zoneIds: 'zone_ids' },
-          params,
-        );
-        const { rows } = await c.query<PromotionRow>(
-          `UPDATE promotions SET ${set ? `${set}, ` : ''}updated_at = now() WHERE id = $1 RETURNING ${COLUMNS}`,
-          params,
+          COLUMNS,
         );
         await audit(c, request, {
           action: 'promotion.update',
@@ -123,7 +121,7 @@ export const promotionRoutes = resource('promotions', async (app, { deps }) => {
           before: toApi(before),
           after: b,
         });
-        return rows[0]!;
+        return row;
       });
       return toApi(row);
     },
