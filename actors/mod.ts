@@ -238,6 +238,8 @@ export {
 export { rulesForUnit, applicableRows, type SkippedRule } from './equipment/equipment.rules.ts';
 export { backtest, warmupMs, type BacktestInput, type BacktestOutput } from './equipment/backtest.ts';
 export { alertIdFor } from './equipment/alert-id.ts';
+export { viewState, phaseChanged, type EquipmentStateView } from './equipment/equipment.view.ts';
+export { StateFeed, stateEvent } from './equipment/state-feed.ts';
 export { insertReadings } from './sinks/telemetry-pg.sink.ts';
 export { toClickHouseRow } from './sinks/telemetry-ch.sink.ts';
 export { UnitRegistry, unitVerdict, type RegisteredUnit } from './sinks/unit-registry.ts';

@@ -56,6 +56,8 @@ void (async () => {
   for await (const m of feed) {
     try {
       const e = JSON.parse(decoder.decode(m.data)) as VigilEvent;
+      // Phase changes are for dashboards; the terminal shows alerts and rule status.
+      if (e.type === 'equipment.state') continue;
       const unit = fleet.units.find((u) => u.id === e.data.equipmentId)?.name ?? e.data.equipmentId;
       const severity = 'severity' in e.data ? e.data.severity : 'warning';
       console.log(

@@ -76,11 +76,68 @@ export const RuleStatusEvent = Type.Object(
 );
 export type RuleStatusEvent = Static<typeof RuleStatusEvent>;
 
+export const RulePhase = Type.Union([
+  Type.Literal('normal'),
+  Type.Literal('pending'),
+  Type.Literal('firing'),
+  Type.Literal('recovering'),
+  Type.Literal('latched'),
+]);
+export type RulePhase = Static<typeof RulePhase>;
+
+/** One rule key of a unit as its actor holds it: the lifecycle phase and the alert it has open. */
+export const RulePhaseView = Type.Object(
+  {
+    ruleKey: Type.String(),
+    phase: RulePhase,
+    severity: Type.Union([Severity, Type.Null()]),
+    /** Epoch ms the phase started (pending, recovering, latched with a clearing condition). */
+    since: Type.Union([Type.Integer(), Type.Null()]),
+    alertId: Type.Union([Type.String({ format: 'uuid' }), Type.Null()]),
+    acknowledged: Type.Boolean(),
+    /** Server time (epoch ms) a time-driven rule is evaluated next, if it has a timer. */
+    timerAt: Type.Union([Type.Integer(), Type.Null()]),
+    /** False for a rule that applies but cannot be evaluated (relative, and no setpoint). */
+    evaluable: Type.Boolean(),
+  },
+  { additionalProperties: false },
+);
+export type RulePhaseView = Static<typeof RulePhaseView>;
+
+/**
+ * `equipment.state`: a unit's alert-relevant state changed (a rule's phase, severity, alert or
+ * acknowledgement; a rule became (un)evaluable). Not sent per reading: the owning node sends at
+ * most one per unit per coalescing interval, always the latest. Rules in `normal` with no
+ * timer are left out.
+ */
+export const EquipmentStateEvent = Type.Object(
+  {
+    id: Type.String({ minLength: 1, maxLength: 200 }),
+    type: Type.Literal('equipment.state'),
+    tenantId: Type.String({ format: 'uuid' }),
+    siteId: Type.String({ format: 'uuid' }),
+    ts: Type.Integer({ description: 'epoch ms: server time the state was taken' }),
+    data: Type.Object(
+      {
+        equipmentId: Type.String({ format: 'uuid' }),
+        lastReadingAt: Type.Union([Type.Integer(), Type.Null()]),
+        door: Type.Union([Type.Boolean(), Type.Null()]),
+        heater: Type.Union([Type.Boolean(), Type.Null()]),
+        setpoint: Type.Union([Type.Number(), Type.Null()]),
+        rules: Type.Array(RulePhaseView),
+      },
+      { additionalProperties: false },
+    ),
+  },
+  { additionalProperties: false, $id: 'EquipmentStateEvent' },
+);
+export type EquipmentStateEvent = Static<typeof EquipmentStateEvent>;
+
 /** Every event kind Vigil emits. Grows with cameras and people analytics. */
-export const VigilEvent = Type.Union([AlertEvent, RuleStatusEvent]);
+export const VigilEvent = Type.Union([AlertEvent, RuleStatusEvent, EquipmentStateEvent]);
 export type VigilEvent = Static<typeof VigilEvent>;
 
-export const EVENT_KINDS = ['alert', 'rule'] as const;
+export const EVENT_KINDS = ['alert', 'rule', 'equipment'] as const;
 export type EventKind = (typeof EVENT_KINDS)[number];
 
 /** An event's kind is the prefix of its type: `alert.opened` → `alert`. */

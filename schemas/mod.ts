@@ -22,6 +22,7 @@ export * from './rules.ts';
 export * from './api-notifications.ts';
 export * from './api-backtest.ts';
 export * from './api-readings.ts';
+export * from './api-equipment-state.ts';
 export {
   DetectionsIn,
   parseDetections,

@@ -1,4 +1,4 @@
-import { subscribeControl, TelemetryDecoder, type Subscription } from '../../streams/mod.ts';
+import { publishEvent, subscribeControl, TelemetryDecoder, type Subscription } from '../../streams/mod.ts';
 import type { Logger, Pool } from '../../schemas/mod.ts';
 import type { NodeDeps } from '../deps.ts';
 import {
@@ -12,6 +12,7 @@ import type { DeciderRule, EquipmentCommand, UnitInfo } from './equipment.decide
 import { equipmentKind, type EquipmentContext, type EquipmentKind } from './equipment.kind.ts';
 import { RuleBook, UnitDirectory } from './equipment.repo.ts';
 import { rulesForUnit } from './equipment.rules.ts';
+import { StateFeed } from './state-feed.ts';
 
 /**
  * The equipment actors of this node: the equipment kind (equipment.kind.ts) on the actor
@@ -29,6 +30,8 @@ export interface EquipmentHostOptions extends KernelOptions {
   unitRefreshMs?: number;
   /** Reload all rules this often, in case a `ctl.rules.changed` was missed (NATS core is not stored). */
   rulesRefreshMs?: number;
+  /** At most one `equipment.state` event per unit this often (the latest state wins). */
+  stateEventIntervalMs?: number;
 }
 
 export type { PartitionHealth };
@@ -46,6 +49,7 @@ export class EquipmentHost {
   readonly #units: UnitDirectory;
   readonly #rules: RuleBook;
   readonly #kernel: EquipmentKernel;
+  readonly #stateFeed: StateFeed;
   readonly #warned = new Set<string>();
   readonly #resolved = new Map<string, { version: number; siteId: string; rules: DeciderRule[] }>();
   #rulesVersion = 0;
@@ -58,6 +62,11 @@ export class EquipmentHost {
     this.#opts = opts;
     this.#units = new UnitDirectory(deps.pool, { horizonMs: deps.config.VIGIL_MAX_READING_AGE_S * 1000 });
     this.#rules = new RuleBook(deps.pool);
+    this.#stateFeed = new StateFeed(
+      (event) => publishEvent(deps.js, deps.names, event),
+      opts.stateEventIntervalMs ?? 1000,
+      deps.log,
+    );
     const kind = equipmentKind({
       js: deps.js,
       jsm: deps.jsm,
@@ -66,10 +75,13 @@ export class EquipmentHost {
       units: this.#units,
       rulesFor: (unit) => this.#rulesFor(unit),
       unitRefreshMs: opts.unitRefreshMs ?? 60_000,
+      stateFeed: this.#stateFeed,
     });
     this.#kernel = new ActorKernel(
       kind,
       {
+        // Serves live-state queries (actor.equipment.<p>.state) for the partitions it owns.
+        nc: deps.nc,
         js: deps.js,
         jsm: deps.jsm,
         kv: deps.kv,
@@ -154,6 +166,7 @@ export class EquipmentHost {
     for (const sub of this.#subs) sub.unsubscribe();
     this.#subs = [];
     await this.#kernel.stop();
+    this.#stateFeed.stop();
   }
 
   health(): EquipmentHealth {

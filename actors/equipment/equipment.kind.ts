@@ -22,6 +22,8 @@ import {
   type UnitInfo,
 } from './equipment.decider.ts';
 import type { UnitDirectory } from './equipment.repo.ts';
+import { phaseChanged } from './equipment.view.ts';
+import type { StateFeed } from './state-feed.ts';
 
 /** Identifies an equipment actor: its tenant (for the unit lookup) and its unit id (the key). */
 export interface EquipmentRef {
@@ -37,12 +39,18 @@ export interface EquipmentContext {
 
 export type EquipmentActor = ActorView<EquipmentRef, EquipmentState, EquipmentContext>;
 
+/**
+ * The decider's events, plus one the kind adds: the unit's alert-relevant state changed (what
+ * `equipment.state` events report), carrying the state it changed to.
+ */
+export type EquipmentKindEvent = EquipmentEvent | { type: 'state.changed'; data: EquipmentState };
+
 export type EquipmentKind = ActorKind<
   EquipmentRef,
   StoredReading,
   EquipmentState,
   EquipmentCommand,
-  EquipmentEvent,
+  EquipmentKindEvent,
   EquipmentContext
 >;
 
@@ -100,6 +108,8 @@ export interface EquipmentKindDeps {
   rulesFor(unit: UnitInfo): Promise<DeciderRule[]>;
   /** Re-read a unit's site, setpoint and maintenance windows this often. */
   unitRefreshMs: number;
+  /** Where phase changes go as `equipment.state` events (coalesced per unit). */
+  stateFeed: StateFeed;
 }
 
 /** Whether the stream holds a reading of the actor's unit that the actor has not applied yet. */
@@ -163,7 +173,12 @@ export function equipmentKind(d: EquipmentKindDeps): EquipmentKind {
         data: { reading: m.reading, unit, rules: await d.rulesFor(unit), maintenance },
       };
     },
-    handle,
+    handle(state, command, now) {
+      const result: { state: EquipmentState; events: EquipmentKindEvent[] } = handle(state, command, now);
+      if (phaseChanged(state, result.state))
+        result.events.push({ type: 'state.changed', data: result.state });
+      return result;
+    },
     // No-data, door-open and defrost-overrun timers live in the decider's state.
     wakeAt: nextWakeAt,
     async onWake(actor) {
@@ -174,8 +189,12 @@ export function equipmentKind(d: EquipmentKindDeps): EquipmentKind {
       const { unit, maintenance } = actor.context;
       return { type: 'Wake', data: { unit, rules: await d.rulesFor(unit), maintenance } };
     },
-    async emit(events) {
+    async emit(events, actor) {
       for (const e of events) {
+        if (e.type === 'state.changed') {
+          d.stateFeed.offer(actor.context.unit, e.data, Date.now());
+          continue;
+        }
         if (!isPublished(e)) continue;
         try {
           await publishEvent(d.js, d.names, e.data);

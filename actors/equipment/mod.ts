@@ -4,4 +4,6 @@
  * backtest) may import, so a backtest runs exactly the code the live actors run.
  */
 export { backtest, warmupMs, type BacktestInput, type BacktestOutput } from './backtest.ts';
-export { isAlertEvent, type DeciderRule, type UnitInfo } from './equipment.decider.ts';
+export { isAlertEvent, type DeciderRule, type EquipmentState, type UnitInfo } from './equipment.decider.ts';
+export { viewState, phaseChanged, type EquipmentStateView } from './equipment.view.ts';
+export { applicableRows } from './equipment.rules.ts';

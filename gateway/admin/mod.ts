@@ -7,6 +7,7 @@ import { authRoutes } from './auth.routes.ts';
 import type { AdminRouteOptions } from './context.ts';
 import { cameraRoutes } from './cameras.routes.ts';
 import { equipmentRoutes } from './equipment.routes.ts';
+import { equipmentStateRoutes } from './equipment-state.routes.ts';
 import { exportRoutes } from './exports.routes.ts';
 import { inviteRoutes } from './invites.routes.ts';
 import { insightRoutes } from './insights.routes.ts';
@@ -38,6 +39,7 @@ export const adminRoutes: FastifyPluginAsync<AdminRouteOptions> = async (app, op
     userRoutes,
     inviteRoutes,
     equipmentRoutes,
+    equipmentStateRoutes,
     readingRoutes,
     rollupRoutes,
     exportRoutes,
