@@ -148,6 +148,8 @@ export class EquipmentHost {
       subscribeControl(nc, names, 'maintenanceChanged', log, (b) =>
         this.#onMaintenanceChanged(b.equipmentId),
       ),
+      // A unit changed: units loaded from here on read it afresh, not from the tenant's batch.
+      subscribeControl(nc, names, 'equipmentChanged', log, (b) => this.#units.forgetTenant(b.tenantId)),
     );
     await nc.flush();
   }

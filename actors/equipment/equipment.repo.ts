@@ -95,8 +95,20 @@ const windowsOf = (unit: string): string => `COALESCE((
 
 export type AlertStatus = 'active' | 'acknowledged' | 'resolved';
 
+const UNIT_SELECT = `SELECT e.id, e.tenant_id, e.site_id, e.setpoint, s.timezone,
+       e.decommissioned_at IS NOT NULL AS decommissioned, ${windowsOf('e.id')} AS windows
+  FROM equipment e JOIN sites s ON s.id = e.site_id`;
+
 export class UnitDirectory {
   readonly #pool: Pool;
+  /**
+   * Every unit of a tenant, read in one query and kept for `batchTtlMs`. Actors start in
+   * bursts — a node taking partitions over restores thousands at once — and one query for the
+   * tenant replaces one per unit (10,000 units: one round trip instead of 10,000).
+   */
+  readonly #batches = new Map<string, { at: number; rows: Promise<Map<string, UnitRow>> }>();
+  readonly #batchTtlMs: number;
+  readonly #batchMax: number;
   /**
    * Unknown (tenant, unit) pairs are remembered briefly, so a flood for a bogus unit costs one
    * query a second. Keyed by the pair: a reading mis-addressed to another tenant's unit must not
@@ -106,11 +118,39 @@ export class UnitDirectory {
   readonly #missTtlMs: number;
   readonly #horizonMs: number;
 
-  /** `horizonMs`: how old a reading may be (windows that ended before that cannot matter). */
-  constructor(pool: Pool, opts: { missTtlMs?: number; horizonMs?: number } = {}) {
+  /**
+   * `horizonMs`: how old a reading may be (windows that ended before that cannot matter).
+   * `batchTtlMs`: how long a tenant's batch answers lookups (its staleness bound);
+   * `batchMax`: most units one batch reads (a larger tenant's other units are read one by one).
+   */
+  constructor(
+    pool: Pool,
+    opts: { missTtlMs?: number; horizonMs?: number; batchTtlMs?: number; batchMax?: number } = {},
+  ) {
     this.#pool = pool;
     this.#missTtlMs = opts.missTtlMs ?? 1000;
     this.#horizonMs = opts.horizonMs ?? 7 * 86_400_000;
+    this.#batchTtlMs = opts.batchTtlMs ?? 5000;
+    this.#batchMax = opts.batchMax ?? 50_000;
+  }
+
+  /** The tenant's units by id, from a batch at most `batchTtlMs` old (concurrent callers share one). */
+  #batch(tenantId: string, now: number): Promise<Map<string, UnitRow>> {
+    const current = this.#batches.get(tenantId);
+    if (current && now - current.at < this.#batchTtlMs) return current.rows;
+    for (const [t, b] of this.#batches) if (now - b.at >= this.#batchTtlMs) this.#batches.delete(t);
+    const rows = this.#pool
+      .query<UnitRow>(`${UNIT_SELECT} WHERE e.tenant_id = $1 LIMIT ${this.#batchMax}`, [
+        tenantId,
+        new Date(now - this.#horizonMs),
+      ])
+      .then((r) => new Map(r.rows.map((row) => [row.id, row])));
+    // Never keep a failure: the next lookup tries again.
+    rows.catch(() => {
+      if (this.#batches.get(tenantId)?.rows === rows) this.#batches.delete(tenantId);
+    });
+    this.#batches.set(tenantId, { at: now, rows });
+    return rows;
   }
 
   async lookup(tenantId: string, equipmentId: string, now = Date.now()): Promise<UnitLookup> {
@@ -119,13 +159,15 @@ export class UnitDirectory {
     if (miss && miss.until > now) return { ok: false, reason: miss.reason };
     let row: UnitRow | undefined;
     try {
-      const r = await this.#pool.query<UnitRow>(
-        `SELECT e.id, e.tenant_id, e.site_id, e.setpoint, s.timezone,
-                e.decommissioned_at IS NOT NULL AS decommissioned, ${windowsOf('e.id')} AS windows
-           FROM equipment e JOIN sites s ON s.id = e.site_id WHERE e.id = $1`,
-        [equipmentId, new Date(now - this.#horizonMs)],
-      );
-      row = r.rows[0];
+      // A unit the tenant's batch does not hold may be newer than the batch: ask for it alone.
+      row = (await this.#batch(tenantId, now)).get(equipmentId);
+      if (!row) {
+        const r = await this.#pool.query<UnitRow>(`${UNIT_SELECT} WHERE e.id = $1`, [
+          equipmentId,
+          new Date(now - this.#horizonMs),
+        ]);
+        row = r.rows[0];
+      }
     } catch (err) {
       throw fromPgError(err, 'looking up equipment');
     }
@@ -151,6 +193,11 @@ export class UnitDirectory {
       },
       maintenance: row.windows,
     };
+  }
+
+  /** A unit of the tenant changed (`ctl.equipment.changed`): the next lookup reads afresh. */
+  forgetTenant(tenantId: string): void {
+    this.#batches.delete(tenantId);
   }
 
   /** The unit's maintenance windows (after `ctl.maintenance.changed`). */
