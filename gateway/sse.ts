@@ -65,11 +65,15 @@ export interface EventSubject {
   id: string;
 }
 
-/** `[ns.]evt.<tenant>.<site>.<kind>.<id>`; null when the shape is wrong. */
-export function parseEventSubject(subject: string, ns: string): EventSubject | null {
+/** `[ns.]evt.<tenant>.<site>.<kind>.<id>` (or `live.` for notices); null when the shape is wrong. */
+export function parseEventSubject(
+  subject: string,
+  ns: string,
+  root: 'evt' | 'live' = 'evt',
+): EventSubject | null {
   const parts = subject.split('.');
   if (ns && parts.shift() !== ns) return null;
-  if (parts[0] !== 'evt' || parts.length < 5) return null;
+  if (parts[0] !== root || parts.length < 5) return null;
   const [, tenantId, siteId, kind, ...rest] = parts;
   if (!tenantId || !siteId || !kind || rest.length === 0) return null;
   return { tenantId, siteId, kind, id: rest.join('.') };
@@ -107,6 +111,15 @@ const EVENT_NAME = /^[A-Za-z0-9._-]{1,64}$/;
 export function formatEvent(seq: number, type: unknown, event: unknown): string {
   const name = typeof type === 'string' && EVENT_NAME.test(type) ? type : 'message';
   return `id: ${seq}\nevent: ${name}\ndata: ${JSON.stringify(event)}\n\n`;
+}
+
+/**
+ * A live notice (not stored, so no `id`: EventSource keeps its Last-Event-ID, and a resume
+ * replays stored events only).
+ */
+export function formatNotice(type: unknown, event: unknown): string {
+  const name = typeof type === 'string' && EVENT_NAME.test(type) ? type : 'message';
+  return `event: ${name}\ndata: ${JSON.stringify(event)}\n\n`;
 }
 
 export const HEARTBEAT_FRAME = ': hb\n\n';

@@ -4,7 +4,7 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyBaseLogger, FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { ErrorBody, StreamHeaders, StreamQuery, VigilError } from '../schemas/mod.ts';
-import { subscribeControl } from '../streams/mod.ts';
+import { subscribeControl, type Msg, type Subscription } from '../streams/mod.ts';
 import type { GatewayDeps } from './deps.ts';
 import { concerns, revocableClaims, type RevocableClaims } from './identity/mod.ts';
 import type { GatewayMetrics } from './metrics.ts';
@@ -12,6 +12,7 @@ import {
   HEARTBEAT_FRAME,
   eventMatches,
   formatEvent,
+  formatNotice,
   parseEventSubject,
   planStream,
   resumeAfter,
@@ -95,6 +96,8 @@ class SseSession {
   readonly #onEnd: (s: SseSession) => void;
   readonly #expiresAtMs: number | null;
   readonly #isRevoked: () => Promise<boolean>;
+  readonly #subscribeLive: (onMessage: (m: Msg) => void) => Subscription;
+  #live: Subscription | null = null;
   /** What a revocation announcement is matched against; null: re-check on every one. */
   readonly claims: RevocableClaims | null;
 
@@ -113,6 +116,8 @@ class SseSession {
     /** The revocation check REST makes on every request (Redis only). */
     isRevoked: () => Promise<boolean>;
     claims: RevocableClaims | null;
+    /** Live notices of the caller's tenant (NATS core): state changes, written without an id. */
+    subscribeLive: (onMessage: (m: Msg) => void) => Subscription;
   }) {
     this.#res = args.res;
     this.#consumer = args.consumer;
@@ -125,6 +130,7 @@ class SseSession {
     this.#onEnd = args.onEnd;
     this.#expiresAtMs = args.expiresAtMs;
     this.#isRevoked = args.isRevoked;
+    this.#subscribeLive = args.subscribeLive;
     this.claims = args.claims;
   }
 
@@ -136,6 +142,7 @@ class SseSession {
     this.#write(retryFrame(this.#opts.retryMs));
     this.#heartbeat = setInterval(() => this.#beat(), this.#opts.heartbeatMs);
     this.#armExpiry();
+    this.#live = this.#subscribeLive((m) => this.#notice(m));
     void this.#pump();
   }
 
@@ -145,6 +152,11 @@ class SseSession {
     this.#ended = true;
     clearInterval(this.#heartbeat);
     clearTimeout(this.#expiry);
+    try {
+      this.#live?.unsubscribe();
+    } catch {
+      // The connection is already closed: so is the subscription.
+    }
     if (this.#started) this.#metrics.sseClients.dec();
     if (DROPPED.has(reason)) this.#metrics.sseDropped.inc({ reason });
     this.#log.info({ reason }, 'sse stream ended');
@@ -214,6 +226,21 @@ class SseSession {
     }
     if (!eventMatches(this.#filter, subject, event)) return;
     this.#write(formatEvent(m.seq, (event as { type?: unknown }).type, event));
+    this.#metrics.sseEvents.inc();
+  }
+
+  #notice(m: Msg): void {
+    const subject = parseEventSubject(m.subject, this.#ns, 'live');
+    if (!subject) return;
+    let event: unknown;
+    try {
+      event = m.json();
+    } catch (err) {
+      this.#log.warn({ err, subject: m.subject }, 'unparseable live notice skipped');
+      return;
+    }
+    if (!eventMatches(this.#filter, subject, event)) return;
+    this.#write(formatNotice((event as { type?: unknown }).type, event));
     this.#metrics.sseEvents.inc();
   }
 
@@ -288,6 +315,8 @@ export const streamRoutes: FastifyPluginAsyncTypebox<StreamRoutesOptions> = asyn
         summary: 'Live events (server-sent events)',
         description:
           'Each event: `id` = its EVENTS stream sequence, `event` = its type, `data` = the event JSON. ' +
+          "Live notices (`equipment.state`: a unit's rule phases changed, at most about one a second " +
+          'per unit) come without an `id` and are not replayed on resume. ' +
           'Reconnect with Last-Event-ID (EventSource does it) or ?lastEventId= to receive exactly what was missed. ' +
           'Comments `: hb` are heartbeats. Site-restricted users only receive events of their sites. ' +
           'The stream ends when the access token expires or is revoked (logout, disabled user, suspended ' +
@@ -389,6 +418,12 @@ export const streamRoutes: FastifyPluginAsyncTypebox<StreamRoutesOptions> = asyn
         expiresAtMs,
         isRevoked: () => app.identity.isRevoked(principal),
         claims: revocableClaims(principal),
+        subscribeLive: (onMessage) =>
+          deps.nc.subscribe(deps.names.live.tenant(principal.tenantId), {
+            callback: (err, m) => {
+              if (!err) onMessage(m);
+            },
+          }),
       });
       sessions.add(session);
       reply.hijack();

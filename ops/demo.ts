@@ -43,7 +43,9 @@ const banner = [
   `  API docs    ${server.url}/docs`,
   `  Login       ${DEMO_LOGIN.email} / ${DEMO_LOGIN.password}`,
   `  Fleet       ${fleet.units.length} units (${fleet.units.filter((u) => u.apiKey).length} over HTTP, the rest over NATS);`,
-  `              "${fleet.units[0]?.name}" is failing: expect a high_temp alert within a minute.`,
+  `              "${fleet.units[0]?.name}" is failing: expect fast_warmup and high_temp alerts within minutes;`,
+  `              "${fleet.units[1]?.name}" goes silent (unit_silent), "${fleet.units[2]?.name}" has its door`,
+  `              left ajar (door_left_open), "${fleet.units[3]?.name}" has a defrost that does not end.`,
   '  Ctrl-C stops everything.',
   '',
 ].join('\n');
@@ -56,8 +58,6 @@ void (async () => {
   for await (const m of feed) {
     try {
       const e = JSON.parse(decoder.decode(m.data)) as VigilEvent;
-      // Phase changes are for dashboards; the terminal shows alerts and rule status.
-      if (e.type === 'equipment.state') continue;
       const unit = fleet.units.find((u) => u.id === e.data.equipmentId)?.name ?? e.data.equipmentId;
       const severity = 'severity' in e.data ? e.data.severity : 'warning';
       console.log(

@@ -108,7 +108,9 @@ export type RulePhaseView = Static<typeof RulePhaseView>;
  * `equipment.state`: a unit's alert-relevant state changed (a rule's phase, severity, alert or
  * acknowledgement; a rule became (un)evaluable). Not sent per reading: the owning node sends at
  * most one per unit per coalescing interval, always the latest. Rules in `normal` with no
- * timer are left out.
+ * timer are left out. A notice, not a record: it goes out on NATS core
+ * (`live.<tenant>.<site>.equipment.<id>`, not stored) and reaches SSE clients without an `id`
+ * — a reconnecting dashboard reads `GET /v1/equipment/{id}/state` instead of replaying them.
  */
 export const EquipmentStateEvent = Type.Object(
   {
@@ -134,10 +136,10 @@ export const EquipmentStateEvent = Type.Object(
 export type EquipmentStateEvent = Static<typeof EquipmentStateEvent>;
 
 /** Every event kind Vigil emits. Grows with cameras and people analytics. */
-export const VigilEvent = Type.Union([AlertEvent, RuleStatusEvent, EquipmentStateEvent]);
+export const VigilEvent = Type.Union([AlertEvent, RuleStatusEvent]);
 export type VigilEvent = Static<typeof VigilEvent>;
 
-export const EVENT_KINDS = ['alert', 'rule', 'equipment'] as const;
+export const EVENT_KINDS = ['alert', 'rule'] as const;
 export type EventKind = (typeof EVENT_KINDS)[number];
 
 /** An event's kind is the prefix of its type: `alert.opened` → `alert`. */

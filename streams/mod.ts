@@ -64,7 +64,7 @@ export { assignPartitions, partitionsOf, natsPartition, telemetryPartition } fro
 export { PartitionLeases, type LeaseOptions } from './leases.ts';
 export { isRevisionConflict, putAtRevision } from './kv-cas.ts';
 export { consumerMetrics } from './metrics.ts';
-export type { NatsConnection, Subscription } from '@nats-io/transport-node';
+export type { Msg, NatsConnection, Subscription } from '@nats-io/transport-node';
 export type { JetStreamClient, JetStreamManager, JsMsg, PubAck } from '@nats-io/jetstream';
 export { jetstream, jetstreamManager } from '@nats-io/jetstream';
 export type { KV } from '@nats-io/kv';

@@ -7,6 +7,7 @@
  *                                             mapping appends the partition (ops/conf/nats)
  *   [ns.]det.<tenant>.<camera>[.<p>]          per-frame people detections (partitioned like tele)
  *   [ns.]evt.<tenant>.<site>.<kind>.<id>      actor events
+ *   [ns.]live.<tenant>.<site>.<kind>.<id>     live notices (NATS core, not stored): state changes
  *   [ns.]dlq.<source>                         rejected input, with the reason in headers
  *   [ns.]ctl.<topic>                          control messages (NATS core, not stored)
  *   [ns.]camera.<camera>.health               request/reply: the video health of one camera,
@@ -43,6 +44,11 @@ export interface Names {
     tenant(tenantId: string): string;
     /** Filter for one event kind (`alert`, ...) across tenants and sites. */
     kind(kind: string): string;
+  };
+  /** Live notices for dashboards (NATS core, not stored), shaped like events' subjects. */
+  live: {
+    subject(tenantId: string, siteId: string, kind: string, id: string): string;
+    tenant(tenantId: string): string;
   };
   dlq: { stream: string; subject(source: string): string; all: string };
   kv: { snapshots: string };
@@ -106,6 +112,10 @@ export function names(ns = ''): Names {
       all: `${p}evt.>`,
       tenant: (t) => `${p}evt.${t}.>`,
       kind: (k) => `${p}evt.*.*.${k}.*`,
+    },
+    live: {
+      subject: (t, s, k, id) => `${p}live.${t}.${s}.${k}.${id}`,
+      tenant: (t) => `${p}live.${t}.>`,
     },
     dlq: { stream: `${P}DLQ`, subject: (source) => `${p}dlq.${source}`, all: `${p}dlq.>` },
     kv: { snapshots: `${P}actor_snapshots` },

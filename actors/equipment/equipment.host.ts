@@ -1,4 +1,4 @@
-import { publishEvent, subscribeControl, TelemetryDecoder, type Subscription } from '../../streams/mod.ts';
+import { subscribeControl, TelemetryDecoder, type Subscription } from '../../streams/mod.ts';
 import type { Logger, Pool } from '../../schemas/mod.ts';
 import type { NodeDeps } from '../deps.ts';
 import {
@@ -63,7 +63,13 @@ export class EquipmentHost {
     this.#units = new UnitDirectory(deps.pool, { horizonMs: deps.config.VIGIL_MAX_READING_AGE_S * 1000 });
     this.#rules = new RuleBook(deps.pool);
     this.#stateFeed = new StateFeed(
-      (event) => publishEvent(deps.js, deps.names, event),
+      async (event) => {
+        const { tenantId, siteId, data } = event;
+        deps.nc.publish(
+          deps.names.live.subject(tenantId, siteId, 'equipment', data.equipmentId),
+          JSON.stringify(event),
+        );
+      },
       opts.stateEventIntervalMs ?? 1000,
       deps.log,
     );

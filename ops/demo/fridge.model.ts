@@ -23,6 +23,33 @@ export interface FridgeSpec {
   faultAtS?: number;
   faultRampS?: number;
   faultFloor?: number;
+  /** When the first defrost starts (default: somewhere in the first cycle, to stagger the fleet). */
+  firstDefrostAtS?: number;
+  /** Defrosts last this long instead of `defrostForS`: a failed defrost termination sensor. */
+  stuckDefrostForS?: number;
+  /** The door is left ajar for a while, again and again (a trolley against it). */
+  doorAjar?: Recurring;
+  /** The unit stops reporting for a while, again and again (its IoT gateway loses power). */
+  silence?: Recurring;
+}
+
+/** A fault that recurs: on for `forS` seconds every `everyS`, first at `atS`. */
+export interface Recurring {
+  atS: number;
+  forS: number;
+  everyS: number;
+}
+
+/** Seconds left of the recurring fault's current episode at `t`, or 0 outside one. */
+function episodeLeft(r: Recurring | undefined, t: number): number {
+  if (!r || t < r.atS) return 0;
+  const into = (t - r.atS) % r.everyS;
+  return into < r.forS ? r.forS - into : 0;
+}
+
+/** Whether the unit sends nothing at `t` (its readings are lost, its physics go on). */
+export function isSilent(spec: FridgeSpec, t: number): boolean {
+  return episodeLeft(spec.silence, t) > 0;
 }
 
 export interface FridgeState {
@@ -61,7 +88,7 @@ export function initialState(spec: FridgeSpec, rng: Rng): FridgeState {
     door: false,
     doorCloseAt: 0,
     // Stagger defrosts so the fleet does not defrost in lockstep.
-    nextDefrostAt: Math.floor(rng() * spec.defrostEveryS),
+    nextDefrostAt: spec.firstDefrostAtS ?? Math.floor(rng() * spec.defrostEveryS),
     defrostEndAt: 0,
   };
 }
@@ -80,13 +107,17 @@ export function step(spec: FridgeSpec, s: FridgeState, dt: number, rng: Rng): Fr
 
   if (!heater && t >= nextDefrostAt) {
     heater = true;
-    defrostEndAt = t + spec.defrostForS;
+    defrostEndAt = t + (spec.stuckDefrostForS ?? spec.defrostForS);
     nextDefrostAt = t + spec.defrostEveryS;
   } else if (heater && t >= defrostEndAt) {
     heater = false;
   }
 
-  if (door && t >= doorCloseAt) door = false;
+  const ajar = episodeLeft(spec.doorAjar, t);
+  if (ajar > 0) {
+    door = true;
+    doorCloseAt = Math.max(doorCloseAt, t + ajar);
+  } else if (door && t >= doorCloseAt) door = false;
   else if (!door && rng() < spec.doorOpenRate * dt) {
     door = true;
     const [lo, hi] = spec.doorOpenForS;
@@ -132,7 +163,12 @@ export function reading(spec: FridgeSpec, s: FridgeState, ts: number): DeviceRea
   };
 }
 
-/** The demo fleet: freezers and chillers with varied habits, and one unit that fails. */
+/**
+ * The demo fleet: freezers and chillers with varied habits, and four units that each show one
+ * kind of trouble within minutes of the start, again and again (`DEMO_RULES` catch them):
+ * 0 loses its refrigerant (a fast warm-up, then too warm), 1 goes silent, 2 has its door left
+ * ajar, 3 has defrosts that do not end.
+ */
 export function demoFleet(count: number, seed = 7): FridgeSpec[] {
   const rng = seededRng(seed);
   return Array.from({ length: count }, (_, i) => {
@@ -151,6 +187,9 @@ export function demoFleet(count: number, seed = 7): FridgeSpec[] {
     // Unit 0 loses its refrigerant charge: cooling fades over half a minute and a worn door
     // gasket leaks more heat, so it warms steadily until someone acts.
     if (i === 0) Object.assign(spec, { faultAtS: 0, faultRampS: 30, faultFloor: 0, leak: 0.003 });
+    if (i === 1) spec.silence = { atS: 60, forS: 240, everyS: 900 };
+    if (i === 2) spec.doorAjar = { atS: 90, forS: 200, everyS: 900 };
+    if (i === 3) Object.assign(spec, { firstDefrostAtS: 30, defrostEveryS: 900, stuckDefrostForS: 360 });
     return spec;
   });
 }

@@ -1,12 +1,6 @@
 import { newApiKey, provisionTenant } from '../../gateway/identity/mod.ts';
-import {
-  createPool,
-  withTenant,
-  type Config,
-  type Logger,
-  type PoolClient,
-  type ThresholdParams,
-} from '../../schemas/mod.ts';
+import { createPool, withTenant, type Config, type Logger, type PoolClient } from '../../schemas/mod.ts';
+import { DEMO_RULES } from './demo-rules.ts';
 import { demoFleet, type FridgeSpec } from './fridge.model.ts';
 
 export const DEMO_LOGIN = { email: 'demo@vigil.local', password: 'vigil-demo-2026', name: 'Demo Admin' };
@@ -32,24 +26,6 @@ export interface DemoFleet {
   units: DemoUnit[];
 }
 
-/**
- * The high-temperature rule every demo unit gets: relative to its setpoint, so freezers and
- * chillers share it; defrosts and door openings do not count; hysteresis on the way back.
- */
-const HIGH_TEMP: ThresholdParams = {
-  metric: 'temperature',
-  op: '>',
-  relative_to_setpoint: true,
-  levels: [
-    { severity: 'critical', value: 10 },
-    { severity: 'warning', value: 4 },
-  ],
-  for_s: 10,
-  clear: { value: 2, for_s: 10 },
-  exclude_defrost: { recovery_s: 120 },
-  exclude_door: { grace_s: 30 },
-};
-
 async function createFleet(client: PoolClient, tenantId: string, specs: FridgeSpec[]): Promise<void> {
   const siteIds: string[] = [];
   for (const s of SITES) {
@@ -73,10 +49,24 @@ async function createFleet(client: PoolClient, tenantId: string, specs: FridgeSp
       ],
     );
   }
-  await client.query(
-    `INSERT INTO alert_rules (tenant_id, key, kind, name, params) VALUES ($1, 'high_temp', 'threshold', $2, $3)`,
-    [tenantId, 'Cabinet too warm', JSON.stringify(HIGH_TEMP)],
-  );
+  await keepDemoRules(client, tenantId);
+}
+
+/** The tenant-wide demo rules as `DEMO_RULES` defines them: added when missing, params kept current. */
+async function keepDemoRules(client: PoolClient, tenantId: string): Promise<void> {
+  for (const rule of DEMO_RULES) {
+    const params = JSON.stringify(rule.params);
+    const { rowCount } = await client.query(
+      `UPDATE alert_rules SET params = $1, kind = $2, updated_at = now()
+       WHERE key = $3 AND site_id IS NULL AND equipment_id IS NULL AND tenant_id = $4`,
+      [params, rule.kind, rule.key, tenantId],
+    );
+    if (!rowCount)
+      await client.query(
+        'INSERT INTO alert_rules (tenant_id, key, kind, name, params) VALUES ($1, $2, $3, $4, $5)',
+        [tenantId, rule.key, rule.kind, rule.name, params],
+      );
+  }
 }
 
 /**
@@ -113,12 +103,8 @@ export async function seedDemo(config: Config, log: Logger, unitCount = 20): Pro
          ORDER BY serial LIMIT $1`,
         [unitCount],
       );
-      // Keep the demo rule as this file defines it, across upgrades of the demo.
-      await client.query(
-        `UPDATE alert_rules SET params = $1, updated_at = now()
-         WHERE key = 'high_temp' AND site_id IS NULL AND equipment_id IS NULL AND tenant_id = $2`,
-        [JSON.stringify(HIGH_TEMP), id],
-      );
+      // Keep the demo rules as demo-rules.ts defines them, across upgrades of the demo.
+      await keepDemoRules(client, id);
       await client.query(
         'UPDATE equipment_api_keys SET revoked_at = now() WHERE revoked_at IS NULL AND equipment_id = ANY($1)',
         [rows.map((r) => r.id)],

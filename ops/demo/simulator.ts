@@ -1,6 +1,6 @@
 import type { Logger } from '../../schemas/mod.ts';
 import { publishReading, type JetStreamClient, type Names } from '../../streams/mod.ts';
-import { initialState, reading, seededRng, step, type FridgeState } from './fridge.model.ts';
+import { initialState, isSilent, reading, seededRng, step, type FridgeState } from './fridge.model.ts';
 import type { DemoUnit } from './seed.ts';
 
 export interface SimulatorOptions {
@@ -51,6 +51,7 @@ export function startSimulator(opts: SimulatorOptions): Simulator {
     const work = opts.units.map(async (unit) => {
       const next = step(unit.spec, states.get(unit.id)!, period / 1000, rng);
       states.set(unit.id, next);
+      if (isSilent(unit.spec, next.t)) return;
       try {
         await report(unit, reading(unit.spec, next, now));
       } catch (err) {

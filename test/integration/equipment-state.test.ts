@@ -186,6 +186,10 @@ test('the state endpoint and equipment.state events follow a unit from idle to f
         .find((e) => e.data.rules.some((r) => r.ruleKey === 'high_temp' && r.phase === 'firing')),
     );
     assert.equal(event.data.equipmentId, equipmentId);
+    assert.ok(
+      frames.filter((f) => f.event === 'equipment.state').every((f) => f.id === undefined),
+      'a live notice carries no id: a resume replays stored events only',
+    );
     assert.equal(event.data.rules.find((r) => r.ruleKey === 'high_temp')!.alertId, high.alertId);
     const stateFrames = frames.filter((f) => f.event === 'equipment.state').length;
     assert.ok(stateFrames < 5, `state events are per change, not per reading (${stateFrames})`);
