@@ -3,52 +3,16 @@
  * server's mapping like telemetry, frames decode, and bad frames are refused with a code.
  */
 import assert from 'node:assert/strict';
-import { randomBytes, randomUUID } from 'node:crypto';
-import { after, before, test } from 'node:test';
-import { loadConfig } from '../../schemas/mod.ts';
-import {
-  connectNats,
-  decodeDetections,
-  deleteNamespace,
-  detectionsPartition,
-  ensureStreams,
-  jetstream,
-  jetstreamManager,
-  names as namesFor,
-  publishDetections,
-  type JetStreamClient,
-  type JetStreamManager,
-  type JsMsg,
-  type NatsConnection,
-} from '../../streams/mod.ts';
+import { randomUUID } from 'node:crypto';
+import { test } from 'node:test';
+import { decodeDetections, detectionsPartition, publishDetections, type JsMsg } from '../../streams/mod.ts';
+import { natsNamespace, storedAsDelivered } from '../helpers/nats-namespace.ts';
 
-const ns = `t${randomBytes(4).toString('hex')}`;
-const config = loadConfig(process.env, { VIGIL_NS: ns, LOG_LEVEL: 'silent' });
-const names = namesFor(ns);
-let nc: NatsConnection;
-let js: JetStreamClient;
-let jsm: JetStreamManager;
+const fx = natsNamespace('detections-stream-test');
+const { ns, config, names } = fx;
 
-before(async () => {
-  nc = await connectNats(config, 'detections-stream-test');
-  jsm = await jetstreamManager(nc);
-  js = jetstream(nc);
-  await ensureStreams(jsm, names);
-});
-
-after(async () => {
-  await deleteNamespace(jsm, names);
-  await nc.drain();
-});
-
-async function stored(seq: number): Promise<JsMsg> {
-  const m = await jsm.streams.getMessage(names.detections.stream, { seq });
-  assert.ok(m, `stored message ${seq}`);
-  return {
-    subject: m.subject,
-    data: m.data,
-    timestampNanos: BigInt(m.time.getTime()) * 1_000_000n,
-  } as unknown as JsMsg;
+function stored(seq: number): Promise<JsMsg> {
+  return storedAsDelivered(fx.jsm, names.detections.stream, seq);
 }
 
 const frame = (ts: number) => ({
@@ -69,7 +33,7 @@ test('frames are stored under the partition the server computes, and decode to t
   for (let i = 0; i < 24; i++) {
     const tenant = randomUUID();
     const camera = randomUUID();
-    const ack = await publishDetections(js, names, tenant, camera, frame(Date.now()));
+    const ack = await publishDetections(fx.js, names, tenant, camera, frame(Date.now()));
     const msg = await stored(ack.seq);
     const token = Number(msg.subject.split('.').at(-1));
     assert.equal(token, detectionsPartition(tenant, camera, config.VIGIL_PARTITIONS));
@@ -90,8 +54,8 @@ test('the same frame published twice is stored once (message id = camera + frame
   const tenant = randomUUID();
   const camera = randomUUID();
   const ts = Date.now();
-  const a = await publishDetections(js, names, tenant, camera, frame(ts));
-  const b = await publishDetections(js, names, tenant, camera, frame(ts));
+  const a = await publishDetections(fx.js, names, tenant, camera, frame(ts));
+  const b = await publishDetections(fx.js, names, tenant, camera, frame(ts));
   assert.equal(b.duplicate, true);
   assert.equal(a.seq, b.seq);
 });
@@ -109,7 +73,7 @@ test('malformed frames decode to a coded rejection (dead-lettered by the consume
     [JSON.stringify({ ts: Date.now() - 30 * 86400_000, detections: [] }), 'TIMESTAMP_OUT_OF_RANGE'],
   ];
   for (const [body, code] of cases) {
-    const ack = await js.publish(names.detections.publish(tenant, camera), body);
+    const ack = await fx.js.publish(names.detections.publish(tenant, camera), body);
     const d = decodeDetections(await stored(ack.seq), ns, config);
     assert.equal(d.ok ? 'ok' : d.code, code, body);
   }

@@ -3,52 +3,16 @@
  * consumer checks a stored subject against must be exactly what the server appended.
  */
 import assert from 'node:assert/strict';
-import { randomBytes, randomUUID } from 'node:crypto';
-import { after, before, test } from 'node:test';
-import { loadConfig } from '../../schemas/mod.ts';
-import {
-  connectNats,
-  decodeTelemetry,
-  deleteNamespace,
-  ensureStreams,
-  jetstream,
-  jetstreamManager,
-  names as namesFor,
-  telemetryPartition,
-  type JetStreamClient,
-  type JetStreamManager,
-  type JsMsg,
-  type NatsConnection,
-} from '../../streams/mod.ts';
+import { randomUUID } from 'node:crypto';
+import { test } from 'node:test';
+import { decodeTelemetry, telemetryPartition, type JsMsg } from '../../streams/mod.ts';
+import { natsNamespace, storedAsDelivered } from '../helpers/nats-namespace.ts';
 
-const ns = `t${randomBytes(4).toString('hex')}`;
-const config = loadConfig(process.env, { VIGIL_NS: ns, LOG_LEVEL: 'silent' });
-const names = namesFor(ns);
-let nc: NatsConnection;
-let js: JetStreamClient;
-let jsm: JetStreamManager;
+const fx = natsNamespace('partition-mapping-test');
+const { ns, config, names } = fx;
 
-before(async () => {
-  nc = await connectNats(config, 'partition-mapping-test');
-  jsm = await jetstreamManager(nc);
-  js = jetstream(nc);
-  await ensureStreams(jsm, names);
-});
-
-after(async () => {
-  await deleteNamespace(jsm, names);
-  await nc.drain();
-});
-
-async function storedMessage(seq: number): Promise<JsMsg> {
-  const m = await jsm.streams.getMessage(names.telemetry.stream, { seq });
-  assert.ok(m, `stored message ${seq}`);
-  // What a consumer sees of it: subject, bytes and the stream timestamp.
-  return {
-    subject: m.subject,
-    data: m.data,
-    timestampNanos: BigInt(m.time.getTime()) * 1_000_000n,
-  } as unknown as JsMsg;
+function storedMessage(seq: number): Promise<JsMsg> {
+  return storedAsDelivered(fx.jsm, names.telemetry.stream, seq);
 }
 
 test('telemetryPartition equals the server mapping for a sample of units, and those subjects decode', async () => {
@@ -57,7 +21,10 @@ test('telemetryPartition equals the server mapping for a sample of units, and th
     // Mixed-case and plain tokens: the server hashes tokens exactly as published.
     const tenant = i % 3 === 0 ? randomUUID().toUpperCase() : randomUUID();
     const unit = randomUUID();
-    const ack = await js.publish(names.telemetry.publish(tenant, unit), JSON.stringify({ temperature: 1 }));
+    const ack = await fx.js.publish(
+      names.telemetry.publish(tenant, unit),
+      JSON.stringify({ temperature: 1 }),
+    );
     const msg = await storedMessage(ack.seq);
     const token = Number(msg.subject.split('.').at(-1));
     assert.equal(
@@ -77,7 +44,7 @@ test('a message published straight to another partition subject is refused as BA
   const unit = randomUUID();
   const right = telemetryPartition(tenant, unit, config.VIGIL_PARTITIONS);
   for (const p of [(right + 1) % config.VIGIL_PARTITIONS, 99]) {
-    const ack = await js.publish(
+    const ack = await fx.js.publish(
       `${names.telemetry.publish(tenant, unit)}.${p}`,
       JSON.stringify({ temperature: 1 }),
     );
