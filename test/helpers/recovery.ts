@@ -59,24 +59,7 @@ export async function dropRecoveryTenant(admin: Pool, tenantId: string): Promise
   await admin.query('DELETE FROM tenants WHERE id = $1', [tenantId]);
 }
 
-export async function waitFor<T>(
-  what: string,
-  probe: () => Promise<T | undefined | false>,
-  ms = 30_000,
-): Promise<T> {
-  const deadline = Date.now() + ms;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await probe();
-      if (v !== undefined && v !== false) return v;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`, { cause: last });
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+export { waitFor } from './wait.ts';
 
 /** Every consumer of the namespace's TELEMETRY and EVENTS streams has handled and acked all. */
 export async function consumersIdle(jsm: JetStreamManager, names: Names): Promise<boolean> {

@@ -18,6 +18,7 @@ import {
   telemetryPartition,
 } from '../../streams/mod.ts';
 import { apiFixture, type ApiFixture, type World } from '../helpers/app.ts';
+import { waitFor } from '../helpers/wait.ts';
 
 let fx: ApiFixture;
 let W: World;
@@ -39,25 +40,6 @@ const log: Logger = pino(
 // Device time: a recent past hour, so every reading is well inside the accepted range.
 const T0 = Math.floor((Date.now() - 50 * 60_000) / 1000) * 1000;
 const at = (s: number): number => T0 + s * 1000;
-
-async function waitFor<T>(
-  what: string,
-  probe: () => Promise<T | undefined | false>,
-  ms = 20_000,
-): Promise<T> {
-  const deadline = Date.now() + ms;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await probe();
-      if (v !== undefined && v !== false) return v;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`, { cause: last });
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 const startNode = (): Promise<ActorNode> =>
   startActorNode({
