@@ -58,7 +58,18 @@ export interface ConsumerOptions<T> {
   name: string;
   stream: string;
   durable: string;
-  filterSubject: string;
+  /**
+   * Subjects of `stream` to consume; omit to consume all of it. A consumer that takes the whole
+   * stream must omit it rather than repeat the stream's subject: on nats-server 2.9.10 (Debian
+   * bookworm's; fixed in 2.9.15) every consumer info — a reattach makes two — recounts a
+   * filtered consumer's pending messages by scanning its stream block message by message
+   * against each subject the filter matches, and when the consumer lags in the first half of
+   * the stream's last block the count comes back without a last sequence, so the server
+   * recounts it for every message it delivers: a sink restarted behind a backlog was then served
+   * a hundred readings a second while nats-server ran at a full core (issue 12, finding 3). An
+   * unfiltered consumer's count is arithmetic.
+   */
+  filterSubject?: string;
   /** Rejected messages go to `[ns.]dlq.<dlqSource>`. */
   dlqSource: string;
   mode: 'batch' | 'ordered';
@@ -260,7 +271,7 @@ export class ConsumerRunner<T> {
     const o = this.#o;
     return {
       durable_name: o.durable,
-      filter_subject: o.filterSubject,
+      ...(o.filterSubject === undefined ? {} : { filter_subject: o.filterSubject }),
       ack_policy: o.mode === 'ordered' ? AckPolicy.All : AckPolicy.Explicit,
       ack_wait: o.ackWaitMs * 1_000_000,
       // The server's own limit would drop a message silently; ours dead-letters it.
@@ -289,7 +300,7 @@ export class ConsumerRunner<T> {
         info !== null &&
         info.num_ack_pending === 0 &&
         info.ack_floor.stream_seq === resumeAfter &&
-        info.config.filter_subject === o.filterSubject &&
+        (info.config.filter_subject || undefined) === o.filterSubject &&
         info.config.ack_policy === AckPolicy.All;
       if (info && !clean) {
         o.log.info(
@@ -325,7 +336,14 @@ export class ConsumerRunner<T> {
         if (!info) throw err;
       }
     }
-    if (info.config.filter_subject !== o.filterSubject || info.config.ack_policy !== config.ack_policy) {
+    // The server omits an empty filter.
+    const filter = info.config.filter_subject || undefined;
+    const dropsWholeStreamFilter =
+      filter !== undefined && o.filterSubject === undefined && (await this.#isWholeStream(filter));
+    if (
+      (filter !== o.filterSubject && !dropsWholeStreamFilter) ||
+      info.config.ack_policy !== config.ack_policy
+    ) {
       o.log.warn(
         { consumer: o.name },
         'durable consumer has a different filter or ack policy; recreating it',
@@ -333,14 +351,24 @@ export class ConsumerRunner<T> {
       await o.jsm.consumers.delete(o.stream, o.durable);
       await o.jsm.consumers.add(o.stream, config);
     } else if (
+      // A durable made with the stream's own subject as its filter (before issue 12) loses the
+      // filter in place: it selects the same messages, and what was delivered and acked stays.
+      dropsWholeStreamFilter ||
       info.config.ack_wait !== config.ack_wait ||
       info.config.max_ack_pending !== config.max_ack_pending
     ) {
       await o.jsm.consumers.update(o.stream, o.durable, {
+        filter_subject: o.filterSubject,
         ack_wait: config.ack_wait,
         max_ack_pending: config.max_ack_pending,
       });
     }
+  }
+
+  /** Whether `filter` is the only subject of the stream, i.e. selects all of it. */
+  async #isWholeStream(filter: string): Promise<boolean> {
+    const { config } = await this.#o.jsm.streams.info(this.#o.stream);
+    return config.subjects?.length === 1 && config.subjects[0] === filter;
   }
 
   async #run(): Promise<void> {
