@@ -11,12 +11,20 @@ import type { KV } from '@nats-io/kv';
  * Staleness never compares clocks of two machines: every renewal bumps the entry's revision,
  * so a lease is stale when we have watched the same revision for `staleAfterMs` on our own
  * monotonic clock. A holder whose wall clock is off by hours is judged exactly like any other.
+ *
+ * A crashed holder need not be waited out: a holder that answers liveness probes says so in
+ * its lease (`probed`), and when the probe finds it gone (streams/liveness.ts: its NATS
+ * connection is closed) its lease is free at once. A lease without the flag — written by a
+ * node that does not answer, such as one of an older version — only ever goes by staleness:
+ * its silence would prove nothing.
  */
 interface LeaseValue {
   /** '' = released. */
   node: string;
   /** Holder's wall clock at the last renewal: for people reading the bucket, never compared. */
   at: number;
+  /** The holder answers liveness probes on the connection that renews this lease. */
+  probed?: true;
 }
 
 export interface LeaseOptions {
@@ -24,6 +32,16 @@ export interface LeaseOptions {
   staleAfterMs?: number;
   /** Monotonic clock in ms (default `performance.now`), injectable for tests. */
   clock?: () => number;
+  /**
+   * Leases this node takes say that it answers liveness probes (it must, from before it takes
+   * the first one until after it let the last one go, on the connection that writes them).
+   */
+  answersProbes?: boolean;
+  /**
+   * Whether the holder of a lease that says `probed` is gone for sure (streams/liveness.ts:
+   * "no responders"); anything short of that must answer false.
+   */
+  holderGone?: (node: string) => Promise<boolean>;
 }
 
 function isCasConflict(err: unknown): boolean {
@@ -36,7 +54,11 @@ export class PartitionLeases {
   readonly #node: string;
   readonly #staleAfterMs: number;
   readonly #clock: () => number;
+  readonly #answersProbes: boolean;
+  readonly #holderGone: ((node: string) => Promise<boolean>) | null;
   readonly #revisions = new Map<number, number>();
+  /** The renewal under way per partition: renewals of one lease run one after another. */
+  readonly #renewing = new Map<number, Promise<boolean>>();
   /** Another node's lease as we last saw it: its revision, and since when (our clock) it has not moved. */
   readonly #watched = new Map<number, { revision: number; since: number }>();
 
@@ -46,6 +68,8 @@ export class PartitionLeases {
     this.#node = nodeId;
     this.#staleAfterMs = opts.staleAfterMs ?? 15_000;
     this.#clock = opts.clock ?? (() => performance.now());
+    this.#answersProbes = opts.answersProbes ?? false;
+    this.#holderGone = opts.holderGone ?? null;
   }
 
   key(p: number): string {
@@ -53,16 +77,18 @@ export class PartitionLeases {
   }
 
   #encode(node: string): string {
-    return JSON.stringify({ node, at: Date.now() } satisfies LeaseValue);
+    const value: LeaseValue = { node, at: Date.now() };
+    if (node !== '' && this.#answersProbes) value.probed = true;
+    return JSON.stringify(value);
   }
 
   /**
-   * Take partition `p` if it is free, released, ours, held by a node known to be gone, or
-   * stale. A holder merely absent from our membership view is not enough: a node that has just
-   * started has not discovered the others yet, and must not take a partition from a live owner.
-   * Staleness is only ever established by calling this repeatedly (the callers retry every few
-   * hundred ms): the first call that sees a revision starts watching it. Returns whether we hold
-   * it now.
+   * Take partition `p` if it is free, released, ours, held by a node known to be gone (left
+   * the membership, or found gone by a liveness probe), or stale. A holder merely absent from
+   * our membership view is not enough: a node that has just started has not discovered the
+   * others yet, and must not take a partition from a live owner. Staleness is only ever
+   * established by calling this repeatedly (the callers retry every few hundred ms): the first
+   * call that sees a revision starts watching it. Returns whether we hold it now.
    */
   async acquire(p: number, goneNodes: ReadonlySet<string>): Promise<boolean> {
     const key = this.key(p);
@@ -82,7 +108,8 @@ export class PartitionLeases {
         holder.node === '' ||
         holder.node === this.#node ||
         goneNodes.has(holder.node) ||
-        this.#unchangedFor(p, entry.revision) > this.#staleAfterMs;
+        this.#unchangedFor(p, entry.revision) > this.#staleAfterMs ||
+        (holder.probed === true && this.#holderGone !== null && (await this.#holderGone(holder.node)));
       if (!free) return false;
       this.#revisions.set(p, await this.#kv.update(key, this.#encode(this.#node), entry.revision));
       this.#watched.delete(p);
@@ -104,8 +131,24 @@ export class PartitionLeases {
     return now - seen.since;
   }
 
-  /** Refresh a held lease; false means another node took it and we must stop at once. */
-  async renew(p: number): Promise<boolean> {
+  /**
+   * Refresh a held lease; false means another node took it and we must stop at once. Calls
+   * for one partition run one after another (the renewal timer and a commit may ask together,
+   * and two writes at one revision would fail each other).
+   */
+  renew(p: number): Promise<boolean> {
+    const next = (this.#renewing.get(p) ?? Promise.resolve(true))
+      .catch(() => undefined)
+      .then(() => this.#renewOnce(p));
+    this.#renewing.set(p, next);
+    const forget = (): void => {
+      if (this.#renewing.get(p) === next) this.#renewing.delete(p);
+    };
+    next.then(forget, forget);
+    return next;
+  }
+
+  async #renewOnce(p: number): Promise<boolean> {
     const rev = this.#revisions.get(p);
     if (rev === undefined) return false;
     try {

@@ -62,6 +62,7 @@ export {
 export { readDetectionsRange, type DetectionsRange, type DetectionsRangeResult } from './detections-range.ts';
 export { assignPartitions, partitionsOf, natsPartition, telemetryPartition } from './partitions.ts';
 export { PartitionLeases, type LeaseOptions } from './leases.ts';
+export { answerLiveness, LivenessProbe, type Liveness, type ProbeOptions } from './liveness.ts';
 export { isRevisionConflict, putAtRevision } from './kv-cas.ts';
 export { consumerMetrics } from './metrics.ts';
 export type { Msg, NatsConnection, Subscription } from '@nats-io/transport-node';

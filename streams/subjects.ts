@@ -14,6 +14,8 @@
  *                                             answered by the node running its pipeline
  *   [ns.]actor.<kind>.<p>.state               request/reply: one actor's live state, answered
  *                                             by the node serving partition p
+ *   [ns.]node.<node>.alive                    request/reply: answered by an actor node while its
+ *                                             NATS connection lives (streams/liveness.ts)
  */
 export interface Names {
   ns: string;
@@ -78,6 +80,10 @@ export interface Names {
     /** Request/reply subject answered by the node serving partition `p` of actor kind `kind`. */
     stateQuery(kind: string, p: number): string;
   };
+  nodes: {
+    /** Request/reply subject an actor node answers for as long as its NATS connection lives. */
+    alive(nodeId: string): string;
+  };
   consumer(name: string): string;
 }
 
@@ -131,6 +137,7 @@ export function names(ns = ''): Names {
     },
     cameras: { health: (c) => `${p}camera.${c}.health` },
     actors: { stateQuery: (kind, n) => `${p}actor.${kind}.${n}.state` },
+    nodes: { alive: (id) => `${p}node.${nodeToken(id)}.alive` },
     consumer: (name) => `${P}${name}`,
   };
 }
@@ -140,6 +147,15 @@ const TOKEN = /^[A-Za-z0-9_-]{1,64}$/;
 /** Subject tokens must be plain ids: no dots, wildcards or whitespace can sneak in. */
 export function isToken(s: string): boolean {
   return TOKEN.test(s);
+}
+
+/**
+ * A node id as one subject token. Ids are the operator's (`VIGIL_NODE_ID`) or Moleculer's
+ * (`<hostname>-<pid>`, where a hostname may hold dots): a plain id is kept as it is, anything
+ * else becomes `~` + its base64url, which no plain id can equal.
+ */
+function nodeToken(id: string): string {
+  return isToken(id) ? id : `~${Buffer.from(id, 'utf8').toString('base64url')}`;
 }
 
 /** Parse `[ns.]tele.<tenant>.<equipment>[.<p>]`; null when the shape is wrong. */

@@ -1,6 +1,9 @@
 import {
+  answerLiveness,
+  LivenessProbe,
   PartitionLeases,
   partitionsOf,
+  type Subscription,
   type JetStreamClient,
   type JetStreamManager,
   type KV,
@@ -17,8 +20,12 @@ import { KernelStore } from './store.ts';
  *
  * Ownership: who *should* own partition `p` is rendezvous hashing over the live nodes; a KV
  * lease (compare-and-set) makes the handover safe — the next owner starts once the previous one
- * has committed and released, or once the lease is stale (a crash). A node that restarts with
- * the same node id takes its own leases back at once.
+ * has committed and released, once the lease is stale, or at once when its holder is gone: it
+ * left the membership, or a liveness probe finds its NATS connection closed (a crash, even
+ * before the membership notices; streams/liveness.ts). A node that restarts with the same node
+ * id takes its own leases back at once. A holder that was taken over while it lived (cut off
+ * from NATS for a while) learns it at its next commit: every commit first renews the lease
+ * (compare-and-set), and a failed renewal stops the partition before anything is written.
  *
  * Commit protocol (per partition, every `commitEvery` messages or `commitIntervalMs`): under the
  * partition lock, the dirty actors' snapshots are taken as of the last handled message S; then,
@@ -42,7 +49,11 @@ import { KernelStore } from './store.ts';
  * without knowing which node that is.
  */
 export interface KernelDeps {
-  /** When given, the node answers live-state queries of the partitions it serves. */
+  /**
+   * The connection `kv` writes leases on. When given, the node answers live-state queries of
+   * the partitions it serves, answers liveness probes while it holds leases, and takes the
+   * leases of crashed holders without waiting for them to go stale.
+   */
   nc?: NatsConnection;
   js: JetStreamClient;
   jsm: JetStreamManager;
@@ -94,6 +105,17 @@ export interface KernelContext<Ref, Msg, State, Command, Event, Ctx> {
   commitIntervalMs: number;
 }
 
+/** Whether a lease holder is gone for sure: only a liveness probe's "no responders" says so. */
+function probeGone(deps: KernelDeps): ((node: string) => Promise<boolean>) | undefined {
+  if (!deps.nc) return undefined;
+  const probe = new LivenessProbe(deps.nc, deps.names);
+  return async (node) => {
+    const answer = await probe.probe(node);
+    if (answer === 'gone') deps.log.info({ holder: node }, 'lease holder is gone (no liveness responder)');
+    return answer === 'gone';
+  };
+}
+
 /** The kernel type of a kind: `KernelOf<typeof myKind>`. */
 export type KernelOf<K> =
   K extends ActorKind<infer R, infer M, infer S, infer C, infer E, infer X>
@@ -109,6 +131,8 @@ export class ActorKernel<Ref, Msg, State, Command, Event, Ctx> {
   #timer: NodeJS.Timeout | null = null;
   #debounce: NodeJS.Timeout | null = null;
   #stopping = false;
+  /** Answers liveness probes while this node may hold leases (see streams/liveness.ts). */
+  #liveness: Subscription | null = null;
 
   constructor(kind: ActorKind<Ref, Msg, State, Command, Event, Ctx>, deps: KernelDeps, opts: KernelOptions) {
     this.#deps = deps;
@@ -120,6 +144,8 @@ export class ActorKernel<Ref, Msg, State, Command, Event, Ctx> {
       store: new KernelStore(deps.kv, kind.name, kind.codec, snapshotKey, deps.log, logKey),
       leases: new PartitionLeases(deps.kv, kind.name, opts.nodeId, {
         staleAfterMs: opts.leaseStaleMs ?? 15_000,
+        answersProbes: deps.nc !== undefined,
+        holderGone: probeGone(deps),
       }),
       log: deps.log,
       logKey,
@@ -146,8 +172,19 @@ export class ActorKernel<Ref, Msg, State, Command, Event, Ctx> {
     return nodes.includes(this.#opts.nodeId) ? nodes : [...nodes, this.#opts.nodeId];
   }
 
+  /**
+   * Answer liveness probes from before the first lease is taken: the subscription goes out on
+   * the connection ahead of any lease write, so no holder is ever seen without it.
+   */
+  #answerProbes(): void {
+    const nc = this.#deps.nc;
+    if (nc && !this.#liveness && !this.#stopping)
+      this.#liveness = answerLiveness(nc, this.#deps.names, this.#opts.nodeId);
+  }
+
   /** Take the partitions this node should own, and re-check every `rebalanceEveryMs`. */
   start(): void {
+    this.#answerProbes();
     this.rebalance();
     this.#timer = setInterval(() => this.rebalance(), this.#opts.rebalanceEveryMs ?? 5000);
     this.#timer.unref();
@@ -161,6 +198,7 @@ export class ActorKernel<Ref, Msg, State, Command, Event, Ctx> {
    * like any other.
    */
   async reclaim(): Promise<void> {
+    this.#answerProbes();
     const count = this.#deps.partitions;
     const holders = await Promise.all(Array.from({ length: count }, (_, p) => this.#ctx.leases.holder(p)));
     holders.forEach((holder, p) => {
@@ -204,6 +242,9 @@ export class ActorKernel<Ref, Msg, State, Command, Event, Ctx> {
     const workers = [...this.#workers.values()];
     this.#workers.clear();
     await Promise.all([...workers.map((w) => w.stop()), ...this.#retiring.values()]);
+    // Every lease is released (or, fenced, no longer ours): silence now means what it says.
+    this.#liveness?.unsubscribe();
+    this.#liveness = null;
   }
 
   health(): KernelHealth {

@@ -378,9 +378,26 @@ export class PartitionWorker<Ref, Msg, State, Command, Event, Ctx> {
     };
   }
 
-  /** Index, snapshots, then (only if every one landed) the checkpoint, then the index again. */
+  /**
+   * Renew the lease before a write. An owner taken over while it lived (cut off from NATS
+   * long enough for a probe to find it gone, or paused past staleness) fails here and stops
+   * before it writes a thing, even where the new owner has written nothing yet that a
+   * compare-and-set of its own would trip on.
+   */
+  async #confirmLease(): Promise<void> {
+    if (!(await this.#k.leases.renew(this.p))) this.#fence('lease', null);
+  }
+
+  /** Lease, index, snapshots, then (only if every one landed) the checkpoint, then the index again. */
   async #persist(taken: Taken<Ref, State, Ctx>[], seq: number): Promise<void> {
-    await this.#indexBefore(taken);
+    try {
+      await this.#confirmLease();
+      await this.#indexBefore(taken);
+    } catch (err) {
+      // Nothing stored yet: the next commit writes them, or a later checkpoint would pass them by.
+      for (const t of taken) this.#dirty.add(t.actor);
+      throw err;
+    }
     const results = await Promise.allSettled(taken.map((t) => this.#putSnapshot(t)));
     const failed = results.findIndex((r) => r.status === 'rejected');
     if (failed >= 0) {
@@ -441,6 +458,7 @@ export class PartitionWorker<Ref, Msg, State, Command, Event, Ctx> {
     // A commit may be writing this actor's snapshot: two writes at one revision would conflict.
     await this.#writing;
     const t = this.#take(actor);
+    await this.#confirmLease();
     await this.#indexBefore([t]);
     await this.#putSnapshot(t);
     this.#dirty.delete(actor);

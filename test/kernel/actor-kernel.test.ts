@@ -125,7 +125,10 @@ async function deadLetters(): Promise<number> {
   return (await jsm.streams.info(names.dlq.stream)).state.messages;
 }
 
-/** A counter node in a child process; resolves once it serves `partitions` partitions. */
+/**
+ * A counter node in a child process; resolves once it serves `partitions` partitions, and
+ * fails if that takes a minute.
+ */
 async function startChild(nodeId: string, partitions: number, leaseStaleMs = 15_000): Promise<ChildProcess> {
   const child = spawn(process.execPath, ['--import', 'tsx', 'test/kernel/counter-node.ts'], {
     env: {
@@ -140,12 +143,14 @@ async function startChild(nodeId: string, partitions: number, leaseStaleMs = 15_
   children.add(child);
   child.once('exit', () => children.delete(child));
   const lines = createInterface({ input: child.stdout! });
+  let timer: NodeJS.Timeout | undefined;
   await new Promise<void>((resolve, reject) => {
     child.once('exit', (code) => reject(new Error(`counter node ${nodeId} exited (${code})`)));
     lines.on('line', (line) => {
       if (line === `serving ${partitions}`) resolve();
     });
-  });
+    timer = setTimeout(() => reject(new Error(`counter node ${nodeId} never served ${partitions}`)), 60_000);
+  }).finally(() => clearTimeout(timer));
   return child;
 }
 
@@ -153,6 +158,30 @@ async function kill(child: ChildProcess): Promise<void> {
   const gone = new Promise((r) => child.once('exit', r));
   child.kill('SIGKILL');
   await gone;
+}
+
+/**
+ * 3 000 messages over 20 keys (`<prefix>0`…) published as a stream that keeps coming; `child`
+ * is SIGKILLed once it has committed part of it, while the rest is still being published.
+ */
+async function killMidStream(
+  child: ChildProcess,
+  prefix: string,
+): Promise<{ keys: string[]; all: number[]; publisher: Promise<void> }> {
+  const keys = Array.from({ length: 20 }, (_, k) => `${prefix}${k}`);
+  const all = Array.from({ length: 3000 }, (_, i) => i + 1);
+  let sent = 0;
+  const publisher = (async () => {
+    for (let i = 0; i < all.length; i += 50) {
+      await Promise.all(all.slice(i, i + 50).map((n) => publish(keys[n % keys.length]!, n)));
+      sent = i + 50;
+      await sleep(5);
+    }
+  })();
+  await waitFor('some messages committed', async () => ((await stored(`${prefix}1`))?.n ?? 0) > 20);
+  await kill(child);
+  assert.ok(sent < all.length, 'killed mid-stream');
+  return { keys, all, publisher };
 }
 
 /** Two node ids between which rendezvous hashing splits the counter partitions. */
@@ -262,26 +291,84 @@ describe('a second actor kind on the kernel', () => {
   test('a node SIGKILLed mid-stream: its restart loses nothing and applies nothing twice', async () => {
     const nodeId = `${ns}-k`;
     let child = await startChild(nodeId, COUNTER_PARTITIONS);
-    const keys = Array.from({ length: 20 }, (_, k) => `m${k}`);
-    const all = Array.from({ length: 3000 }, (_, i) => i + 1);
-    let sent = 0;
-    const publisher = (async () => {
-      for (let i = 0; i < all.length; i += 50) {
-        await Promise.all(all.slice(i, i + 50).map((n) => publish(keys[n % keys.length]!, n)));
-        sent = i + 50;
-        await sleep(5);
-      }
-    })();
-    // Killed once it has committed part of the stream, while the rest is still coming.
-    await waitFor('some messages committed', async () => ((await stored('m1'))?.n ?? 0) > 20);
-    await kill(child);
-    assert.ok(sent < all.length, 'killed mid-stream');
+    const { keys, all, publisher } = await killMidStream(child, 'm');
     // The same node id: it takes its own leases back at once.
     child = await startChild(nodeId, COUNTER_PARTITIONS);
     await publisher;
     await allStored(expected(keys, all));
     assert.equal(await deadLetters(), 0);
     child.kill('SIGTERM');
+  });
+
+  test('a node SIGKILLed mid-stream is replaced by a node with a new id at once: nothing lost or applied twice', async () => {
+    // Leases that never go stale in this test: only the liveness probe can explain a takeover.
+    const staleMs = 600_000;
+    const old = `${ns}-n1`;
+    const child = await startChild(old, COUNTER_PARTITIONS, staleMs);
+    const { keys, all, publisher } = await killMidStream(child, 'r');
+    const held = await Promise.all(
+      Array.from({ length: COUNTER_PARTITIONS }, async (_, p) => (await kv.get(`lease.counter.${p}`))!),
+    );
+    assert.deepEqual(
+      held.map((e) => e.json<{ node: string; probed?: boolean }>()).map((v) => [v.node, v.probed]),
+      held.map(() => [old, true]),
+      'the dead node holds every lease, and said it answers probes',
+    );
+
+    const fresh = `${ns}-n2`;
+    const replacement = await startChild(fresh, COUNTER_PARTITIONS, staleMs);
+    for (let p = 0; p < COUNTER_PARTITIONS; p++) {
+      const e = (await kv.get(`lease.counter.${p}`))!;
+      assert.equal(e.json<{ node: string }>().node, fresh, `lease of partition ${p} taken over`);
+      assert.ok(e.revision > held[p]!.revision);
+    }
+    await publisher;
+    await allStored(expected(keys, all));
+    assert.equal(await deadLetters(), 0);
+    replacement.kill('SIGTERM');
+    await new Promise((r) => replacement.once('exit', r));
+  });
+
+  test('an owner whose lease was taken while it lived stops at its next commit, writing nothing', async () => {
+    const nodeId = `${ns}-f`;
+    // Renewals and staleness far off: only the commit itself can notice the takeover.
+    const k = new ActorKernel(
+      counterKind(ns, names, js),
+      { nc, js, jsm, kv, names, log, partitions: COUNTER_PARTITIONS },
+      {
+        nodeId,
+        liveNodes: () => [nodeId],
+        goneNodes: () => [],
+        leaseRenewMs: 60_000,
+        leaseStaleMs: 600_000,
+        acquireRetryMs: 50,
+        commitIntervalMs: 100,
+      },
+    );
+    k.start();
+    try {
+      const key = 'fenced';
+      const p = natsPartition([key], COUNTER_PARTITIONS);
+      const phase = (): string | undefined => k.health().partitions.find((x) => x.partition === p)?.phase;
+      await waitFor('partition served', async () => phase() === 'serving');
+      await publish(key, 1);
+      await waitFor('the first message committed', async () => (await stored(key))?.n === 1);
+      const checkpoint = async (): Promise<number | undefined> => (await kv.get(`cp.counter.${p}`))?.revision;
+      const cpBefore = await waitFor('the checkpoint written', checkpoint);
+      const snapBefore = (await kv.get(`counter.${key}`))!.revision;
+
+      // Another node takes the lease over (this one was cut off long enough) and has written
+      // nothing else yet: no snapshot or checkpoint compare-and-set would trip the old owner.
+      await kv.put(`lease.counter.${p}`, JSON.stringify({ node: 'usurper', at: Date.now() }));
+      await publish(key, 2);
+      await waitFor('the old owner stopped serving', async () => phase() !== 'serving');
+      assert.equal((await kv.get(`counter.${key}`))!.revision, snapBefore, 'no snapshot written');
+      assert.equal((await stored(key))?.n, 1);
+      assert.equal(await checkpoint(), cpBefore, 'no checkpoint written');
+      assert.equal((await kv.get(`lease.counter.${p}`))!.json<{ node: string }>().node, 'usurper');
+    } finally {
+      await k.stop();
+    }
   });
 
   test('a timer whose node is killed before its time fires exactly once on the new owner', async () => {

@@ -27,7 +27,8 @@ const names = namesFor(ns);
 const kv = await ensureSnapshotBucket(js, names);
 const kernel = new ActorKernel(
   counterKind(ns, names, js),
-  { js, jsm, kv, names, log, partitions: COUNTER_PARTITIONS },
+  // nc: it answers liveness probes, and takes the leases of holders found gone.
+  { nc, js, jsm, kv, names, log, partitions: COUNTER_PARTITIONS },
   {
     nodeId,
     liveNodes: () => [nodeId],
