@@ -4,7 +4,9 @@
  *
  *   cold       a node starting in a namespace nobody owns (no leases to wait for)
  *   same id    restarted under the id it had (VIGIL_NODE_ID): it takes its own leases back
- *   new id     restarted under a new id: it must wait for the dead node's leases to go stale
+ *   new id     restarted under a new id: it takes the dead node's leases once a liveness probe
+ *              finds that node's NATS connection gone (streams/liveness.ts), not after they
+ *              go stale
  *
  * "total" is from spawning the process to every partition serving; "node" leaves out loading
  * the modules (from the call to startActorNode). Then, per way, when each step of the start
