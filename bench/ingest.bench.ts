@@ -20,7 +20,7 @@ import { parseArgs } from 'node:util';
 import { connect } from '@nats-io/transport-node';
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { ActorNodeHealth } from '../actors/mod.ts';
-import { stackStatus } from '../ops/stack/mod.ts';
+import { resolveDurability, stackStatus } from '../ops/stack/mod.ts';
 import { createClickHouse, createPool, loadConfig, migrate, type Config, type Pool } from '../schemas/mod.ts';
 import {
   deleteNamespace,
@@ -367,10 +367,12 @@ function report(opts: Options, config: Config, f: Figures): Record<string, unkno
   const rawRate = f.raw ? rate(f.raw.messages, f.raw.totalMs) : null;
   const e2e = rate(n, bothMs);
   const ratio = rawRate ? e2e / rawRate : null;
+  const durability = resolveDurability(process.env);
   const lines: string[] = [];
   lines.push('');
   lines.push(
     `Vigil ingest bench: ${n} readings over ${opts.units} units, ${config.VIGIL_PARTITIONS} partitions, ` +
+      `JetStream ${durability === 'always' ? 'VIGIL_DURABLE=always (on disk before the ack)' : 'default durability'}, ` +
       `${opts.batch} publishes in flight, ${opts.rate === null ? 'unpaced' : `paced at ${opts.rate}/s`}, ` +
       `${opts.splitSinks ? 'sinks in their own node, ' : ''}` +
       `namespace ${opts.namespace}`,
@@ -446,6 +448,7 @@ function report(opts: Options, config: Config, f: Figures): Record<string, unkno
     pacedRatePerS: opts.rate,
     splitSinks: opts.splitSinks,
     namespace: opts.namespace,
+    durability,
     rawReadingsPerS: rawRate,
     publishReadingsPerS: rate(n, c.publishMs),
     pgReadingsPerS: rate(n, c.pgMs),

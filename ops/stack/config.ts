@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { resolveDurability } from './durability.ts';
 import { StackError } from './errors.ts';
 import type { StackConfig, StackPorts, StackUrls } from './types.ts';
 
@@ -88,5 +89,6 @@ export function resolveStackConfig(env: NodeJS.ProcessEnv = process.env): StackC
     ports: resolvePorts(env),
     urls: resolveStack(env),
     startTimeoutMs: intFromEnv(env, 'VIGIL_STACK_TIMEOUT_MS', 120_000, 1_000, 3_600_000),
+    durability: resolveDurability(env),
   };
 }

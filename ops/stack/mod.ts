@@ -30,6 +30,7 @@ export {
   type TimescaleClusterUrl,
 } from './orchestrate.ts';
 export { tailFile } from './process.ts';
+export { hasSynchronousWrites, resolveDurability, type Durability } from './durability.ts';
 
 /** Partitions per stream (VIGIL_PARTITIONS, default 8): the NATS mappings and the app must agree. */
 export const PARTITIONS: number = resolvePartitions(process.env);

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { connect } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
 import { LOOPBACK } from './config.ts';
+import { setSynchronousWrites } from './durability.ts';
 import { requireExecutable } from './packages.ts';
 import {
   confString,
@@ -43,6 +44,10 @@ export function createNatsService(cfg: StackConfig, log: Logger): ManagedService
     logFile,
     async prepare() {
       fs.mkdirSync(dir, { recursive: true });
+      // Applied on every start, both ways, so unsetting VIGIL_DURABLE really turns it off.
+      setSynchronousWrites(path.join(dir, 'jetstream'), cfg.durability === 'always');
+      if (cfg.durability === 'always')
+        log.info({ dir }, 'VIGIL_DURABLE=always: JetStream writes reach disk before the ack');
       const conf = renderTemplate(confTemplate('nats.conf'), {
         PORT: cfg.ports.nats,
         MONITOR_PORT: cfg.ports.natsMonitor,

@@ -151,6 +151,13 @@ export async function ensureStack(opts: StackOptions = {}): Promise<StackUrls> {
       }
     });
   }
+  if (cfg.urls.external.nats && cfg.durability === 'always') {
+    // The setting acts on the embedded server's store; an external server has its own.
+    log.warn(
+      { url: cfg.urls.natsUrl },
+      'VIGIL_DURABLE=always does not reach an external NATS: set `sync_interval: always` in its jetstream block (2.10+)',
+    );
+  }
   for (const name of SERVICE_NAMES.filter((n) => cfg.urls.external[n])) {
     if (!(await PROBES[name](urlOf(cfg.urls, name)))) {
       log.warn({ service: name, url: urlOf(cfg.urls, name) }, 'external service is not answering');

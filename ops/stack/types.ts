@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import type { Durability } from './durability.ts';
 
 export type ServiceName = 'nats' | 'postgres' | 'clickhouse' | 'redis';
 /** The private TimescaleDB cluster is optional and started on request (`stack timescale`). */
@@ -32,6 +33,8 @@ export interface StackConfig {
   ports: StackPorts;
   urls: StackUrls;
   startTimeoutMs: number;
+  /** VIGIL_DURABLE: when the embedded NATS may acknowledge a stored message (see durability.ts). */
+  durability: Durability;
 }
 
 export interface StackOptions {
