@@ -294,7 +294,8 @@ export async function runReference(
     await until(
       'the reference run to settle',
       async () => (await idle(env, names)) && stored(env, tenant, input.length),
-      180_000,
+      // Proportional to the input: the long fault run's reference replays ~75 000 readings.
+      Math.max(180_000, input.length * 10),
     );
   } finally {
     await unwatch();
@@ -414,7 +415,8 @@ export async function runWithCrashes(
     await until(
       'the interrupted run to settle',
       async () => (await idle(env, names)) && stored(env, tenant, input.length),
-      180_000,
+      // Proportional to the input: the long fault run's reference replays ~75 000 readings.
+      Math.max(180_000, input.length * 10),
     );
     settledAt = performance.now();
   } finally {
