@@ -17,20 +17,18 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { chSql, createClickHouse, createLogger, createPool, loadConfig, migrate } from '../schemas/mod.ts';
+import { chSql, createClickHouse, createPool, loadConfig, migrate } from '../schemas/mod.ts';
 import {
-  ConsumerRunner,
   DLQ_HEADERS,
   connectNats,
-  decodeDetections,
   deleteNamespace,
   ensureStreams,
   jetstream,
   jetstreamManager,
   names as namesFor,
-  type StoredDetections,
 } from '../streams/mod.ts';
 import { apiFixture } from '../test/helpers/app.ts';
+import { detectionsConsumer } from '../test/helpers/detections-consumer.ts';
 import { detectionsCases, prng, telemetryCases } from '../test/helpers/fuzz.ts';
 import { ChildNode, REPO_ROOT } from './lib/child.ts';
 import { dropTenant, seedTenant } from './lib/seed.ts';
@@ -206,26 +204,8 @@ async function telemetryPhase(): Promise<() => Promise<void>> {
 
 async function detectionsPhase(): Promise<() => Promise<void>> {
   const started = performance.now();
-  let handled = 0;
-  // The consumer loop every Vigil consumer runs, decoding with the DETECTIONS decoder: what a
-  // camera actor is fed, and what it dead-letters (as in test/integration/fuzz.test.ts).
-  const runner = new ConsumerRunner<StoredDetections>({
-    js,
-    jsm,
-    names,
-    log: createLogger(config, 'fuzz-detections'),
-    name: 'fuzz-detections',
-    stream: names.detections.stream,
-    durable: 'fuzz_detections',
-    filterSubject: names.detections.all,
-    dlqSource: 'detections',
-    mode: 'batch',
-    decode: (msg) => decodeDetections(msg, ns, config),
-    handle: async (batch) => {
-      handled += batch.length;
-    },
-  });
-  await runner.start();
+  const consumer = detectionsConsumer({ js, jsm, names, config, name: 'fuzz-detections' });
+  await consumer.runner.start();
   const cameras = Array.from({ length: 16 }, () => randomUUID());
   const t0 = Date.now() - 1_200_000;
   let g = 0;
@@ -257,13 +237,13 @@ async function detectionsPhase(): Promise<() => Promise<void>> {
   }
   await drained(names.detections.stream);
   const totalMs = performance.now() - started;
-  const stats = runner.stats();
-  await runner.stop();
+  const stats = consumer.runner.stats();
+  await consumer.runner.stop();
   return async () => {
     const a = accounting(dlq.get(names.detections.stream), detectionsBad);
     out.push(
       `detections over NATS: ${published} messages in ${(totalMs / 1000).toFixed(0)} s`,
-      `  good: ${good}; handled by the consumer ${handled}; consumer running at the end: ${stats.running}`,
+      `  good: ${good}; handled by the consumer ${consumer.handled()}; consumer running at the end: ${stats.running}`,
       `  bad: ${detectionsBad.size} stored + ${refused} refused at publish (over the stream's size limit); ` +
         `in the DLQ ${a.inDlq}; DLQ entries for good messages ${a.forGood}; without a reason ${a.noReason}; INTERNAL ${a.internal}`,
       `  DLQ codes: ${a.codes}`,

@@ -19,10 +19,8 @@ import {
   type Pool,
 } from '../../schemas/mod.ts';
 import {
-  ConsumerRunner,
   DLQ_HEADERS,
   connectNats,
-  decodeDetections,
   deleteNamespace,
   ensureStreams,
   jetstream,
@@ -32,9 +30,9 @@ import {
   type JetStreamManager,
   type Names,
   type NatsConnection,
-  type StoredDetections,
 } from '../../streams/mod.ts';
 import { apiFixture, type ApiFixture, type World } from '../helpers/app.ts';
+import { detectionsConsumer, type DetectionsConsumer } from '../helpers/detections-consumer.ts';
 import { badBodies, detectionsCases, prng, telemetryCases } from '../helpers/fuzz.ts';
 import { routeTable, sample, urlFor } from '../helpers/openapi.ts';
 
@@ -219,37 +217,19 @@ describe('fuzzing detections over NATS', () => {
   let nc: NatsConnection;
   let js: JetStreamClient;
   let jsm: JetStreamManager;
-  let runner: ConsumerRunner<StoredDetections> | null = null;
-  let handled = 0;
+  let consumer: DetectionsConsumer | null = null;
 
   before(async () => {
     nc = await connectNats(config, 'fuzz-detections');
     jsm = await jetstreamManager(nc);
     js = jetstream(nc);
     await ensureStreams(jsm, names);
-    // The consumer loop every Vigil consumer runs, decoding with the DETECTIONS decoder: what a
-    // camera actor is fed, and what it dead-letters.
-    runner = new ConsumerRunner<StoredDetections>({
-      js,
-      jsm,
-      names,
-      log: createLogger(config, 'fuzz-detections'),
-      name: 'fuzz-detections',
-      stream: names.detections.stream,
-      durable: 'fuzz_detections',
-      filterSubject: names.detections.all,
-      dlqSource: 'detections',
-      mode: 'batch',
-      decode: (msg) => decodeDetections(msg, ns, config),
-      handle: async (batch) => {
-        handled += batch.length;
-      },
-    });
-    await runner.start();
+    consumer = detectionsConsumer({ js, jsm, names, config, name: 'fuzz-detections' });
+    await consumer.runner.start();
   });
 
   after(async () => {
-    await runner?.stop();
+    await consumer?.runner.stop();
     if (jsm) await deleteNamespace(jsm, names);
     await nc?.drain();
   });
@@ -280,8 +260,8 @@ describe('fuzzing detections over NATS', () => {
     bad.set((await js.publish(`${ns}.det.${tenantId}.not-a-token!`, '{}')).seq, 'subject: bad camera token');
     await waitSettled(jsm, names.detections.stream);
     assertAccounted(await deadLetters(jsm, names, names.detections.stream), bad, good);
-    assert.equal(handled, good.length);
-    assert.equal(runner!.stats().running, true);
+    assert.equal(consumer!.handled(), good.length);
+    assert.equal(consumer!.runner.stats().running, true);
   });
 });
 
