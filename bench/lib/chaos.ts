@@ -411,6 +411,8 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosResult> {
         clearInterval(sampler);
       }
       const downMs = performance.now() - t0Fault;
+      // Counted now: the recovery below may take minutes at the base rate.
+      const ackedDuring = pub.total - ackedBefore;
       const [backlogPeak, recoverMs] = await recover(performance.now(), steadyLevel(before), peak);
       const r: FaultResult = {
         fault,
@@ -418,7 +420,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosResult> {
         recoverMs,
         backlogPeak,
         publishRetries: pub.retries - retriesBefore,
-        ackedPerS: Math.round(((pub.total - ackedBefore) * 1000) / downMs),
+        ackedPerS: Math.round((ackedDuring * 1000) / downMs),
       };
       results.push(r);
       opts.log(
