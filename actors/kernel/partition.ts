@@ -579,7 +579,10 @@ export class PartitionWorker<Ref, Msg, State, Command, Event, Ctx> {
       if (again !== undefined && again <= now) {
         // A decider that does not move its wake past a wake-up would spin: hold it until its state changes.
         this.#wakes.delete(key);
-        this.#k.log.warn({ [this.#k.logKey]: key, wakeAt: again }, 'actor woke but still wants waking now');
+        // A kind that declined the wake (null: e.g. its readings are still in the stream, during
+        // a replay of old data) is waiting by design, once per message: not worth a warning.
+        if (command !== null)
+          this.#k.log.warn({ [this.#k.logKey]: key, wakeAt: again }, 'actor woke but still wants waking now');
       }
     }
     this.#arm();
