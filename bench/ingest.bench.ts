@@ -45,7 +45,7 @@ import {
   seedTenant,
   type BenchTenant,
 } from './lib/seed.ts';
-import { SseClient } from './lib/sse-client.ts';
+import { SseClient } from '../test/helpers/sse-client.ts';
 import { rate, summarize, type Summary } from './lib/stats.ts';
 import { InFlightWindow } from './lib/window.ts';
 
@@ -546,9 +546,11 @@ async function run(opts: Options): Promise<void> {
 
     const prober = new Prober(js, names, tenant, { breach: PROBE_BREACH_C, clear: PROBE_CLEAR_C });
     cleanups.push({ what: 'stop probing', run: async () => prober.stopFiring() });
-    const sse = await SseClient.open(`${gateway.ready.url}/v1/stream?kind=alert`, gateway.ready.token, (f) =>
-      prober.onFrame(f),
-    );
+    const sse = await SseClient.open(`${gateway.ready.url}/v1/stream?kind=alert`, {
+      token: gateway.ready.token,
+      onFrame: (f) => prober.onFrame(f),
+      requireOk: true,
+    });
     cleanups.push({ what: 'close the SSE stream', run: () => sse.close() });
     for (let i = 0; i < 2; i++) {
       if (!(await prober.roundTrip(30_000))) {

@@ -1,5 +1,5 @@
 import { publishReading, type JetStreamClient, type Names } from '../../streams/mod.ts';
-import type { SseFrame } from './sse-client.ts';
+import type { SseFrame } from '../../test/helpers/sse-client.ts';
 
 /**
  * Publish → SSE latency, measured with a dedicated probe unit: every `intervalMs` it publishes

@@ -1,6 +1,7 @@
 /**
  * A private NATS namespace for one test file: its own streams under a random `VIGIL_NS`,
- * created before the file's tests and deleted after them. Call at module top level.
+ * created before the file's tests and deleted after them. Call at module top level, before the
+ * file's own hooks: the connection is open in them. Logs are silent unless LOG_LEVEL is set.
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -29,11 +30,19 @@ export interface NatsNamespace {
   jsm: JetStreamManager;
 }
 
-export function natsNamespace(clientName: string): NatsNamespace {
+export interface NatsNamespaceOptions {
+  /** Stops what still uses the namespace (actor nodes, servers) before its streams are deleted. */
+  beforeDelete?: () => Promise<void>;
+}
+
+export function natsNamespace(clientName: string, options: NatsNamespaceOptions = {}): NatsNamespace {
   const ns = `t${randomBytes(4).toString('hex')}`;
   const fx = {
     ns,
-    config: loadConfig(process.env, { VIGIL_NS: ns, LOG_LEVEL: 'silent' }),
+    config: loadConfig(process.env, {
+      VIGIL_NS: ns,
+      ...(process.env['LOG_LEVEL'] ? {} : { LOG_LEVEL: 'silent' as const }),
+    }),
     names: namesFor(ns),
   } as NatsNamespace;
   before(async () => {
@@ -43,6 +52,8 @@ export function natsNamespace(clientName: string): NatsNamespace {
     await ensureStreams(fx.jsm, fx.names);
   });
   after(async () => {
+    await options.beforeDelete?.();
+    if (!fx.nc) return;
     await deleteNamespace(fx.jsm, fx.names);
     await fx.nc.drain();
   });

@@ -1,6 +1,6 @@
 /**
  * Setup shared by the restart and crash tests: a tenant with one site, units and one threshold
- * rule written as the superuser (setup, not a code path under test), and a poll helper.
+ * rule written as the superuser (setup, not a code path under test).
  */
 import { randomBytes } from 'node:crypto';
 import type { JetStreamManager, Names } from '../../streams/mod.ts';
@@ -58,8 +58,6 @@ export async function dropRecoveryTenant(admin: Pool, tenantId: string): Promise
   await admin.query('DELETE FROM telemetry WHERE tenant_id = $1', [tenantId]);
   await admin.query('DELETE FROM tenants WHERE id = $1', [tenantId]);
 }
-
-export { waitFor } from './wait.ts';
 
 /** Every consumer of the namespace's TELEMETRY and EVENTS streams has handled and acked all. */
 export async function consumersIdle(jsm: JetStreamManager, names: Names): Promise<boolean> {

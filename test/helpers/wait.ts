@@ -1,8 +1,15 @@
-/** Polls `probe` every 100 ms until it yields a value (not undefined or false), or times out. */
+/**
+ * The one poll of the test suite: `probe` until it answers something other than `undefined` or
+ * `false`, every `everyMs`, for at most `ms`. A probe that throws is retried (the service may not
+ * be up yet); its last error is the cause of the timeout.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+
 export async function waitFor<T>(
   what: string,
-  probe: () => Promise<T | undefined | false>,
-  ms = 30_000,
+  probe: () => Promise<T | undefined | false> | T | undefined | false,
+  ms = 60_000,
+  everyMs = 100,
 ): Promise<T> {
   const deadline = Date.now() + ms;
   let last: unknown;
@@ -14,6 +21,6 @@ export async function waitFor<T>(
       last = err;
     }
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`, { cause: last });
-    await new Promise((r) => setTimeout(r, 100));
+    await sleep(everyMs);
   }
 }

@@ -27,9 +27,9 @@ import {
   dropRecoveryTenant,
   RECOVERY_RULE,
   seedRecoveryTenant,
-  waitFor,
   type RecoveryTenant,
 } from '../helpers/recovery.ts';
+import { waitFor } from '../helpers/wait.ts';
 
 const ns = `t${randomBytes(4).toString('hex')}`;
 const config = loadConfig(process.env, {

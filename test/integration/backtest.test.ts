@@ -12,6 +12,7 @@ import { startActorNode, type ActorNode } from '../../actors/mod.ts';
 import type { AlertEvent } from '../../schemas/mod.ts';
 import { deleteNamespace, ensureSnapshotBucket, publishReading } from '../../streams/mod.ts';
 import { apiFixture, type ApiFixture, type World } from '../helpers/app.ts';
+import { waitFor } from '../helpers/wait.ts';
 
 let fx: ApiFixture;
 let W: World;
@@ -37,15 +38,6 @@ after(async () => {
   await deleteNamespace(fx.deps.jsm, fx.deps.names);
   await fx?.close();
 });
-
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined>): Promise<T> {
-  for (let i = 0; i < 300; i++) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
 
 const RULES = {
   press_hi: {

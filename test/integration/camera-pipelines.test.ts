@@ -20,6 +20,7 @@ import {
 } from '../../streams/mod.ts';
 import { apiFixture, type ApiFixture, type World } from '../helpers/app.ts';
 import { sceneVideos } from '../helpers/video.ts';
+import { waitFor } from '../helpers/wait.ts';
 
 const SIZE = 320;
 let fx: ApiFixture;
@@ -43,14 +44,12 @@ async function healthUntil(
   ok: (h: CameraHealth) => boolean,
   ms = 30_000,
 ): Promise<CameraHealth> {
-  const end = Date.now() + ms;
-  let last = await health(cameraId);
-  while (!ok(last)) {
-    if (Date.now() > end) assert.fail(`camera ${cameraId} health never got there: ${JSON.stringify(last)}`);
-    await new Promise((r) => setTimeout(r, 200));
-    last = await health(cameraId);
-  }
-  return last;
+  let last: CameraHealth | undefined;
+  return waitFor(
+    `camera ${cameraId} health`,
+    async () => (ok((last = await health(cameraId))) ? last : undefined),
+    ms,
+  ).catch(() => assert.fail(`camera ${cameraId} health never got there: ${JSON.stringify(last)}`));
 }
 
 async function addCamera(body: Record<string, unknown>): Promise<string> {
@@ -142,11 +141,9 @@ describe('camera pipelines on a camera node', () => {
     // A restarted pipeline is a new session: its counters start again.
     await healthUntil(good, (x) => x.framesIn < before.framesIn && x.framesDetected >= 1);
     assert.equal((await fx.call(W.operator.token, 'DELETE', `/v1/cameras/${good}`)).statusCode, 204);
-    const end = Date.now() + 10_000;
-    while (pipelines.cameras().includes(good)) {
-      if (Date.now() > end) assert.fail('the deleted camera still runs');
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    await waitFor('the deleted camera stopped', () => !pipelines.cameras().includes(good), 10_000).catch(() =>
+      assert.fail('the deleted camera still runs'),
+    );
     assert.equal(pipelines.health(good), null);
     await assert.rejects(
       fx.deps.nc.request(fx.deps.names.cameras.health(good), JSON.stringify({ tenantId: W.tenantId }), {

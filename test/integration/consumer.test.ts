@@ -22,6 +22,7 @@ import {
   type NatsConnection,
   type Names,
 } from '../../streams/mod.ts';
+import { waitFor } from '../helpers/wait.ts';
 
 const ns = `t${randomBytes(4).toString('hex')}`;
 const config = loadConfig(process.env, { VIGIL_NS: ns });
@@ -33,20 +34,6 @@ let js: JetStreamClient;
 let jsm: JetStreamManager;
 let names: Names;
 const runners: ConsumerRunner<unknown>[] = [];
-
-async function waitFor<T>(
-  what: string,
-  fn: () => Promise<T | undefined | false> | T | undefined | false,
-  ms = 15_000,
-): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 /** Every test publishes under its own tenant token, consumes with its own durable and DLQ source. */
 function scope(name: string): {

@@ -15,6 +15,7 @@ import { ChildNode } from '../../bench/lib/child.ts';
 import { parseAlertRule, type Reading } from '../../schemas/mod.ts';
 import { deleteNamespace, ensureSnapshotBucket, ensureStreams, publishReading } from '../../streams/mod.ts';
 import { apiFixture, type ApiFixture, type World } from '../helpers/app.ts';
+import { waitFor } from '../helpers/wait.ts';
 
 let fx: ApiFixture;
 let W: World;
@@ -50,16 +51,6 @@ const startNode = (n: number): Promise<ChildNode<{ nodeID: string }>> =>
 
 function kill(node: ChildNode<unknown>): void {
   process.kill(node.pid!, 'SIGKILL');
-}
-
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, ms = 90_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -127,7 +118,7 @@ test('SIGKILL while streaming and while a no_data timer is pending: stored once,
   for (let i = 0; i < 16; i++) await send(10);
   const stored = async (): Promise<number> =>
     (await fx.admin.query('SELECT 1 FROM telemetry WHERE equipment_id = $1', [unit])).rowCount ?? 0;
-  await waitFor('readings stored', async () => ((await stored()) === sent.length ? true : undefined));
+  await waitFor('readings stored', async () => ((await stored()) === sent.length ? true : undefined), 90_000);
   // Silence: killed with the no_data timer pending, down past its instant.
   const last = sent.at(-1)!.ts;
   await sleep(1000);
@@ -155,8 +146,10 @@ test('SIGKILL while streaming and while a no_data timer is pending: stored once,
   const opened = expected.filter((e) => e.type === 'alert.opened');
   // Every alert the uninterrupted run opened, the killed one opens too (the last one once the
   // restarted node's timer fires); then they must be the same.
-  await waitFor('the alerts of the uninterrupted run', async () =>
-    (await alerts()).length >= opened.length ? true : undefined,
+  await waitFor(
+    'the alerts of the uninterrupted run',
+    async () => ((await alerts()).length >= opened.length ? true : undefined),
+    90_000,
   );
   const resolvedAt = (id: string) =>
     expected.find((e) => e.type === 'alert.resolved' && e.data.alertId === id)?.ts ?? null;

@@ -9,31 +9,22 @@ import { randomBytes } from 'node:crypto';
 import { startActorNode, type ActorNode } from '../../actors/mod.ts';
 import { provisionTenant } from '../../gateway/identity/mod.ts';
 import { startServer, type RunningServer } from '../../gateway/mod.ts';
-import {
-  chSql,
-  createClickHouse,
-  createLogger,
-  createPool,
-  loadConfig,
-  migrate,
-  type Config,
-  type Pool,
-} from '../../schemas/mod.ts';
-import {
-  connectNats,
-  deleteNamespace,
-  jetstream,
-  jetstreamManager,
-  publishReading,
-  type NatsConnection,
-} from '../../streams/mod.ts';
-import { names as namesFor } from '../../streams/mod.ts';
+import { chSql, createClickHouse, createLogger, createPool, migrate, type Pool } from '../../schemas/mod.ts';
+import { publishReading } from '../../streams/mod.ts';
+import { natsNamespace } from '../helpers/nats-namespace.ts';
+import { sseFrames } from '../helpers/sse-client.ts';
+import { waitFor } from '../helpers/wait.ts';
 
 const PASSWORD = 'e2e-password-123';
-let config: Config;
 let node: ActorNode;
 let server: RunningServer;
-let nc: NatsConnection;
+const fx = natsNamespace('e2e-device', {
+  beforeDelete: async () => {
+    await server?.close();
+    await node?.stop();
+  },
+});
+const config = fx.config;
 let admin: Pool;
 let tenantId: string;
 let siteId: string;
@@ -41,10 +32,6 @@ let equipmentId: string;
 let email: string;
 
 before(async () => {
-  config = loadConfig(process.env, {
-    VIGIL_NS: `e${randomBytes(5).toString('hex')}`,
-    ...(process.env['LOG_LEVEL'] ? {} : { LOG_LEVEL: 'silent' as const }),
-  });
   await migrate(config);
   const log = createLogger(config, 'e2e');
   admin = createPool(config, 'admin', 2);
@@ -86,64 +73,29 @@ before(async () => {
   await app.end();
   node = await startActorNode({ config, log });
   server = await startServer({ config, log, port: 0, sse: { heartbeatMs: 1000 } });
-  nc = await connectNats(config, 'e2e-device');
 });
 
 after(async () => {
-  await nc?.drain();
-  await server?.close();
-  await node?.stop();
-  if (nc) {
-    const c2 = await connectNats(config, 'e2e-cleanup');
-    await deleteNamespace(await jetstreamManager(c2), namesFor(config.VIGIL_NS));
-    await c2.drain();
-  }
   if (tenantId) await admin.query('DELETE FROM tenants WHERE id = $1', [tenantId]);
   await admin?.end();
 });
 
-interface SseFrame {
+interface AlertFrame {
   id: string;
   event: string;
   data: { type: string; data: { alertId: string; severity: string } };
 }
 
 /** A real SSE client: fetch with a streamed body, parsed frame by frame. */
-async function* sse(url: string, token: string, signal: AbortSignal): AsyncGenerator<SseFrame> {
+async function* sse(url: string, token: string, signal: AbortSignal): AsyncGenerator<AlertFrame> {
   const res = await fetch(url, {
     headers: { authorization: `Bearer ${token}`, accept: 'text/event-stream' },
     signal,
   });
   assert.equal(res.status, 200);
   assert.match(res.headers.get('content-type') ?? '', /text\/event-stream/);
-  const decoder = new TextDecoder();
-  let buf = '';
-  for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
-    buf += decoder.decode(chunk, { stream: true });
-    let end;
-    while ((end = buf.indexOf('\n\n')) >= 0) {
-      const raw = buf.slice(0, end);
-      buf = buf.slice(end + 2);
-      const fields = Object.fromEntries(
-        raw
-          .split('\n')
-          .filter((l) => l && !l.startsWith(':'))
-          .map((l) => [l.slice(0, l.indexOf(':')), l.slice(l.indexOf(':') + 1).trimStart()]),
-      );
-      if (fields['data'])
-        yield { id: fields['id'], event: fields['event'], data: JSON.parse(fields['data']) } as SseFrame;
-    }
-  }
-}
-
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, ms = 20_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  for await (const f of sseFrames(res.body as unknown as AsyncIterable<Uint8Array>))
+    if (f.data) yield { id: f.id, event: f.event, data: JSON.parse(f.data) } as AlertFrame;
 }
 
 test('a breach held for its duration raises an alert everywhere; clearing resolves it', async () => {
@@ -157,15 +109,14 @@ test('a breach held for its duration raises an alert everywhere; clearing resolv
 
   const abort = new AbortController();
   const frames = sse(`${server.url}/v1/stream?kind=alert`, accessToken, abort.signal);
-  const received: SseFrame[] = [];
+  const received: AlertFrame[] = [];
   const collecting = (async () => {
     for await (const f of frames) received.push(f);
   })().catch(() => undefined);
   // Let the stream's consumer exist before the first event.
   await new Promise((r) => setTimeout(r, 300));
 
-  const js = jetstream(nc);
-  const names = namesFor(config.VIGIL_NS);
+  const { js, names } = fx;
   const t0 = Date.now() - 120_000;
   const send = (offsetS: number, temperature: number) =>
     publishReading(js, names, tenantId, equipmentId, {

@@ -23,6 +23,7 @@ import {
   type KV,
   type NatsConnection,
 } from '../../streams/mod.ts';
+import { waitFor } from '../helpers/wait.ts';
 
 const ns = `t${randomBytes(4).toString('hex')}`;
 const config = loadConfig(process.env, { VIGIL_NS: ns, LOG_LEVEL: 'silent' });
@@ -39,20 +40,6 @@ let js: JetStreamClient;
 let jsm: JetStreamManager;
 let kv: KV;
 let host: EquipmentHost | null = null;
-
-async function waitFor<T>(
-  what: string,
-  probe: () => Promise<T | undefined | false>,
-  ms = 20_000,
-): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 before(async () => {
   await migrate(config);

@@ -12,40 +12,32 @@ import { startServer, type RunningServer } from '../../gateway/mod.ts';
 import {
   createLogger,
   createPool,
-  loadConfig,
   migrate,
   type ApiEquipmentState,
-  type Config,
   type EquipmentStateEvent,
   type Pool,
 } from '../../schemas/mod.ts';
-import {
-  connectNats,
-  deleteNamespace,
-  jetstream,
-  jetstreamManager,
-  names as namesFor,
-  publishReading,
-  type NatsConnection,
-} from '../../streams/mod.ts';
-import { SseClient, type SseFrame } from '../../bench/lib/sse-client.ts';
-import { waitFor } from '../helpers/recovery.ts';
+import { publishReading } from '../../streams/mod.ts';
+import { natsNamespace } from '../helpers/nats-namespace.ts';
+import { SseClient, type SseFrame } from '../helpers/sse-client.ts';
+import { waitFor } from '../helpers/wait.ts';
 
 const PASSWORD = 'state-password-123';
-let config: Config;
 let node: ActorNode;
 let server: RunningServer;
-let nc: NatsConnection;
+const fx = natsNamespace('state-device', {
+  beforeDelete: async () => {
+    await server?.close();
+    await node?.stop();
+  },
+});
+const config = fx.config;
 let admin: Pool;
 let tenantId: string;
 let equipmentId: string;
 let email: string;
 
 before(async () => {
-  config = loadConfig(process.env, {
-    VIGIL_NS: `st${randomBytes(5).toString('hex')}`,
-    ...(process.env['LOG_LEVEL'] ? {} : { LOG_LEVEL: 'silent' as const }),
-  });
   await migrate(config);
   const log = createLogger(config, 'equipment-state');
   admin = createPool(config, 'admin', 2);
@@ -93,18 +85,9 @@ before(async () => {
   await app.end();
   node = await startActorNode({ config, log });
   server = await startServer({ config, log, port: 0, sse: { heartbeatMs: 1000 } });
-  nc = await connectNats(config, 'state-device');
 });
 
 after(async () => {
-  await nc?.drain();
-  await server?.close();
-  await node?.stop();
-  if (nc) {
-    const c2 = await connectNats(config, 'state-cleanup');
-    await deleteNamespace(await jetstreamManager(c2), namesFor(config.VIGIL_NS));
-    await c2.drain();
-  }
   if (tenantId) {
     await admin.query('DELETE FROM telemetry WHERE tenant_id = $1', [tenantId]);
     await admin.query('DELETE FROM tenants WHERE id = $1', [tenantId]);
@@ -146,13 +129,14 @@ test('the state endpoint and equipment.state events follow a unit from idle to f
   );
 
   const frames: SseFrame[] = [];
-  const sse = await SseClient.open(`${server.url}/v1/stream?kind=equipment`, accessToken, (f) =>
-    frames.push(f),
-  );
+  const sse = await SseClient.open(`${server.url}/v1/stream?kind=equipment`, {
+    token: accessToken,
+    onFrame: (f) => frames.push(f),
+    requireOk: true,
+  });
   try {
     await new Promise((r) => setTimeout(r, 300));
-    const js = jetstream(nc);
-    const names = namesFor(config.VIGIL_NS);
+    const { js, names } = fx;
     const t0 = Date.now() - 120_000;
     // Breach above -5 held past 30 s (opens at t+30); the door opens at t+40 and stays open.
     for (const s of [0, 10, 20, 30, 40])

@@ -35,6 +35,7 @@ import { apiFixture, type ApiFixture, type World } from '../helpers/app.ts';
 import { detectionsConsumer, type DetectionsConsumer } from '../helpers/detections-consumer.ts';
 import { badBodies, detectionsCases, prng, telemetryCases } from '../helpers/fuzz.ts';
 import { routeTable, sample, urlFor } from '../helpers/openapi.ts';
+import { waitFor } from '../helpers/wait.ts';
 
 const SEED = Number(process.env['FUZZ_SEED'] ?? 20261130);
 
@@ -91,11 +92,9 @@ async function settled(jsm: JetStreamManager, stream: string): Promise<boolean> 
 }
 
 async function waitSettled(jsm: JetStreamManager, stream: string): Promise<void> {
-  const deadline = Date.now() + 120_000;
-  while (!(await settled(jsm, stream))) {
-    assert.ok(Date.now() < deadline, `consumers of ${stream} did not settle`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
+  await waitFor(`consumers of ${stream} settled`, () => settled(jsm, stream), 120_000).catch(() =>
+    assert.fail(`consumers of ${stream} did not settle`),
+  );
 }
 
 describe('fuzzing telemetry over NATS', () => {

@@ -6,39 +6,22 @@
  * lookups and forgets a unit when `ctl.equipment.changed` announces it.
  */
 import assert from 'node:assert/strict';
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import type { ClickHouseClient } from '@clickhouse/client';
 import { startActorNode, UnitRegistry, type ActorNode } from '../../actors/mod.ts';
-import {
-  chSql,
-  createClickHouse,
-  createLogger,
-  createPool,
-  loadConfig,
-  migrate,
-  type Pool,
-} from '../../schemas/mod.ts';
-import {
-  DLQ_HEADERS,
-  connectNats,
-  deleteNamespace,
-  jetstream,
-  jetstreamManager,
-  names as namesFor,
-  publishReading,
-  type JetStreamClient,
-  type JetStreamManager,
-  type NatsConnection,
-} from '../../streams/mod.ts';
+import { chSql, createClickHouse, createLogger, createPool, migrate, type Pool } from '../../schemas/mod.ts';
+import { DLQ_HEADERS, publishReading } from '../../streams/mod.ts';
+import { natsNamespace } from '../helpers/nats-namespace.ts';
+import { waitFor } from '../helpers/wait.ts';
 
-const ns = `t${randomBytes(4).toString('hex')}`;
-const config = loadConfig(process.env, {
-  VIGIL_NS: ns,
-  ...(process.env.LOG_LEVEL ? {} : { LOG_LEVEL: 'silent' as const }),
+const fx = natsNamespace('misaddressed-test', {
+  beforeDelete: async () => {
+    await node?.stop();
+  },
 });
+const { ns, config, names } = fx;
 const log = createLogger(config, 'misaddressed-test');
-const names = namesFor(ns);
 
 const tenantA = randomUUID();
 const tenantB = randomUUID();
@@ -50,33 +33,20 @@ const T = Math.floor((Date.now() - 10 * 60_000) / 1000) * 1000;
 
 let admin: Pool;
 let ch: ClickHouseClient;
-let nc: NatsConnection;
-let js: JetStreamClient;
-let jsm: JetStreamManager;
 let node: ActorNode | null = null;
 
-async function waitFor<T>(what: string, fn: () => Promise<T | undefined | false>, ms = 30_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
 async function settled(): Promise<boolean> {
-  for await (const c of jsm.consumers.list(names.telemetry.stream)) {
+  for await (const c of fx.jsm.consumers.list(names.telemetry.stream)) {
     if (c.num_pending > 0 || c.num_ack_pending > 0) return false;
   }
   return true;
 }
 
 async function dlqBySeq(): Promise<Map<number, { code: string; reason: string; consumer: string }>> {
-  const info = await jsm.streams.info(names.dlq.stream);
+  const info = await fx.jsm.streams.info(names.dlq.stream);
   const out = new Map<number, { code: string; reason: string; consumer: string }>();
   for (let seq = info.state.first_seq; seq <= info.state.last_seq && info.state.messages > 0; seq++) {
-    const m = await jsm.streams.getMessage(names.dlq.stream, { seq }).catch(() => null);
+    const m = await fx.jsm.streams.getMessage(names.dlq.stream, { seq }).catch(() => null);
     if (!m?.header) continue;
     out.set(Number(m.header.get(DLQ_HEADERS.seq)), {
       code: m.header.get(DLQ_HEADERS.code),
@@ -102,16 +72,10 @@ before(async () => {
       [unit, tenant, site],
     );
   }
-  nc = await connectNats(config, 'misaddressed-test');
-  jsm = await jetstreamManager(nc);
-  js = jetstream(nc);
   node = await startActorNode({ config, log, nodeID: `${ns}-a` });
 });
 
 after(async () => {
-  await node?.stop();
-  if (jsm) await deleteNamespace(jsm, names);
-  await nc?.drain();
   if (admin) {
     await admin.query('DELETE FROM telemetry WHERE tenant_id = ANY($1::uuid[])', [[tenantA, tenantB]]);
     await admin.query('DELETE FROM tenants WHERE id = ANY($1::uuid[])', [[tenantA, tenantB]]);
@@ -127,13 +91,13 @@ after(async () => {
 describe('mis-addressed telemetry', () => {
   test('a reading for another tenant’s unit or a missing unit is dead-lettered by every consumer; the owner’s reading is stored', async () => {
     const stranger = randomUUID();
-    const crossed = await publishReading(js, names, tenantA, unitB, { ts: T, temperature: 99 });
-    const missing = await publishReading(js, names, tenantA, stranger, { ts: T, temperature: 98 });
+    const crossed = await publishReading(fx.js, names, tenantA, unitB, { ts: T, temperature: 99 });
+    const missing = await publishReading(fx.js, names, tenantA, stranger, { ts: T, temperature: 98 });
     // The real owner reports the same instant right after the rejection: a miss remembered for
     // the mis-addressed reading must not make the owner's unit look unknown.
     await waitFor('bad readings dead-lettered', async () => (await dlqBySeq()).size === 2);
-    await publishReading(js, names, tenantB, unitB, { ts: T, temperature: 4 });
-    await publishReading(js, names, tenantA, unitA, { ts: T, temperature: 3 });
+    await publishReading(fx.js, names, tenantB, unitB, { ts: T, temperature: 4 });
+    await publishReading(fx.js, names, tenantA, unitA, { ts: T, temperature: 3 });
 
     const pg = await waitFor('owner readings in PostgreSQL', async () => {
       const r = await admin.query<{ tenant_id: string; equipment_id: string; temperature: number }>(
@@ -178,7 +142,7 @@ describe('mis-addressed telemetry', () => {
 describe('the sinks’ unit registry', () => {
   test('answers from its cache, and forgets a unit announced on ctl.equipment.changed', async () => {
     const registry = new UnitRegistry(admin, { hitTtlMs: 3_600_000, missTtlMs: 3_600_000 });
-    const unfollow = registry.follow(nc, names, log);
+    const unfollow = registry.follow(fx.nc, names, log);
     try {
       const fresh = randomUUID();
       const first = await registry.units([unitA, unitB, fresh]);
@@ -193,11 +157,11 @@ describe('the sinks’ unit registry', () => {
         `INSERT INTO equipment (id, tenant_id, site_id, name, kind) VALUES ($1, $2, $3, 'New', 'chiller')`,
         [fresh, tenantA, siteA],
       );
-      nc.publish(
+      fx.nc.publish(
         names.ctl.equipmentChanged,
         JSON.stringify({ tenantId: tenantA, equipmentId: fresh, action: 'created' }),
       );
-      await nc.flush();
+      await fx.nc.flush();
       const created = await waitFor('creation seen', async () => {
         const u = (await registry.units([fresh])).get(fresh);
         return u ?? undefined;
@@ -206,11 +170,11 @@ describe('the sinks’ unit registry', () => {
 
       // Decommissioned: the cached unit is forgotten and the next answer says so.
       await admin.query('UPDATE equipment SET decommissioned_at = now() WHERE id = $1', [fresh]);
-      nc.publish(
+      fx.nc.publish(
         names.ctl.equipmentChanged,
         JSON.stringify({ tenantId: tenantA, equipmentId: fresh, action: 'decommissioned' }),
       );
-      await nc.flush();
+      await fx.nc.flush();
       const gone = await waitFor('decommissioning seen', async () => {
         const u = (await registry.units([fresh])).get(fresh);
         return u?.decommissioned ? u : undefined;

@@ -13,6 +13,7 @@ import { Notifier, alertIdFor, applyAlertEvents, verifySignature } from '../../a
 import { createPool, type AlertEvent, type Pool } from '../../schemas/mod.ts';
 import { deleteNamespace, ensureStreams, publishEvent } from '../../streams/mod.ts';
 import { apiFixture, type ApiFixture, type World } from '../helpers/app.ts';
+import { waitFor } from '../helpers/wait.ts';
 
 let fx: ApiFixture;
 let W: World;
@@ -117,15 +118,6 @@ function openedEvent(ruleKey: string, openedAt: number): AlertEvent {
       message: 'temperature 9 > 8',
     },
   };
-}
-
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined>): Promise<T> {
-  for (let i = 0; i < 200; i++) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`timed out waiting for ${what}`);
 }
 
 async function deliveries(alertId: string, channelId: string) {

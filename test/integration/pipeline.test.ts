@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import type { ClickHouseClient } from '@clickhouse/client';
 import { startActorNode, type ActorNode } from '../../actors/mod.ts';
@@ -8,37 +8,25 @@ import {
   createClickHouse,
   createLogger,
   createPool,
-  loadConfig,
   migrate,
   type AlertEvent,
   type Pool,
 } from '../../schemas/mod.ts';
-import {
-  DLQ_HEADERS,
-  connectNats,
-  deleteNamespace,
-  jetstream,
-  jetstreamManager,
-  names as namesFor,
-  publishReading,
-  publishRulesChanged,
-  type JetStreamClient,
-  type JetStreamManager,
-  type NatsConnection,
-} from '../../streams/mod.ts';
+import { DLQ_HEADERS, publishReading, publishRulesChanged } from '../../streams/mod.ts';
+import { natsNamespace } from '../helpers/nats-namespace.ts';
+import { waitFor } from '../helpers/wait.ts';
 
 /**
  * A reading travels end to end: NATS → equipment actor → EVENTS → alerts in PostgreSQL, and
  * TELEMETRY → PostgreSQL + ClickHouse, in a namespace of its own.
  */
-const ns = `t${randomBytes(4).toString('hex')}`;
-// Quiet unless LOG_LEVEL is set for a debugging run.
-const config = loadConfig(process.env, {
-  VIGIL_NS: ns,
-  ...(process.env.LOG_LEVEL ? {} : { LOG_LEVEL: 'silent' as const }),
+const fx = natsNamespace('pipeline-test', {
+  beforeDelete: async () => {
+    await node?.stop();
+  },
 });
+const { ns, config, names } = fx;
 const log = createLogger(config, 'pipeline-test');
-const names = namesFor(ns);
 
 const tenantId = randomUUID();
 const siteId = randomUUID();
@@ -50,34 +38,16 @@ const at = (s: number): number => T0 + s * 1000;
 
 let admin: Pool;
 let ch: ClickHouseClient;
-let nc: NatsConnection;
-let js: JetStreamClient;
-let jsm: JetStreamManager;
 let node: ActorNode | null = null;
 
-async function waitFor<T>(what: string, fn: () => Promise<T | undefined | false>, ms = 20_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v !== undefined && v !== false) return v;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`, { cause: last });
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
 async function send(s: number, temperature: number, msgId?: string): Promise<void> {
-  await publishReading(js, names, tenantId, equipmentId, { ts: at(s), temperature }, msgId);
+  await publishReading(fx.js, names, tenantId, equipmentId, { ts: at(s), temperature }, msgId);
 }
 
 /** Every consumer of the namespace has handled (and acked) everything in its stream. */
 async function settled(): Promise<boolean> {
   for (const stream of [names.telemetry.stream, names.events.stream]) {
-    for await (const c of jsm.consumers.list(stream)) {
+    for await (const c of fx.jsm.consumers.list(stream)) {
       if (c.num_pending > 0 || c.num_ack_pending > 0) return false;
     }
   }
@@ -112,10 +82,10 @@ async function timeline(alertId: string): Promise<string[]> {
 async function streamMessages(
   stream: string,
 ): Promise<Array<{ subject: string; headers: Map<string, string>; body: string }>> {
-  const info = await jsm.streams.info(stream);
+  const info = await fx.jsm.streams.info(stream);
   const out: Array<{ subject: string; headers: Map<string, string>; body: string }> = [];
   for (let seq = info.state.first_seq; seq <= info.state.last_seq && info.state.messages > 0; seq++) {
-    const m = await jsm.streams.getMessage(stream, { seq }).catch(() => null);
+    const m = await fx.jsm.streams.getMessage(stream, { seq }).catch(() => null);
     if (!m) continue;
     const headers = new Map<string, string>();
     if (m.header) for (const [k] of m.header) headers.set(k, m.header.get(k));
@@ -180,16 +150,10 @@ before(async () => {
       }),
     ],
   );
-  nc = await connectNats(config, 'pipeline-test');
-  jsm = await jetstreamManager(nc);
-  js = jetstream(nc);
   node = await startActorNode({ config, log, nodeID: `${ns}-a` });
 });
 
 after(async () => {
-  await node?.stop();
-  if (jsm) await deleteNamespace(jsm, names);
-  await nc?.drain();
   if (admin) {
     await admin.query('DELETE FROM telemetry WHERE tenant_id = $1', [tenantId]);
     await admin.query('DELETE FROM tenants WHERE id = $1', [tenantId]);
@@ -245,15 +209,15 @@ describe('a reading travels end to end', () => {
 
   test('a malformed reading goes to the DLQ once, with its reason; the next good one is processed', async () => {
     const bad = new TextEncoder().encode('{"temperature":"warm"}');
-    const ack = await publishReading(js, names, tenantId, equipmentId, bad);
+    const ack = await publishReading(fx.js, names, tenantId, equipmentId, bad);
     const stranger = randomUUID();
-    await publishReading(js, names, tenantId, stranger, { ts: at(140), temperature: 2 });
+    await publishReading(fx.js, names, tenantId, stranger, { ts: at(140), temperature: 2 });
     const retired = randomUUID();
     await admin.query(
       `INSERT INTO equipment (id, tenant_id, site_id, name, decommissioned_at) VALUES ($1, $2, $3, 'Old freezer', now())`,
       [retired, tenantId, siteId],
     );
-    await publishReading(js, names, tenantId, retired, { ts: at(145), temperature: 2 });
+    await publishReading(fx.js, names, tenantId, retired, { ts: at(145), temperature: 2 });
     await send(150, 6.5);
     await waitFor(
       'good reading stored and everything settled',
@@ -329,7 +293,7 @@ describe('a reading travels end to end', () => {
     assert.equal(rows[1]!.opened_at.getTime(), at(360));
 
     await admin.query('UPDATE alert_rules SET enabled = false WHERE id = $1', [ruleId]);
-    await publishRulesChanged(nc, names, tenantId);
+    await publishRulesChanged(fx.nc, names, tenantId);
     const resolved = await waitFor('resolved by the rule change', async () => {
       const r = (await alerts())[1];
       return r?.status === 'resolved' ? r : undefined;

@@ -5,91 +5,8 @@ import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startServer } from '../../gateway/mod.ts';
 import { gatewayFixture, within, type GatewayFixture, type TenantFixture } from './gateway-helper.ts';
-
-interface Frame {
-  id?: string;
-  event?: string;
-  data?: string;
-  retry?: string;
-  comment?: string;
-}
-
-/** A minimal SSE client over fetch: frames are parsed as they arrive; nothing is hidden. */
-class SseClient {
-  readonly frames: Frame[] = [];
-  readonly status: number;
-  /** The server ended the response (or close() was called). */
-  ended = false;
-  readonly #abort: AbortController;
-  readonly #done: Promise<void>;
-  #wake: (() => void) | null = null;
-
-  private constructor(res: Response, abort: AbortController) {
-    this.status = res.status;
-    this.#abort = abort;
-    this.#done = this.#read(res);
-  }
-
-  static async open(url: string, headers: Record<string, string> = {}): Promise<SseClient> {
-    const abort = new AbortController();
-    const res = await fetch(url, {
-      headers: { accept: 'text/event-stream', ...headers },
-      signal: abort.signal,
-    });
-    return new SseClient(res, abort);
-  }
-
-  get events(): Frame[] {
-    return this.frames.filter((f) => f.data !== undefined);
-  }
-
-  async #read(res: Response): Promise<void> {
-    if (!res.body) return;
-    const decoder = new TextDecoder();
-    let buffer = '';
-    try {
-      for await (const chunk of res.body) {
-        buffer += decoder.decode(chunk as Uint8Array, { stream: true });
-        let end: number;
-        while ((end = buffer.indexOf('\n\n')) >= 0) {
-          const block = buffer.slice(0, end);
-          buffer = buffer.slice(end + 2);
-          const frame: Frame = {};
-          for (const line of block.split('\n')) {
-            if (line.startsWith(':')) frame.comment = line.slice(1).trim();
-            else {
-              const i = line.indexOf(': ');
-              const field = line.slice(0, i) as keyof Frame;
-              frame[field] = line.slice(i + 2);
-            }
-          }
-          this.frames.push(frame);
-          this.#wake?.();
-        }
-      }
-    } catch {
-      // aborted by close()
-    }
-    this.ended = true;
-    this.#wake?.();
-  }
-
-  /** Wait until `pred` holds over the frames received so far. */
-  async until(what: string, pred: (c: SseClient) => boolean, ms = 10_000): Promise<void> {
-    await within(
-      ms,
-      what,
-      (async () => {
-        while (!pred(this)) await new Promise<void>((resolve) => (this.#wake = resolve));
-      })(),
-    );
-  }
-
-  async close(): Promise<void> {
-    this.#abort.abort();
-    await this.#done;
-  }
-}
+import { SseClient } from '../helpers/sse-client.ts';
+import { waitFor } from '../helpers/wait.ts';
 
 let fx: GatewayFixture;
 let base: string;
@@ -139,7 +56,7 @@ async function open(
   headers: Record<string, string> = {},
 ) {
   const token = await fx.token({ tenantId: t.tenantId, role: 'viewer', siteIds });
-  const client = await SseClient.open(`${base}/v1/stream?access_token=${token}${query}`, headers);
+  const client = await SseClient.open(`${base}/v1/stream?access_token=${token}${query}`, { headers });
   assert.equal(client.status, 200);
   // The first frame (retry hint) is written after the consumer exists: from here on nothing is missed.
   await client.until('retry hint', (c) => c.frames.length > 0);
@@ -154,17 +71,6 @@ const countConsumers = async () =>
 async function metric(line: RegExp): Promise<number> {
   const m = line.exec((await fx.app.inject('/metrics')).body);
   return m ? Number(m[1]) : 0;
-}
-
-/** Poll `check` until it holds (a test must never hang). */
-async function eventually(what: string, check: () => Promise<boolean>): Promise<void> {
-  await within(
-    10_000,
-    what,
-    (async () => {
-      while (!(await check())) await sleep(50);
-    })(),
-  );
 }
 
 describe('GET /v1/stream', () => {
@@ -294,13 +200,7 @@ describe('GET /v1/stream', () => {
     const client = await open(a);
     assert.ok((await countConsumers()) >= 1);
     await client.close();
-    await within(
-      10_000,
-      'consumer deleted',
-      (async () => {
-        while ((await countConsumers()) > 0) await sleep(50);
-      })(),
-    );
+    await waitFor('consumer deleted', async () => (await countConsumers()) === 0, 10_000);
     const metrics = (await fx.app.inject('/metrics')).body;
     assert.match(metrics, /^vigil_sse_clients 0$/m);
   });
@@ -367,7 +267,7 @@ describe('the token behind an open stream', () => {
 
 describe('stream resources', () => {
   test('a client that leaves while its stream is being set up leaves no consumer behind', async () => {
-    await eventually('no consumers from earlier tests', async () => (await countConsumers()) === 0);
+    await waitFor('no consumers from earlier tests', async () => (await countConsumers()) === 0, 10_000);
     const consumers = fx.deps.js.consumers;
     const realGet = consumers.get.bind(consumers);
     let reached!: () => void;
@@ -402,7 +302,7 @@ describe('stream resources', () => {
     }
     // The consumer was created after the client left: it must be deleted, not left to pull forever.
     await within(10_000, 'consumer created', consumerCreated);
-    await eventually('consumer deleted', async () => (await countConsumers()) === 0);
+    await waitFor('consumer deleted', async () => (await countConsumers()) === 0, 10_000);
     assert.equal(await metric(/^vigil_sse_clients (\d+)$/m), 0);
   });
 
@@ -425,15 +325,19 @@ describe('stream resources', () => {
 
       await held.shift()!.close();
       // The server frees the slot when it sees the disconnect.
-      await eventually('slot freed', async () => {
-        const next = await SseClient.open(url);
-        if (next.status === 200) {
-          held.push(next);
-          return true;
-        }
-        await next.close();
-        return false;
-      });
+      await waitFor(
+        'slot freed',
+        async () => {
+          const next = await SseClient.open(url);
+          if (next.status === 200) {
+            held.push(next);
+            return true;
+          }
+          await next.close();
+          return false;
+        },
+        10_000,
+      );
     } finally {
       await Promise.all(held.map((c) => c.close()));
     }
@@ -544,12 +448,10 @@ describe('a stalled client beside a normal one', () => {
     stalled.pause();
     try {
       await normal.until('retry hint', (c) => c.frames.length > 0);
-      await within(
-        10_000,
+      await waitFor(
         'both streams open',
-        (async () => {
-          while ((await metric(/^vigil_sse_clients (\d+)$/m)) !== 2) await sleep(50);
-        })(),
+        async () => (await metric(/^vigil_sse_clients (\d+)$/m)) === 2,
+        10_000,
       );
       const subject = fx2.deps.names.events.subject(t.tenantId, t.siteIds[0], 'alert', t.equipmentId);
       const published: number[] = [];

@@ -20,6 +20,7 @@ import {
   type VideoState,
 } from '../../actors/video/mod.ts';
 import { boxIou, detectorFixture, toPixels } from '../helpers/video.ts';
+import { waitFor } from '../helpers/wait.ts';
 
 const SIZE = 320;
 const NAMES: SceneName[] = ['walk-through', 'crossing', 'occlusion', 'shelf'];
@@ -190,7 +191,7 @@ describe('camera video loop', () => {
       onFrame: () => undefined,
     });
     cam.start();
-    while (cam.health().state === 'starting') await new Promise((r) => setTimeout(r, 20));
+    await waitFor('the camera left starting', () => cam.health().state !== 'starting');
     const h = cam.health();
     await cam.stop();
     assert.equal(h.state, 'failed');

@@ -8,17 +8,10 @@ import { describe, test } from 'node:test';
 import { startRtspServer, type RtspServer } from '../../ops/rtsp/rtsp.ts';
 import { CameraVideo, type DetectionsFrame, type VideoState } from '../../actors/video/mod.ts';
 import { detectorFixture } from '../helpers/video.ts';
+import { waitFor } from '../helpers/wait.ts';
 
 const SIZE = 320;
 const fx = detectorFixture(['crossing'], SIZE);
-
-async function until(what: string, check: () => boolean, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 describe('camera video over RTSP', () => {
   test('streams, goes reconnecting when the server dies, streams again when it is back', async () => {
@@ -42,15 +35,18 @@ describe('camera video over RTSP', () => {
     });
     try {
       cam.start();
-      await until('people detected over RTSP', () => frames.some((f) => f.detections.length === 2));
+      await waitFor('people detected over RTSP', () => frames.some((f) => f.detections.length === 2));
       assert.equal(cam.health().state, 'streaming');
       await server.stop({ kill: true });
-      await until('reconnecting', () => cam.health().state === 'reconnecting');
+      await waitFor('reconnecting', () => cam.health().state === 'reconnecting');
       const dropped = states.find(([s]) => s === 'reconnecting');
       assert.ok(dropped?.[1], 'the reason is given');
       const before = frames.length;
       server = await startRtspServer({ mounts, port: server.port });
-      await until('streaming again', () => cam.health().state === 'streaming' && frames.length > before + 5);
+      await waitFor(
+        'streaming again',
+        () => cam.health().state === 'streaming' && frames.length > before + 5,
+      );
       assert.ok(cam.health().reconnects >= 1);
     } finally {
       await cam.stop();

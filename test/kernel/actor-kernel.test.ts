@@ -36,6 +36,7 @@ import {
   ensureCounterStreams,
   type CounterState,
 } from './counter-kind.ts';
+import { waitFor } from '../helpers/wait.ts';
 
 const ns = `t${randomBytes(4).toString('hex')}`;
 const config = loadConfig(process.env, { VIGIL_NS: ns, LOG_LEVEL: 'silent' });
@@ -63,20 +64,6 @@ after(async () => {
   for (const s of [C.stream, C.events]) await jsm.streams.delete(s).catch(() => undefined);
   await nc.drain();
 });
-
-async function waitFor<T>(
-  what: string,
-  probe: () => Promise<T | undefined | false>,
-  ms = 60_000,
-): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(50);
-  }
-}
 
 async function publish(key: string, i: number, wakeAt?: number): Promise<void> {
   const body = wakeAt === undefined ? { key, i } : { key, i, wakeAt };
