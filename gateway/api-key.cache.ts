@@ -78,11 +78,6 @@ export class ApiKeyCache {
     }
   }
 
-  /** Forget every cached key. */
-  clear(): void {
-    this.#entries.clear();
-  }
-
   /**
    * Forget the keys of one unit (its key was rotated or revoked, it was decommissioned), and
    * every lookup still running: it may have read the key before the change committed.

@@ -180,16 +180,6 @@ export interface RuleParamsByKind {
   rate: RateParams;
 }
 
-/** `{ kind, params }` with params typed by kind: what the API accepts in a rule body. */
-export const RuleDefinition = Type.Union(
-  RULE_KINDS.map((k) =>
-    Type.Object({ kind: Type.Literal(k), params: RULE_PARAMS[k] }, { additionalProperties: false }),
-  ),
-);
-export type RuleDefinition = {
-  [K in AlertRuleKind]: { kind: K; params: RuleParamsByKind[K] };
-}[AlertRuleKind];
-
 interface RuleCommon {
   id: string | null;
   tenantId: string | null;

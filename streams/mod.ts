@@ -19,12 +19,8 @@ export {
   publishEvent,
   publishDeadLetter,
   publishRulesChanged,
-  publishAlertClosed,
-  publishAlertAcknowledged,
   eventSubject,
   DLQ_HEADERS,
-  type AlertClosed,
-  type AlertRef,
   type Rejection,
 } from './publish.ts';
 export { publishControl, subscribeControl, decodeControl, requestActorState } from './control.ts';

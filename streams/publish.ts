@@ -1,13 +1,6 @@
 import { headers, type NatsConnection } from '@nats-io/transport-node';
 import type { JetStreamClient, JsMsg, PubAck } from '@nats-io/jetstream';
-import {
-  assertValid,
-  eventKind,
-  VigilError,
-  VigilEvent,
-  type ControlBody,
-  type ErrorCode,
-} from '../schemas/mod.ts';
+import { assertValid, eventKind, VigilError, VigilEvent, type ErrorCode } from '../schemas/mod.ts';
 import { publishControl } from './control.ts';
 import type { Names } from './subjects.ts';
 import { isToken } from './subjects.ts';
@@ -109,10 +102,6 @@ export async function publishDeadLetter(
   });
 }
 
-/** Which alert a control message is about: enough for the owning actor to find it. */
-export type AlertRef = ControlBody<'alertClosed'>;
-export type AlertClosed = AlertRef;
-
 /** `publishControl` of a `rulesChanged` message (`tenantId` null: a global rule). */
 export function publishRulesChanged(
   nc: NatsConnection,
@@ -120,18 +109,4 @@ export function publishRulesChanged(
   tenantId: string | null,
 ): Promise<void> {
   return publishControl(nc, names, { topic: 'rulesChanged', body: { tenantId } });
-}
-
-/** `publishControl` of an `alertClosed` message. */
-export function publishAlertClosed(nc: NatsConnection, names: Names, closed: AlertRef): Promise<void> {
-  return publishControl(nc, names, { topic: 'alertClosed', body: closed });
-}
-
-/** `publishControl` of an `alertAcknowledged` message. */
-export function publishAlertAcknowledged(
-  nc: NatsConnection,
-  names: Names,
-  acknowledged: AlertRef,
-): Promise<void> {
-  return publishControl(nc, names, { topic: 'alertAcknowledged', body: acknowledged });
 }

@@ -66,7 +66,3 @@ export function selfIntersects(poly: readonly Point[]): boolean {
   }
   return false;
 }
-
-export function distance(a: Point, b: Point): number {
-  return Math.hypot(a[0] - b[0], a[1] - b[1]);
-}

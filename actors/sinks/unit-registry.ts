@@ -139,12 +139,6 @@ export class UnitRegistry {
     this.#entries.delete(equipmentId);
   }
 
-  /** Forget everything. */
-  clear(): void {
-    this.#generation++;
-    this.#entries.clear();
-  }
-
   /** Evict a unit announced on `ctl.equipment.changed`. Returns the unsubscribe function. */
   follow(nc: NatsConnection, names: Names, log: Logger): () => void {
     const sub = subscribeControl(nc, names, 'equipmentChanged', log, (b) =>

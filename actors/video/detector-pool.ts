@@ -84,10 +84,6 @@ export class DetectorPool {
 
   private readonly queueDepth: number;
 
-  get size(): number {
-    return this.slots.length;
-  }
-
   /** Loads (or replaces) a model in every worker; rejects with ModelError and the reason. */
   async load(key: string, model: string | Uint8Array): Promise<ModelInfo> {
     const replies = await Promise.all(

@@ -149,10 +149,6 @@ export class KeyRing {
     return { kid: this.#signing.kid, key: this.#signing.privateKey };
   }
 
-  get kids(): string[] {
-    return [...this.#keys.keys()];
-  }
-
   async reload(): Promise<void> {
     this.#lastReload = Date.now();
     const keys = new Map<string, LoadedKey>();

@@ -66,10 +66,6 @@ export class AccessTokens {
     this.#settings = settings;
   }
 
-  get ttlS(): number {
-    return this.#settings.accessTtlS;
-  }
-
   async issue(subject: AccessSubject, now = Date.now()): Promise<IssuedAccessToken> {
     const { kid, key } = this.#ring.signingKey;
     const jti = randomUUID();
