@@ -1,4 +1,4 @@
-import { type AlertEvent, type Reading } from '../../schemas/mod.ts';
+import type { AlertEvent, Reading } from '../../schemas/mod.ts';
 import { alertEvent, retire } from './alert-events.ts';
 import { evaluateReadingRule, metricValue } from './reading-rules.ts';
 import { scheduleAt } from './schedule.ts';

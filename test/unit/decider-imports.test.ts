@@ -26,6 +26,10 @@ describe('*.decider.ts imports no I/O module', () => {
     "import { readFile } from 'node:fs/promises';",
     "import { createServer } from 'node:net';",
     "import { EquipmentRepo } from './equipment.repo.ts';",
+    "import { setTimeout } from 'node:timers/promises';",
+    "import pino from 'pino';",
+    "import { names } from '../../streams/mod.ts';",
+    "import { buildApp } from '../../gateway/mod.ts';",
   ];
   for (const code of bad) {
     test(`refused: ${code}`, () => {
