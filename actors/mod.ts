@@ -218,7 +218,7 @@ export async function startActorNode(opts: ActorNodeOptions): Promise<ActorNode>
   }
 }
 
-export { EquipmentHost, type EquipmentDeps, type EquipmentHealth } from './equipment/equipment.host.ts';
+export { EquipmentHost } from './equipment/equipment.host.ts';
 export {
   decide,
   evolve,
@@ -228,26 +228,23 @@ export {
   isAlertEvent,
   nextWakeAt,
   type DeciderRule,
-  type MaintenanceWindow,
   type EquipmentCommand,
   type EquipmentEvent,
   type EquipmentState,
-  type RuleState,
   type UnitInfo,
 } from './equipment/equipment.decider.ts';
-export { rulesForUnit, applicableRows, type SkippedRule } from './equipment/equipment.rules.ts';
-export { backtest, warmupMs, type BacktestInput, type BacktestOutput } from './equipment/backtest.ts';
+export { rulesForUnit, applicableRows } from './equipment/equipment.rules.ts';
+export { backtest, warmupMs } from './equipment/backtest.ts';
 export { alertIdFor } from './equipment/alert-id.ts';
-export { viewState, phaseChanged, type EquipmentStateView } from './equipment/equipment.view.ts';
+export { viewState, phaseChanged } from './equipment/equipment.view.ts';
 export { StateFeed, stateEvent } from './equipment/state-feed.ts';
-export { insertReadings } from './sinks/telemetry-pg.sink.ts';
 export { toClickHouseRow } from './sinks/telemetry-ch.sink.ts';
-export { UnitRegistry, unitVerdict, type RegisteredUnit } from './sinks/unit-registry.ts';
-export { applyAlertEvents, decodeAlertEvent } from './sinks/alerts.sink.ts';
-export { foldAlert, foldEventOf, type AlertFold, type FoldEvent } from './sinks/alert-fold.ts';
-export { TelemetryMaintenance, type MaintenanceStatus } from './sinks/maintenance.ts';
+export { UnitRegistry } from './sinks/unit-registry.ts';
+export { applyAlertEvents } from './sinks/alerts.sink.ts';
+export { foldAlert, foldEventOf } from './sinks/alert-fold.ts';
+export { TelemetryMaintenance } from './sinks/maintenance.ts';
 export { ClickHouseMaintenance, oldestKeptMonth } from './sinks/clickhouse-maintenance.ts';
-export { fromPgError, fromClickHouseError, fromNatsError } from './errors.ts';
-export { Notifier, type NotifierOptions, type NotifierStats } from './notify/notifier.ts';
+export { fromPgError, fromClickHouseError } from './errors.ts';
+export { Notifier } from './notify/notifier.ts';
 export { signature as webhookSignature, verifySignature } from './notify/webhook.ts';
 export { routes as notificationRoutes, retryDelayMs, type Channel } from './notify/notify.routing.ts';

@@ -3,7 +3,7 @@
  * I/O, no Moleculer, no clock — what a process that is not an actor node (the gateway's
  * backtest) may import, so a backtest runs exactly the code the live actors run.
  */
-export { backtest, warmupMs, type BacktestInput, type BacktestOutput } from './backtest.ts';
+export { backtest, warmupMs } from './backtest.ts';
 export { isAlertEvent, type DeciderRule, type EquipmentState, type UnitInfo } from './equipment.decider.ts';
-export { viewState, phaseChanged, type EquipmentStateView } from './equipment.view.ts';
+export { viewState, phaseChanged } from './equipment.view.ts';
 export { applicableRows } from './equipment.rules.ts';

@@ -2,32 +2,16 @@
 import { telemetryPartition } from '../../streams/mod.ts';
 import { resolvePartitions } from './config.ts';
 
-export type {
-  ServiceName,
-  ServiceStatus,
-  StackConfig,
-  StackOptions,
-  StackPorts,
-  StackStatus,
-  StackUrls,
-} from './types.ts';
-export { StackError, type StackErrorCode } from './errors.ts';
+export type { StackUrls } from './types.ts';
+export { StackError } from './errors.ts';
+export { resolveStack, resolveStackConfig } from './config.ts';
 export {
-  DEFAULT_PARTITIONS,
-  DEFAULT_PORTS,
-  resolvePartitions,
-  resolveStack,
-  resolveStackConfig,
-} from './config.ts';
-export {
-  SERVICE_NAMES,
   bounceService,
   ensureStack,
   ensureTimescaleCluster,
   stackStatus,
   stopStack,
   type BounceTarget,
-  type TimescaleClusterUrl,
 } from './orchestrate.ts';
 export { tailFile } from './process.ts';
 export { hasSynchronousWrites, resolveDurability, type Durability } from './durability.ts';

@@ -3,12 +3,12 @@ import { describe, test } from 'node:test';
 import { applicableRows, rulesForUnit, type UnitInfo } from '../../actors/mod.ts';
 import {
   assertRuleParams,
-  checkRuleParams,
   isVigilError,
   parseAlertRule,
   type AlertRuleRow,
   type ErrorCode,
 } from '../../schemas/mod.ts';
+import { checkRuleParams } from '../../schemas/rules.ts';
 
 const threshold = {
   metric: 'temperature',

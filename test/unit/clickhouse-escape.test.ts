@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chIdent, chSql, chValue } from '../../schemas/mod.ts';
+import { chValue } from '../../schemas/clickhouse.ts';
+import { chIdent, chSql } from '../../schemas/mod.ts';
 
 test('chValue escapes every value kind', () => {
   const cases: Array<[Parameters<typeof chValue>[0], string]> = [

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { loadConfig, roleUrl, VigilError } from '../../schemas/mod.ts';
+import { roleUrl } from '../../schemas/config.ts';
+import { loadConfig, VigilError } from '../../schemas/mod.ts';
 
 test('defaults make the embedded stack work with an empty environment', () => {
   const c = loadConfig({});
