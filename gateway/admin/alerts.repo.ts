@@ -4,7 +4,7 @@ import type { ApiAlert, PoolClient } from '../../schemas/mod.ts';
 import { principalOf } from '../identity/mod.ts';
 import { iso } from './context.ts';
 import { timeKey } from './pagination.ts';
-import { byId } from './route-kit.ts';
+import { Table } from './table.ts';
 
 export interface AlertRow {
   id: string;
@@ -34,7 +34,8 @@ export interface AlertRow {
 export const COLUMNS = `id, site_id, equipment_id, rule_id, rule_key, severity, status, message, value, threshold, latched,
   suppressed, opened_at, updated_at, cleared_at, acknowledged_at, acknowledged_by, resolved_at, resolved_by,
   snoozed_until, note, ${timeKey('opened_at')} AS _k`;
-export const getAlert = byId<AlertRow>('alerts', COLUMNS, 'alert not found');
+export const ALERTS = new Table<AlertRow>('alerts', COLUMNS, 'alert not found');
+export const getAlert = ALERTS.get;
 
 export function toApi(r: AlertRow): ApiAlert {
   return {

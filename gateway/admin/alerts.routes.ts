@@ -12,10 +12,18 @@ import {
   VigilError,
 } from '../../schemas/mod.ts';
 import { principalOf } from '../identity/mod.ts';
-import { COLUMNS, addTimeline, getAlert, toApi, type AlertRow, type TimelineRow } from './alerts.repo.ts';
+import {
+  ALERTS,
+  COLUMNS,
+  addTimeline,
+  getAlert,
+  toApi,
+  type AlertRow,
+  type TimelineRow,
+} from './alerts.repo.ts';
 import { announce, inTenant, iso, type AdminDeps } from './context.ts';
 import { decodeCursor, page } from './pagination.ts';
-import { guards, readOne, readPage, resource } from './route-kit.ts';
+import { crud, guards, resource } from './route-kit.ts';
 
 /**
  * Tell the alert's actor what a person did: `closed` (it forgets the alert; the next breach
@@ -41,33 +49,26 @@ function tellActor(
 export const alertRoutes = resource('alerts', async (app, { deps }) => {
   const { reader, operator } = guards(app);
 
-  readPage(
-    app,
-    deps,
-    '/alerts',
-    {
+  crud(app, deps, {
+    path: '/alerts',
+    table: ALERTS,
+    item: ApiAlert,
+    show: toApi,
+    list: {
       guard: reader,
       summary: 'List alerts, newest first',
       querystring: AlertListQuery,
-      response: ApiAlert,
       column: 'opened_at',
-      select: `SELECT ${COLUMNS} FROM alerts`,
+      equal: { siteId: 'site_id', equipmentId: 'equipment_id', severity: 'severity', ruleKey: 'rule_key' },
       filter: (q, w) => {
         if (q.status === 'open') w.and(`status <> 'resolved'`);
         else if (q.status) w.and(`status = ${w.p(q.status)}`);
-        if (q.siteId) w.and(`site_id = ${w.p(q.siteId)}`);
-        if (q.equipmentId) w.and(`equipment_id = ${w.p(q.equipmentId)}`);
-        if (q.severity) w.and(`severity = ${w.p(q.severity)}`);
-        if (q.ruleKey) w.and(`rule_key = ${w.p(q.ruleKey)}`);
         if (q.from) w.and(`opened_at >= ${w.p(q.from)}`);
         if (q.to) w.and(`opened_at < ${w.p(q.to)}`);
       },
     },
-    toApi,
-  );
-
-  const one = { guard: reader, summary: 'One alert', response: ApiAlert };
-  readOne(app, deps, '/alerts/:id', one, getAlert, toApi);
+    get: { guard: reader, summary: 'One alert' },
+  });
 
   app.post(
     '/alerts/:id/ack',

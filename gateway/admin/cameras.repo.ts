@@ -1,9 +1,18 @@
-import type { ApiCamera, ApiZone, ApiZoneKind, ZonePoints } from '../../schemas/mod.ts';
-import { VigilError } from '../../schemas/mod.ts';
+import type {
+  ApiCamera,
+  ApiZone,
+  ApiZoneKind,
+  CameraCreateBody,
+  ZoneCreateBody,
+  ZonePoints,
+  ZoneUpdateBody,
+} from '../../schemas/mod.ts';
+import { VigilError, type PoolClient } from '../../schemas/mod.ts';
 import { zoneShapeProblem } from '../../actors/camera/mod.ts';
 import { iso } from './context.ts';
 import { timeKey } from './pagination.ts';
-import { byId } from './route-kit.ts';
+import { assertSitesVisible } from './sites.repo.ts';
+import { Table } from './table.ts';
 
 export interface CameraRow {
   id: string;
@@ -22,7 +31,8 @@ export interface CameraRow {
 
 export const CAMERA_COLUMNS = `id, site_id, name, source_url, enabled, detect_fps, model_path, input_size, confidence,
   created_at, updated_at, ${timeKey('created_at')} AS _k`;
-export const getCamera = byId<CameraRow>('cameras', CAMERA_COLUMNS, 'camera not found');
+export const CAMERAS = new Table<CameraRow>('cameras', CAMERA_COLUMNS, 'camera not found');
+export const getCamera = CAMERAS.get;
 
 /** API field → column, for partial updates. */
 export const CAMERA_FIELDS = {
@@ -34,6 +44,27 @@ export const CAMERA_FIELDS = {
   inputSize: 'input_size',
   confidence: 'confidence',
 } as const;
+
+/** The camera's site must be one the caller can see. */
+export async function insertCamera(c: PoolClient, body: CameraCreateBody): Promise<CameraRow> {
+  await assertSitesVisible(c, [body.siteId]);
+  const { rows } = await c.query<CameraRow>(
+    `INSERT INTO cameras (tenant_id, site_id, name, source_url, enabled, detect_fps, model_path, input_size, confidence)
+     VALUES (vigil_current_tenant(), $1, $2, $3, COALESCE($4, true), COALESCE($5, 5), $6, COALESCE($7, 640), COALESCE($8, 0.25))
+     RETURNING ${CAMERA_COLUMNS}`,
+    [
+      body.siteId,
+      body.name,
+      body.sourceUrl,
+      body.enabled ?? null,
+      body.detectFps ?? null,
+      body.modelPath ?? null,
+      body.inputSize ?? null,
+      body.confidence ?? null,
+    ],
+  );
+  return rows[0]!;
+}
 
 export function cameraToApi(r: CameraRow): ApiCamera {
   return {
@@ -70,7 +101,7 @@ export interface ZoneRow {
 
 export const ZONE_COLUMNS = `id, camera_id, site_id, name, kind, points, entrance, inertia_frames, dwell_seconds,
   crowding_occupancy, crowding_seconds, created_at, updated_at, ${timeKey('created_at')} AS _k`;
-export const getZone = byId<ZoneRow>('zones', ZONE_COLUMNS, 'zone not found');
+export const ZONES = new Table<ZoneRow>('zones', ZONE_COLUMNS, 'zone not found');
 
 export function zoneToApi(r: ZoneRow): ApiZone {
   return {
@@ -108,4 +139,59 @@ export function assertZone(z: {
     throw new VigilError('VALIDATION_FAILED', 'body/dwellSeconds: only product zones have a dwell threshold');
   if (z.crowding !== null && z.kind === 'line')
     throw new VigilError('VALIDATION_FAILED', 'body/crowding: a line has no occupancy');
+}
+
+/** A zone of a camera the caller can see; it takes the camera's site. */
+export async function insertZone(c: PoolClient, body: ZoneCreateBody): Promise<ZoneRow> {
+  const zone = {
+    kind: body.kind,
+    points: body.points,
+    entrance: body.entrance ?? false,
+    dwellSeconds: body.dwellSeconds ?? null,
+    crowding: body.crowding ?? null,
+  };
+  const camera = await getCamera(c, body.cameraId);
+  assertZone(zone);
+  const { rows } = await c.query<ZoneRow>(
+    `INSERT INTO zones (tenant_id, site_id, camera_id, name, kind, points, entrance, inertia_frames,
+                        dwell_seconds, crowding_occupancy, crowding_seconds)
+     VALUES (vigil_current_tenant(), $1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+     RETURNING ${ZONE_COLUMNS}`,
+    [
+      camera.site_id,
+      camera.id,
+      body.name,
+      zone.kind,
+      JSON.stringify(zone.points),
+      zone.entrance,
+      body.inertiaFrames ?? null,
+      zone.dwellSeconds,
+      zone.crowding?.occupancy ?? null,
+      zone.crowding?.seconds ?? null,
+    ],
+  );
+  return rows[0]!;
+}
+
+/** The zone as `body` changes it, checked as a whole and written whole. */
+export async function updateZone(c: PoolClient, before: ZoneRow, body: ZoneUpdateBody): Promise<ZoneRow> {
+  const after = { ...zoneToApi(before), ...body };
+  assertZone(after);
+  const { rows } = await c.query<ZoneRow>(
+    `UPDATE zones SET name = $2, kind = $3, points = $4, entrance = $5, inertia_frames = $6, dwell_seconds = $7,
+            crowding_occupancy = $8, crowding_seconds = $9, updated_at = now()
+     WHERE id = $1 RETURNING ${ZONE_COLUMNS}`,
+    [
+      before.id,
+      after.name,
+      after.kind,
+      JSON.stringify(after.points),
+      after.entrance,
+      after.inertiaFrames,
+      after.dwellSeconds,
+      after.crowding?.occupancy ?? null,
+      after.crowding?.seconds ?? null,
+    ],
+  );
+  return rows[0]!;
 }

@@ -8,16 +8,21 @@ import {
   CameraListQuery,
   CameraUpdateBody,
   IdParams,
-  Page,
   type CameraHealthRequest,
 } from '../../schemas/mod.ts';
 import { principalOf } from '../identity/mod.ts';
 import { announce, audit, inTenant, type AdminDeps } from './context.ts';
-import { guards, NewestFirst, resource, updateById } from './route-kit.ts';
-import { assertSitesVisible } from './sites.repo.ts';
-import { CAMERA_COLUMNS, CAMERA_FIELDS, cameraToApi, getCamera, type CameraRow } from './cameras.repo.ts';
+import { crud, guards, resource, type Change } from './route-kit.ts';
+import {
+  CAMERAS,
+  CAMERA_FIELDS,
+  cameraToApi,
+  getCamera,
+  insertCamera,
+  type CameraRow,
+} from './cameras.repo.ts';
 
-type CameraAction = 'created' | 'updated' | 'deleted' | 'restart';
+type CameraAction = Change | 'restart';
 
 /**
  * The camera's video health from the node that runs its pipeline. Nobody answering means no
@@ -56,135 +61,35 @@ export const cameraRoutes = resource('cameras', async (app, { deps }) => {
       body: { tenantId: principalOf(request).tenantId, cameraId, action },
     });
 
-  app.get(
-    '/cameras',
-    {
-      ...reader,
-      schema: {
-        summary: "List cameras (only the caller's sites when restricted)",
-        querystring: CameraListQuery,
-        response: { 200: Page(ApiCamera) },
-      },
+  crud(app, deps, {
+    path: '/cameras',
+    table: CAMERAS,
+    item: ApiCamera,
+    show: cameraToApi,
+    audit: { type: 'camera' },
+    changed: (request, row, change) => changed(request, row.id, change),
+    list: {
+      guard: reader,
+      summary: "List cameras (only the caller's sites when restricted)",
+      querystring: CameraListQuery,
+      column: 'created_at',
+      equal: { siteId: 'site_id' },
     },
-    async (request) => {
-      const q = request.query;
-      const list = new NewestFirst(q, 'created_at');
-      if (q.siteId) list.where.and(`site_id = ${list.where.p(q.siteId)}`);
-      return inTenant(deps, request, (c) =>
-        list.fetch(c, `SELECT ${CAMERA_COLUMNS} FROM cameras`, cameraToApi),
-      );
+    get: { guard: reader, summary: 'One camera' },
+    create: {
+      guard: operator,
+      summary: 'Add a camera: its actor and video pipeline start at once',
+      body: CameraCreateBody,
+      insert: insertCamera,
     },
-  );
-
-  app.get(
-    '/cameras/:id',
-    {
-      ...reader,
-      schema: { summary: 'One camera', params: IdParams, response: { 200: ApiCamera } },
+    update: {
+      guard: operator,
+      summary: 'Update a camera (the site is fixed); its pipeline restarts with the new settings',
+      body: CameraUpdateBody,
+      columns: CAMERA_FIELDS,
     },
-    async (request) => cameraToApi(await inTenant(deps, request, (c) => getCamera(c, request.params.id))),
-  );
-
-  app.post(
-    '/cameras',
-    {
-      ...operator,
-      schema: {
-        summary: 'Add a camera: its actor and video pipeline start at once',
-        body: CameraCreateBody,
-        response: { 201: ApiCamera },
-      },
-    },
-    async (request, reply) => {
-      const body = request.body;
-      const row = await inTenant(deps, request, async (c) => {
-        await assertSitesVisible(c, [body.siteId]);
-        const { rows } = await c.query<CameraRow>(
-          `INSERT INTO cameras (tenant_id, site_id, name, source_url, enabled, detect_fps, model_path, input_size, confidence)
-           VALUES (vigil_current_tenant(), $1, $2, $3, COALESCE($4, true), COALESCE($5, 5), $6, COALESCE($7, 640), COALESCE($8, 0.25))
-           RETURNING ${CAMERA_COLUMNS}`,
-          [
-            body.siteId,
-            body.name,
-            body.sourceUrl,
-            body.enabled ?? null,
-            body.detectFps ?? null,
-            body.modelPath ?? null,
-            body.inputSize ?? null,
-            body.confidence ?? null,
-          ],
-        );
-        const camera = rows[0]!;
-        await audit(c, request, {
-          action: 'camera.create',
-          targetType: 'camera',
-          targetId: camera.id,
-          after: body,
-        });
-        return camera;
-      });
-      await changed(request, row.id, 'created');
-      return reply.code(201).send(cameraToApi(row));
-    },
-  );
-
-  app.patch(
-    '/cameras/:id',
-    {
-      ...operator,
-      schema: {
-        summary: 'Update a camera (the site is fixed); its pipeline restarts with the new settings',
-        params: IdParams,
-        body: CameraUpdateBody,
-        response: { 200: ApiCamera },
-      },
-    },
-    async (request) => {
-      const { id } = request.params;
-      const body = request.body;
-      const row = await inTenant(deps, request, async (c) => {
-        const before = await getCamera(c, id, true);
-        const after = await updateById<CameraRow>(c, 'cameras', id, body, CAMERA_FIELDS, CAMERA_COLUMNS);
-        await audit(c, request, {
-          action: 'camera.update',
-          targetType: 'camera',
-          targetId: id,
-          before: cameraToApi(before),
-          after: body,
-        });
-        return after;
-      });
-      await changed(request, id, 'updated');
-      return cameraToApi(row);
-    },
-  );
-
-  app.delete(
-    '/cameras/:id',
-    {
-      ...operator,
-      schema: {
-        summary: 'Delete a camera and its zones: its pipeline and actor stop',
-        params: IdParams,
-        response: { 204: Type.Null() },
-      },
-    },
-    async (request, reply) => {
-      const { id } = request.params;
-      await inTenant(deps, request, async (c) => {
-        const before = await getCamera(c, id, true);
-        await c.query('DELETE FROM cameras WHERE id = $1', [id]);
-        await audit(c, request, {
-          action: 'camera.delete',
-          targetType: 'camera',
-          targetId: id,
-          before: cameraToApi(before),
-        });
-      });
-      await changed(request, id, 'deleted');
-      return reply.code(204).send(null);
-    },
-  );
+    remove: { guard: operator, summary: 'Delete a camera and its zones: its pipeline and actor stop' },
+  });
 
   app.get(
     '/cameras/:id/health',

@@ -3,6 +3,7 @@ import { VigilError, type PoolClient } from '../../schemas/mod.ts';
 import { newApiKey } from '../identity/mod.ts';
 import { iso } from './context.ts';
 import { timeKey } from './pagination.ts';
+import { Table } from './table.ts';
 
 export interface EquipmentRow {
   id: string;
@@ -19,11 +20,24 @@ export interface EquipmentRow {
 }
 
 /** The active key's prefix comes along (at most one active key per unit). */
-export const SELECT = `SELECT e.id, e.site_id, e.name, e.serial, e.kind, e.setpoint, e.decommissioned_at, e.created_at, e.updated_at,
+const COLUMNS = `e.id, e.site_id, e.name, e.serial, e.kind, e.setpoint, e.decommissioned_at, e.created_at, e.updated_at,
     ${timeKey('e.created_at')} AS _k,
     (SELECT k.prefix FROM equipment_api_keys k WHERE k.equipment_id = e.id AND k.revoked_at IS NULL
-     ORDER BY k.created_at DESC LIMIT 1) AS api_key_prefix
-  FROM equipment e`;
+     ORDER BY k.created_at DESC LIMIT 1) AS api_key_prefix`;
+
+export const EQUIPMENT = new Table<EquipmentRow>('equipment', COLUMNS, 'equipment not found', {
+  from: 'equipment e',
+  idColumn: 'e.id',
+  lock: 'FOR UPDATE OF e',
+});
+export const getEquipment = EQUIPMENT.get;
+
+/** API field → column, for partial updates. */
+export const EQUIPMENT_FIELDS = { name: 'name', serial: 'serial', kind: 'kind', setpoint: 'setpoint' };
+
+export function assertInService(unit: EquipmentRow): void {
+  if (unit.decommissioned_at) throw new VigilError('INVALID_STATE', 'the equipment is decommissioned');
+}
 
 export function toApi(r: EquipmentRow): ApiEquipment {
   return {
@@ -38,15 +52,6 @@ export function toApi(r: EquipmentRow): ApiEquipment {
     createdAt: iso(r.created_at),
     updatedAt: iso(r.updated_at),
   };
-}
-
-export async function getEquipment(c: PoolClient, id: string, lock = false): Promise<EquipmentRow> {
-  const { rows } = await c.query<EquipmentRow>(`${SELECT} WHERE e.id = $1${lock ? ' FOR UPDATE OF e' : ''}`, [
-    id,
-  ]);
-  const row = rows[0];
-  if (!row) throw new VigilError('NOT_FOUND', 'equipment not found');
-  return row;
 }
 
 /** Revoke the unit's keys and issue a new one; the key itself exists only in this response. */

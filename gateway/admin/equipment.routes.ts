@@ -11,9 +11,16 @@ import {
 } from '../../schemas/mod.ts';
 import { principalOf } from '../identity/mod.ts';
 import { announce, audit, inTenant } from './context.ts';
-import { guards, readOne, readPage, resource, updateById } from './route-kit.ts';
+import { crud, guards, resource } from './route-kit.ts';
 import { assertSitesVisible } from './sites.repo.ts';
-import { SELECT, toApi, getEquipment, issueKey } from './equipment.repo.ts';
+import {
+  EQUIPMENT,
+  EQUIPMENT_FIELDS,
+  assertInService,
+  getEquipment,
+  issueKey,
+  toApi,
+} from './equipment.repo.ts';
 
 export const equipmentRoutes = resource('equipment', async (app, { deps }) => {
   const { reader, admin } = guards(app);
@@ -24,30 +31,37 @@ export const equipmentRoutes = resource('equipment', async (app, { deps }) => {
       body: { tenantId: principalOf(request).tenantId, equipmentId, action },
     });
 
-  readPage(
-    app,
-    deps,
-    '/equipment',
-    {
+  crud(app, deps, {
+    path: '/equipment',
+    table: EQUIPMENT,
+    item: ApiEquipment,
+    show: toApi,
+    audit: {
+      type: 'equipment',
+      before: (r) => ({ name: r.name, serial: r.serial, kind: r.kind, setpoint: r.setpoint }),
+    },
+    changed: (request, row, change) => changed(request, row.id, change),
+    list: {
       guard: reader,
       summary: "List equipment (only the caller's sites when restricted)",
       querystring: EquipmentListQuery,
-      response: ApiEquipment,
       column: 'e.created_at',
       idColumn: 'e.id',
-      select: SELECT,
+      equal: { siteId: 'e.site_id', kind: 'e.kind' },
       filter: (q, w) => {
-        if (q.siteId) w.and(`e.site_id = ${w.p(q.siteId)}`);
-        if (q.kind) w.and(`e.kind = ${w.p(q.kind)}`);
         if (q.decommissioned !== undefined)
           w.and(`e.decommissioned_at IS ${q.decommissioned ? 'NOT ' : ''}NULL`);
       },
     },
-    toApi,
-  );
-
-  const one = { guard: reader, summary: 'One equipment unit', response: ApiEquipment };
-  readOne(app, deps, '/equipment/:id', one, getEquipment, toApi);
+    get: { guard: reader, summary: 'One equipment unit' },
+    update: {
+      guard: admin,
+      summary: 'Update equipment (the site is fixed)',
+      body: EquipmentUpdateBody,
+      check: (_c, before) => assertInService(before),
+      columns: EQUIPMENT_FIELDS,
+    },
+  });
 
   app.post(
     '/equipment',
@@ -86,40 +100,6 @@ export const equipmentRoutes = resource('equipment', async (app, { deps }) => {
       });
       await changed(request, created.equipment.id, 'created');
       return reply.code(201).send(created);
-    },
-  );
-
-  app.patch(
-    '/equipment/:id',
-    {
-      ...admin,
-      schema: {
-        summary: 'Update equipment (the site is fixed)',
-        params: IdParams,
-        body: EquipmentUpdateBody,
-        response: { 200: ApiEquipment },
-      },
-    },
-    async (request) => {
-      const { id } = request.params;
-      const body = request.body;
-      const row = await inTenant(deps, request, async (c) => {
-        const before = await getEquipment(c, id, true);
-        if (before.decommissioned_at)
-          throw new VigilError('INVALID_STATE', 'the equipment is decommissioned');
-        const columns = { name: 'name', serial: 'serial', kind: 'kind', setpoint: 'setpoint' };
-        await updateById(c, 'equipment', id, body, columns, 'id');
-        await audit(c, request, {
-          action: 'equipment.update',
-          targetType: 'equipment',
-          targetId: id,
-          before: { name: before.name, serial: before.serial, kind: before.kind, setpoint: before.setpoint },
-          after: body,
-        });
-        return getEquipment(c, id);
-      });
-      await changed(request, id, 'updated');
-      return toApi(row);
     },
   );
 
@@ -173,8 +153,7 @@ export const equipmentRoutes = resource('equipment', async (app, { deps }) => {
       const { id } = request.params;
       const issued = await inTenant(deps, request, async (c) => {
         const before = await getEquipment(c, id, true);
-        if (before.decommissioned_at)
-          throw new VigilError('INVALID_STATE', 'the equipment is decommissioned');
+        assertInService(before);
         const { revoked, ...key } = await issueKey(c, id);
         await audit(c, request, {
           action: 'equipment.api_key_rotate',

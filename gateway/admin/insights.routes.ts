@@ -2,8 +2,9 @@ import { ApiInsights, InsightsBody, InsightsListQuery, Page, VigilError } from '
 import { buildFindings, daysBetween, phraseFindings, type LlmConfig } from '../analytics/mod.ts';
 import { inTenant } from './context.ts';
 import { COLUMNS, insightStats, toApi, type InsightsRow } from './insights.repo.ts';
-import { guards, NewestFirst, resource } from './route-kit.ts';
+import { guards, resource } from './route-kit.ts';
 import { getSite } from './sites.repo.ts';
+import { NewestFirst } from './table.ts';
 
 /** Longest period one set of insights covers. */
 const MAX_INSIGHT_DAYS = 92;

@@ -3,8 +3,8 @@ import { VigilError, type PoolClient } from '../../schemas/mod.ts';
 import { opaqueToken, sha256, writeAudit, type Principal } from '../identity/mod.ts';
 import { iso } from './context.ts';
 import { timeKey } from './pagination.ts';
-import { byId } from './route-kit.ts';
 import { assertSitesVisible } from './sites.repo.ts';
+import { Table } from './table.ts';
 
 export interface InviteRow {
   id: string;
@@ -21,7 +21,7 @@ export interface InviteRow {
 
 export const COLUMNS = `id, email::text AS email, role, site_ids, created_by, created_at, expires_at, accepted_at, revoked_at,
   ${timeKey('created_at')} AS _k`;
-export const getInvite = byId<InviteRow>('invites', COLUMNS, 'invite not found');
+export const INVITES = new Table<InviteRow>('invites', COLUMNS, 'invite not found');
 
 export function status(r: InviteRow, now = Date.now()): ApiInvite['status'] {
   if (r.accepted_at) return 'accepted';

@@ -12,32 +12,28 @@ import {
 } from '../../schemas/mod.ts';
 import { db, insertUser, principalOf, sha256, writeAudit } from '../identity/mod.ts';
 import { audit, inTenant } from './context.ts';
-import { guards, readOne, readPage, resource } from './route-kit.ts';
-import { COLUMNS, getInvite, toApi, STATUS_SQL, createInvite, type InviteLookup } from './invites.repo.ts';
+import { crud, guards, resource } from './route-kit.ts';
+import { INVITES, toApi, STATUS_SQL, createInvite, type InviteLookup } from './invites.repo.ts';
 
 export const inviteRoutes = resource('invites', async (app, { deps }) => {
   const { admin } = guards(app);
 
-  readPage(
-    app,
-    deps,
-    '/invites',
-    {
+  crud(app, deps, {
+    path: '/invites',
+    table: INVITES,
+    item: ApiInvite,
+    show: toApi,
+    list: {
       guard: admin,
       summary: 'List invites',
       querystring: InviteListQuery,
-      response: ApiInvite,
       column: 'created_at',
-      select: `SELECT ${COLUMNS} FROM invites`,
       filter: (q, w) => {
         if (q.status) w.and(STATUS_SQL[q.status]);
       },
     },
-    toApi,
-  );
-
-  const one = { guard: admin, summary: 'One invite', response: ApiInvite };
-  readOne(app, deps, '/invites/:id', one, getInvite, toApi);
+    get: { guard: admin, summary: 'One invite' },
+  });
 
   app.post(
     '/invites',
@@ -76,7 +72,7 @@ export const inviteRoutes = resource('invites', async (app, { deps }) => {
     async (request, reply) => {
       const { id } = request.params;
       await inTenant(deps, request, async (c) => {
-        const row = await getInvite(c, id, true);
+        const row = await INVITES.get(c, id, true);
         if (row.accepted_at) throw new VigilError('INVALID_STATE', 'the invite was already accepted');
         if (!row.revoked_at) {
           await c.query('UPDATE invites SET revoked_at = now() WHERE id = $1', [id]);

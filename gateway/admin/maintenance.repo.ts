@@ -1,8 +1,8 @@
-import type { ApiMaintenance } from '../../schemas/mod.ts';
-import { VigilError } from '../../schemas/mod.ts';
+import type { ApiMaintenance, MaintenanceCreateBody, MaintenanceUpdateBody } from '../../schemas/mod.ts';
+import { VigilError, type PoolClient } from '../../schemas/mod.ts';
 import { iso } from './context.ts';
 import { timeKey } from './pagination.ts';
-import { byId } from './route-kit.ts';
+import { Table } from './table.ts';
 
 export interface MaintenanceRow {
   id: string;
@@ -42,13 +42,25 @@ export function toApi(r: MaintenanceRow): ApiMaintenance {
   };
 }
 
-/** Time relations the table's CHECKs enforce too; checked here first for a readable 400. */
-export function assertTimes(r: {
+interface Times {
   performedAt: string;
   nextDue: string | null;
   windowStart: string | null;
   windowEnd: string | null;
-}): void {
+}
+
+/** The times a new record will have. */
+function timesOf(body: MaintenanceCreateBody): Times {
+  return {
+    performedAt: body.performedAt,
+    nextDue: body.nextDue ?? null,
+    windowStart: body.windowStart ?? null,
+    windowEnd: body.windowEnd ?? null,
+  };
+}
+
+/** Time relations the table's CHECKs enforce too; checked here first for a readable 400. */
+function assertTimes(r: Times): void {
   const t = (s: string | null) => (s === null ? null : Date.parse(s));
   const [performed, due, start, end] = [t(r.performedAt), t(r.nextDue), t(r.windowStart), t(r.windowEnd)];
   if ((start === null) !== (end === null)) {
@@ -62,4 +74,65 @@ export function assertTimes(r: {
   }
 }
 
-export const getRecord = byId<MaintenanceRow>('maintenance_records', COLUMNS, 'maintenance record not found');
+export const assertNewTimes = (body: MaintenanceCreateBody): void => assertTimes(timesOf(body));
+
+/** The times a record will have once `body` corrects it, checked as a whole. */
+export function assertCorrectedTimes(before: MaintenanceRow, body: MaintenanceUpdateBody): void {
+  const pick = (v: string | null | undefined, old: Date | null) => (v === undefined ? iso(old) : v);
+  assertTimes({
+    performedAt: body.performedAt ?? iso(before.performed_at),
+    nextDue: pick(body.nextDue, before.next_due),
+    windowStart: pick(body.windowStart, before.window_start),
+    windowEnd: pick(body.windowEnd, before.window_end),
+  });
+}
+
+export const RECORDS = new Table<MaintenanceRow>(
+  'maintenance_records',
+  COLUMNS,
+  'maintenance record not found',
+);
+
+/** API field → column, for corrections. */
+export const RECORD_FIELDS = {
+  kind: 'kind',
+  description: 'description',
+  technician: 'technician',
+  performedAt: 'performed_at',
+  nextDue: 'next_due',
+  windowStart: 'window_start',
+  windowEnd: 'window_end',
+};
+
+/** The unit must be visible to the caller (tenant and site restriction); its site is copied. */
+export async function insertRecord(
+  c: PoolClient,
+  body: MaintenanceCreateBody,
+  createdBy: string,
+): Promise<MaintenanceRow> {
+  const { rows: units } = await c.query<{ site_id: string }>('SELECT site_id FROM equipment WHERE id = $1', [
+    body.equipmentId,
+  ]);
+  const unit = units[0];
+  if (!unit) throw new VigilError('NOT_FOUND', 'equipment not found');
+  const times = timesOf(body);
+  const { rows } = await c.query<MaintenanceRow>(
+    `INSERT INTO maintenance_records (tenant_id, site_id, equipment_id, kind, description, technician,
+       performed_at, next_due, window_start, window_end, created_by)
+     VALUES (vigil_current_tenant(), $1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+     RETURNING ${COLUMNS}`,
+    [
+      unit.site_id,
+      body.equipmentId,
+      body.kind,
+      body.description ?? '',
+      body.technician ?? null,
+      times.performedAt,
+      times.nextDue,
+      times.windowStart,
+      times.windowEnd,
+      createdBy,
+    ],
+  );
+  return rows[0]!;
+}

@@ -1,8 +1,15 @@
 import { randomBytes } from 'node:crypto';
-import type { ApiNotificationChannel, Severity } from '../../schemas/mod.ts';
+import type {
+  ApiNotificationChannel,
+  NotificationChannelCreateBody,
+  NotificationChannelUpdateBody,
+  PoolClient,
+  Severity,
+} from '../../schemas/mod.ts';
 import { iso } from './context.ts';
 import { timeKey } from './pagination.ts';
-import { byId } from './route-kit.ts';
+import { assertSitesVisible } from './sites.repo.ts';
+import { Table } from './table.ts';
 
 export interface ChannelRow {
   id: string;
@@ -19,11 +26,22 @@ export interface ChannelRow {
 
 export const COLUMNS = `id, name, url, min_severity, site_ids, remind_every_s, enabled, created_at, updated_at,
   ${timeKey('created_at')} AS _k`;
-export const getChannel = byId<ChannelRow>(
+export const CHANNELS = new Table<ChannelRow>(
   'notification_channels',
   COLUMNS,
   'notification channel not found',
 );
+export const getChannel = CHANNELS.get;
+
+/** API field → column, for partial updates. */
+export const CHANNEL_FIELDS = {
+  name: 'name',
+  url: 'url',
+  minSeverity: 'min_severity',
+  siteIds: 'site_ids',
+  remindEveryS: 'remind_every_s',
+  enabled: 'enabled',
+};
 
 export function toApi(r: ChannelRow): ApiNotificationChannel {
   return {
@@ -53,4 +71,34 @@ export const audited = (r: ChannelRow) => ({
   enabled: r.enabled,
 });
 
-/** `/v1/notification-channels`: tenant admins manage where alert notifications go. */
+/** A new channel with its signing secret, which leaves the database only in this answer. */
+export async function insertChannel(
+  c: PoolClient,
+  body: NotificationChannelCreateBody,
+): Promise<ChannelRow & { secret: string }> {
+  if (body.siteIds) await assertSitesVisible(c, body.siteIds);
+  const secret = newSecret();
+  const { rows } = await c.query<ChannelRow>(
+    `INSERT INTO notification_channels (tenant_id, name, url, secret, min_severity, site_ids, remind_every_s, enabled)
+     VALUES (vigil_current_tenant(), $1, $2, $3, $4, $5, $6, $7) RETURNING ${COLUMNS}`,
+    [
+      body.name,
+      body.url,
+      secret,
+      body.minSeverity ?? 'warning',
+      body.siteIds ?? null,
+      body.remindEveryS ?? null,
+      body.enabled ?? true,
+    ],
+  );
+  return { ...rows[0]!, secret };
+}
+
+/** A channel's new sites must be ones the caller can see. */
+export async function assertChannelSites(
+  c: PoolClient,
+  _before: ChannelRow,
+  body: NotificationChannelUpdateBody,
+): Promise<void> {
+  if (body.siteIds) await assertSitesVisible(c, body.siteIds);
+}

@@ -1,9 +1,17 @@
-import type { ApiPromotion, ApiPromotionLift, PoolClient } from '../../schemas/mod.ts';
+import {
+  VigilError,
+  type ApiPromotion,
+  type ApiPromotionLift,
+  type PoolClient,
+  type PromotionCreateBody,
+  type PromotionUpdateBody,
+} from '../../schemas/mod.ts';
 import { promotionLift } from '../analytics/mod.ts';
 import { iso } from './context.ts';
 import { ADDITIVE_METRICS, metricSeries, weeksBefore } from './metrics.repo.ts';
 import { timeKey } from './pagination.ts';
-import { byId } from './route-kit.ts';
+import { assertSitesVisible } from './sites.repo.ts';
+import { Table } from './table.ts';
 
 export interface PromotionRow {
   id: string;
@@ -19,7 +27,48 @@ export interface PromotionRow {
 
 export const COLUMNS = `id, name, to_char(from_day, 'YYYY-MM-DD') AS from_day, to_char(to_day, 'YYYY-MM-DD') AS to_day,
   site_ids, zone_ids, created_at, updated_at, ${timeKey('created_at')} AS _k`;
-export const getPromotion = byId<PromotionRow>('promotions', COLUMNS, 'promotion not found');
+export const PROMOTIONS = new Table<PromotionRow>('promotions', COLUMNS, 'promotion not found');
+
+/** API field → column, for partial updates. */
+export const PROMOTION_FIELDS = {
+  name: 'name',
+  from: 'from_day',
+  to: 'to_day',
+  siteIds: 'site_ids',
+  zoneIds: 'zone_ids',
+};
+
+export function assertPeriod(from: string | undefined, to: string | undefined): void {
+  if (from !== undefined && to !== undefined && to < from)
+    throw new VigilError('VALIDATION_FAILED', 'body/to: before from');
+}
+
+/** The promotion's sites must be ones the caller can see. */
+export async function insertPromotion(c: PoolClient, b: PromotionCreateBody): Promise<PromotionRow> {
+  await assertSitesVisible(c, b.siteIds);
+  const { rows } = await c.query<PromotionRow>(
+    `INSERT INTO promotions (tenant_id, name, from_day, to_day, site_ids, zone_ids)
+     VALUES (vigil_current_tenant(), $1, $2, $3, $4, $5) RETURNING ${COLUMNS}`,
+    [b.name, b.from, b.to, [...new Set(b.siteIds)], b.zoneIds ?? null],
+  );
+  return rows[0]!;
+}
+
+/** The period as `b` changes it must still run forwards; new sites must be visible. */
+export async function assertPromotionChange(
+  c: PoolClient,
+  before: PromotionRow,
+  b: PromotionUpdateBody,
+): Promise<void> {
+  assertPeriod(b.from ?? before.from_day, b.to ?? before.to_day);
+  if (b.siteIds) await assertSitesVisible(c, b.siteIds);
+}
+
+/** The update's fields, each site once. */
+export const promotionFields = (b: PromotionUpdateBody) => ({
+  ...b,
+  ...(b.siteIds ? { siteIds: [...new Set(b.siteIds)] } : {}),
+});
 
 export function toApi(r: PromotionRow): ApiPromotion {
   return {

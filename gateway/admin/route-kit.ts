@@ -1,9 +1,12 @@
-import type { FastifyInstance, onRouteHookHandler } from 'fastify';
-import type { Static, TObject, TSchema } from '@sinclair/typebox';
-import { ErrorBody, IdParams, Page, VigilError, type PoolClient } from '../../schemas/mod.ts';
+import type { FastifyInstance, FastifyRequest, onRouteHookHandler, RouteGenericInterface } from 'fastify';
+import type { ResolveFastifyRequestType } from 'fastify/types/type-provider.d.ts';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { Type, type Static, type TObject, type TSchema } from '@sinclair/typebox';
+import { ErrorBody, IdParams, Page, type PoolClient } from '../../schemas/mod.ts';
 import { requireRole } from '../identity/mod.ts';
-import { inTenant, type AdminDeps, type AdminPlugin } from './context.ts';
-import { Where, decodeCursor, page } from './pagination.ts';
+import { audit as writeEntry, inTenant, type AdminDeps, type AdminPlugin } from './context.ts';
+import type { Where } from './pagination.ts';
+import { NewestFirst, type Keyed, type Table } from './table.ts';
 
 /**
  * Route options for each minimum role: authenticate, then check the role, both before the body
@@ -30,7 +33,7 @@ const bearer = [{ bearerAuth: [] }];
  * (`app.authenticate` among its onRequest hooks), the bearer security requirement — so the
  * document follows the guard instead of repeating it. A route's own schema fields win.
  *
- *   export const siteRoutes = resource('sites', async (app, { deps }) => { app.get(…) });
+ *   export const siteRoutes = resource('sites', async (app, { deps }) => { crud(app, deps, …) });
  */
 export function resource(tag: string, routes: AdminPlugin): AdminPlugin {
   return async (app, opts) => {
@@ -49,161 +52,269 @@ export function resource(tag: string, routes: AdminPlugin): AdminPlugin {
   };
 }
 
-/**
- * A loader of one row by id: `SELECT <columns> FROM <table> WHERE id = $1`, optionally locked.
- * RLS decides visibility, so a row of another tenant or site is NOT_FOUND like a missing one.
- * `table` and `columns` are the caller's constants, never request input.
- */
-export function byId<R extends { id: string }>(
-  table: string,
-  columns: string,
-  notFound: string,
-): (c: PoolClient, id: string, lock?: boolean) => Promise<R> {
-  return async (c, id, lock = false) => {
-    const { rows } = await c.query<R>(
-      `SELECT ${columns} FROM ${table} WHERE id = $1${lock ? ' FOR UPDATE' : ''}`,
-      [id],
-    );
-    const row = rows[0];
-    if (!row) throw new VigilError('NOT_FOUND', notFound);
-    return row;
-  };
-}
+type App = Parameters<AdminPlugin>[0];
+
+/** What a change was, as the control plane's notices name it. */
+export type Change = 'created' | 'updated' | 'deleted';
 
 /**
- * One newest-first page keyed on a timestamptz column (id breaks ties). The cursor is decoded
- * on construction, so a bad cursor is refused before any transaction; add filters to `where`,
- * then `fetch` within the transaction.
+ * A request body as the type provider types it from schema `B`: what the hooks receive, so the
+ * body passes from handler to hook without a cast.
  */
-export class NewestFirst {
-  readonly where: Where;
-  readonly limit: number;
-  readonly #column: string;
-  readonly #idColumn: string;
+type Body<B extends TSchema> = ResolveFastifyRequestType<
+  TypeBoxTypeProvider,
+  { body: B },
+  RouteGenericInterface
+>['body'];
 
-  constructor(q: { cursor?: string; limit?: number }, column: string, idColumn = 'id') {
-    this.limit = q.limit ?? 50;
-    this.where = new Where().before(decodeCursor(q.cursor), column, idColumn);
-    this.#column = column;
-    this.#idColumn = idColumn;
-  }
-
-  /** `select` is everything before the WHERE clause (`SELECT … FROM …`), from constants only. */
-  async fetch<R extends { _k: string; id: string }, T>(
-    c: PoolClient,
-    select: string,
-    map: (r: R) => T,
-  ): Promise<{ items: T[]; nextCursor: string | null }> {
-    const w = this.where;
-    const { rows } = await c.query<R>(
-      `${select} ${w.sql} ORDER BY ${this.#column} DESC, ${this.#idColumn} DESC LIMIT ${w.p(this.limit + 1)}`,
-      w.params,
-    );
-    return page(rows, this.limit, map);
-  }
-}
-
-/** Strict partial update: only the given columns, each bound as a parameter. */
-function setClause(
-  fields: Record<string, unknown>,
-  columns: Record<string, string>,
-  params: unknown[],
-): string {
-  const parts: string[] = [];
-  for (const [field, column] of Object.entries(columns)) {
-    if (fields[field] === undefined) continue;
-    params.push(fields[field]);
-    parts.push(`${column} = $${params.length}`);
-  }
-  parts.push('updated_at = now()');
-  return parts.join(', ');
-}
-
-/**
- * `UPDATE <table> SET … WHERE id = $1 RETURNING <returning>`: the fields of `fields` that
- * `columns` maps (field → column) and are not undefined, each bound, plus `updated_at`. `table`,
- * `columns` and `returning` are the caller's constants, never request input.
- */
-export async function updateById<R extends { id: string }>(
-  c: PoolClient,
-  table: string,
-  id: string,
-  fields: Record<string, unknown>,
-  columns: Record<string, string>,
-  returning: string,
-): Promise<R> {
-  const params: unknown[] = [id];
-  const set = setClause(fields, columns, params);
-  const { rows } = await c.query<R>(
-    `UPDATE ${table} SET ${set} WHERE id = $1 RETURNING ${returning}`,
-    params,
-  );
-  return rows[0]!;
-}
-
-/** What a GET of one row or of a page of rows declares, besides its path. */
-interface ReadSpec {
+/** Who may call a route, and what the document says of it. */
+interface RouteDoc {
   guard: Guard;
   summary: string;
-  /** The schema of one item as the API shows it; `show` maps a row to it. */
-  response: TSchema;
+  description?: string;
 }
 
-/**
- * `GET <path>/:id`: one row loaded by `load` in the caller's tenant scope (so another tenant's
- * row is NOT_FOUND), shown by `show`.
- */
-export function readOne<R>(
-  app: Parameters<AdminPlugin>[0],
-  deps: AdminDeps,
-  path: string,
-  spec: ReadSpec,
-  load: (c: PoolClient, id: string) => Promise<R>,
-  show: (row: R) => unknown,
-): void {
-  app.get(
-    path,
-    { ...spec.guard, schema: { summary: spec.summary, params: IdParams, response: { 200: spec.response } } },
-    async (request) => show(await inTenant(deps, request, (c) => load(c, request.params.id))),
+/** The OpenAPI text of a route: a description only where one is given. */
+const docOf = ({ summary, description }: RouteDoc) => (description ? { summary, description } : { summary });
+
+/** `GET <path>`: newest first, keyed on `column`. */
+interface ListSpec<Q extends TObject> extends RouteDoc {
+  querystring: Q;
+  column: string;
+  idColumn?: string;
+  /** Query field → column, for the filters that are plain equality. */
+  equal?: Partial<Record<keyof Static<Q>, string>>;
+  /** The other filters of the query. */
+  filter?: (q: Static<Q>, w: Where) => void;
+  /** Runs first in the transaction (a filter's site must be visible, say). */
+  check?: (c: PoolClient, q: Static<Q>) => Promise<void>;
+}
+
+/** `GET <path>/:id`; `detail` when the answer is more than the row (computed in the same transaction). */
+interface GetSpec<R> extends RouteDoc {
+  detail?: { response: TSchema; load: (c: PoolClient, row: R) => Promise<unknown> };
+}
+
+/** `POST <path>` → 201. */
+interface CreateSpec<R, B extends TObject, W extends R> extends RouteDoc {
+  body: B;
+  /** The 201 body's schema when it is more than the item. */
+  response?: TSchema;
+  /** Checks of the body alone, before any transaction. */
+  validate?: (body: NoInfer<Body<B>>, request: FastifyRequest) => void;
+  /** The resource's own INSERT (with its checks of what the body refers to). */
+  insert: (c: PoolClient, body: NoInfer<Body<B>>, request: FastifyRequest) => Promise<W>;
+  /** The 201 body when it is more than the item (a secret shown once, say). */
+  reply?: (created: W) => unknown;
+}
+
+/** `PATCH <path>/:id`: a strict partial update by `columns` (field → column), or the resource's own `write`. */
+type UpdateSpec<R, B extends TObject> = RouteDoc & {
+  body: B;
+  /** Checks of the body alone, before any transaction. */
+  validate?: (body: NoInfer<Body<B>>) => void;
+  /** Checks against the locked row, before the write. */
+  check?: (c: PoolClient, before: R, body: NoInfer<Body<B>>) => void | Promise<void>;
+} & (
+    | { columns: Record<string, string>; fields?: (body: NoInfer<Body<B>>) => object }
+    | { write: (c: PoolClient, id: string, body: NoInfer<Body<B>>, before: R) => Promise<R> }
   );
+
+/** `DELETE <path>/:id` → 204. */
+interface RemoveSpec<R> extends RouteDoc {
+  /** Checks against the locked row (what would go with it), before the delete. */
+  check?: (c: PoolClient, before: R) => Promise<void>;
+  /** The resource's own delete; by default its row goes. */
+  erase?: (c: PoolClient, before: R) => Promise<void>;
+  /** What the log keeps of the deleted row, when not `audit.before`. */
+  audited?: (before: R) => unknown;
+}
+
+/** What the audit log records of each change: `<action>.create|update|delete` on `<type>` by id. */
+interface AuditSpec<R> {
+  type: string;
+  /** The action prefix, when not the type. */
+  action?: string;
+  /** What the log keeps of the row before a change; by default the row as the API shows it. */
+  before?: (row: R) => unknown;
+  /** What the log keeps of the row after a change; by default the body as sent. */
+  after?: (row: R) => unknown;
+}
+
+export interface CrudSpec<
+  R extends Keyed,
+  Q extends TObject,
+  CB extends TObject,
+  UB extends TObject,
+  W extends R,
+> {
+  /** The collection's path (`/sites`); one row is `<path>/:id`. */
+  path: string;
+  table: Table<R>;
+  /** The schema of one row as the API shows it; `show` maps a row to it. */
+  item: TSchema;
+  show: (row: R) => unknown;
+  audit?: AuditSpec<R>;
+  /** The row a change starts from, locked; by default the table's row by id, `FOR UPDATE`. */
+  lock?: (c: PoolClient, id: string, request: FastifyRequest) => Promise<R>;
+  /** After a change committed: tell whoever holds the resource (control plane notices, caches). */
+  changed?: (request: FastifyRequest, row: R, change: Change) => Promise<void>;
+  list?: ListSpec<Q>;
+  get?: GetSpec<R>;
+  create?: CreateSpec<R, CB, W>;
+  update?: UpdateSpec<R, UB>;
+  remove?: RemoveSpec<R>;
 }
 
 /**
- * `GET <path>`: a newest-first page of `select` (everything before the WHERE clause), keyed on
- * `column`; `filter` adds the query's conditions, `check` runs first in the transaction.
+ * A resource's list, get, create, update and delete routes, declared once: every one runs in
+ * the caller's tenant scope (RLS decides what exists, so another tenant's row is NOT_FOUND),
+ * a change locks its row first, writes one audit entry in the same transaction, and tells
+ * `changed` after the commit; create answers 201 and delete 204. What is the resource's own —
+ * its INSERT, its checks, what its log entries keep — comes in as hooks.
  */
-export function readPage<Q extends TObject, R extends { _k: string; id: string }>(
-  app: Parameters<AdminPlugin>[0],
+export function crud<R extends Keyed, Q extends TObject, CB extends TObject, UB extends TObject, W extends R>(
+  app: App,
   deps: AdminDeps,
-  path: string,
-  spec: ReadSpec & {
-    querystring: Q;
-    column: string;
-    idColumn?: string;
-    select: string;
-    filter?: (q: Static<Q>, w: Where) => void;
-    check?: (c: PoolClient, q: Static<Q>) => Promise<void>;
-  },
-  show: (row: R) => unknown,
+  spec: CrudSpec<R, Q, CB, UB, W>,
 ): void {
-  app.get(
-    path,
-    {
-      ...spec.guard,
-      schema: {
-        summary: spec.summary,
-        querystring: spec.querystring,
-        response: { 200: Page(spec.response) },
+  const { path, table, item, show, list, get, create, update, remove } = spec;
+  const one = `${path}/:id`;
+  const lock = spec.lock ?? ((c: PoolClient, id: string) => table.get(c, id, true));
+  const changed = async (request: FastifyRequest, row: R, change: Change) => {
+    await spec.changed?.(request, row, change);
+  };
+  const auditSpec = spec.audit;
+  if ((create || update || remove) && !auditSpec) {
+    throw new TypeError(`${path}: a resource that changes must say what its audit entries keep`);
+  }
+  const a = auditSpec ?? { type: '' };
+  const action = (verb: string) => `${a.action ?? a.type}.${verb}`;
+  const before = a.before ?? show;
+
+  if (list) {
+    app.get(
+      path,
+      {
+        ...list.guard,
+        schema: { ...docOf(list), querystring: list.querystring, response: { 200: Page(item) } },
       },
-    },
-    async (request) => {
-      const q = request.query as Static<Q> & { cursor?: string; limit?: number };
-      const list = new NewestFirst(q, spec.column, spec.idColumn);
-      spec.filter?.(q, list.where);
-      return inTenant(deps, request, async (c) => {
-        await spec.check?.(c, q);
-        return list.fetch(c, spec.select, show);
-      });
-    },
-  );
+      async (request) => {
+        const q = request.query as Static<Q> & { cursor?: string; limit?: number };
+        const page = new NewestFirst(q, list.column, list.idColumn);
+        const w = page.where;
+        for (const [field, column] of Object.entries(list.equal ?? {})) {
+          const value = q[field as keyof Static<Q>];
+          if (value !== undefined) w.and(`${String(column)} = ${w.p(value)}`);
+        }
+        list.filter?.(q, w);
+        return inTenant(deps, request, async (c) => {
+          await list.check?.(c, q);
+          return page.fetch(c, table.select, show);
+        });
+      },
+    );
+  }
+
+  if (get) {
+    const detail = get.detail;
+    app.get(
+      one,
+      {
+        ...get.guard,
+        schema: { ...docOf(get), params: IdParams, response: { 200: detail?.response ?? item } },
+      },
+      async (request) =>
+        inTenant(deps, request, async (c) => {
+          const row = await table.get(c, request.params.id);
+          return detail ? detail.load(c, row) : show(row);
+        }),
+    );
+  }
+
+  if (create) {
+    app.post(
+      path,
+      {
+        ...create.guard,
+        schema: { ...docOf(create), body: create.body, response: { 201: create.response ?? item } },
+      },
+      async (request, reply) => {
+        const body = request.body;
+        create.validate?.(body, request);
+        const row = await inTenant(deps, request, async (c) => {
+          const created = await create.insert(c, body, request);
+          await writeEntry(c, request, {
+            action: action('create'),
+            targetType: a.type,
+            targetId: created.id,
+            after: a.after ? a.after(created) : body,
+          });
+          return created;
+        });
+        await changed(request, row, 'created');
+        return reply.code(201).send(create.reply ? create.reply(row) : show(row));
+      },
+    );
+  }
+
+  if (update) {
+    app.patch(
+      one,
+      {
+        ...update.guard,
+        schema: { ...docOf(update), params: IdParams, body: update.body, response: { 200: item } },
+      },
+      async (request) => {
+        const { id } = request.params;
+        const body = request.body;
+        update.validate?.(body);
+        const row = await inTenant(deps, request, async (c) => {
+          const old = await lock(c, id, request);
+          await update.check?.(c, old, body);
+          const row =
+            'write' in update
+              ? await update.write(c, id, body, old)
+              : await table.update(c, id, update.fields?.(body) ?? body, update.columns);
+          await writeEntry(c, request, {
+            action: action('update'),
+            targetType: a.type,
+            targetId: id,
+            before: before(old),
+            after: a.after ? a.after(row) : body,
+          });
+          return row;
+        });
+        await changed(request, row, 'updated');
+        return show(row);
+      },
+    );
+  }
+
+  if (remove) {
+    app.delete(
+      one,
+      {
+        ...remove.guard,
+        schema: { ...docOf(remove), params: IdParams, response: { 204: Type.Null() } },
+      },
+      async (request, reply) => {
+        const { id } = request.params;
+        const row = await inTenant(deps, request, async (c) => {
+          const old = await lock(c, id, request);
+          await remove.check?.(c, old);
+          await (remove.erase ? remove.erase(c, old) : table.delete(c, id));
+          await writeEntry(c, request, {
+            action: action('delete'),
+            targetType: a.type,
+            targetId: id,
+            before: (remove.audited ?? before)(old),
+          });
+          return old;
+        });
+        await changed(request, row, 'deleted');
+        return reply.code(204).send(null);
+      },
+    );
+  }
 }

@@ -1,8 +1,8 @@
-import type { ApiSite } from '../../schemas/mod.ts';
+import type { ApiSite, SiteCreateBody } from '../../schemas/mod.ts';
 import { VigilError, type PoolClient } from '../../schemas/mod.ts';
 import { iso } from './context.ts';
 import { timeKey } from './pagination.ts';
-import { byId } from './route-kit.ts';
+import { Table } from './table.ts';
 
 export interface SiteRow {
   id: string;
@@ -15,7 +15,8 @@ export interface SiteRow {
 }
 
 export const COLUMNS = `id, name, timezone, address, created_at, updated_at, ${timeKey('created_at')} AS _k`;
-export const getSite = byId<SiteRow>('sites', COLUMNS, 'site not found');
+export const SITES = new Table<SiteRow>('sites', COLUMNS, 'site not found');
+export const getSite = SITES.get;
 
 export function toApi(r: SiteRow): ApiSite {
   return {
@@ -28,11 +29,26 @@ export function toApi(r: SiteRow): ApiSite {
   };
 }
 
-export const ZONES = new Set(Intl.supportedValuesOf('timeZone'));
+export async function insertSite(c: PoolClient, body: SiteCreateBody): Promise<SiteRow> {
+  const { rows } = await c.query<SiteRow>(
+    `INSERT INTO sites (tenant_id, name, timezone, address) VALUES (vigil_current_tenant(), $1, $2, $3)
+     RETURNING ${COLUMNS}`,
+    [body.name, body.timezone, body.address ?? null],
+  );
+  return rows[0]!;
+}
+
+/** Deleting would cascade to the equipment's alerts and history: never implicitly. */
+export async function assertNoEquipment(c: PoolClient, site: SiteRow): Promise<void> {
+  const { rowCount } = await c.query('SELECT 1 FROM equipment WHERE site_id = $1 LIMIT 1', [site.id]);
+  if (rowCount) throw new VigilError('CONFLICT', 'the site still has equipment');
+}
+
+const TIME_ZONES = new Set(Intl.supportedValuesOf('timeZone'));
 
 /** IANA names only (plus UTC, which some runtimes list only as an alias). */
 export function assertTimezone(tz: string | undefined): void {
-  if (tz === undefined || tz === 'UTC' || ZONES.has(tz)) return;
+  if (tz === undefined || tz === 'UTC' || TIME_ZONES.has(tz)) return;
   throw new VigilError('VALIDATION_FAILED', `body/timezone: unknown time zone '${tz}'`);
 }
 

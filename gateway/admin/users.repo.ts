@@ -3,7 +3,7 @@ import { VigilError, type PoolClient } from '../../schemas/mod.ts';
 import { type Principal, type Role } from '../identity/mod.ts';
 import { iso } from './context.ts';
 import { timeKey } from './pagination.ts';
-import { byId } from './route-kit.ts';
+import { Table } from './table.ts';
 
 export interface UserRow {
   id: string;
@@ -20,7 +20,7 @@ export interface UserRow {
 
 export const COLUMNS = `id, email::text AS email, name, role, site_ids, disabled_at, last_login_at, created_at, updated_at,
   ${timeKey('created_at')} AS _k`;
-export const getUser = byId<UserRow>('users', COLUMNS, 'user not found');
+export const USERS = new Table<UserRow>('users', COLUMNS, 'user not found');
 
 export function toApi(r: UserRow): ApiUser {
   return {
@@ -41,7 +41,7 @@ export function summary(r: UserRow): Record<string, unknown> {
 }
 
 export async function lockUser(c: PoolClient, id: string, caller: Principal): Promise<UserRow> {
-  const row = await getUser(c, id, true);
+  const row = await USERS.get(c, id, true);
   // Platform admins are managed with the CLI (or by another platform admin), never by a tenant admin.
   if (row.role === 'platform_admin' && caller.role !== 'platform_admin') {
     throw new VigilError('FORBIDDEN', 'platform admins cannot be changed here');
@@ -57,4 +57,10 @@ export async function assertAdminRemains(c: PoolClient): Promise<void> {
   );
   if ((rows[0]?.n ?? 0) === 0)
     throw new VigilError('INVALID_STATE', 'the tenant must keep at least one active admin');
+}
+
+/** A user goes only while the tenant keeps an active admin. */
+export async function deleteUser(c: PoolClient, before: UserRow): Promise<void> {
+  await USERS.delete(c, before.id);
+  await assertAdminRemains(c);
 }

@@ -1,36 +1,39 @@
-import { Type } from '@sinclair/typebox';
 import { ApiUser, IdParams, UserListQuery, UserUpdateBody, VigilError } from '../../schemas/mod.ts';
 import { principalOf, type Role } from '../identity/mod.ts';
 import { audit, inTenant } from './context.ts';
-import { guards, readOne, readPage, resource } from './route-kit.ts';
+import { crud, guards, resource } from './route-kit.ts';
 import { assertSitesVisible } from './sites.repo.ts';
 import {
   type UserRow,
   COLUMNS,
-  getUser,
-  toApi,
-  summary,
-  lockUser,
+  USERS,
   assertAdminRemains,
+  deleteUser,
+  lockUser,
+  summary,
+  toApi,
 } from './users.repo.ts';
 
 export const userRoutes = resource('users', async (app, { deps }) => {
   const { admin } = guards(app);
   const identity = app.identity;
 
-  readPage(
-    app,
-    deps,
-    '/users',
-    {
+  crud(app, deps, {
+    path: '/users',
+    table: USERS,
+    item: ApiUser,
+    show: toApi,
+    audit: { type: 'user' },
+    lock: (c, id, request) => lockUser(c, id, principalOf(request)),
+    // A deleted user's access tokens stop at once.
+    changed: (_request, row) => identity.revocations.cutoffUser(row.id),
+    list: {
       guard: admin,
       summary: 'List users',
       querystring: UserListQuery,
-      response: ApiUser,
       column: 'created_at',
-      select: `SELECT ${COLUMNS} FROM users`,
+      equal: { role: 'role' },
       filter: (q, w) => {
-        if (q.role) w.and(`role = ${w.p(q.role)}`);
         // Users who may see the site: unrestricted ones and those whose list names it.
         if (q.siteId) w.and(`(site_ids IS NULL OR ${w.p(q.siteId)}::uuid = ANY (site_ids))`);
       },
@@ -38,10 +41,14 @@ export const userRoutes = resource('users', async (app, { deps }) => {
         if (q.siteId) await assertSitesVisible(c, [q.siteId]);
       },
     },
-    toApi,
-  );
-
-  readOne(app, deps, '/users/:id', { guard: admin, summary: 'One user', response: ApiUser }, getUser, toApi);
+    get: { guard: admin, summary: 'One user' },
+    remove: {
+      guard: admin,
+      summary: 'Delete a user',
+      erase: deleteUser,
+      audited: (r) => ({ email: r.email, ...summary(r) }),
+    },
+  });
 
   app.patch(
     '/users/:id',
@@ -103,35 +110,6 @@ export const userRoutes = resource('users', async (app, { deps }) => {
         (before.disabled_at === null) !== (after.disabled_at === null);
       if (accessChanged) await identity.revocations.cutoffUser(id);
       return toApi(after);
-    },
-  );
-
-  app.delete(
-    '/users/:id',
-    {
-      ...admin,
-      schema: {
-        summary: 'Delete a user',
-        params: IdParams,
-        response: { 204: Type.Null() },
-      },
-    },
-    async (request, reply) => {
-      const { id } = request.params;
-      const caller = principalOf(request);
-      await inTenant(deps, request, async (c) => {
-        const before = await lockUser(c, id, caller);
-        await c.query('DELETE FROM users WHERE id = $1', [id]);
-        await assertAdminRemains(c);
-        await audit(c, request, {
-          action: 'user.delete',
-          targetType: 'user',
-          targetId: id,
-          before: { email: before.email, ...summary(before) },
-        });
-      });
-      await identity.revocations.cutoffUser(id);
-      return reply.code(204).send(null);
     },
   );
 });
