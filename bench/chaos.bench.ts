@@ -7,11 +7,30 @@
  *
  *   VIGIL_PORT_OFFSET=… tsx bench/chaos.bench.ts [--rate 1000] [--write]
  */
-import { writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { cpus } from 'node:os';
+import { cpus, loadavg } from 'node:os';
 import { ALL_FAULTS, chaosTable, runChaos } from './lib/chaos.ts';
 import { REPO_ROOT } from './lib/child.ts';
+
+/**
+ * Replaces the long form's section of the document (between its markers) and leaves the rest —
+ * the CI short form, the fuzz runs, the notes written by hand — as it is.
+ */
+function writeSection(file: string, section: string): void {
+  const start = '<!-- bench:chaos --write replaces from here -->';
+  const end = '<!-- bench:chaos --write replaces to here -->';
+  const current = existsSync(file) ? readFileSync(file, 'utf8') : '# Reliability under faults\n\n';
+  const i = current.indexOf(start);
+  const j = current.indexOf(end);
+  const body = `${start}\n\n${section}\n${end}`;
+  writeFileSync(
+    file,
+    i >= 0 && j > i
+      ? current.slice(0, i) + body + current.slice(j + end.length)
+      : `${current.trimEnd()}\n\n${body}\n`,
+  );
+}
 
 const i = process.argv.indexOf('--rate');
 const rate = i >= 0 ? Number(process.argv[i + 1]) : 1000;
@@ -31,9 +50,7 @@ const table = chaosTable(result);
 process.stdout.write(`\n${table}\n`);
 for (const d of result.alertDifferences.slice(0, 10)) process.stdout.write(`alert differs: ${d}\n`);
 if (process.argv.includes('--write')) {
-  const doc = `# Reliability under faults
-
-Measured by \`npm run bench:chaos\` (\`bench/chaos.bench.ts\`); the short form runs in CI as
+  const doc = `Measured by \`npm run bench:chaos\` (\`bench/chaos.bench.ts\`); the short form runs in CI as
 \`test/chaos/faults.test.ts\` (the actor node SIGKILLed and each service restarted, no spikes),
 alone, after every other test file, because it restarts the services the others use.
 
@@ -53,9 +70,9 @@ that service of this checkout's stack); the load jumps to 3× and then 10× for 
 the consumers of TELEMETRY and EVENTS must drain to zero; the DLQ must stay empty; and the alerts,
 with their timelines, must equal those of an uninterrupted node fed exactly the acknowledged input.
 
-Machine: ${cpus().length} cores shared with other work (other test suites ran at the same time);
-the load generator, the actor node and all four services run on it. Run of
-${new Date().toISOString().slice(0, 10)}, ${(result.durationMs / 1000).toFixed(0)} s.
+Machine: ${cpus().length} cores, load average ${loadavg()[0]!.toFixed(1)} at the end of the run; the load
+generator, the actor node and all four services run on it. Run of
+${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC, ${(result.durationMs / 1000).toFixed(0)} s.
 
 ${table}
 
@@ -72,11 +89,8 @@ retried"). Spikes show the rate the system acknowledged, which per-unit ordering
 ClickHouse rows are counted with FINAL: a batch redelivered after a restart is written twice and
 collapsed by the ReplacingMergeTree; "rows before merge" shows how many such copies the run left
 for the merge to remove.
-
-Durability of acknowledged writes against power loss (JetStream's \`sync_interval\`) is in
-[operations](operations.md#durability-of-acknowledged-writes).
 `;
-  writeFileSync(join(REPO_ROOT, 'docs', 'reliability.md'), doc);
+  writeSection(join(REPO_ROOT, 'docs', 'reliability.md'), doc);
 }
 const ok =
   result.alertDifferences.length === 0 &&
