@@ -1,5 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
+import path from 'node:path';
 import { StackError } from './errors.ts';
 import { requireExecutable } from './packages.ts';
 
@@ -36,9 +37,17 @@ export function resolveDurability(env: NodeJS.ProcessEnv): Durability {
  */
 export function setSynchronousWrites(dir: string, on: boolean): void {
   fs.mkdirSync(dir, { recursive: true });
+  // The store directory's own flag says what the tree under it carries (it is set last, below):
+  // `stack up` walks a large store only when the setting changes.
+  const now = flagOf(dir);
+  if (now === on || (now === undefined && !on)) return;
   const chattr = requireExecutable('chattr');
+  const entries = fs.readdirSync(dir).map((name) => path.join(dir, name));
   try {
-    execFileSync(chattr, ['-R', on ? '+S' : '-S', dir], { stdio: ['ignore', 'ignore', 'pipe'] });
+    // Children first, the directory last: an interrupted run leaves the flag unset and is redone.
+    if (entries.length > 0)
+      execFileSync(chattr, ['-R', on ? '+S' : '-S', ...entries], { stdio: ['ignore', 'ignore', 'pipe'] });
+    execFileSync(chattr, [on ? '+S' : '-S', dir], { stdio: ['ignore', 'ignore', 'pipe'] });
   } catch (err) {
     // Turning it off where it cannot be set is a no-op: nothing there was synchronous.
     if (!on) return;
@@ -54,6 +63,15 @@ export function setSynchronousWrites(dir: string, on: boolean): void {
       'CONFIG_INVALID',
       `VIGIL_DURABLE=always: ${dir} did not keep the synchronous-updates attribute`,
     );
+  }
+}
+
+/** The directory's flag, or undefined where it cannot be read (no lsattr, or tmpfs: nothing there is synchronous). */
+function flagOf(dir: string): boolean | undefined {
+  try {
+    return hasSynchronousWrites(dir);
+  } catch {
+    return undefined;
   }
 }
 
