@@ -19,7 +19,6 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { chSql, createClickHouse, createPool, loadConfig, migrate } from '../schemas/mod.ts';
 import {
-  DLQ_HEADERS,
   connectNats,
   deleteNamespace,
   ensureStreams,
@@ -28,6 +27,7 @@ import {
   names as namesFor,
 } from '../streams/mod.ts';
 import { apiFixture } from '../test/helpers/app.ts';
+import { deadLetters, settled, type DeadLetter } from '../test/helpers/dead-letters.ts';
 import { detectionsConsumer } from '../test/helpers/detections-consumer.ts';
 import { detectionsCases, prng, telemetryCases } from '../test/helpers/fuzz.ts';
 import { ChildNode, REPO_ROOT } from './lib/child.ts';
@@ -69,41 +69,9 @@ const actor = await ChildNode.start<{ nodeID: string }>({
 const rng = prng(SEED);
 const out: string[] = [];
 
-/** Every DLQ entry, by source stream and that stream's sequence. */
-async function deadLetters(): Promise<Map<string, Map<number, { code: string; reason: string }>>> {
-  const byStream = new Map<string, Map<number, { code: string; reason: string }>>();
-  const info = await jsm.streams.info(names.dlq.stream);
-  if (info.state.messages === 0) return byStream;
-  const consumer = await jsm.consumers.add(names.dlq.stream, { ack_policy: 'none' as never });
-  const c = await js.consumers.get(names.dlq.stream, consumer.name);
-  let seen = 0;
-  while (seen < info.state.messages) {
-    const it = await c.fetch({ max_messages: Math.min(10_000, info.state.messages - seen), expires: 5000 });
-    let got = 0;
-    for await (const m of it) {
-      got++;
-      const stream = m.headers?.get(DLQ_HEADERS.stream) ?? '';
-      let entries = byStream.get(stream);
-      if (!entries) byStream.set(stream, (entries = new Map()));
-      entries.set(Number(m.headers?.get(DLQ_HEADERS.seq)), {
-        code: m.headers?.get(DLQ_HEADERS.code) ?? '',
-        reason: m.headers?.get(DLQ_HEADERS.reason) ?? '',
-      });
-    }
-    if (got === 0) break;
-    seen += got;
-  }
-  return byStream;
-}
-
 /** Waits until every consumer of `stream` has acknowledged everything. */
 async function drained(stream: string): Promise<void> {
-  for (;;) {
-    let left = 0;
-    for await (const c of jsm.consumers.list(stream)) left += c.num_pending + c.num_ack_pending;
-    if (left === 0) return;
-    await sleep(1000);
-  }
+  while (!(await settled(jsm, stream))) await sleep(1000);
 }
 
 /** Keeps a stream's backlog bounded: the consumers are what is measured, not the buffer. */
@@ -117,7 +85,7 @@ async function throttle(stream: string): Promise<void> {
 }
 
 function accounting(
-  dlq: Map<number, { code: string; reason: string }> | undefined,
+  dlq: Map<number, DeadLetter> | undefined,
   badSeqs: Set<number>,
 ): { inDlq: number; forGood: number; noReason: number; internal: number; codes: string } {
   const codes = new Map<string, number>();
@@ -306,12 +274,12 @@ async function httpPhase(): Promise<void> {
   }
 }
 
-let dlq = new Map<string, Map<number, { code: string; reason: string }>>();
+let dlq = new Map<string, Map<number, DeadLetter>>();
 try {
   const reports: Array<() => Promise<void>> = [];
   if (MESSAGES > 0) reports.push(await telemetryPhase());
   if (DETECTIONS > 0) reports.push(await detectionsPhase());
-  dlq = await deadLetters();
+  dlq = await deadLetters(js, jsm, names);
   for (const r of reports) await r();
   if (HTTP > 0) await httpPhase();
   await actor.call('health');

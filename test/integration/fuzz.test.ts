@@ -19,7 +19,6 @@ import {
   type Pool,
 } from '../../schemas/mod.ts';
 import {
-  DLQ_HEADERS,
   connectNats,
   deleteNamespace,
   ensureStreams,
@@ -32,6 +31,7 @@ import {
   type NatsConnection,
 } from '../../streams/mod.ts';
 import { apiFixture, type ApiFixture, type World } from '../helpers/app.ts';
+import { deadLetters, settled, type DeadLetter } from '../helpers/dead-letters.ts';
 import { detectionsConsumer, type DetectionsConsumer } from '../helpers/detections-consumer.ts';
 import { badBodies, detectionsCases, prng, telemetryCases } from '../helpers/fuzz.ts';
 import { routeTable, sample, urlFor } from '../helpers/openapi.ts';
@@ -39,28 +39,14 @@ import { waitFor } from '../helpers/wait.ts';
 
 const SEED = Number(process.env['FUZZ_SEED'] ?? 20261130);
 
-interface DeadLetter {
-  code: string;
-  reason: string;
-}
-
 /** The DLQ entries of one source stream, by that stream's sequence. */
-async function deadLetters(
+async function deadLettersOf(
+  js: JetStreamClient,
   jsm: JetStreamManager,
   names: Names,
   stream: string,
 ): Promise<Map<number, DeadLetter>> {
-  const out = new Map<number, DeadLetter>();
-  const info = await jsm.streams.info(names.dlq.stream);
-  for (let seq = info.state.first_seq; seq <= info.state.last_seq && info.state.messages > 0; seq++) {
-    const m = await jsm.streams.getMessage(names.dlq.stream, { seq }).catch(() => null);
-    if (m?.header && m.header.get(DLQ_HEADERS.stream) === stream)
-      out.set(Number(m.header.get(DLQ_HEADERS.seq)), {
-        code: m.header.get(DLQ_HEADERS.code),
-        reason: m.header.get(DLQ_HEADERS.reason),
-      });
-  }
-  return out;
+  return (await deadLetters(js, jsm, names)).get(stream) ?? new Map();
 }
 
 /** Every bad message dead-lettered once with a stable code (never INTERNAL) and a reason; no good one. */
@@ -82,13 +68,6 @@ function assertAccounted(
     'good messages dead-lettered',
   );
   assert.equal(dlq.size, bad.size);
-}
-
-/** Every consumer of `stream` has acknowledged everything. */
-async function settled(jsm: JetStreamManager, stream: string): Promise<boolean> {
-  for await (const c of jsm.consumers.list(stream))
-    if (c.num_pending > 0 || c.num_ack_pending > 0) return false;
-  return true;
 }
 
 async function waitSettled(jsm: JetStreamManager, stream: string): Promise<void> {
@@ -182,7 +161,7 @@ describe('fuzzing telemetry over NATS', () => {
 
     await waitSettled(jsm, names.telemetry.stream);
 
-    const dlq = await deadLetters(jsm, names, names.telemetry.stream);
+    const dlq = await deadLettersOf(js, jsm, names, names.telemetry.stream);
     assertAccounted(
       dlq,
       bad,
@@ -258,7 +237,7 @@ describe('fuzzing detections over NATS', () => {
     assert.deepEqual([...refusedAtPublish], ['over 64 KiB']);
     bad.set((await js.publish(`${ns}.det.${tenantId}.not-a-token!`, '{}')).seq, 'subject: bad camera token');
     await waitSettled(jsm, names.detections.stream);
-    assertAccounted(await deadLetters(jsm, names, names.detections.stream), bad, good);
+    assertAccounted(await deadLettersOf(js, jsm, names, names.detections.stream), bad, good);
     assert.equal(consumer!.handled(), good.length);
     assert.equal(consumer!.runner.stats().running, true);
   });
