@@ -5,12 +5,11 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
-import { startActorNode, type ActorNode } from '../../actors/mod.ts';
-import { provisionTenant } from '../../gateway/identity/mod.ts';
-import { startServer, type RunningServer } from '../../gateway/mod.ts';
-import { chSql, createClickHouse, createLogger, createPool, migrate, type Pool } from '../../schemas/mod.ts';
+import type { ActorNode } from '../../actors/mod.ts';
+import type { RunningServer } from '../../gateway/mod.ts';
+import { chSql, createClickHouse, type Pool } from '../../schemas/mod.ts';
 import { publishReading } from '../../streams/mod.ts';
+import { startLiveUnit } from '../helpers/live-unit.ts';
 import { natsNamespace } from '../helpers/nats-namespace.ts';
 import { sseFrames } from '../helpers/sse-client.ts';
 import { waitFor } from '../helpers/wait.ts';
@@ -32,47 +31,24 @@ let equipmentId: string;
 let email: string;
 
 before(async () => {
-  await migrate(config);
-  const log = createLogger(config, 'e2e');
-  admin = createPool(config, 'admin', 2);
-  const app = createPool(config, 'app', 2);
-  email = `owner-${randomBytes(4).toString('hex')}@e2e.test`;
-  ({ tenantId, siteId, equipmentId } = await provisionTenant(
-    app,
-    {
-      name: 'E2E Foods',
-      slug: `e2e-${randomBytes(4).toString('hex')}`,
-      owner: { email, name: 'Owner', password: PASSWORD },
-    },
-    { actor: null },
-    async (c, { tenant }) => {
-      const site = await c.query<{ id: string }>(
-        "INSERT INTO sites (tenant_id, name) VALUES ($1, 'Main') RETURNING id",
-        [tenant.id],
-      );
-      const eq = await c.query<{ id: string }>(
-        "INSERT INTO equipment (tenant_id, site_id, name, setpoint) VALUES ($1, $2, 'Freezer', -18) RETURNING id",
-        [tenant.id, site.rows[0]!.id],
-      );
-      await c.query(
-        `INSERT INTO alert_rules (tenant_id, key, kind, params) VALUES ($1, 'high_temp', 'threshold', $2)`,
-        [
-          tenant.id,
-          JSON.stringify({
-            metric: 'temperature',
-            op: '>',
-            levels: [{ severity: 'critical', value: -5 }],
-            for_s: 30,
-            clear: { value: -12, for_s: 20 },
-          }),
-        ],
-      );
-      return { tenantId: tenant.id, siteId: site.rows[0]!.id, equipmentId: eq.rows[0]!.id };
-    },
-  ));
-  await app.end();
-  node = await startActorNode({ config, log });
-  server = await startServer({ config, log, port: 0, sse: { heartbeatMs: 1000 } });
+  ({ tenantId, siteId, equipmentId, email, admin, node, server } = await startLiveUnit(config, {
+    name: 'E2E Foods',
+    slug: 'e2e',
+    password: PASSWORD,
+    rules: [
+      [
+        'high_temp',
+        'threshold',
+        {
+          metric: 'temperature',
+          op: '>',
+          levels: [{ severity: 'critical', value: -5 }],
+          for_s: 30,
+          clear: { value: -12, for_s: 20 },
+        },
+      ],
+    ],
+  }));
 });
 
 after(async () => {

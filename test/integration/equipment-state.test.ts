@@ -5,19 +5,12 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { randomBytes, randomUUID } from 'node:crypto';
-import { startActorNode, type ActorNode } from '../../actors/mod.ts';
-import { provisionTenant } from '../../gateway/identity/mod.ts';
-import { startServer, type RunningServer } from '../../gateway/mod.ts';
-import {
-  createLogger,
-  createPool,
-  migrate,
-  type ApiEquipmentState,
-  type EquipmentStateEvent,
-  type Pool,
-} from '../../schemas/mod.ts';
+import { randomUUID } from 'node:crypto';
+import type { ActorNode } from '../../actors/mod.ts';
+import type { RunningServer } from '../../gateway/mod.ts';
+import { type ApiEquipmentState, type EquipmentStateEvent, type Pool } from '../../schemas/mod.ts';
 import { publishReading } from '../../streams/mod.ts';
+import { startLiveUnit } from '../helpers/live-unit.ts';
 import { natsNamespace } from '../helpers/nats-namespace.ts';
 import { SseClient, type SseFrame } from '../helpers/sse-client.ts';
 import { waitFor } from '../helpers/wait.ts';
@@ -38,53 +31,25 @@ let equipmentId: string;
 let email: string;
 
 before(async () => {
-  await migrate(config);
-  const log = createLogger(config, 'equipment-state');
-  admin = createPool(config, 'admin', 2);
-  const app = createPool(config, 'app', 2);
-  email = `owner-${randomBytes(4).toString('hex')}@state.test`;
-  ({ tenantId, equipmentId } = await provisionTenant(
-    app,
-    {
-      name: 'State Foods',
-      slug: `state-${randomBytes(4).toString('hex')}`,
-      owner: { email, name: 'Owner', password: PASSWORD },
-    },
-    { actor: null },
-    async (c, { tenant }) => {
-      const site = await c.query<{ id: string }>(
-        "INSERT INTO sites (tenant_id, name) VALUES ($1, 'Main') RETURNING id",
-        [tenant.id],
-      );
-      const eq = await c.query<{ id: string }>(
-        "INSERT INTO equipment (tenant_id, site_id, name, setpoint) VALUES ($1, $2, 'Freezer', -18) RETURNING id",
-        [tenant.id, site.rows[0]!.id],
-      );
-      const rule = `INSERT INTO alert_rules (tenant_id, key, kind, params) VALUES ($1, $2, $3, $4)`;
-      await c.query(rule, [
-        tenant.id,
+  ({ tenantId, equipmentId, email, admin, node, server } = await startLiveUnit(config, {
+    name: 'State Foods',
+    slug: 'state',
+    password: PASSWORD,
+    rules: [
+      [
         'high_temp',
         'threshold',
-        JSON.stringify({
+        {
           metric: 'temperature',
           op: '>',
           levels: [{ severity: 'critical', value: -5 }],
           for_s: 30,
           clear: { value: -12, for_s: 20 },
-        }),
-      ]);
-      await c.query(rule, [
-        tenant.id,
-        'door_left_open',
-        'door_open',
-        JSON.stringify({ levels: [{ severity: 'warning', after_s: 600 }] }),
-      ]);
-      return { tenantId: tenant.id, equipmentId: eq.rows[0]!.id };
-    },
-  ));
-  await app.end();
-  node = await startActorNode({ config, log });
-  server = await startServer({ config, log, port: 0, sse: { heartbeatMs: 1000 } });
+        },
+      ],
+      ['door_left_open', 'door_open', { levels: [{ severity: 'warning', after_s: 600 }] }],
+    ],
+  }));
 });
 
 after(async () => {

@@ -1,0 +1,63 @@
+import { randomBytes } from 'node:crypto';
+import { startActorNode, type ActorNode } from '../../actors/mod.ts';
+import { provisionTenant } from '../../gateway/identity/mod.ts';
+import { startServer, type RunningServer } from '../../gateway/mod.ts';
+import { createLogger, createPool, migrate, type Config, type Pool } from '../../schemas/mod.ts';
+
+export interface LiveUnit {
+  admin: Pool;
+  tenantId: string;
+  siteId: string;
+  equipmentId: string;
+  /** The owner's login (password as given). */
+  email: string;
+  node: ActorNode;
+  server: RunningServer;
+}
+
+/**
+ * The whole product over the real services, for the end-to-end tests: a tenant with one site
+ * and one freezer (setpoint −18 °C) carrying `rules` (`[key, kind, params]`), an actor node and
+ * an HTTP server with a 1 s SSE heartbeat. Provisioned through the API's own path.
+ */
+export async function startLiveUnit(
+  config: Config,
+  opts: { name: string; slug: string; password: string; rules: ReadonlyArray<[string, string, unknown]> },
+): Promise<LiveUnit> {
+  await migrate(config);
+  const log = createLogger(config, opts.slug);
+  const admin = createPool(config, 'admin', 2);
+  const app = createPool(config, 'app', 2);
+  const email = `owner-${randomBytes(4).toString('hex')}@${opts.slug}.test`;
+  const ids = await provisionTenant(
+    app,
+    {
+      name: opts.name,
+      slug: `${opts.slug}-${randomBytes(4).toString('hex')}`,
+      owner: { email, name: 'Owner', password: opts.password },
+    },
+    { actor: null },
+    async (c, { tenant }) => {
+      const site = await c.query<{ id: string }>(
+        "INSERT INTO sites (tenant_id, name) VALUES ($1, 'Main') RETURNING id",
+        [tenant.id],
+      );
+      const eq = await c.query<{ id: string }>(
+        "INSERT INTO equipment (tenant_id, site_id, name, setpoint) VALUES ($1, $2, 'Freezer', -18) RETURNING id",
+        [tenant.id, site.rows[0]!.id],
+      );
+      for (const [key, kind, params] of opts.rules)
+        await c.query(`INSERT INTO alert_rules (tenant_id, key, kind, params) VALUES ($1, $2, $3, $4)`, [
+          tenant.id,
+          key,
+          kind,
+          JSON.stringify(params),
+        ]);
+      return { tenantId: tenant.id, siteId: site.rows[0]!.id, equipmentId: eq.rows[0]!.id };
+    },
+  );
+  await app.end();
+  const node = await startActorNode({ config, log });
+  const server = await startServer({ config, log, port: 0, sse: { heartbeatMs: 1000 } });
+  return { admin, ...ids, email, node, server };
+}
