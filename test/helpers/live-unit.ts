@@ -4,6 +4,19 @@ import { provisionTenant } from '../../gateway/identity/mod.ts';
 import { startServer, type RunningServer } from '../../gateway/mod.ts';
 import { createLogger, createPool, migrate, type Config, type Pool } from '../../schemas/mod.ts';
 
+/** The freezer's alert rule in both tests: critical above −5 °C held 30 s, clear below −12 °C held 20 s. */
+export const HIGH_TEMP_RULE: [string, string, unknown] = [
+  'high_temp',
+  'threshold',
+  {
+    metric: 'temperature',
+    op: '>',
+    levels: [{ severity: 'critical', value: -5 }],
+    for_s: 30,
+    clear: { value: -12, for_s: 20 },
+  },
+];
+
 export interface LiveUnit {
   admin: Pool;
   tenantId: string;

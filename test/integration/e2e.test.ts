@@ -9,7 +9,7 @@ import type { ActorNode } from '../../actors/mod.ts';
 import type { RunningServer } from '../../gateway/mod.ts';
 import { chSql, createClickHouse, type Pool } from '../../schemas/mod.ts';
 import { publishReading } from '../../streams/mod.ts';
-import { startLiveUnit } from '../helpers/live-unit.ts';
+import { HIGH_TEMP_RULE, startLiveUnit } from '../helpers/live-unit.ts';
 import { natsNamespace } from '../helpers/nats-namespace.ts';
 import { sseFrames } from '../helpers/sse-client.ts';
 import { waitFor } from '../helpers/wait.ts';
@@ -35,19 +35,7 @@ before(async () => {
     name: 'E2E Foods',
     slug: 'e2e',
     password: PASSWORD,
-    rules: [
-      [
-        'high_temp',
-        'threshold',
-        {
-          metric: 'temperature',
-          op: '>',
-          levels: [{ severity: 'critical', value: -5 }],
-          for_s: 30,
-          clear: { value: -12, for_s: 20 },
-        },
-      ],
-    ],
+    rules: [HIGH_TEMP_RULE],
   }));
 });
 

@@ -10,7 +10,7 @@ import type { ActorNode } from '../../actors/mod.ts';
 import type { RunningServer } from '../../gateway/mod.ts';
 import { type ApiEquipmentState, type EquipmentStateEvent, type Pool } from '../../schemas/mod.ts';
 import { publishReading } from '../../streams/mod.ts';
-import { startLiveUnit } from '../helpers/live-unit.ts';
+import { HIGH_TEMP_RULE, startLiveUnit } from '../helpers/live-unit.ts';
 import { natsNamespace } from '../helpers/nats-namespace.ts';
 import { SseClient, type SseFrame } from '../helpers/sse-client.ts';
 import { waitFor } from '../helpers/wait.ts';
@@ -36,17 +36,7 @@ before(async () => {
     slug: 'state',
     password: PASSWORD,
     rules: [
-      [
-        'high_temp',
-        'threshold',
-        {
-          metric: 'temperature',
-          op: '>',
-          levels: [{ severity: 'critical', value: -5 }],
-          for_s: 30,
-          clear: { value: -12, for_s: 20 },
-        },
-      ],
+      HIGH_TEMP_RULE,
       ['door_left_open', 'door_open', { levels: [{ severity: 'warning', after_s: 600 }] }],
     ],
   }));
