@@ -19,7 +19,7 @@ if [ -n "$embedded_db" ]; then export DATABASE_URL="${DATABASE_URL%/*}/vigil_tes
 export CLICKHOUSE_DATABASE="${CLICKHOUSE_DATABASE:-vigil_test}"
 # A test file touches PostgreSQL when it migrates, opens a pool or boots the gateway or an
 # actor node (directly or through a fixture).
-PG_TEST_PATTERN="migrate|createPool|bootGateway|apiFixture|gateway-helper|helpers/app|startActorNode|from 'pg'"
+PG_TEST_PATTERN="migrate|createPool|bootGateway|apiFixture|gateway-helper|helpers/app|helpers/live-unit|startActorNode|from 'pg'"
 
 echo "== typecheck"; "$BIN/tsc" --noEmit -p tsconfig.json
 echo "== lint";      "$BIN/eslint" --max-warnings=0 .
