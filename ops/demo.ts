@@ -58,10 +58,13 @@ void (async () => {
   for await (const m of feed) {
     try {
       const e = JSON.parse(decoder.decode(m.data)) as VigilEvent;
-      const unit = fleet.units.find((u) => u.id === e.data.equipmentId)?.name ?? e.data.equipmentId;
-      const severity = 'severity' in e.data ? e.data.severity : 'warning';
+      const data = e.data;
+      // People and camera events are for the dashboard and the stream; the terminal shows alerts.
+      if (!('equipmentId' in data)) continue;
+      const unit = fleet.units.find((u) => u.id === data.equipmentId)?.name ?? data.equipmentId;
+      const severity = 'severity' in data ? data.severity : 'warning';
       console.log(
-        `  ${new Date(e.ts).toISOString()}  ${e.type.padEnd(14)} ${severity.padEnd(8)} ${unit}: ${e.data.message}`,
+        `  ${new Date(e.ts).toISOString()}  ${e.type.padEnd(14)} ${severity.padEnd(8)} ${unit}: ${data.message}`,
       );
     } catch (err) {
       log.warn({ err }, 'unreadable event');

@@ -135,11 +135,101 @@ export const EquipmentStateEvent = Type.Object(
 );
 export type EquipmentStateEvent = Static<typeof EquipmentStateEvent>;
 
-/** Every event kind Vigil emits. Grows with cameras and people analytics. */
-export const VigilEvent = Type.Union([AlertEvent, RuleStatusEvent]);
+const Uuid = Type.String({ format: 'uuid' });
+const NullableNumber = Type.Union([Type.Number(), Type.Null()]);
+
+/**
+ * What a camera actor saw (SPEC §6), on `evt.<tenant>.<site>.people.<camera>`. `ts` is the
+ * frame time the event happened at (a crossing is interpolated between two frames; an entry is
+ * dated to its first frame in the zone). Track ids are per camera.
+ * - `people.entry` / `people.exit`: crossing a line zone (into / out of the store when the
+ *   line is an `entrance`: footfall);
+ * - `people.zone_entry` / `people.zone_exit` (with `dwellSeconds`): an area or product zone;
+ * - `people.product_interaction`: dwell at a product zone reached its threshold;
+ * - `people.occupancy` (`count`): a zone's occupancy changed;
+ * - `people.crowding_started` / `people.crowding_ended` (`count`, `since`).
+ */
+export const PeopleEventType = Type.Union([
+  Type.Literal('people.entry'),
+  Type.Literal('people.exit'),
+  Type.Literal('people.zone_entry'),
+  Type.Literal('people.zone_exit'),
+  Type.Literal('people.product_interaction'),
+  Type.Literal('people.occupancy'),
+  Type.Literal('people.crowding_started'),
+  Type.Literal('people.crowding_ended'),
+]);
+export type PeopleEventType = Static<typeof PeopleEventType>;
+
+export const PeopleEvent = Type.Object(
+  {
+    id: Type.String({ minLength: 1, maxLength: 200 }),
+    type: PeopleEventType,
+    tenantId: Uuid,
+    siteId: Uuid,
+    ts: Type.Integer({ description: 'epoch ms: frame time of the event' }),
+    data: Type.Object(
+      {
+        cameraId: Uuid,
+        zoneId: Uuid,
+        entrance: Type.Boolean({ description: 'the zone is an entrance line: entry/exit are footfall' }),
+        trackId: Type.Union([Type.Integer({ minimum: 0 }), Type.Null()]),
+        dwellSeconds: NullableNumber,
+        count: Type.Union([Type.Integer({ minimum: 0 }), Type.Null()]),
+        since: Type.Union([Type.Integer(), Type.Null()]),
+      },
+      { additionalProperties: false },
+    ),
+  },
+  { additionalProperties: false, $id: 'PeopleEvent' },
+);
+export type PeopleEvent = Static<typeof PeopleEvent>;
+
+/**
+ * A camera's own life, on `evt.<tenant>.<site>.camera.<camera>`: `camera.online` when its
+ * video starts streaming, `camera.offline` (with the reason) when it stops, `camera.track_ended`
+ * with a person's track summary when the tracker lets a track go.
+ */
+export const CameraEvent = Type.Object(
+  {
+    id: Type.String({ minLength: 1, maxLength: 200 }),
+    type: Type.Union([
+      Type.Literal('camera.online'),
+      Type.Literal('camera.offline'),
+      Type.Literal('camera.track_ended'),
+    ]),
+    tenantId: Uuid,
+    siteId: Uuid,
+    ts: Type.Integer({ description: 'epoch ms' }),
+    data: Type.Object(
+      {
+        cameraId: Uuid,
+        reason: Type.Optional(Type.Union([Type.String({ maxLength: 1000 }), Type.Null()])),
+        track: Type.Optional(
+          Type.Object(
+            {
+              trackId: Type.Integer({ minimum: 0 }),
+              firstSeen: Type.Integer(),
+              lastSeen: Type.Integer(),
+              frames: Type.Integer({ minimum: 0 }),
+              reidentified: Type.Integer({ minimum: 0 }),
+            },
+            { additionalProperties: false },
+          ),
+        ),
+      },
+      { additionalProperties: false },
+    ),
+  },
+  { additionalProperties: false, $id: 'CameraEvent' },
+);
+export type CameraEvent = Static<typeof CameraEvent>;
+
+/** Every event kind Vigil emits. */
+export const VigilEvent = Type.Union([AlertEvent, RuleStatusEvent, PeopleEvent, CameraEvent]);
 export type VigilEvent = Static<typeof VigilEvent>;
 
-export const EVENT_KINDS = ['alert', 'rule'] as const;
+export const EVENT_KINDS = ['alert', 'rule', 'people', 'camera'] as const;
 export type EventKind = (typeof EVENT_KINDS)[number];
 
 /** An event's kind is the prefix of its type: `alert.opened` → `alert`. */

@@ -20,6 +20,9 @@ export {
   RuleStatusEvent,
   RulePhaseView,
   EquipmentStateEvent,
+  PeopleEvent,
+  PeopleEventType,
+  CameraEvent,
   VigilEvent,
 } from './events.ts';
 export {

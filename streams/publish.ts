@@ -51,9 +51,10 @@ export async function publishReading(
   );
 }
 
-/** Subject of an event: `[ns.]evt.<tenant>.<site>.<kind>.<equipment>`. */
+/** Subject of an event: `[ns.]evt.<tenant>.<site>.<kind>.<equipment or camera>`. */
 export function eventSubject(names: Names, event: VigilEvent): string {
-  return names.events.subject(event.tenantId, event.siteId, eventKind(event), event.data.equipmentId);
+  const id = 'cameraId' in event.data ? event.data.cameraId : event.data.equipmentId;
+  return names.events.subject(event.tenantId, event.siteId, eventKind(event), id);
 }
 
 /**
