@@ -127,14 +127,28 @@ function missingRtspPackages(): string[] {
   return found && plugins ? [] : RTSP_PACKAGES;
 }
 
+/**
+ * Debian's Chromium drives the dashboard checks in headless mode (through playwright-core, which
+ * never downloads a browser of its own). Like the RTSP server it serves tests only.
+ */
+export const CHROMIUM_PATH = '/usr/bin/chromium';
+const BROWSER_PACKAGES = ['chromium'];
+
+function missingBrowserPackages(): string[] {
+  return fs.existsSync(CHROMIUM_PATH) ? [] : BROWSER_PACKAGES;
+}
+
 /** Installs the Debian packages the embedded services need; no-op (a few stat calls) when present. */
 export async function ensurePackages(services: readonly ServiceName[], log: Logger): Promise<void> {
   const hasApt = findExecutable('apt-get') !== undefined;
   // The RTSP server only serves tests and demo cameras: installed when we can, never a blocker.
-  const rtsp = missingRtspPackages();
-  if (rtsp.length > 0 && !(isRoot() && hasApt))
-    log.warn({ packages: rtsp }, 'RTSP test/demo server unavailable: these packages are missing');
-  const wanted = [...new Set([...services.flatMap(missingPackages), ...(isRoot() && hasApt ? rtsp : [])])];
+  const extras = [...missingRtspPackages(), ...missingBrowserPackages()];
+  if (extras.length > 0 && !(isRoot() && hasApt))
+    log.warn(
+      { packages: extras },
+      'RTSP test/demo server or headless browser unavailable: these packages are missing',
+    );
+  const wanted = [...new Set([...services.flatMap(missingPackages), ...(isRoot() && hasApt ? extras : [])])];
   if (wanted.length === 0) return;
   if (!isRoot() || !hasApt) {
     const hint = hasApt
