@@ -7,13 +7,17 @@ import type { Level } from './http-logging.ts';
 const PUBLIC_DIR = join(import.meta.dirname, 'public');
 
 /**
- * The dashboard is three files. A fixed allowlist (no path from the request ever reaches the
+ * The dashboard is a few static files: the live page and the store metrics page, their shared
+ * session module and style sheet. A fixed allowlist (no path from the request ever reaches the
  * filesystem) and contents read once at boot.
  */
 const FILES: { url: string; file: string; type: string }[] = [
   { url: '/', file: 'index.html', type: 'text/html; charset=utf-8' },
   { url: '/app.js', file: 'app.js', type: 'text/javascript; charset=utf-8' },
   { url: '/app.css', file: 'app.css', type: 'text/css; charset=utf-8' },
+  { url: '/store-metrics', file: 'metrics.html', type: 'text/html; charset=utf-8' },
+  { url: '/metrics.js', file: 'metrics.js', type: 'text/javascript; charset=utf-8' },
+  { url: '/session.js', file: 'session.js', type: 'text/javascript; charset=utf-8' },
 ];
 
 const CSP = [

@@ -6,6 +6,7 @@
  * −5 h from it), independent of the code under test, and each day's truth is counted while
  * its events are made.
  */
+import type { ClickHouseClient } from '@clickhouse/client';
 import type { PeopleEvent } from '../../gateway/analytics/mod.ts';
 
 export const TZ = 'America/New_York';
@@ -194,4 +195,29 @@ export function retailWeeks(o: RetailWeeksOptions = DEFAULT_WEEKS): RetailWeeks 
     promotion: { from: promoFrom, to: addDays(promoFrom, 6), liftPct: o.promotionLift * 100 },
     spikeDays,
   };
+}
+
+/** Writes people events of one site as the people sink stores them (ClickHouse `people_events`). */
+export async function insertPeopleEvents(
+  ch: ClickHouseClient,
+  tenantId: string,
+  siteId: string,
+  events: readonly PeopleEvent[],
+): Promise<void> {
+  const values = events.map((e) => ({
+    tenant_id: tenantId,
+    site_id: siteId,
+    camera_id: e.cameraId,
+    event_id: `${siteId}/${e.eventId}`,
+    kind: e.kind,
+    zone_id: e.zoneId,
+    entrance: e.entrance ? 1 : 0,
+    track_id: e.trackId,
+    at: Math.floor(e.atMs / 1000),
+    at_ms: e.atMs,
+    dwell_s: e.dwellS,
+    occupancy: e.occupancy,
+  }));
+  for (let i = 0; i < values.length; i += 20_000)
+    await ch.insert({ table: 'people_events', values: values.slice(i, i + 20_000), format: 'JSONEachRow' });
 }

@@ -10,7 +10,7 @@ import { after, before, describe, test } from 'node:test';
 import { type ApiDailyMetrics, type ApiInsights, type ApiPromotionLift } from '../../schemas/mod.ts';
 import { findSpikes, median, phraseFindings, type PeopleEvent } from '../../gateway/analytics/mod.ts';
 import { apiFixture, bootGateway, type ApiFixture, type BootedGateway, type World } from '../helpers/app.ts';
-import { retailWeeks, TZ, type RetailWeeks } from '../helpers/retail-weeks.ts';
+import { insertPeopleEvents, retailWeeks, TZ, type RetailWeeks } from '../helpers/retail-weeks.ts';
 
 /** The fake model: `keep` rephrases around the numbers, `alter` changes the first one. */
 let mode: 'keep' | 'alter' = 'keep';
@@ -27,28 +27,8 @@ function rephrase(text: string): string {
   return mode === 'alter' ? out.replace(/\d+\.\d/, (n) => (Number(n) + 1).toFixed(1)) : out;
 }
 
-async function insertEvents(tenantId: string, siteId: string, events: readonly PeopleEvent[]): Promise<void> {
-  const values = events.map((e) => ({
-    tenant_id: tenantId,
-    site_id: siteId,
-    camera_id: e.cameraId,
-    event_id: `${siteId}/${e.eventId}`,
-    kind: e.kind,
-    zone_id: e.zoneId,
-    entrance: e.entrance ? 1 : 0,
-    track_id: e.trackId,
-    at: Math.floor(e.atMs / 1000),
-    at_ms: e.atMs,
-    dwell_s: e.dwellS,
-    occupancy: e.occupancy,
-  }));
-  for (let i = 0; i < values.length; i += 20_000)
-    await fx.deps.ch.insert({
-      table: 'people_events',
-      values: values.slice(i, i + 20_000),
-      format: 'JSONEachRow',
-    });
-}
+const insertEvents = (tenantId: string, siteId: string, events: readonly PeopleEvent[]) =>
+  insertPeopleEvents(fx.deps.ch, tenantId, siteId, events);
 
 before(async () => {
   llm = createServer((req, res) => {
