@@ -20,6 +20,7 @@ import {
 } from '../streams/mod.ts';
 import type { NodeDeps } from './deps.ts';
 import { stableNodeId } from './node-id.ts';
+import { cameraVideoService, type CameraVideoHealth } from './camera/camera-video.service.ts';
 import { equipmentService, EQUIPMENT_SERVICE, type EquipmentHealth } from './equipment/equipment.service.ts';
 import { notifierService } from './notify/notifier.ts';
 import { alertsService } from './sinks/alerts.sink.ts';
@@ -27,7 +28,12 @@ import { telemetryChService } from './sinks/telemetry-ch.sink.ts';
 import { telemetryPgService, type TelemetryPgHealth } from './sinks/telemetry-pg.sink.ts';
 import { UnitRegistry } from './sinks/unit-registry.ts';
 
-export type ActorServiceName = 'equipment' | 'telemetry-pg' | 'telemetry-ch' | 'alerts' | 'notifier';
+export type ActorServiceName =
+  'equipment' | 'telemetry-pg' | 'telemetry-ch' | 'alerts' | 'notifier' | 'camera-video';
+/**
+ * What a node runs unless told. `camera-video` (decoding and inference, a core per camera or
+ * two) runs only where it is asked for: on the nodes meant for video.
+ */
 export const ACTOR_SERVICES: readonly ActorServiceName[] = [
   'equipment',
   'telemetry-pg',
@@ -39,8 +45,10 @@ export const ACTOR_SERVICES: readonly ActorServiceName[] = [
 export interface ActorNodeOptions {
   config: Config;
   log: Logger;
-  /** Services this node runs; default all. Each runs its own durable consumer(s). */
+  /** Services this node runs; default ACTOR_SERVICES. Each runs its own durable consumer(s). */
   services?: readonly ActorServiceName[];
+  /** `camera-video`: run only these tenants' cameras (an edge node in one customer's store). */
+  cameraTenants?: readonly string[];
   /**
    * Moleculer node id, which also holds the partition leases. Default: VIGIL_NODE_ID, else a
    * per-machine slot kept across restarts (actors/node-id.ts), so a restarted node takes its
@@ -56,6 +64,7 @@ export interface ActorNodeHealth {
   'telemetry-ch'?: unknown;
   alerts?: unknown;
   notifier?: unknown;
+  'camera-video'?: CameraVideoHealth | null;
 }
 
 /** When each step of a node's start ended (epoch ms): where a slow restart spends its time. */
@@ -171,6 +180,19 @@ export async function startActorNode(opts: ActorNodeOptions): Promise<ActorNode>
         case 'notifier':
           broker.createService(
             notifierService({ ...deps, log: log.child({ service: name }), worker: workerPool() }),
+          );
+          break;
+        case 'camera-video':
+          broker.createService(
+            cameraVideoService({
+              ...deps,
+              log: log.child({ service: name }),
+              pool: workerPool(),
+              partitions: config.VIGIL_PARTITIONS,
+              defaultModel: config.VIGIL_CAMERA_MODEL ?? null,
+              ...(config.VIGIL_DETECT_WORKERS === undefined ? {} : { workers: config.VIGIL_DETECT_WORKERS }),
+              ...(opts.cameraTenants ? { tenants: opts.cameraTenants } : {}),
+            }),
           );
           break;
         default: {

@@ -63,6 +63,10 @@ export const ConfigSchema = Type.Object({
   VIGIL_INSIGHTS_LLM_KEY: Type.Optional(Type.String()),
   VIGIL_INSIGHTS_LLM_MODEL: Type.String({ default: 'gpt-4o-mini', minLength: 1 }),
   VIGIL_INSIGHTS_LLM_TIMEOUT_MS: Type.Integer({ default: 20_000, minimum: 100 }),
+  /** ONNX detector (YOLOv8/YOLO11 export) for cameras without their own model path; never downloaded. */
+  VIGIL_CAMERA_MODEL: Type.Optional(Type.String({ minLength: 1 })),
+  /** Inference worker threads of a video node; default the machine's cores. */
+  VIGIL_DETECT_WORKERS: Type.Optional(Type.Integer({ minimum: 1, maximum: 256 })),
 });
 export type Config = Static<typeof ConfigSchema>;
 

@@ -7,7 +7,13 @@ import {
   type Names,
   type NatsConnection,
 } from '../../streams/mod.ts';
-import { CameraVideo, DetectorPool, ModelError, type DetectionsFrame } from '../video/mod.ts';
+import {
+  CameraVideo,
+  DetectorPool,
+  ModelError,
+  type DetectionsFrame,
+  type SessionCount,
+} from '../video/mod.ts';
 
 /**
  * The video side of the cameras this node runs: one CameraVideo (decode → sample → letterbox →
@@ -30,7 +36,12 @@ export interface CameraPipelinesDeps {
 export interface CameraPipelinesOptions {
   nodeId: string;
   /** Whether this node should run a camera (e.g. rendezvous hashing over the camera nodes). */
-  owns(cameraId: string): boolean;
+  owns(cameraId: string, tenantId: string): boolean;
+  /**
+   * Run only these tenants' cameras (a video node placed in one customer's store, next to its
+   * cameras); default every tenant's.
+   */
+  tenants?: readonly string[];
   /** Model for cameras without their own `model_path`; null: such cameras fail with the reason. */
   defaultModel: string | null;
   /** Inference workers (default: the machine's cores). */
@@ -61,6 +72,19 @@ interface Running {
 const SELECT = `SELECT id, tenant_id, site_id, source_url, enabled, detect_fps, model_path, input_size, confidence
   FROM cameras`;
 
+/** What the node holds for its cameras: all zero once none runs (checked after a delete). */
+export interface CameraPipelinesResources {
+  cameras: number;
+  /** Inference worker threads (the pool exists only while a camera runs). */
+  detectorWorkers: number;
+  /** Models loaded in the pool. */
+  models: number;
+  /** Open node-av sessions (demuxer, decoder, filter) of this node's cameras. */
+  videoSessions: number;
+  /** Health request subscriptions. */
+  subscriptions: number;
+}
+
 export class CameraPipelines {
   readonly #deps: CameraPipelinesDeps;
   readonly #opts: CameraPipelinesOptions;
@@ -69,6 +93,10 @@ export class CameraPipelines {
   readonly #models = new Map<string, Promise<{ inputSize: number } | { error: string }>>();
   /** One change at a time per camera: a restart must not overlap a delete. */
   readonly #chains = new Map<string, Promise<void>>();
+  readonly #sessions: SessionCount = { open: 0 };
+  /** Pipelines stopped but not yet closed (their sessions and in-flight frames finishing). */
+  #closing = 0;
+  /** Created for the first camera and closed after the last: a node without cameras holds no threads. */
   #detector: DetectorPool | null = null;
   #control: Subscription | null = null;
   #stopping = false;
@@ -79,34 +107,50 @@ export class CameraPipelines {
   }
 
   async start(): Promise<void> {
-    this.#detector = new DetectorPool(this.#opts.workers === undefined ? {} : { size: this.#opts.workers });
-    this.#control = subscribeControl(this.#deps.nc, this.#deps.names, 'cameraChanged', this.#deps.log, (b) =>
-      this.#serially(b.cameraId, () =>
-        b.action === 'deleted' ? this.#stopOne(b.cameraId) : this.#reload(b.cameraId),
-      ),
+    this.#control = subscribeControl(
+      this.#deps.nc,
+      this.#deps.names,
+      'cameraChanged',
+      this.#deps.log,
+      (b) => {
+        if (!this.#inScope(b.tenantId)) return undefined;
+        return this.#serially(b.cameraId, () =>
+          b.action === 'deleted' ? this.#stopOne(b.cameraId) : this.#reload(b.cameraId),
+        );
+      },
     );
-    const { rows } = await this.#deps.pool.query<CameraRow>(`${SELECT} WHERE enabled`);
+    const rows = await this.#enabled();
     await Promise.all(rows.map((r) => this.#serially(r.id, () => this.#startOne(r))));
   }
 
   /** Re-check ownership (membership changed): start what is now ours, stop what no longer is. */
   async rebalance(): Promise<void> {
-    for (const id of [...this.#running.keys()])
-      if (!this.#opts.owns(id)) await this.#serially(id, () => this.#stopOne(id));
-    const { rows } = await this.#deps.pool.query<CameraRow>(`${SELECT} WHERE enabled`);
-    for (const r of rows) if (!this.#running.has(r.id)) await this.#serially(r.id, () => this.#startOne(r));
+    for (const [id, r] of [...this.#running])
+      if (!this.#opts.owns(id, r.row.tenant_id)) await this.#serially(id, () => this.#stopOne(id));
+    for (const r of await this.#enabled())
+      if (!this.#running.has(r.id)) await this.#serially(r.id, () => this.#startOne(r));
   }
 
   async stop(): Promise<void> {
     this.#stopping = true;
     this.#control?.unsubscribe();
+    this.#control = null;
     await Promise.all([...this.#chains.values()]);
     await Promise.all([...this.#running.keys()].map((id) => this.#stopOne(id)));
-    await this.#detector?.close();
-    this.#detector = null;
+    await this.#closeDetector();
   }
 
-  /** Cameras running here, by id. */
+  resources(): CameraPipelinesResources {
+    return {
+      cameras: this.#running.size + this.#closing,
+      detectorWorkers: this.#detector?.stats().workers ?? 0,
+      models: this.#models.size,
+      videoSessions: this.#sessions.open,
+      subscriptions: [...this.#running.values()].filter((r) => !r.health.isClosed()).length,
+    };
+  }
+
+  /** Cameras running here, by id (a stopping one no longer counts; see resources()). */
   cameras(): string[] {
     return [...this.#running.keys()];
   }
@@ -128,31 +172,57 @@ export class CameraPipelines {
     return next;
   }
 
+  #inScope(tenantId: string): boolean {
+    return !this.#opts.tenants || this.#opts.tenants.includes(tenantId);
+  }
+
+  async #enabled(): Promise<CameraRow[]> {
+    const { rows } = await this.#deps.pool.query<CameraRow>(
+      `${SELECT} WHERE enabled AND ($1::uuid[] IS NULL OR tenant_id = ANY($1::uuid[]))`,
+      [this.#opts.tenants ?? null],
+    );
+    return rows;
+  }
+
+  #pool(): DetectorPool {
+    this.#detector ??= new DetectorPool(this.#opts.workers === undefined ? {} : { size: this.#opts.workers });
+    return this.#detector;
+  }
+
+  async #closeDetector(): Promise<void> {
+    const detector = this.#detector;
+    this.#detector = null;
+    this.#models.clear();
+    await detector?.close();
+  }
+
   async #reload(cameraId: string): Promise<void> {
     await this.#stopOne(cameraId);
     const { rows } = await this.#deps.pool.query<CameraRow>(`${SELECT} WHERE id = $1`, [cameraId]);
     const row = rows[0];
-    if (row?.enabled) await this.#startOne(row);
+    if (row?.enabled && this.#inScope(row.tenant_id)) await this.#startOne(row);
   }
 
   #model(path: string): Promise<{ inputSize: number } | { error: string }> {
     let loaded = this.#models.get(path);
     if (!loaded) {
-      loaded = this.#detector!.load(path, path).then(
-        (info) => ({ inputSize: info.inputSize }),
-        (err: unknown) => {
-          // A file fixed later is read again on the next start.
-          this.#models.delete(path);
-          return { error: err instanceof ModelError ? err.message : String(err) };
-        },
-      );
+      loaded = this.#pool()
+        .load(path, path)
+        .then(
+          (info) => ({ inputSize: info.inputSize }),
+          (err: unknown) => {
+            // A file fixed later is read again on the next start.
+            this.#models.delete(path);
+            return { error: err instanceof ModelError ? err.message : String(err) };
+          },
+        );
       this.#models.set(path, loaded);
     }
     return loaded;
   }
 
   async #startOne(row: CameraRow): Promise<void> {
-    if (this.#stopping || !this.#opts.owns(row.id) || this.#running.has(row.id) || !this.#detector) return;
+    if (this.#stopping || !this.#opts.owns(row.id, row.tenant_id) || this.#running.has(row.id)) return;
     const log = this.#deps.log.child({ cameraId: row.id, tenantId: row.tenant_id });
     const modelPath = row.model_path ?? this.#opts.defaultModel;
     const running: Running = {
@@ -179,7 +249,8 @@ export class CameraPipelines {
         inputSize: row.input_size,
         confidence: row.confidence,
         modelKey: modelPath ?? '',
-        pool: this.#detector,
+        pool: this.#pool(),
+        sessions: this.#sessions,
         readTimeoutMs: this.#opts.readTimeoutMs ?? 5000,
         ...(this.#opts.backoffBaseMs === undefined ? {} : { backoffBaseMs: this.#opts.backoffBaseMs }),
         onFrame: (frame) => this.#publish(running, frame, log),
@@ -228,7 +299,25 @@ export class CameraPipelines {
     if (!r) return;
     this.#running.delete(cameraId);
     r.health.unsubscribe();
-    await r.video.stop();
+    this.#closing++;
+    try {
+      await r.video.stop();
+      await this.#release(r);
+    } finally {
+      this.#closing--;
+    }
+  }
+
+  /** Closes the detector after the last camera; otherwise unloads a model no camera uses now. */
+  async #release(stopped: Running): Promise<void> {
+    if (this.#running.size === 0) {
+      await this.#closeDetector();
+      return;
+    }
+    const modelOf = (r: Running): string | null => r.row.model_path ?? this.#opts.defaultModel;
+    const path = modelOf(stopped);
+    const used = [...this.#running.values()].some((o) => modelOf(o) === path);
+    if (path && !used && this.#models.delete(path)) this.#detector?.unload(path);
   }
 }
 

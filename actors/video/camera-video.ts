@@ -7,6 +7,7 @@ import {
   openVideo,
   VideoSourceError,
   type SampledFrame,
+  type SessionCount,
 } from './video-source.ts';
 
 export type VideoState = 'starting' | 'streaming' | 'reconnecting' | 'failed' | 'stopped';
@@ -51,6 +52,8 @@ export interface CameraVideoOptions {
   /** 0..1 jitter source for reconnect backoff (tests pass a constant). */
   random?: () => number;
   backoffBaseMs?: number;
+  /** Counts the source's open sessions (see openVideo). */
+  sessions?: SessionCount;
 }
 
 export interface VideoHealth {
@@ -155,6 +158,7 @@ export class CameraVideo {
           realtime: this.opts.realtime ?? true,
           signal,
           buffers: this.buffers,
+          ...(this.opts.sessions ? { sessions: this.opts.sessions } : {}),
         })) {
           if (!streamed) {
             streamed = true;

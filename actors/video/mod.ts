@@ -9,7 +9,7 @@ export { sessionOptions } from './detect.protocol.ts';
 export { bundleWorker } from './worker-script.ts';
 export { letterbox, toFrame } from './letterbox.ts';
 export { FrameSampler, backoffMs } from './sampler.ts';
-export { openVideo, VideoSourceError } from './video-source.ts';
+export { openVideo, VideoSourceError, type SessionCount } from './video-source.ts';
 export { decodeYolo, nms, yoloOutputShape, YoloShapeError } from './yolo.ts';
 export { GraphBuilder } from './onnx/graph.ts';
 export { buildShapeDetector } from './onnx/shape-detector.ts';

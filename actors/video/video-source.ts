@@ -27,6 +27,13 @@ export interface VideoSourceOptions {
   signal?: AbortSignal;
   /** Where model-input buffers come from (and go back to, once detected). */
   buffers?: InputBuffers;
+  /** Counts this session while its demuxer is open (an owner checks it closed everything). */
+  sessions?: SessionCount;
+}
+
+/** Open sessions of a set of sources: each holds FFmpeg's demuxer, decoder and filter graph. */
+export interface SessionCount {
+  open: number;
 }
 
 export interface SampledFrame {
@@ -184,6 +191,7 @@ export async function* openVideo(opts: VideoSourceOptions): AsyncGenerator<Sampl
             ? { rw_timeout: timeoutUs }
             : {},
       });
+      if (opts.sessions) opts.sessions.open++;
     } catch (err) {
       if (opts.signal?.aborted) return;
       const reason = stalled ? `no answer within ${openTimeoutMs} ms` : (err as Error).message;
@@ -246,6 +254,9 @@ export async function* openVideo(opts: VideoSourceOptions): AsyncGenerator<Sampl
   } finally {
     clearTimeout(watchdog);
     opts.signal?.removeEventListener('abort', onAbort);
-    await demuxer?.close();
+    if (demuxer) {
+      await demuxer.close();
+      if (opts.sessions) opts.sessions.open--;
+    }
   }
 }
