@@ -253,7 +253,7 @@ export interface AlertsDeps extends NodeDeps {
   worker: Pool;
 }
 
-function alertsRunner(deps: AlertsDeps): ConsumerRunner<AlertEvent> {
+export function alertsRunner(deps: AlertsDeps): ConsumerRunner<AlertEvent> {
   const { names } = deps;
   return new ConsumerRunner<AlertEvent>({
     js: deps.js,

@@ -2,17 +2,23 @@
  * The alerts sink against real PostgreSQL: whatever order a unit's alert events arrive in —
  * redelivered after a crash behind the unit's next alert, reversed, batched, duplicated — the
  * stored alerts and timelines end equal to an in-order run, and no row ever holds a clear
- * threshold. (Issue 12, finding 1.)
+ * threshold. (Issue 12, finding 1.) And over real NATS, while such a gap is open, nothing is
+ * inferred from it: no alert shows closed before its own resolution arrived. (Finding 4.)
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { applyAlertEvents, type UnitInfo } from '../../actors/mod.ts';
-import { createPool, loadConfig, type AlertEvent, type Pool } from '../../schemas/mod.ts';
+import { alertsRunner } from '../../actors/sinks/alerts.sink.ts';
+import { createLogger, createPool, type AlertEvent, type Pool } from '../../schemas/mod.ts';
+import { ensureSnapshotBucket, publishEvent } from '../../streams/mod.ts';
 import { alertEventsFor, thresholdRule, TWO_ALERTS } from '../helpers/alert-scenarios.ts';
 import { alertOutcomes, type AlertOutcome } from '../helpers/alert-state.ts';
+import { natsNamespace } from '../helpers/nats-namespace.ts';
+import { waitFor } from '../helpers/wait.ts';
 
-const config = loadConfig(process.env, { LOG_LEVEL: 'silent' });
+const fx = natsNamespace('alert-sink-order-test');
+const config = fx.config;
 let admin: Pool;
 let worker: Pool;
 let tenantId: string;
@@ -146,6 +152,66 @@ describe('alerts sink: arrival order changes nothing', () => {
       const batches: AlertEvent[][] = [];
       for (let i = 0; i < order.length; i += 1 + (seed % 3)) batches.push(order.slice(i, i + 1 + (seed % 3)));
       assert.deepEqual(await deliver(unit, batches), reference, `seed ${seed}`);
+    }
+  });
+});
+
+describe('alerts sink over NATS: a gap in a unit\'s alerts is waited out, never filled by inference', () => {
+  test("the unit's next alert arriving before the older one's resolution: no superseded entry, no alert closed early", async () => {
+    const inOrder = await scenario();
+    const expected = await deliver(
+      inOrder.unit,
+      inOrder.events.map((e) => [e]),
+    );
+    const { unit, events } = await scenario();
+    const [aOpened, aUpdated, aResolved, bOpened, bResolved] = events;
+    assert.deepEqual(
+      events.map((e) => [e.type, e.data.alertId === aOpened!.data.alertId ? 'A' : 'B']),
+      [
+        ['alert.opened', 'A'],
+        ['alert.updated', 'A'],
+        ['alert.resolved', 'A'],
+        ['alert.opened', 'B'],
+        ['alert.resolved', 'B'],
+      ],
+    );
+    const runner = alertsRunner({
+      config,
+      log: createLogger(config, 'alert-sink-order-test'),
+      nc: fx.nc,
+      js: fx.js,
+      jsm: fx.jsm,
+      names: fx.names,
+      kv: await ensureSnapshotBucket(fx.js, fx.names),
+      worker,
+    });
+    await runner.start();
+    try {
+      // The shape a crash leaves: the sink's copy of A's resolution was held by the dead node,
+      // its republish dropped as a duplicate, so it comes back after B's opening.
+      for (const e of [aOpened!, aUpdated!, bOpened!]) await publishEvent(fx.js, fx.names, e);
+      await waitFor('the sink handled all three', () => {
+        const s = runner.stats() as { processed: number; deferred?: number };
+        return s.processed + (s.deferred ?? 0) >= 3;
+      });
+      const seen = await alertOutcomes(admin, [unit]);
+      assert.deepEqual(
+        seen.map((a) => [a.status, a.timeline.map((t) => t.action)]),
+        [['active', ['opened', 'updated']]],
+        'A stays as its own events left it, and B waits behind it',
+      );
+
+      for (const e of [aResolved!, bResolved!]) await publishEvent(fx.js, fx.names, e);
+      const superseded = new Set<string>();
+      const out = await waitFor('both alerts resolved', async () => {
+        const now = await alertOutcomes(admin, [unit]);
+        for (const a of now) if (a.timeline.some((t) => t.action === 'superseded')) superseded.add(a.key);
+        return now.length === 2 && now.every((a) => a.status === 'resolved') ? now : undefined;
+      });
+      assert.deepEqual([...superseded], [], 'no alert is ever closed as superseded');
+      assert.deepEqual(out, expected);
+    } finally {
+      await runner.stop();
     }
   });
 });
