@@ -49,6 +49,25 @@ export interface Rejected<T> extends Rejection {
   delivery: Delivery<T>;
 }
 
+/**
+ * A message its handler cannot apply yet — it waits for another message that has not arrived
+ * (the alerts sink: a unit's next alert before the older one's resolution). Batch mode: nak'd
+ * with `deferMs`, so the server hands it back then, to this node or another, and other
+ * messages go on meanwhile. Ordered mode: waited for in place, as a retry is. Each deferral is
+ * a delivery: a handler bounds how long it defers by `msg.info.deliveryCount`.
+ */
+export interface Deferred<T> {
+  delivery: Delivery<T>;
+  deferMs: number;
+}
+
+/** What a handler says about a message it does not apply now. */
+export type Settlement<T> = Rejected<T> | Deferred<T>;
+
+function isDeferred<T>(s: Settlement<T>): s is Deferred<T> {
+  return 'deferMs' in s;
+}
+
 export interface ConsumerOptions<T> {
   js: JetStreamClient;
   jsm: JetStreamManager;
@@ -74,8 +93,11 @@ export interface ConsumerOptions<T> {
   dlqSource: string;
   mode: 'batch' | 'ordered';
   decode(msg: JsMsg): Decoded<T>;
-  /** Handle valid messages; return the ones to dead-letter, throw to retry them all. */
-  handle(batch: Delivery<T>[]): Promise<Rejected<T>[] | void>;
+  /**
+   * Handle valid messages; return the ones to dead-letter or to defer (the rest are acked),
+   * throw to retry them all.
+   */
+  handle(batch: Delivery<T>[]): Promise<Settlement<T>[] | void>;
   /**
    * Ordered mode: persist progress up to `lastSeq` (e.g. snapshots + checkpoint); everything up
    * to `lastSeq` is acked once it resolves. It is called after `lastSeq` was handled and before
@@ -117,6 +139,8 @@ export interface ConsumerStats {
   processed: number;
   rejected: number;
   retried: number;
+  /** Deferrals (see `Deferred`): a message deferred three times counts three. */
+  deferred: number;
   lastError: string | null;
   lastCommittedSeq: number | null;
 }
@@ -233,6 +257,7 @@ export class ConsumerRunner<T> {
       processed: 0,
       rejected: 0,
       retried: 0,
+      deferred: 0,
       lastError: null,
       lastCommittedSeq: opts.resumeAfter ?? null,
     };
@@ -665,15 +690,22 @@ export class ConsumerRunner<T> {
   async #handleBatch(valid: Delivery<T>[]): Promise<void> {
     const o = this.#o;
     try {
-      const rejected = (await o.handle(valid)) ?? [];
+      const settled = (await o.handle(valid)) ?? [];
       const out = new Set<Delivery<T>>();
-      for (const r of rejected) {
+      let deferred = 0;
+      for (const r of settled) {
         out.add(r.delivery);
+        if (isDeferred(r)) {
+          r.delivery.msg.nak(r.deferMs);
+          deferred++;
+          continue;
+        }
         await this.#deadLetter(r.delivery.msg, { code: r.code, reason: r.reason });
         r.delivery.msg.ack();
       }
       for (const d of valid) if (!out.has(d)) d.msg.ack();
       this.#processed(valid.length - out.size);
+      this.#stats.deferred += deferred;
     } catch (err) {
       // A failed batch says nothing about which message caused it: retry them one by one so
       // only the culprit is dead-lettered or retried. An outage fails them all alike.
@@ -724,26 +756,40 @@ export class ConsumerRunner<T> {
       return true;
     }
     const delivery: Delivery<T> = { msg, value: d.value };
-    for (let attempt = 1; ; attempt++) {
+    // Failed attempts, for the retry policy; a deferral is not one.
+    let failures = 0;
+    for (;;) {
+      let wait: number;
       try {
-        const rejected = (await o.handle([delivery])) ?? [];
-        const r = rejected[0];
-        if (r) await this.#deadLetter(msg, { code: r.code, reason: r.reason });
-        else this.#processed(1);
-        return true;
+        const r = ((await o.handle([delivery])) ?? [])[0];
+        if (!r) {
+          this.#processed(1);
+          return true;
+        }
+        if (!isDeferred(r)) {
+          await this.#deadLetter(msg, { code: r.code, reason: r.reason });
+          return true;
+        }
+        this.#stats.deferred++;
+        wait = r.deferMs;
       } catch (err) {
+        failures++;
         this.#stats.lastError = errorMessage(err);
-        const next = disposition(err ?? 'handler threw nothing', attempt, o);
+        const next = disposition(err ?? 'handler threw nothing', failures, o);
         if (next.action !== 'retry') {
           if (next.action === 'dead-letter') await this.#deadLetter(msg, next);
           return true;
         }
         this.#countRetry();
-        o.log.warn({ err, consumer: o.name, seq: msg.seq, attempt }, 'handler failed; retrying in order');
-        // Retried in place (a nak would let later messages overtake it).
-        msg.working();
-        if (!(await this.#pause(next.delayMs))) return false;
+        o.log.warn(
+          { err, consumer: o.name, seq: msg.seq, attempt: failures },
+          'handler failed; retrying in order',
+        );
+        wait = next.delayMs;
       }
+      // Retried or deferred in place: a nak would let later messages overtake it.
+      msg.working();
+      if (!(await this.#pause(wait))) return false;
     }
   }
 }

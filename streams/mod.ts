@@ -34,10 +34,12 @@ export {
   type ConsumerOptions,
   type ConsumerStats,
   type Decoded,
+  type Deferred,
   type Delivery,
   type Disposition,
   type Rejected,
   type RetryPolicy,
+  type Settlement,
 } from './consumer.ts';
 export {
   decodeTelemetry,

@@ -23,11 +23,30 @@ import { fromPgError } from '../errors.ts';
  * the row is refolded from the timeline's system events (`foldAlert`) whenever one is new: the
  * same set of events gives the same row, whatever order it arrived in.
  *
- * One open alert per (unit, rule key) is what everyone reads, and an actor resolves an alert
- * before it opens the next. A newer alert that finds an older one still open — its resolution
- * not arrived yet, or lost for good with an unreadable snapshot — closes it provisionally as
- * superseded. Provisionally: the older alert's own resolution, when it arrives, replaces the
- * supersession entirely (row and timeline), so no gap leaves a trace once it is filled.
+ * An actor resolves an alert before it opens the next one of the same unit and rule key, so
+ * the alerts of a (unit, rule key) form one sequence, each resolved before the next opens. The
+ * sink shows a prefix of that sequence, never a state the actor never had, by holding back
+ * (`Deferred`: nak'd, redelivered a second later) the events of an alert that would otherwise
+ * have to be shown next to a gap (`waitsForGap`):
+ *
+ * - any event of an alert while an older one of its key is still open: the older one's
+ *   resolution is on its way (the classic case: a crashed node held the sink's copy of it, the
+ *   replay's republish was dropped as a duplicate, and it comes back after the ack wait, behind
+ *   the next alert). Until it arrives the older alert shows as its own events left it, and the
+ *   newer does not show yet: late, not wrong. Storing both as open instead would show two open
+ *   alerts for one rule, which no actor ever had (and `alerts_open_uq` forbids); closing the
+ *   older one would invent its end from a gap — the transient wrong state of issue 12,
+ *   finding 4 ("superseded", resolved at the next alert's opening, minutes before or after the
+ *   truth).
+ * - a non-resolving event of an alert a newer one of its key already follows, unless the alert
+ *   is already resolved: it certainly ended before the newer opened, and only its own
+ *   resolution says when.
+ *
+ * The hold is bounded (`GAP_HOLD_DELIVERIES`): a resolution can be lost for good — an
+ * unreadable snapshot makes the actor forget the alert it had open. Past the bound the event is
+ * applied, and a newer alert that finds an older one still open closes it provisionally as
+ * superseded; provisionally, because the older alert's own resolution, if it ever arrives,
+ * replaces the supersession entirely (row and timeline).
  */
 
 const checkEvent = compile(AlertEvent);
@@ -222,19 +241,61 @@ async function settle(c: PoolClient, alertId: string): Promise<void> {
 }
 
 /**
- * Apply a batch of events, in one transaction: record the new ones, then settle each alert
- * they touched once, oldest first.
+ * Whether the events of one alert (`group`) must wait for a gap in their unit's alerts of the
+ * same rule key to close; see the module comment.
  */
-export async function applyAlertEvents(pool: Pool, events: readonly AlertEvent[]): Promise<void> {
+async function waitsForGap(c: PoolClient, group: readonly AlertEvent[]): Promise<boolean> {
+  const d = group[0]!.data;
+  const { rows } = await c.query<{ id: string; opened_at: Date; status: string }>(
+    `SELECT id, opened_at, status FROM alerts WHERE equipment_id = $1 AND rule_key = $2`,
+    [d.equipmentId, d.ruleKey],
+  );
+  const others = rows.filter((r) => r.id !== d.alertId);
+  if (others.some((r) => r.opened_at.getTime() < d.openedAt && r.status !== 'resolved')) return true;
+  if (!others.some((r) => r.opened_at.getTime() > d.openedAt)) return false;
+  if (group.some((e) => e.type === 'alert.resolved')) return false;
+  return rows.find((r) => r.id === d.alertId)?.status !== 'resolved';
+}
+
+export interface ApplyAlertEventsOptions {
+  /** Whether `e` may still be held back for a gap (false: its hold ran out). Default: always. */
+  mayHold?: (e: AlertEvent) => boolean;
+}
+
+/**
+ * Apply a batch of events, in one transaction, alert by alert, oldest first (an older alert's
+ * resolution in the same batch closes the gap a newer one would wait for): record the new
+ * events, then settle the alert once. Returns the events held back for a gap, unapplied.
+ */
+export async function applyAlertEvents(
+  pool: Pool,
+  events: readonly AlertEvent[],
+  options: ApplyAlertEventsOptions = {},
+): Promise<AlertEvent[]> {
+  const mayHold = options.mayHold ?? ((): boolean => true);
+  const byAlert = new Map<string, AlertEvent[]>();
+  for (const e of events) {
+    const group = byAlert.get(e.data.alertId);
+    if (group) group.push(e);
+    else byAlert.set(e.data.alertId, [e]);
+  }
+  const oldestFirst = [...byAlert.values()].sort((a, b) => a[0]!.data.openedAt - b[0]!.data.openedAt);
   try {
-    await withTransaction(pool, async (client) => {
-      const touched = new Map<string, number>();
-      for (const e of events) {
-        await ensureRow(client, e);
-        if (await record(client, e)) touched.set(e.data.alertId, e.data.openedAt);
+    return await withTransaction(pool, async (client) => {
+      const held: AlertEvent[] = [];
+      for (const group of oldestFirst) {
+        if (group.every(mayHold) && (await waitsForGap(client, group))) {
+          held.push(...group);
+          continue;
+        }
+        let fresh = false;
+        for (const e of group) {
+          await ensureRow(client, e);
+          if (await record(client, e)) fresh = true;
+        }
+        if (fresh) await settle(client, group[0]!.data.alertId);
       }
-      const oldestFirst = [...touched].sort((a, b) => a[1] - b[1]);
-      for (const [alertId] of oldestFirst) await settle(client, alertId);
+      return held;
     });
   } catch (err) {
     // Another writer opened an alert of the same unit and key between our check and update
@@ -247,6 +308,18 @@ export async function applyAlertEvents(pool: Pool, events: readonly AlertEvent[]
     throw fromPgError(err, 'writing alert events');
   }
 }
+
+/**
+ * A held event comes back this much later: a gap closes within an ack wait or so, and a held
+ * event costs one redelivery a second meanwhile.
+ */
+const GAP_HOLD_MS = 1000;
+/**
+ * Deliveries an event may be held for a gap: some twenty seconds, four ack waits
+ * (`SINK_ACK_WAIT_MS`, after which a dead node's messages come back). Past that the resolution
+ * is taken as lost (see the module comment).
+ */
+export const GAP_HOLD_DELIVERIES = 20;
 
 export interface AlertsDeps extends NodeDeps {
   /** `vigil_worker`. */
@@ -268,14 +341,21 @@ export function alertsRunner(deps: AlertsDeps): ConsumerRunner<AlertEvent> {
     mode: 'batch',
     decode: decodeAlertEvent,
     handle: async (batch) => {
-      await applyAlertEvents(
+      const deliveryOf = new Map(batch.map((d) => [d.value, d]));
+      const held = await applyAlertEvents(
         deps.worker,
         batch.map((d) => d.value),
+        { mayHold: (e) => (deliveryOf.get(e)?.msg.info.deliveryCount ?? 0) < GAP_HOLD_DELIVERIES },
       );
+      return held.map((e) => ({ delivery: deliveryOf.get(e)!, deferMs: GAP_HOLD_MS }));
     },
     batchSize: 200,
     lingerMs: 50,
     ackWaitMs: SINK_ACK_WAIT_MS,
+    // The retry policy counts deliveries, and each hold is one: a held event keeps the usual
+    // five attempts for failures on top of its holds (an alert is worth retrying longer than a
+    // reading anyway: dead-lettered, it is missing from everyone's view).
+    maxDeliver: GAP_HOLD_DELIVERIES + 5,
   });
 }
 

@@ -4,6 +4,7 @@ import {
   TelemetryDecoder,
   type ConsumerOptions,
   type ConsumerStats,
+  type Settlement,
   type StoredReading,
 } from '../../streams/mod.ts';
 import type { NodeDeps } from '../deps.ts';
@@ -52,8 +53,9 @@ export function telemetrySinkRunner(
     ...opts,
     handle: async (batch) => {
       const { accepted, rejected } = await units.screen(batch);
-      if (accepted.length) rejected.push(...((await opts.handle(accepted)) ?? []));
-      return rejected;
+      const settled: Settlement<StoredReading>[] = rejected;
+      if (accepted.length) settled.push(...((await opts.handle(accepted)) ?? []));
+      return settled;
     },
   });
 }

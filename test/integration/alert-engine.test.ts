@@ -392,7 +392,10 @@ describe('an open alert the actor forgot', () => {
     const newer = event('alert.opened', at(600));
     const older = event('alert.opened', at(0));
     await applyAlertEvents(worker, [newer]);
-    await applyAlertEvents(worker, [older]);
+    // The sink first holds it back, waiting for its resolution (alert-sink-order.test.ts); this
+    // is what it does once the hold has run out and the resolution never came.
+    assert.deepEqual(await applyAlertEvents(worker, [older]), [older]);
+    await applyAlertEvents(worker, [older], { mayHold: () => false });
     const rows = await alertsOf(unit, 'press_hi');
     assert.deepEqual(
       rows.map((r) => [r.id, r.status]),

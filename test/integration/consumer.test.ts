@@ -217,6 +217,35 @@ describe('consumer runner (batch mode)', () => {
     assert.equal((await dlq(s.source)).length, 0);
   });
 
+  test('a deferred message is handed back later while the others are acked, and never dead-lettered', async () => {
+    const s = scope('defer');
+    const done: string[] = [];
+    let ready = false;
+    const r: ConsumerRunner<string> = await runner<string>({
+      name: 'test_defer',
+      stream: names.telemetry.stream,
+      durable: s.durable,
+      filterSubject: s.filter,
+      dlqSource: s.source,
+      mode: 'batch',
+      maxDeliver: 2,
+      decode: decodeText,
+      handle: async (batch) => {
+        // Past maxDeliver: deferrals are not failures.
+        if (r.stats().deferred >= 3) ready = true;
+        const later = batch.filter((d) => d.value === 'later' && !ready);
+        done.push(...batch.filter((d) => !later.includes(d)).map((d) => d.value));
+        return later.map((d) => ({ delivery: d, deferMs: 50 }));
+      },
+    });
+    for (const v of ['later', 'now']) await js.publish(s.subject('e1'), enc.encode(v));
+    await waitFor('both handled', () => done.length === 2 && idle(s.durable));
+    assert.deepEqual(done, ['now', 'later']);
+    assert.equal(r.stats().deferred, 3);
+    assert.equal(r.stats().processed, 2);
+    assert.equal((await dlq(s.source)).length, 0);
+  });
+
   test('a retryable failure past maxDeliver is dead-lettered as "max deliveries exceeded"', async () => {
     const s = scope('d');
     let calls = 0;
@@ -382,6 +411,34 @@ describe('consumer runner (ordered mode)', () => {
       (await dlq(s.source)).map((e) => e.body),
       ['bad-o3'],
     );
+  });
+
+  test('a deferred message is waited for in place: nothing overtakes it', async () => {
+    const s = scope('odefer');
+    const seen: string[] = [];
+    let deferrals = 0;
+    const r = await runner<string>({
+      name: 'test_odefer',
+      stream: names.telemetry.stream,
+      durable: s.durable,
+      filterSubject: s.filter,
+      dlqSource: s.source,
+      mode: 'ordered',
+      decode: decodeText,
+      handle: async ([d]) => {
+        if (d!.value === 'o1' && deferrals < 2) {
+          deferrals++;
+          return [{ delivery: d!, deferMs: 50 }];
+        }
+        seen.push(d!.value);
+        return [];
+      },
+      commit: async () => undefined,
+    });
+    for (const v of ['o1', 'o2']) await js.publish(s.subject('e1'), enc.encode(v));
+    await waitFor('both processed', () => seen.length === 2 && idle(s.durable));
+    assert.deepEqual(seen, ['o1', 'o2']);
+    assert.equal(r.stats().deferred, 2);
   });
 
   test('resumes right after the given checkpoint, recreating a consumer that is elsewhere', async () => {
