@@ -50,6 +50,20 @@ function scope(name: string): {
   };
 }
 
+/** The options naming a test's own consumer on its `scope`. */
+function scopedConsumer(
+  name: string,
+): Pick<ConsumerOptions<unknown>, 'name' | 'stream' | 'durable' | 'filterSubject' | 'dlqSource'> {
+  const s = scope(name);
+  return {
+    name: `test_${name}`,
+    stream: names.telemetry.stream,
+    durable: s.durable,
+    filterSubject: s.filter,
+    dlqSource: s.source,
+  };
+}
+
 const text = (msg: JsMsg): string => Buffer.from(msg.data).toString('utf8');
 const decodeText = (msg: JsMsg): Decoded<string> =>
   text(msg).startsWith('bad')
@@ -222,11 +236,7 @@ describe('consumer runner (batch mode)', () => {
     const done: string[] = [];
     let ready = false;
     const r: ConsumerRunner<string> = await runner<string>({
-      name: 'test_defer',
-      stream: names.telemetry.stream,
-      durable: s.durable,
-      filterSubject: s.filter,
-      dlqSource: s.source,
+      ...scopedConsumer('defer'),
       mode: 'batch',
       maxDeliver: 2,
       decode: decodeText,
@@ -418,11 +428,7 @@ describe('consumer runner (ordered mode)', () => {
     const seen: string[] = [];
     let deferrals = 0;
     const r = await runner<string>({
-      name: 'test_odefer',
-      stream: names.telemetry.stream,
-      durable: s.durable,
-      filterSubject: s.filter,
-      dlqSource: s.source,
+      ...scopedConsumer('odefer'),
       mode: 'ordered',
       decode: decodeText,
       handle: async ([d]) => {
