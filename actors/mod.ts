@@ -21,23 +21,34 @@ import {
 import type { NodeDeps } from './deps.ts';
 import { stableNodeId } from './node-id.ts';
 import { cameraVideoService, type CameraVideoHealth } from './camera/camera-video.service.ts';
+import { cameraService, CAMERA_SERVICE, type CameraHealth } from './camera/camera.service.ts';
 import { equipmentService, EQUIPMENT_SERVICE, type EquipmentHealth } from './equipment/equipment.service.ts';
 import { notifierService } from './notify/notifier.ts';
 import { alertsService } from './sinks/alerts.sink.ts';
+import { peopleChService } from './sinks/people-ch.sink.ts';
 import { telemetryChService } from './sinks/telemetry-ch.sink.ts';
 import { telemetryPgService, type TelemetryPgHealth } from './sinks/telemetry-pg.sink.ts';
 import { UnitRegistry } from './sinks/unit-registry.ts';
 
 export type ActorServiceName =
-  'equipment' | 'telemetry-pg' | 'telemetry-ch' | 'alerts' | 'notifier' | 'camera-video';
+  | 'equipment'
+  | 'camera'
+  | 'telemetry-pg'
+  | 'telemetry-ch'
+  | 'people-ch'
+  | 'alerts'
+  | 'notifier'
+  | 'camera-video';
 /**
  * What a node runs unless told. `camera-video` (decoding and inference, a core per camera or
  * two) runs only where it is asked for: on the nodes meant for video.
  */
 export const ACTOR_SERVICES: readonly ActorServiceName[] = [
   'equipment',
+  'camera',
   'telemetry-pg',
   'telemetry-ch',
+  'people-ch',
   'alerts',
   'notifier',
 ];
@@ -60,8 +71,10 @@ export interface ActorNodeOptions {
 export interface ActorNodeHealth {
   nodeID: string;
   equipment?: EquipmentHealth | null;
+  camera?: CameraHealth | null;
   'telemetry-pg'?: TelemetryPgHealth;
   'telemetry-ch'?: unknown;
+  'people-ch'?: unknown;
   alerts?: unknown;
   notifier?: unknown;
   'camera-video'?: CameraVideoHealth | null;
@@ -144,6 +157,11 @@ export async function startActorNode(opts: ActorNodeOptions): Promise<ActorNode>
             equipmentService({ ...deps, log: log.child({ service: EQUIPMENT_SERVICE }), pool: workerPool() }),
           );
           break;
+        case 'camera':
+          broker.createService(
+            cameraService({ ...deps, log: log.child({ service: CAMERA_SERVICE }), pool: workerPool() }),
+          );
+          break;
         case 'telemetry-pg': {
           const ingest = createPool(config, 'ingest', 4);
           closers.push(() => ingest.end());
@@ -170,6 +188,12 @@ export async function startActorNode(opts: ActorNodeOptions): Promise<ActorNode>
               worker: workerPool(),
             }),
           );
+          break;
+        }
+        case 'people-ch': {
+          const ch = createClickHouse(config);
+          closers.push(() => ch.close());
+          broker.createService(peopleChService({ ...deps, log: log.child({ service: name }), ch }));
           break;
         }
         case 'alerts':
@@ -241,6 +265,8 @@ export async function startActorNode(opts: ActorNodeOptions): Promise<ActorNode>
 }
 
 export { EquipmentHost } from './equipment/equipment.host.ts';
+export { CameraHost } from './camera/camera.host.ts';
+export { toPeopleRows } from './sinks/people-ch.sink.ts';
 export {
   decide,
   evolve,
