@@ -12,7 +12,7 @@ import {
 import { principalOf } from '../identity/mod.ts';
 import { inTenant } from './context.ts';
 import { READING_COLUMNS, type ReadingRow } from './readings.repo.ts';
-import { guards, resource } from './route-kit.ts';
+import { resource, route } from './route-kit.ts';
 
 const DAY_MS = 86_400_000;
 
@@ -43,24 +43,16 @@ function toReading(tenantId: string, r: ReadingRow & { equipment_id: string }): 
  * a unit outside the caller's tenant or sites is NOT_FOUND.
  */
 export const alertRuleBacktestRoutes = resource('alert-rules', async (app, { deps }) => {
-  const { admin } = guards(app);
-
-  app.post(
-    '/alert-rules/backtest',
-    {
-      ...admin,
-      schema: {
-        summary: 'Run a draft rule over stored history: the alerts it would have raised',
-        description:
-          "Runs the live decider over the units' stored readings in [from, to) (plus the warm-up " +
-          'the rule needs before `from`), with the timers a live unit would have had. Bounded: at most ' +
-          `${BACKTEST_LIMITS.units} units, ${BACKTEST_LIMITS.unitDays} unit-days (units × days) and ` +
-          `${BACKTEST_LIMITS.readings} readings per request (400 BACKTEST_TOO_LARGE past them).`,
-        body: BacktestBody,
-        response: { 200: BacktestResult },
-      },
-    },
-    async (request) => {
+  route(app, 'POST', '/alert-rules/backtest', 'tenant_admin', {
+    summary: 'Run a draft rule over stored history: the alerts it would have raised',
+    description:
+      "Runs the live decider over the units' stored readings in [from, to) (plus the warm-up " +
+      'the rule needs before `from`), with the timers a live unit would have had. Bounded: at most ' +
+      `${BACKTEST_LIMITS.units} units, ${BACKTEST_LIMITS.unitDays} unit-days (units × days) and ` +
+      `${BACKTEST_LIMITS.readings} readings per request (400 BACKTEST_TOO_LARGE past them).`,
+    body: BacktestBody,
+    response: BacktestResult,
+    handler: async (request) => {
       const body = request.body;
       const from = Date.parse(body.from);
       const to = Date.parse(body.to);
@@ -152,5 +144,5 @@ export const alertRuleBacktestRoutes = resource('alert-rules', async (app, { dep
         timings: { loadMs: loaded - started, evaluateMs: performance.now() - loaded },
       };
     },
-  );
+  });
 });

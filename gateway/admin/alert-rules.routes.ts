@@ -18,11 +18,9 @@ import {
   updateRule,
 } from './alert-rules.repo.ts';
 import { announce } from './context.ts';
-import { crud, guards, resource } from './route-kit.ts';
+import { crud, resource } from './route-kit.ts';
 
 export const alertRuleRoutes = resource('alert-rules', async (app, { deps }) => {
-  const { reader, admin } = guards(app);
-
   crud(app, deps, {
     path: '/alert-rules',
     table: RULES,
@@ -37,7 +35,7 @@ export const alertRuleRoutes = resource('alert-rules', async (app, { deps }) => 
         body: { tenantId: row.tenant_id === null ? null : principalOf(request).tenantId },
       }),
     list: {
-      guard: reader,
+      guard: 'viewer',
       summary: 'List alert rules: global, tenant, site and equipment scopes',
       querystring: AlertRuleListQuery,
       column: 'created_at',
@@ -46,9 +44,9 @@ export const alertRuleRoutes = resource('alert-rules', async (app, { deps }) => 
       },
       equal: { siteId: 'site_id', equipmentId: 'equipment_id', key: 'key', enabled: 'enabled' },
     },
-    get: { guard: reader, summary: 'One alert rule' },
+    get: { guard: 'viewer', summary: 'One alert rule' },
     create: {
-      guard: admin,
+      guard: 'tenant_admin',
       summary: 'Create a rule for the tenant, one site (siteId) or one unit (equipmentId)',
       description:
         'For each rule key the most specific scope wins: equipment > site > tenant > global. ' +
@@ -60,7 +58,7 @@ export const alertRuleRoutes = resource('alert-rules', async (app, { deps }) => 
       insert: insertRule,
     },
     update: {
-      guard: admin,
+      guard: 'tenant_admin',
       summary: "Change a rule's name, params, latched or enabled",
       description:
         'A stored rule of a kind the alert engine does not evaluate can only be disabled ' +
@@ -69,7 +67,7 @@ export const alertRuleRoutes = resource('alert-rules', async (app, { deps }) => 
       write: (c, _id, body, before) => updateRule(c, before, body),
     },
     remove: {
-      guard: admin,
+      guard: 'tenant_admin',
       summary: 'Delete a rule; its open alerts are retired by their actors',
       erase: deleteRule,
     },

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
-import type { ApiAlert, PoolClient } from '../../schemas/mod.ts';
+import { VigilError, type ApiAlert, type PoolClient } from '../../schemas/mod.ts';
 import { principalOf } from '../identity/mod.ts';
 import { iso } from './context.ts';
 import { timeKey } from './pagination.ts';
@@ -35,7 +35,31 @@ export const COLUMNS = `id, site_id, equipment_id, rule_id, rule_key, severity, 
   suppressed, opened_at, updated_at, cleared_at, acknowledged_at, acknowledged_by, resolved_at, resolved_by,
   snoozed_until, note, ${timeKey('opened_at')} AS _k`;
 export const ALERTS = new Table<AlertRow>('alerts', COLUMNS, 'alert not found');
-export const getAlert = ALERTS.get;
+
+/**
+ * The alert a person acts on, locked for the change: INVALID_STATE when it is resolved, or,
+ * for an action only an active alert takes (acknowledge), when it is not active.
+ */
+export async function lockOpenAlert(c: PoolClient, id: string, activeOnly = false): Promise<AlertRow> {
+  const alert = await ALERTS.get(c, id, true);
+  if (alert.status === 'resolved' || (activeOnly && alert.status !== 'active'))
+    throw new VigilError('INVALID_STATE', `the alert is ${alert.status}`);
+  return alert;
+}
+
+/** `UPDATE alerts SET <set>, updated_at = now()` of one alert: `$1` is its id, `$2…` are `values`. */
+export async function updateAlert(
+  c: PoolClient,
+  id: string,
+  set: string,
+  values: unknown[],
+): Promise<AlertRow> {
+  const { rows } = await c.query<AlertRow>(
+    `UPDATE alerts SET ${set}, updated_at = now() WHERE id = $1 RETURNING ${COLUMNS}`,
+    [id, ...values],
+  );
+  return rows[0]!;
+}
 
 export function toApi(r: AlertRow): ApiAlert {
   return {

@@ -7,23 +7,22 @@ import {
   AlertTimelineQuery,
   ApiAlert,
   ApiAlertTimelineEntry,
-  IdParams,
   Page,
   VigilError,
 } from '../../schemas/mod.ts';
 import { principalOf } from '../identity/mod.ts';
 import {
   ALERTS,
-  COLUMNS,
   addTimeline,
-  getAlert,
+  lockOpenAlert,
   toApi,
+  updateAlert,
   type AlertRow,
   type TimelineRow,
 } from './alerts.repo.ts';
 import { announce, inTenant, iso, type AdminDeps } from './context.ts';
 import { decodeCursor, page } from './pagination.ts';
-import { crud, guards, resource } from './route-kit.ts';
+import { crud, resource, route } from './route-kit.ts';
 
 /**
  * Tell the alert's actor what a person did: `closed` (it forgets the alert; the next breach
@@ -47,15 +46,13 @@ function tellActor(
 }
 
 export const alertRoutes = resource('alerts', async (app, { deps }) => {
-  const { reader, operator } = guards(app);
-
   crud(app, deps, {
     path: '/alerts',
     table: ALERTS,
     item: ApiAlert,
     show: toApi,
     list: {
-      guard: reader,
+      guard: 'viewer',
       summary: 'List alerts, newest first',
       querystring: AlertListQuery,
       column: 'opened_at',
@@ -67,123 +64,91 @@ export const alertRoutes = resource('alerts', async (app, { deps }) => {
         if (q.to) w.and(`opened_at < ${w.p(q.to)}`);
       },
     },
-    get: { guard: reader, summary: 'One alert' },
+    get: { guard: 'viewer', summary: 'One alert' },
   });
 
-  app.post(
-    '/alerts/:id/ack',
-    {
-      ...operator,
-      schema: {
-        summary: 'Acknowledge an active alert (operators and admins)',
-        description:
-          'A latched alert whose condition has already cleared is closed by its acknowledgement ' +
-          '(status resolved); one still in breach resolves when its condition clears.',
-        params: IdParams,
-        body: AlertAckBody,
-        response: { 200: ApiAlert },
-      },
-    },
-    async (request) => {
+  route(app, 'POST', '/alerts/:id/ack', 'operator', {
+    summary: 'Acknowledge an active alert (operators and admins)',
+    description:
+      'A latched alert whose condition has already cleared is closed by its acknowledgement ' +
+      '(status resolved); one still in breach resolves when its condition clears.',
+    body: AlertAckBody,
+    response: ApiAlert,
+    handler: async (request) => {
       const { id } = request.params;
       const note = request.body.note ?? null;
       const userId = principalOf(request).userId;
       const row = await inTenant(deps, request, async (c) => {
-        const before = await getAlert(c, id, true);
-        if (before.status !== 'active')
-          throw new VigilError('INVALID_STATE', `the alert is ${before.status}`);
+        const before = await lockOpenAlert(c, id, true);
         const release = before.latched && before.cleared_at !== null;
-        const { rows } = await c.query<AlertRow>(
-          `UPDATE alerts SET status = $2, acknowledged_at = now(), acknowledged_by = $3,
-             resolved_at = CASE WHEN $4::boolean THEN now() END, resolved_by = CASE WHEN $4::boolean THEN $3::uuid END,
-             note = COALESCE($5, note), updated_at = now()
-           WHERE id = $1 RETURNING ${COLUMNS}`,
-          [id, release ? 'resolved' : 'acknowledged', userId, release, note],
+        const row = await updateAlert(
+          c,
+          id,
+          `status = $2, acknowledged_at = now(), acknowledged_by = $3,
+           resolved_at = CASE WHEN $4::boolean THEN now() END, resolved_by = CASE WHEN $4::boolean THEN $3::uuid END,
+           note = COALESCE($5, note)`,
+          [release ? 'resolved' : 'acknowledged', userId, release, note],
         );
         await addTimeline(c, id, request, 'acknowledged', note);
         if (release)
           await addTimeline(c, id, request, 'resolved', null, {
             reason: 'latched alert released by acknowledgement',
           });
-        return rows[0]!;
+        return row;
       });
       await tellActor(deps, request, row, row.status === 'resolved' ? 'closed' : 'acknowledged');
       return toApi(row);
     },
-  );
+  });
 
-  app.post(
-    '/alerts/:id/resolve',
-    {
-      ...operator,
-      schema: {
-        summary: 'Resolve an alert by hand; a note is required (operators and admins)',
-        params: IdParams,
-        body: AlertResolveBody,
-        response: { 200: ApiAlert },
-      },
-    },
-    async (request) => {
+  route(app, 'POST', '/alerts/:id/resolve', 'operator', {
+    summary: 'Resolve an alert by hand; a note is required (operators and admins)',
+    body: AlertResolveBody,
+    response: ApiAlert,
+    handler: async (request) => {
       const { id } = request.params;
       const { note } = request.body;
       const userId = principalOf(request).userId;
       const row = await inTenant(deps, request, async (c) => {
-        const before = await getAlert(c, id, true);
-        if (before.status === 'resolved') throw new VigilError('INVALID_STATE', 'the alert is resolved');
-        const { rows } = await c.query<AlertRow>(
-          `UPDATE alerts SET status = 'resolved', resolved_at = now(), resolved_by = $2, note = $3, updated_at = now()
-           WHERE id = $1 RETURNING ${COLUMNS}`,
-          [id, userId, note],
+        await lockOpenAlert(c, id);
+        const row = await updateAlert(
+          c,
+          id,
+          `status = 'resolved', resolved_at = now(), resolved_by = $2, note = $3`,
+          [userId, note],
         );
         await addTimeline(c, id, request, 'resolved', note, { manual: true });
-        return rows[0]!;
+        return row;
       });
       await tellActor(deps, request, row, 'closed');
       return toApi(row);
     },
-  );
+  });
 
-  app.post(
-    '/alerts/:id/snooze',
-    {
-      ...operator,
-      schema: {
-        summary: 'Snooze notifications of an open alert for a period (operators and admins)',
-        params: IdParams,
-        body: AlertSnoozeBody,
-        response: { 200: ApiAlert },
-      },
-    },
-    async (request) => {
+  route(app, 'POST', '/alerts/:id/snooze', 'operator', {
+    summary: 'Snooze notifications of an open alert for a period (operators and admins)',
+    body: AlertSnoozeBody,
+    response: ApiAlert,
+    handler: async (request) => {
       const { id } = request.params;
       const body = request.body;
       const row = await inTenant(deps, request, async (c) => {
-        const before = await getAlert(c, id, true);
-        if (before.status === 'resolved') throw new VigilError('INVALID_STATE', 'the alert is resolved');
-        const { rows } = await c.query<AlertRow>(
-          `UPDATE alerts SET snoozed_until = now() + make_interval(mins => $2), updated_at = now()
-           WHERE id = $1 RETURNING ${COLUMNS}`,
-          [id, body.minutes],
-        );
+        await lockOpenAlert(c, id);
+        const row = await updateAlert(c, id, 'snoozed_until = now() + make_interval(mins => $2)', [
+          body.minutes,
+        ]);
         await addTimeline(c, id, request, 'snoozed', body.note ?? null, { minutes: body.minutes });
-        return rows[0]!;
+        return row;
       });
       return toApi(row);
     },
-  );
+  });
 
-  app.get(
-    '/alerts/:id/timeline',
-    {
-      ...reader,
-      schema: {
-        summary: "An alert's timeline, oldest first",
-        params: IdParams,
-        querystring: AlertTimelineQuery,
-        response: { 200: Page(ApiAlertTimelineEntry) },
-      },
-    },
-    async (request) => {
+  route(app, 'GET', '/alerts/:id/timeline', 'viewer', {
+    summary: "An alert's timeline, oldest first",
+    querystring: AlertTimelineQuery,
+    response: Page(ApiAlertTimelineEntry),
+    handler: async (request) => {
       const { id } = request.params;
       const q = request.query;
       const limit = q.limit ?? 50;
@@ -208,5 +173,5 @@ export const alertRoutes = resource('alerts', async (app, { deps }) => {
         }));
       });
     },
-  );
+  });
 });

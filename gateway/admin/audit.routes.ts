@@ -1,7 +1,6 @@
 import { ApiAuditEntry, AuditListQuery, Page } from '../../schemas/mod.ts';
-import { requireRole } from '../identity/mod.ts';
 import { inTenant, iso } from './context.ts';
-import { resource } from './route-kit.ts';
+import { resource, route } from './route-kit.ts';
 import { Where, decodeCursor, page } from './pagination.ts';
 
 interface AuditRow {
@@ -20,20 +19,14 @@ interface AuditRow {
 }
 
 export const auditRoutes = resource('audit', async (app, { deps }) => {
-  app.get(
-    '/audit-log',
-    {
-      onRequest: [app.authenticate, requireRole('tenant_admin')],
-      schema: {
-        summary: "The tenant's audit log, newest first",
-        description:
-          'Who changed what: tenants, sites, users and roles, invites, equipment and API keys, rules, maintenance, ' +
-          'and every request a platform admin made in the tenant (platform.act_as).',
-        querystring: AuditListQuery,
-        response: { 200: Page(ApiAuditEntry) },
-      },
-    },
-    async (request) => {
+  route(app, 'GET', '/audit-log', 'tenant_admin', {
+    summary: "The tenant's audit log, newest first",
+    description:
+      'Who changed what: tenants, sites, users and roles, invites, equipment and API keys, rules, maintenance, ' +
+      'and every request a platform admin made in the tenant (platform.act_as).',
+    querystring: AuditListQuery,
+    response: Page(ApiAuditEntry),
+    handler: async (request) => {
       const q = request.query;
       const limit = q.limit ?? 50;
       const cursor = decodeCursor(q.cursor, 'int');
@@ -67,5 +60,5 @@ export const auditRoutes = resource('audit', async (app, { deps }) => {
         }));
       });
     },
-  );
+  });
 });

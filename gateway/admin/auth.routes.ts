@@ -20,7 +20,7 @@ import {
   writeAudit,
   type UserRow,
 } from '../identity/mod.ts';
-import { resource } from './route-kit.ts';
+import { resource, route } from './route-kit.ts';
 
 /** Credentials are small: a tight body limit on the endpoints anyone can call. */
 const AUTH_BODY_LIMIT = 8 * 1024;
@@ -28,20 +28,15 @@ const AUTH_BODY_LIMIT = 8 * 1024;
 export const authRoutes = resource('auth', async (app, { deps }) => {
   const identity = app.identity;
 
-  app.post(
-    '/auth/login',
-    {
-      bodyLimit: AUTH_BODY_LIMIT,
-      schema: {
-        summary: 'Log in with email and password',
-        description:
-          'Rate limited per client address and per account (429 RATE_LIMITED with Retry-After); every ' +
-          'spelling of an email that reaches the same account counts against the same limit.',
-        body: LoginBody,
-        response: { 200: SessionResponse },
-      },
-    },
-    async (request, reply) => {
+  route(app, 'POST', '/auth/login', 'public', {
+    bodyLimit: AUTH_BODY_LIMIT,
+    summary: 'Log in with email and password',
+    description:
+      'Rate limited per client address and per account (429 RATE_LIMITED with Retry-After); every ' +
+      'spelling of an email that reaches the same account counts against the same limit.',
+    body: LoginBody,
+    response: SessionResponse,
+    handler: async (request, reply) => {
       const body = request.body;
       await identity.rateLimit(reply, [
         { bucket: 'login-ip', subject: request.ip, limit: identity.limits.loginPerIp },
@@ -56,61 +51,45 @@ export const authRoutes = resource('auth', async (app, { deps }) => {
       request.log.info({ userId: session.user.id, tenantId: session.user.tenantId }, 'login');
       return session;
     },
-  );
+  });
 
-  app.post(
-    '/auth/refresh',
-    {
-      bodyLimit: AUTH_BODY_LIMIT,
-      schema: {
-        summary: 'Exchange a refresh token for a new session',
-        description:
-          'Refresh tokens are single use: the response carries the next one. Presenting a spent token again ' +
-          'revokes every token of its session (401).',
-        body: RefreshBody,
-        response: { 200: SessionResponse },
-      },
-    },
-    async (request, reply) => {
+  route(app, 'POST', '/auth/refresh', 'public', {
+    bodyLimit: AUTH_BODY_LIMIT,
+    summary: 'Exchange a refresh token for a new session',
+    description:
+      'Refresh tokens are single use: the response carries the next one. Presenting a spent token again ' +
+      'revokes every token of its session (401).',
+    body: RefreshBody,
+    response: SessionResponse,
+    handler: async (request, reply) => {
       await identity.rateLimit(reply, [
         { bucket: 'refresh-ip', subject: request.ip, limit: identity.limits.refreshPerIp },
       ]);
       return db(() => identity.refresh(request.body.refreshToken, request));
     },
-  );
+  });
 
-  app.post(
-    '/auth/logout',
-    {
-      bodyLimit: AUTH_BODY_LIMIT,
-      onRequest: app.authenticate,
-      schema: {
-        summary: 'End the session',
-        description:
-          "Revokes the access token and its session's refresh tokens. Optional JSON body " +
-          '`{ "refreshToken": "..." }` names another session of the same user to end as well.',
-        response: { 204: Type.Null() },
-      },
-    },
-    async (request, reply) => {
+  route(app, 'POST', '/auth/logout', 'authenticated', {
+    bodyLimit: AUTH_BODY_LIMIT,
+    summary: 'End the session',
+    description:
+      "Revokes the access token and its session's refresh tokens. Optional JSON body " +
+      '`{ "refreshToken": "..." }` names another session of the same user to end as well.',
+    response: Type.Null(),
+    status: 204,
+    handler: async (request) => {
       // The body is optional, so it is checked here rather than by the route schema.
       const body =
         request.body === undefined || request.body === null ? {} : assertValid(LogoutBody, request.body);
       await db(() => identity.logout(principalOf(request), body.refreshToken));
-      return reply.code(204).send(null);
+      return null;
     },
-  );
+  });
 
-  app.get(
-    '/auth/me',
-    {
-      onRequest: app.authenticate,
-      schema: {
-        summary: 'The current user and tenant',
-        response: { 200: MeResponse },
-      },
-    },
-    async (request) => {
+  route(app, 'GET', '/auth/me', 'authenticated', {
+    summary: 'The current user and tenant',
+    response: MeResponse,
+    handler: async (request) => {
       const p = principalOf(request);
       const user = await db(() =>
         withTenant(deps.db, { tenantId: homeTenant(p) }, async (c) => {
@@ -137,21 +116,16 @@ export const authRoutes = resource('auth', async (app, { deps }) => {
         actingFrom: p.actingFrom ?? null,
       };
     },
-  );
+  });
 
-  app.post(
-    '/auth/password',
-    {
-      bodyLimit: AUTH_BODY_LIMIT,
-      onRequest: app.authenticate,
-      schema: {
-        summary: 'Change your password',
-        description: 'Ends every session of the user, this one included: log in again with the new password.',
-        body: ChangePasswordBody,
-        response: { 204: Type.Null() },
-      },
-    },
-    async (request, reply) => {
+  route(app, 'POST', '/auth/password', 'authenticated', {
+    bodyLimit: AUTH_BODY_LIMIT,
+    summary: 'Change your password',
+    description: 'Ends every session of the user, this one included: log in again with the new password.',
+    body: ChangePasswordBody,
+    response: Type.Null(),
+    status: 204,
+    handler: async (request, reply) => {
       const p = principalOf(request);
       const body = request.body;
       await identity.rateLimit(reply, [
@@ -185,7 +159,7 @@ export const authRoutes = resource('auth', async (app, { deps }) => {
         }),
       );
       await identity.revocations.cutoffUser(p.userId);
-      return reply.code(204).send(null);
+      return null;
     },
-  );
+  });
 });

@@ -1,31 +1,22 @@
-import { ApiEquipmentState, IdParams, isVigilError, type ActorStateReply } from '../../schemas/mod.ts';
+import { ApiEquipmentState, isVigilError, type ActorStateReply } from '../../schemas/mod.ts';
 import { requestActorState, telemetryPartition } from '../../streams/mod.ts';
 import { principalOf } from '../identity/mod.ts';
 import { inTenant } from './context.ts';
-import { guards, resource } from './route-kit.ts';
+import { resource, route } from './route-kit.ts';
 import { equipmentState, storedUnitState } from './equipment-state.repo.ts';
 
 /** How long to wait for the owning node; a partition in handover answers "no responders" at once. */
 const OWNER_TIMEOUT_MS = 1000;
 
 export const equipmentStateRoutes = resource('equipment', async (app, { deps }) => {
-  const { reader } = guards(app);
-
-  app.get(
-    '/equipment/:id/state',
-    {
-      ...reader,
-      schema: {
-        summary: "A unit's live state: last reading, each rule's phase and timer, open alerts",
-        description:
-          'The phases come from the node that owns the unit (asked over NATS); the last reading and ' +
-          'open alerts from PostgreSQL. `actor.status` says whether the phases are live. Changes ' +
-          'of phase are also pushed on /v1/stream as `equipment.state` events (kind `equipment`).',
-        params: IdParams,
-        response: { 200: ApiEquipmentState },
-      },
-    },
-    async (request) => {
+  route(app, 'GET', '/equipment/:id/state', 'viewer', {
+    summary: "A unit's live state: last reading, each rule's phase and timer, open alerts",
+    description:
+      'The phases come from the node that owns the unit (asked over NATS); the last reading and ' +
+      'open alerts from PostgreSQL. `actor.status` says whether the phases are live. Changes ' +
+      'of phase are also pushed on /v1/stream as `equipment.state` events (kind `equipment`).',
+    response: ApiEquipmentState,
+    handler: async (request) => {
       const { id } = request.params;
       const { tenantId } = principalOf(request);
       // Authorise (RLS: NOT_FOUND for an invisible unit) before asking any actor.
@@ -44,5 +35,5 @@ export const equipmentStateRoutes = resource('equipment', async (app, { deps }) 
       }
       return equipmentState(stored, partition, reply);
     },
-  );
+  });
 });

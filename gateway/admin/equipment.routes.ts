@@ -6,12 +6,11 @@ import {
   EquipmentCreated,
   EquipmentListQuery,
   EquipmentUpdateBody,
-  IdParams,
   VigilError,
 } from '../../schemas/mod.ts';
 import { principalOf } from '../identity/mod.ts';
 import { announce, audit, inTenant } from './context.ts';
-import { crud, guards, resource } from './route-kit.ts';
+import { crud, resource, route } from './route-kit.ts';
 import { assertSitesVisible } from './sites.repo.ts';
 import {
   EQUIPMENT,
@@ -23,7 +22,6 @@ import {
 } from './equipment.repo.ts';
 
 export const equipmentRoutes = resource('equipment', async (app, { deps }) => {
-  const { reader, admin } = guards(app);
   // Actors reload the unit; gateways drop the unit's cached API keys.
   const changed = (request: FastifyRequest, equipmentId: string, action: string) =>
     announce(deps, request, {
@@ -42,7 +40,7 @@ export const equipmentRoutes = resource('equipment', async (app, { deps }) => {
     },
     changed: (request, row, change) => changed(request, row.id, change),
     list: {
-      guard: reader,
+      guard: 'viewer',
       summary: "List equipment (only the caller's sites when restricted)",
       querystring: EquipmentListQuery,
       column: 'e.created_at',
@@ -53,9 +51,9 @@ export const equipmentRoutes = resource('equipment', async (app, { deps }) => {
           w.and(`e.decommissioned_at IS ${q.decommissioned ? 'NOT ' : ''}NULL`);
       },
     },
-    get: { guard: reader, summary: 'One equipment unit' },
+    get: { guard: 'viewer', summary: 'One equipment unit' },
     update: {
-      guard: admin,
+      guard: 'tenant_admin',
       summary: 'Update equipment (the site is fixed)',
       body: EquipmentUpdateBody,
       check: (_c, before) => assertInService(before),
@@ -63,17 +61,12 @@ export const equipmentRoutes = resource('equipment', async (app, { deps }) => {
     },
   });
 
-  app.post(
-    '/equipment',
-    {
-      ...admin,
-      schema: {
-        summary: 'Register equipment; returns its API key once',
-        body: EquipmentCreateBody,
-        response: { 201: EquipmentCreated },
-      },
-    },
-    async (request, reply) => {
+  route(app, 'POST', '/equipment', 'tenant_admin', {
+    summary: 'Register equipment; returns its API key once',
+    body: EquipmentCreateBody,
+    response: EquipmentCreated,
+    status: 201,
+    handler: async (request) => {
       const body = request.body;
       const created = await inTenant(deps, request, async (c) => {
         await assertSitesVisible(c, [body.siteId]);
@@ -99,21 +92,14 @@ export const equipmentRoutes = resource('equipment', async (app, { deps }) => {
         return { equipment: toApi(await getEquipment(c, id)), apiKey };
       });
       await changed(request, created.equipment.id, 'created');
-      return reply.code(201).send(created);
+      return created;
     },
-  );
+  });
 
-  app.post(
-    '/equipment/:id/decommission',
-    {
-      ...admin,
-      schema: {
-        summary: 'Decommission equipment: its API keys stop working; history is kept',
-        params: IdParams,
-        response: { 200: ApiEquipment },
-      },
-    },
-    async (request) => {
+  route(app, 'POST', '/equipment/:id/decommission', 'tenant_admin', {
+    summary: 'Decommission equipment: its API keys stop working; history is kept',
+    response: ApiEquipment,
+    handler: async (request) => {
       const { id } = request.params;
       const row = await inTenant(deps, request, async (c) => {
         const before = await getEquipment(c, id, true);
@@ -137,19 +123,13 @@ export const equipmentRoutes = resource('equipment', async (app, { deps }) => {
       await changed(request, id, 'decommissioned');
       return toApi(row);
     },
-  );
+  });
 
-  app.post(
-    '/equipment/:id/api-key',
-    {
-      ...admin,
-      schema: {
-        summary: 'Rotate the API key: the old key stops working, the new one is shown once',
-        params: IdParams,
-        response: { 201: ApiKeyIssued },
-      },
-    },
-    async (request, reply) => {
+  route(app, 'POST', '/equipment/:id/api-key', 'tenant_admin', {
+    summary: 'Rotate the API key: the old key stops working, the new one is shown once',
+    response: ApiKeyIssued,
+    status: 201,
+    handler: async (request) => {
       const { id } = request.params;
       const issued = await inTenant(deps, request, async (c) => {
         const before = await getEquipment(c, id, true);
@@ -165,7 +145,7 @@ export const equipmentRoutes = resource('equipment', async (app, { deps }) => {
         return key;
       });
       await changed(request, id, 'api_key_rotated');
-      return reply.code(201).send(issued);
+      return issued;
     },
-  );
+  });
 });

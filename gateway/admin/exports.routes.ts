@@ -1,7 +1,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { Uuid } from '../../schemas/mod.ts';
 import { inTenant } from './context.ts';
-import { guards, resource } from './route-kit.ts';
+import { resource, route } from './route-kit.ts';
 import {
   LOG_INTERVALS,
   checkLogRequest,
@@ -27,28 +27,18 @@ type TemperatureLogQuery = Static<typeof TemperatureLogQuery>;
 
 /** HACCP temperature log export (SPEC §7): CSV or PDF, per unit or site and period. */
 export const exportRoutes = resource('equipment', async (app, { deps }) => {
-  const { reader } = guards(app);
-
-  app.get(
-    '/exports/temperature-log',
-    {
-      ...reader,
-      schema: {
-        summary: 'Temperature log for food-safety inspections (CSV or PDF)',
-        description:
-          'For one unit (`equipmentId`) or every unit of a site (`siteId`) over at most 31 days: ' +
-          'min/avg/max temperature per interval (default 15m), every excursion with its alert, and ' +
-          'the corrective actions (acknowledge and resolve notes, maintenance). CSV sections are ' +
-          'separated by a blank line, each with its own header row.',
-        querystring: TemperatureLogQuery,
-        produces: ['text/csv', 'application/pdf'],
-        response: {
-          // A PDF is sent as a Buffer (no serialization); the document still says string.
-          200: Type.Unsafe<string | Buffer>({ type: 'string', description: 'text/csv or application/pdf' }),
-        },
-      },
-    },
-    async (request, reply) => {
+  route(app, 'GET', '/exports/temperature-log', 'viewer', {
+    summary: 'Temperature log for food-safety inspections (CSV or PDF)',
+    description:
+      'For one unit (`equipmentId`) or every unit of a site (`siteId`) over at most 31 days: ' +
+      'min/avg/max temperature per interval (default 15m), every excursion with its alert, and ' +
+      'the corrective actions (acknowledge and resolve notes, maintenance). CSV sections are ' +
+      'separated by a blank line, each with its own header row.',
+    querystring: TemperatureLogQuery,
+    produces: ['text/csv', 'application/pdf'],
+    // A PDF is sent as a Buffer (no serialization); the document still says string.
+    response: Type.Unsafe<string | Buffer>({ type: 'string', description: 'text/csv or application/pdf' }),
+    handler: async (request, reply) => {
       const q = request.query;
       const req = {
         equipmentId: q.equipmentId,
@@ -72,5 +62,5 @@ export const exportRoutes = resource('equipment', async (app, { deps }) => {
         .header('content-disposition', `attachment; filename="${base}.csv"`)
         .send(temperatureLogCsv(log));
     },
-  );
+  });
 });

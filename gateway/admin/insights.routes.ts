@@ -2,7 +2,7 @@ import { ApiInsights, InsightsBody, InsightsListQuery, Page, VigilError } from '
 import { buildFindings, daysBetween, phraseFindings, type LlmConfig } from '../analytics/mod.ts';
 import { inTenant } from './context.ts';
 import { COLUMNS, insightStats, toApi, type InsightsRow } from './insights.repo.ts';
-import { guards, resource } from './route-kit.ts';
+import { resource, route } from './route-kit.ts';
 import { getSite } from './sites.repo.ts';
 import { NewestFirst } from './table.ts';
 
@@ -10,7 +10,6 @@ import { NewestFirst } from './table.ts';
 const MAX_INSIGHT_DAYS = 92;
 
 export const insightRoutes = resource('insights', async (app, { deps }) => {
-  const { reader, operator } = guards(app);
   const { config } = deps;
   const llm: LlmConfig | null = config.VIGIL_INSIGHTS_LLM_URL
     ? {
@@ -21,19 +20,13 @@ export const insightRoutes = resource('insights', async (app, { deps }) => {
       }
     : null;
 
-  app.post(
-    '/insights',
-    {
-      ...operator,
-      schema: {
-        summary: 'Findings with numbers for a site and period (cached per period; 201 when written now)',
-        description:
-          'Written from Vigil’s own statistics (promotion lift, spikes, dwell changes). With VIGIL_INSIGHTS_LLM_URL set, a language model phrases them; a phrasing that changes, drops or adds a number is rejected and Vigil’s sentence is kept.',
-        body: InsightsBody,
-        response: { 200: ApiInsights, 201: ApiInsights },
-      },
-    },
-    async (request, reply) => {
+  route(app, 'POST', '/insights', 'operator', {
+    summary: 'Findings with numbers for a site and period (cached per period; 201 when written now)',
+    description:
+      'Written from Vigil’s own statistics (promotion lift, spikes, dwell changes). With VIGIL_INSIGHTS_LLM_URL set, a language model phrases them; a phrasing that changes, drops or adds a number is rejected and Vigil’s sentence is kept.',
+    body: InsightsBody,
+    response: { 200: ApiInsights, 201: ApiInsights },
+    handler: async (request, reply) => {
       const { siteId, from, to, refresh } = request.body;
       if (to < from) throw new VigilError('VALIDATION_FAILED', 'body/to: before from');
       if (daysBetween(from, to).length > MAX_INSIGHT_DAYS)
@@ -65,22 +58,16 @@ export const insightRoutes = resource('insights', async (app, { deps }) => {
       });
       return reply.code(201).send(toApi(row));
     },
-  );
+  });
 
-  app.get(
-    '/insights',
-    {
-      ...reader,
-      schema: {
-        summary: 'Insights written so far, newest first',
-        querystring: InsightsListQuery,
-        response: { 200: Page(ApiInsights) },
-      },
-    },
-    async (request) => {
+  route(app, 'GET', '/insights', 'viewer', {
+    summary: 'Insights written so far, newest first',
+    querystring: InsightsListQuery,
+    response: Page(ApiInsights),
+    handler: async (request) => {
       const list = new NewestFirst(request.query, 'created_at');
       if (request.query.siteId) list.where.and(`site_id = ${list.where.p(request.query.siteId)}`);
       return inTenant(deps, request, (c) => list.fetch(c, `SELECT ${COLUMNS} FROM insights`, toApi));
     },
-  );
+  });
 });

@@ -2,7 +2,6 @@ import { Type } from '@sinclair/typebox';
 import {
   AcceptInviteBody,
   ApiInvite,
-  IdParams,
   InviteCreateBody,
   InviteCreated,
   InviteListQuery,
@@ -12,19 +11,17 @@ import {
 } from '../../schemas/mod.ts';
 import { db, insertUser, principalOf, sha256, writeAudit } from '../identity/mod.ts';
 import { audit, inTenant } from './context.ts';
-import { crud, guards, resource } from './route-kit.ts';
+import { crud, resource, route } from './route-kit.ts';
 import { INVITES, toApi, STATUS_SQL, createInvite, type InviteLookup } from './invites.repo.ts';
 
 export const inviteRoutes = resource('invites', async (app, { deps }) => {
-  const { admin } = guards(app);
-
   crud(app, deps, {
     path: '/invites',
     table: INVITES,
     item: ApiInvite,
     show: toApi,
     list: {
-      guard: admin,
+      guard: 'tenant_admin',
       summary: 'List invites',
       querystring: InviteListQuery,
       column: 'created_at',
@@ -32,22 +29,17 @@ export const inviteRoutes = resource('invites', async (app, { deps }) => {
         if (q.status) w.and(STATUS_SQL[q.status]);
       },
     },
-    get: { guard: admin, summary: 'One invite' },
+    get: { guard: 'tenant_admin', summary: 'One invite' },
   });
 
-  app.post(
-    '/invites',
-    {
-      ...admin,
-      schema: {
-        summary: 'Invite a user',
-        description:
-          'The token in the response is shown once; send it to the invitee, who accepts at /v1/invites/accept.',
-        body: InviteCreateBody,
-        response: { 201: InviteCreated },
-      },
-    },
-    async (request, reply) => {
+  route(app, 'POST', '/invites', 'tenant_admin', {
+    summary: 'Invite a user',
+    description:
+      'The token in the response is shown once; send it to the invitee, who accepts at /v1/invites/accept.',
+    body: InviteCreateBody,
+    response: InviteCreated,
+    status: 201,
+    handler: async (request) => {
       const p = principalOf(request);
       const created = await inTenant(deps, request, (c) =>
         createInvite(c, p.tenantId, request.body, p, {
@@ -55,21 +47,15 @@ export const inviteRoutes = resource('invites', async (app, { deps }) => {
           ip: request.ip,
         }),
       );
-      return reply.code(201).send(created);
+      return created;
     },
-  );
+  });
 
-  app.delete(
-    '/invites/:id',
-    {
-      ...admin,
-      schema: {
-        summary: 'Revoke a pending invite',
-        params: IdParams,
-        response: { 204: Type.Null() },
-      },
-    },
-    async (request, reply) => {
+  route(app, 'DELETE', '/invites/:id', 'tenant_admin', {
+    summary: 'Revoke a pending invite',
+    response: Type.Null(),
+    status: 204,
+    handler: async (request) => {
       const { id } = request.params;
       await inTenant(deps, request, async (c) => {
         const row = await INVITES.get(c, id, true);
@@ -84,22 +70,18 @@ export const inviteRoutes = resource('invites', async (app, { deps }) => {
           });
         }
       });
-      return reply.code(204).send(null);
+      return null;
     },
-  );
+  });
 
-  app.post(
-    '/invites/accept',
-    {
-      bodyLimit: 8 * 1024,
-      schema: {
-        summary: 'Accept an invite: creates the user and logs them in',
-        description: 'Single use; 401 INVALID_TOKEN when the invite is unknown, used, revoked or expired.',
-        body: AcceptInviteBody,
-        response: { 201: SessionResponse },
-      },
-    },
-    async (request, reply) => {
+  route(app, 'POST', '/invites/accept', 'public', {
+    bodyLimit: 8 * 1024,
+    summary: 'Accept an invite: creates the user and logs them in',
+    description: 'Single use; 401 INVALID_TOKEN when the invite is unknown, used, revoked or expired.',
+    body: AcceptInviteBody,
+    response: SessionResponse,
+    status: 201,
+    handler: async (request, reply) => {
       const body = request.body;
       const identity = app.identity;
       await identity.rateLimit(reply, [
@@ -143,7 +125,7 @@ export const inviteRoutes = resource('invites', async (app, { deps }) => {
           return identity.startSession(c, user);
         }),
       );
-      return reply.code(201).send(session);
+      return session;
     },
-  );
+  });
 });

@@ -6,7 +6,7 @@ import {
 } from '../../schemas/mod.ts';
 import { principalOf } from '../identity/mod.ts';
 import { announce } from './context.ts';
-import { crud, guards, resource } from './route-kit.ts';
+import { crud, resource } from './route-kit.ts';
 import {
   RECORDS,
   RECORD_FIELDS,
@@ -17,8 +17,6 @@ import {
 } from './maintenance.repo.ts';
 
 export const maintenanceRoutes = resource('maintenance', async (app, { deps }) => {
-  const { reader, operator, admin } = guards(app);
-
   crud(app, deps, {
     path: '/maintenance',
     table: RECORDS,
@@ -32,7 +30,7 @@ export const maintenanceRoutes = resource('maintenance', async (app, { deps }) =
         body: { tenantId: principalOf(request).tenantId, equipmentId: row.equipment_id },
       }),
     list: {
-      guard: reader,
+      guard: 'viewer',
       summary: 'List maintenance records, newest first',
       querystring: MaintenanceListQuery,
       column: 'performed_at',
@@ -43,9 +41,9 @@ export const maintenanceRoutes = resource('maintenance', async (app, { deps }) =
         if (q.dueBefore) w.and(`next_due < ${w.p(q.dueBefore)}`);
       },
     },
-    get: { guard: reader, summary: 'One maintenance record' },
+    get: { guard: 'viewer', summary: 'One maintenance record' },
     create: {
-      guard: operator,
+      guard: 'operator',
       summary: 'Record maintenance (operators and admins)',
       description:
         'windowStart/windowEnd, when given, is a period in which new alerts of the unit are flagged suppressed.',
@@ -54,12 +52,12 @@ export const maintenanceRoutes = resource('maintenance', async (app, { deps }) =
       insert: (c, body, request) => insertRecord(c, body, principalOf(request).userId),
     },
     update: {
-      guard: operator,
+      guard: 'operator',
       summary: 'Correct a maintenance record (operators and admins)',
       body: MaintenanceUpdateBody,
       check: (_c, before, body) => assertCorrectedTimes(before, body),
       columns: RECORD_FIELDS,
     },
-    remove: { guard: admin, summary: 'Delete a maintenance record (tenant admins)' },
+    remove: { guard: 'tenant_admin', summary: 'Delete a maintenance record (tenant admins)' },
   });
 });

@@ -30,7 +30,7 @@ import {
   weeksBefore,
   type MetricsRow,
 } from './metrics.repo.ts';
-import { guards, resource } from './route-kit.ts';
+import { resource, route } from './route-kit.ts';
 import { getSite } from './sites.repo.ts';
 import { Where } from './pagination.ts';
 
@@ -41,20 +41,12 @@ function assertRange(from: string, to: string, max: number): void {
 }
 
 export const metricsRoutes = resource('metrics', async (app, { deps }) => {
-  const { reader, operator } = guards(app);
-
-  app.get(
-    '/metrics/daily',
-    {
-      ...reader,
-      schema: {
-        summary: "Daily people metrics of a site, per site, camera and zone, in the site's local days",
-        description: `At most ${MAX_METRIC_DAYS} days; rows are written by POST /v1/metrics/recompute.`,
-        querystring: MetricsDailyQuery,
-        response: { 200: MetricsDailyList },
-      },
-    },
-    async (request) => {
+  route(app, 'GET', '/metrics/daily', 'viewer', {
+    summary: "Daily people metrics of a site, per site, camera and zone, in the site's local days",
+    description: `At most ${MAX_METRIC_DAYS} days; rows are written by POST /v1/metrics/recompute.`,
+    querystring: MetricsDailyQuery,
+    response: MetricsDailyList,
+    handler: async (request) => {
       const q = request.query;
       assertRange(q.from, q.to, MAX_METRIC_DAYS);
       return inTenant(deps, request, async (c) => {
@@ -75,20 +67,14 @@ export const metricsRoutes = resource('metrics', async (app, { deps }) => {
         return { items: rows.map(toApi) };
       });
     },
-  );
+  });
 
-  app.post(
-    '/metrics/recompute',
-    {
-      ...operator,
-      schema: {
-        summary: "Recompute a site's daily metrics from its people events (idempotent)",
-        description: 'Replaces the days’ rows; run it again after late events arrive. At most 31 days.',
-        body: MetricsRecomputeBody,
-        response: { 200: MetricsRecomputeResult },
-      },
-    },
-    async (request) => {
+  route(app, 'POST', '/metrics/recompute', 'operator', {
+    summary: "Recompute a site's daily metrics from its people events (idempotent)",
+    description: 'Replaces the days’ rows; run it again after late events arrive. At most 31 days.',
+    body: MetricsRecomputeBody,
+    response: MetricsRecomputeResult,
+    handler: async (request) => {
       const { siteId, from, to } = request.body;
       assertRange(from, to, 31);
       const site = await inTenant(deps, request, (c) => getSite(c, siteId));
@@ -99,19 +85,13 @@ export const metricsRoutes = resource('metrics', async (app, { deps }) => {
       });
       return { days: days.size, events, rows };
     },
-  );
+  });
 
-  app.get(
-    '/metrics/realtime',
-    {
-      ...reader,
-      schema: {
-        summary: "Today's counts and current occupancy per camera and zone of a site",
-        querystring: SiteQuery,
-        response: { 200: ApiRealtime },
-      },
-    },
-    async (request) => {
+  route(app, 'GET', '/metrics/realtime', 'viewer', {
+    summary: "Today's counts and current occupancy per camera and zone of a site",
+    querystring: SiteQuery,
+    response: ApiRealtime,
+    handler: async (request) => {
       const site = await inTenant(deps, request, (c) => getSite(c, request.query.siteId));
       const day = localDay(Date.now(), site.timezone);
       const { from, to } = dayWindow(day, site.timezone);
@@ -147,21 +127,15 @@ export const metricsRoutes = resource('metrics', async (app, { deps }) => {
         })),
       };
     },
-  );
+  });
 
-  app.get(
-    '/analytics/spikes',
-    {
-      ...reader,
-      schema: {
-        summary: 'Days outside the robust band of the same weekday over the trailing weeks',
-        description:
-          'Baseline: median of the same weekday over `weeks` weeks before each day; band: 3 scaled MADs (at least 5 % of the baseline); lift % against the baseline.',
-        querystring: SpikesQuery,
-        response: { 200: SpikesList },
-      },
-    },
-    async (request) => {
+  route(app, 'GET', '/analytics/spikes', 'viewer', {
+    summary: 'Days outside the robust band of the same weekday over the trailing weeks',
+    description:
+      'Baseline: median of the same weekday over `weeks` weeks before each day; band: 3 scaled MADs (at least 5 % of the baseline); lift % against the baseline.',
+    querystring: SpikesQuery,
+    response: SpikesList,
+    handler: async (request) => {
       const q = request.query;
       assertRange(q.from, q.to, MAX_METRIC_DAYS);
       const metric = q.metric ?? 'footfall';
@@ -177,5 +151,5 @@ export const metricsRoutes = resource('metrics', async (app, { deps }) => {
       });
       return { metric, items: verdicts.filter((v) => v.day >= q.from && v.day <= q.to) };
     },
-  );
+  });
 });

@@ -16,7 +16,6 @@ import { metricsRoutes } from './metrics.routes.ts';
 import { notificationChannelRoutes } from './notification-channels.routes.ts';
 import { promotionRoutes } from './promotions.routes.ts';
 import { readingRoutes } from './readings.routes.ts';
-import { rollupRoutes } from './rollups.routes.ts';
 import { siteRoutes } from './sites.routes.ts';
 import { tenantRoutes } from './tenants.routes.ts';
 import { userRoutes } from './users.routes.ts';
@@ -41,7 +40,6 @@ export const adminRoutes: FastifyPluginAsync<AdminRouteOptions> = async (app, op
     equipmentRoutes,
     equipmentStateRoutes,
     readingRoutes,
-    rollupRoutes,
     exportRoutes,
     maintenanceRoutes,
     alertRoutes,

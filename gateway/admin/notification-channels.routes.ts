@@ -1,13 +1,12 @@
 import {
   ApiNotificationChannel,
   ApiNotificationChannelWithSecret,
-  IdParams,
   NotificationChannelCreateBody,
   NotificationChannelListQuery,
   NotificationChannelUpdateBody,
 } from '../../schemas/mod.ts';
 import { audit, inTenant } from './context.ts';
-import { crud, guards, resource } from './route-kit.ts';
+import { crud, resource, route } from './route-kit.ts';
 import {
   type ChannelRow,
   CHANNELS,
@@ -22,8 +21,6 @@ import {
 } from './notification-channels.repo.ts';
 
 export const notificationChannelRoutes = resource('notification-channels', async (app, { deps }) => {
-  const { admin } = guards(app);
-
   crud(app, deps, {
     path: '/notification-channels',
     table: CHANNELS,
@@ -31,14 +28,14 @@ export const notificationChannelRoutes = resource('notification-channels', async
     show: toApi,
     audit: { type: 'notification_channel', before: audited, after: audited },
     list: {
-      guard: admin,
+      guard: 'tenant_admin',
       summary: "List the tenant's notification channels",
       querystring: NotificationChannelListQuery,
       column: 'created_at',
     },
-    get: { guard: admin, summary: 'One notification channel (without its secret)' },
+    get: { guard: 'tenant_admin', summary: 'One notification channel (without its secret)' },
     create: {
-      guard: admin,
+      guard: 'tenant_admin',
       summary: 'Create a webhook channel; the answer shows its signing secret, once',
       description:
         'Alerts of the tenant at or above minSeverity, of siteIds (all when null), are posted as ' +
@@ -52,26 +49,19 @@ export const notificationChannelRoutes = resource('notification-channels', async
       reply: (created) => ({ ...toApi(created), secret: created.secret }),
     },
     update: {
-      guard: admin,
+      guard: 'tenant_admin',
       summary: 'Change a channel',
       body: NotificationChannelUpdateBody,
       check: assertChannelSites,
       columns: CHANNEL_FIELDS,
     },
-    remove: { guard: admin, summary: 'Delete a channel (its pending deliveries go with it)' },
+    remove: { guard: 'tenant_admin', summary: 'Delete a channel (its pending deliveries go with it)' },
   });
 
-  app.post(
-    '/notification-channels/:id/rotate-secret',
-    {
-      ...admin,
-      schema: {
-        summary: 'Replace the signing secret; the answer shows the new one, once',
-        params: IdParams,
-        response: { 200: ApiNotificationChannelWithSecret },
-      },
-    },
-    async (request) => {
+  route(app, 'POST', '/notification-channels/:id/rotate-secret', 'tenant_admin', {
+    summary: 'Replace the signing secret; the answer shows the new one, once',
+    response: ApiNotificationChannelWithSecret,
+    handler: async (request) => {
       const { id } = request.params;
       const secret = newSecret();
       const row = await inTenant(deps, request, async (c) => {
@@ -89,5 +79,5 @@ export const notificationChannelRoutes = resource('notification-channels', async
       });
       return { ...toApi(row), secret };
     },
-  );
+  });
 });

@@ -1,5 +1,6 @@
 import {
   VigilError,
+  type ApiHourly,
   type ApiRollup,
   type PoolClient,
   type RollupBucket,
@@ -85,7 +86,27 @@ function toRollup(r: RollupRow, bucketMinutes: number): ApiRollup {
   };
 }
 
-/** Buckets of the units matched by `unitFilter` (a condition on `equipment_id`, parameter $3). */
+/** The rows of `view` in [from, to) of the units `unitFilter` matches (a condition on `equipment_id`, parameter $3). */
+async function rollupRows(
+  c: PoolClient,
+  view: string,
+  from: Date,
+  to: Date,
+  unitFilter: string,
+  unitParam: string | string[],
+): Promise<RollupRow[]> {
+  const { rows } = await c.query<RollupRow>(
+    `SELECT equipment_id, bucket, readings, temp_min, temp_avg, temp_max, pressure_min, pressure_avg,
+            pressure_max, door_open_ratio, compressor_duty, door_open_readings, band_readings,
+            out_of_band_readings
+     FROM ${view} WHERE bucket >= $1 AND bucket < $2 AND ${unitFilter}
+     ORDER BY bucket, equipment_id`,
+    [from, to, unitParam],
+  );
+  return rows;
+}
+
+/** Whole buckets of the units `unitFilter` matches: the one `from` falls in, up to the one before `to`. */
 async function rollups(
   c: PoolClient,
   w: RollupWindow,
@@ -93,22 +114,28 @@ async function rollups(
   unitParam: string | string[],
 ): Promise<RollupPage> {
   const g = GRAIN[w.bucket];
-  // Whole buckets: the one `from` falls in, up to the one before `to`.
   const from = new Date(Math.floor(w.from.getTime() / g.ms) * g.ms);
-  const { rows } = await c.query<RollupRow>(
-    `SELECT equipment_id, bucket, readings, temp_min, temp_avg, temp_max, pressure_min, pressure_avg,
-            pressure_max, door_open_ratio, compressor_duty, door_open_readings, band_readings,
-            out_of_band_readings
-     FROM ${g.view} WHERE bucket >= $1 AND bucket < $2 AND ${unitFilter}
-     ORDER BY bucket, equipment_id`,
-    [from, w.to, unitParam],
-  );
+  const rows = await rollupRows(c, g.view, from, w.to, unitFilter, unitParam);
   return {
     bucket: w.bucket,
     from: from.toISOString(),
     to: w.to.toISOString(),
     items: rows.map((r) => toRollup(r, g.ms / 60_000)),
   };
+}
+
+/**
+ * One unit's hourly series (`/equipment/:id/readings/hourly`): the hours that start in the
+ * window, each the 1h rollup under the series' own name for its start (`hour`); the answer's
+ * schema keeps only the series' fields.
+ */
+export async function unitHours(c: PoolClient, w: RollupWindow, equipmentId: string): Promise<ApiHourly[]> {
+  const g = GRAIN['1h'];
+  const rows = await rollupRows(c, g.view, w.from, w.to, 'equipment_id = $3', equipmentId);
+  return rows.map((r) => {
+    const bucket = toRollup(r, g.ms / 60_000);
+    return { ...bucket, hour: bucket.bucket };
+  });
 }
 
 export function unitRollups(c: PoolClient, w: RollupWindow, equipmentId: string): Promise<RollupPage> {

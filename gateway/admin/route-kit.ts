@@ -1,16 +1,32 @@
-import type { FastifyInstance, FastifyRequest, onRouteHookHandler, RouteGenericInterface } from 'fastify';
+import type {
+  FastifyInstance,
+  FastifyReply,
+  FastifyRequest,
+  onRequestHookHandler,
+  onRouteHookHandler,
+  RawRequestDefaultExpression,
+  RawServerDefault,
+  RouteGenericInterface,
+} from 'fastify';
 import type { ResolveFastifyRequestType } from 'fastify/types/type-provider.d.ts';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import { Type, type Static, type TObject, type TSchema } from '@sinclair/typebox';
+import { KindGuard, Type, type Static, type TObject, type TSchema } from '@sinclair/typebox';
 import { ErrorBody, IdParams, Page, type PoolClient } from '../../schemas/mod.ts';
-import { requireRole } from '../identity/mod.ts';
+import { requireRole, type Role } from '../identity/mod.ts';
 import { audit as writeEntry, inTenant, type AdminDeps, type AdminPlugin } from './context.ts';
 import type { Where } from './pagination.ts';
 import { NewestFirst, type Keyed, type Table } from './table.ts';
 
 /**
- * Route options for each minimum role: authenticate, then check the role, both before the body
- * is parsed. Spread one into a route's options (`{ ...guard.reader, schema }`).
+ * Who may call a route: a caller of at least that role, any caller with a valid token
+ * (`authenticated`), or anyone (`public`: such a route bounds itself, by rate and body size).
+ * Authentication and the role check run as onRequest hooks, before the body is parsed.
+ */
+export type Access = Role | 'authenticated' | 'public';
+
+/**
+ * Route options for each minimum role, to spread into a route's options (`{ ...guard.reader, schema }`).
+ * Declarations name an `Access` instead; this stays for the routes not yet declared that way.
  */
 export function guards(app: FastifyInstance) {
   return {
@@ -22,6 +38,14 @@ export function guards(app: FastifyInstance) {
 
 /** The onRequest hooks of a route: who may call it. */
 export type Guard = ReturnType<typeof guards>['reader'];
+
+/** The onRequest hooks that enforce `access` (none for a public route). */
+function guardOf(app: FastifyInstance, access: Access | Guard): { onRequest?: onRequestHookHandler[] } {
+  if (typeof access !== 'string') return access;
+  if (access === 'public') return {};
+  if (access === 'authenticated') return { onRequest: [app.authenticate] };
+  return { onRequest: [app.authenticate, requireRole(access)] };
+}
 
 /** Every route documents the one error body for every failure status. */
 const errorResponses = { '4xx': ErrorBody, '5xx': ErrorBody } as const;
@@ -69,13 +93,14 @@ type Body<B extends TSchema> = ResolveFastifyRequestType<
 
 /** Who may call a route, and what the document says of it. */
 interface RouteDoc {
-  guard: Guard;
+  guard: Access | Guard;
   summary: string;
   description?: string;
 }
 
 /** The OpenAPI text of a route: a description only where one is given. */
-const docOf = ({ summary, description }: RouteDoc) => (description ? { summary, description } : { summary });
+const docOf = ({ summary, description }: Pick<RouteDoc, 'summary' | 'description'>) =>
+  description ? { summary, description } : { summary };
 
 /** `GET <path>`: newest first, keyed on `column`. */
 interface ListSpec<Q extends TObject> extends RouteDoc {
@@ -196,7 +221,7 @@ export function crud<R extends Keyed, Q extends TObject, CB extends TObject, UB 
     app.get(
       path,
       {
-        ...list.guard,
+        ...guardOf(app, list.guard),
         schema: { ...docOf(list), querystring: list.querystring, response: { 200: Page(item) } },
       },
       async (request) => {
@@ -221,7 +246,7 @@ export function crud<R extends Keyed, Q extends TObject, CB extends TObject, UB 
     app.get(
       one,
       {
-        ...get.guard,
+        ...guardOf(app, get.guard),
         schema: { ...docOf(get), params: IdParams, response: { 200: detail?.response ?? item } },
       },
       async (request) =>
@@ -236,7 +261,7 @@ export function crud<R extends Keyed, Q extends TObject, CB extends TObject, UB 
     app.post(
       path,
       {
-        ...create.guard,
+        ...guardOf(app, create.guard),
         schema: { ...docOf(create), body: create.body, response: { 201: create.response ?? item } },
       },
       async (request, reply) => {
@@ -262,7 +287,7 @@ export function crud<R extends Keyed, Q extends TObject, CB extends TObject, UB 
     app.patch(
       one,
       {
-        ...update.guard,
+        ...guardOf(app, update.guard),
         schema: { ...docOf(update), params: IdParams, body: update.body, response: { 200: item } },
       },
       async (request) => {
@@ -295,7 +320,7 @@ export function crud<R extends Keyed, Q extends TObject, CB extends TObject, UB 
     app.delete(
       one,
       {
-        ...remove.guard,
+        ...guardOf(app, remove.guard),
         schema: { ...docOf(remove), params: IdParams, response: { 204: Type.Null() } },
       },
       async (request, reply) => {
@@ -317,4 +342,83 @@ export function crud<R extends Keyed, Q extends TObject, CB extends TObject, UB 
       },
     );
   }
+}
+
+/** The success statuses a route answers with. */
+type Ok = 200 | 201 | 202 | 204;
+
+/** Answers by status, when the handler picks the status itself (`reply.code`). */
+type Answers = Partial<Record<Ok, TSchema>>;
+
+/** The path parameters of a path: `:id` is a UUID, the only kind of path parameter the API has. */
+type ParamsOf<P extends string> = P extends `${string}/:id${string}` ? typeof IdParams : TSchema;
+
+/** A request as the type provider types it from the route's path, query and body schemas. */
+export type RouteRequest<P extends string, Q extends TSchema, B extends TSchema> = FastifyRequest<
+  RouteGenericInterface,
+  RawServerDefault,
+  RawRequestDefaultExpression,
+  { params: ParamsOf<P>; querystring: Q; body: B },
+  TypeBoxTypeProvider
+>;
+
+/** What a handler may return: the answer as its schema types it, or the reply it sent itself. */
+type Answer<R extends TSchema | Answers> = R extends TSchema
+  ? Static<R>
+  : { [S in keyof R]: R[S] extends TSchema ? Static<R[S]> : never }[keyof R];
+
+/** One route: what the document says of it, its schemas and its handler. */
+export interface RouteSpec<
+  P extends string,
+  Q extends TSchema,
+  B extends TSchema,
+  R extends TSchema | Answers,
+> {
+  summary: string;
+  description?: string;
+  querystring?: Q;
+  body?: B;
+  /** The answer's schema, sent with `status` (200 unless given); or answers by status (the handler picks). */
+  response: R;
+  status?: Ok;
+  /** Media types of a response that is not JSON. */
+  produces?: string[];
+  bodyLimit?: number;
+  handler: (request: RouteRequest<P, Q, B>, reply: FastifyReply) => Promise<Answer<R> | FastifyReply>;
+}
+
+/**
+ * A single route, declared like `crud()`'s: the route states its method, path and who may call
+ * it, then its documentation, its query/body/answer schemas and its handler; path parameters
+ * come from the path and the answer's status from `status`, so nothing else is written twice.
+ *
+ *   route(app, 'GET', '/equipment/:id/state', 'viewer', { summary, response, handler });
+ */
+export function route<P extends string, Q extends TSchema, B extends TSchema, R extends TSchema | Answers>(
+  app: App,
+  method: 'GET' | 'POST' | 'PATCH' | 'DELETE',
+  path: P,
+  guard: Access,
+  spec: RouteSpec<P, Q, B, R>,
+): void {
+  const { querystring, body, response, status, produces, bodyLimit, handler } = spec;
+  const answers: Answers = KindGuard.IsSchema(response) ? { [status ?? 200]: response } : response;
+  app.route({
+    method,
+    url: path,
+    ...guardOf(app, guard),
+    ...(bodyLimit === undefined ? {} : { bodyLimit }),
+    schema: {
+      ...docOf(spec),
+      ...(path.includes('/:id') ? { params: IdParams } : {}),
+      ...(querystring ? { querystring } : {}),
+      ...(body ? { body } : {}),
+      ...(produces ? { produces } : {}),
+      response: answers,
+    },
+    handler: async (request, reply) => {
+      if (status !== undefined) reply.code(status);
+      return handler(request as unknown as RouteRequest<P, Q, B>, reply);
+    },
+  });
 }

@@ -1,10 +1,8 @@
 import { ApiSite, SiteCreateBody, SiteListQuery, SiteUpdateBody } from '../../schemas/mod.ts';
-import { crud, guards, resource } from './route-kit.ts';
+import { crud, resource } from './route-kit.ts';
 import { SITES, assertNoEquipment, assertTimezone, insertSite, toApi } from './sites.repo.ts';
 
 export const siteRoutes = resource('sites', async (app, { deps }) => {
-  const { reader, admin } = guards(app);
-
   crud(app, deps, {
     path: '/sites',
     table: SITES,
@@ -12,28 +10,28 @@ export const siteRoutes = resource('sites', async (app, { deps }) => {
     show: toApi,
     audit: { type: 'site', before: (r) => ({ name: r.name, timezone: r.timezone, address: r.address }) },
     list: {
-      guard: reader,
+      guard: 'viewer',
       summary: "List sites (only the caller's sites when restricted)",
       querystring: SiteListQuery,
       column: 'created_at',
     },
-    get: { guard: reader, summary: 'One site' },
+    get: { guard: 'viewer', summary: 'One site' },
     create: {
-      guard: admin,
+      guard: 'tenant_admin',
       summary: 'Create a site',
       body: SiteCreateBody,
       validate: (body) => assertTimezone(body.timezone),
       insert: insertSite,
     },
     update: {
-      guard: admin,
+      guard: 'tenant_admin',
       summary: 'Update a site',
       body: SiteUpdateBody,
       validate: (body) => assertTimezone(body.timezone),
       columns: { name: 'name', timezone: 'timezone', address: 'address' },
     },
     remove: {
-      guard: admin,
+      guard: 'tenant_admin',
       summary: 'Delete a site without equipment',
       description: '409 CONFLICT while equipment (in service or decommissioned) still belongs to the site.',
       check: assertNoEquipment,

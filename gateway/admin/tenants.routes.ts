@@ -1,7 +1,6 @@
 import type { FastifyRequest } from 'fastify';
 import {
   ApiTenant,
-  IdParams,
   Page,
   SessionResponse,
   SignupBody,
@@ -19,12 +18,11 @@ import {
   homeTenant,
   principalOf,
   provisionTenant,
-  requireRole,
   writeAudit,
   type TenantRow,
 } from '../identity/mod.ts';
 import { announce, iso, type AdminDeps } from './context.ts';
-import { resource } from './route-kit.ts';
+import { resource, route } from './route-kit.ts';
 import { createInvite } from './invites.repo.ts';
 import { decodeCursor, page, timeKey } from './pagination.ts';
 
@@ -55,19 +53,11 @@ function auditMeta(request: FastifyRequest) {
 }
 
 export const tenantRoutes = resource('tenants', async (app, { deps }) => {
-  const platform = { onRequest: [app.authenticate, requireRole('platform_admin')] };
-
-  app.get(
-    '/tenants',
-    {
-      ...platform,
-      schema: {
-        summary: 'List every tenant (platform admins)',
-        querystring: TenantListQuery,
-        response: { 200: Page(ApiTenant) },
-      },
-    },
-    async (request) => {
+  route(app, 'GET', '/tenants', 'platform_admin', {
+    summary: 'List every tenant (platform admins)',
+    querystring: TenantListQuery,
+    response: Page(ApiTenant),
+    handler: async (request) => {
       const q = request.query;
       const limit = q.limit ?? 50;
       const cursor = decodeCursor(q.cursor);
@@ -84,19 +74,12 @@ export const tenantRoutes = resource('tenants', async (app, { deps }) => {
       });
       return page(rows, limit, toApi);
     },
-  );
+  });
 
-  app.get(
-    '/tenants/:id',
-    {
-      ...platform,
-      schema: {
-        summary: 'One tenant (platform admins)',
-        params: IdParams,
-        response: { 200: ApiTenant },
-      },
-    },
-    async (request) => {
+  route(app, 'GET', '/tenants/:id', 'platform_admin', {
+    summary: 'One tenant (platform admins)',
+    response: ApiTenant,
+    handler: async (request) => {
       const { id } = request.params;
       const row = await inTarget(deps, id, async (c) => {
         const { rows } = await c.query<TenantRow>('SELECT * FROM tenants WHERE id = $1', [id]);
@@ -105,20 +88,15 @@ export const tenantRoutes = resource('tenants', async (app, { deps }) => {
       if (!row) throw new VigilError('NOT_FOUND', 'tenant not found');
       return toApi(row);
     },
-  );
+  });
 
-  app.post(
-    '/tenants',
-    {
-      ...platform,
-      schema: {
-        summary: 'Create a tenant (platform admins)',
-        description: "With ownerEmail, also creates the owner's tenant_admin invite (token shown once).",
-        body: TenantCreateBody,
-        response: { 201: TenantCreated },
-      },
-    },
-    async (request, reply) => {
+  route(app, 'POST', '/tenants', 'platform_admin', {
+    summary: 'Create a tenant (platform admins)',
+    description: "With ownerEmail, also creates the owner's tenant_admin invite (token shown once).",
+    body: TenantCreateBody,
+    response: TenantCreated,
+    status: 201,
+    handler: async (request) => {
       const body = request.body;
       assertNotPlatformSlug(body.slug);
       const meta = auditMeta(request);
@@ -147,24 +125,17 @@ export const tenantRoutes = resource('tenants', async (app, { deps }) => {
           after: { name: created.tenant.name, slug: created.tenant.slug },
         }),
       );
-      return reply.code(201).send(created);
+      return created;
     },
-  );
+  });
 
-  app.patch(
-    '/tenants/:id',
-    {
-      ...platform,
-      schema: {
-        summary: 'Rename, suspend or reactivate a tenant (platform admins)',
-        description:
-          "Suspending ends the tenant's access at once: logins, refreshes and issued tokens stop working.",
-        params: IdParams,
-        body: TenantUpdateBody,
-        response: { 200: ApiTenant },
-      },
-    },
-    async (request) => {
+  route(app, 'PATCH', '/tenants/:id', 'platform_admin', {
+    summary: 'Rename, suspend or reactivate a tenant (platform admins)',
+    description:
+      "Suspending ends the tenant's access at once: logins, refreshes and issued tokens stop working.",
+    body: TenantUpdateBody,
+    response: ApiTenant,
+    handler: async (request) => {
       const { id } = request.params;
       const body = request.body;
       const meta = auditMeta(request);
@@ -205,20 +176,16 @@ export const tenantRoutes = resource('tenants', async (app, { deps }) => {
       }
       return toApi(after);
     },
-  );
+  });
 
-  app.post(
-    '/tenants/signup',
-    {
-      bodyLimit: 8 * 1024,
-      schema: {
-        summary: 'Self-service signup: a new tenant and its owner (only when VIGIL_ALLOW_SIGNUP=true)',
-        description: '403 FORBIDDEN when signup is disabled. Rate limited per client address.',
-        body: SignupBody,
-        response: { 201: SessionResponse },
-      },
-    },
-    async (request, reply) => {
+  route(app, 'POST', '/tenants/signup', 'public', {
+    bodyLimit: 8 * 1024,
+    summary: 'Self-service signup: a new tenant and its owner (only when VIGIL_ALLOW_SIGNUP=true)',
+    description: '403 FORBIDDEN when signup is disabled. Rate limited per client address.',
+    body: SignupBody,
+    response: SessionResponse,
+    status: 201,
+    handler: async (request, reply) => {
       if (!deps.config.VIGIL_ALLOW_SIGNUP) throw new VigilError('FORBIDDEN', 'signup is disabled');
       const identity = app.identity;
       await identity.rateLimit(reply, [
@@ -236,7 +203,7 @@ export const tenantRoutes = resource('tenants', async (app, { deps }) => {
         { actor: null, requestId: request.id, ip: request.ip },
         (c, { owner }) => identity.startSession(c, owner!),
       );
-      return reply.code(201).send(session);
+      return session;
     },
-  );
+  });
 });

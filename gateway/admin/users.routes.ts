@@ -1,7 +1,7 @@
-import { ApiUser, IdParams, UserListQuery, UserUpdateBody, VigilError } from '../../schemas/mod.ts';
+import { ApiUser, UserListQuery, UserUpdateBody, VigilError } from '../../schemas/mod.ts';
 import { principalOf, type Role } from '../identity/mod.ts';
 import { audit, inTenant } from './context.ts';
-import { crud, guards, resource } from './route-kit.ts';
+import { crud, resource, route } from './route-kit.ts';
 import { assertSitesVisible } from './sites.repo.ts';
 import {
   type UserRow,
@@ -15,7 +15,6 @@ import {
 } from './users.repo.ts';
 
 export const userRoutes = resource('users', async (app, { deps }) => {
-  const { admin } = guards(app);
   const identity = app.identity;
 
   crud(app, deps, {
@@ -28,7 +27,7 @@ export const userRoutes = resource('users', async (app, { deps }) => {
     // A deleted user's access tokens stop at once.
     changed: (_request, row) => identity.revocations.cutoffUser(row.id),
     list: {
-      guard: admin,
+      guard: 'tenant_admin',
       summary: 'List users',
       querystring: UserListQuery,
       column: 'created_at',
@@ -41,30 +40,23 @@ export const userRoutes = resource('users', async (app, { deps }) => {
         if (q.siteId) await assertSitesVisible(c, [q.siteId]);
       },
     },
-    get: { guard: admin, summary: 'One user' },
+    get: { guard: 'tenant_admin', summary: 'One user' },
     remove: {
-      guard: admin,
+      guard: 'tenant_admin',
       summary: 'Delete a user',
       erase: deleteUser,
       audited: (r) => ({ email: r.email, ...summary(r) }),
     },
   });
 
-  app.patch(
-    '/users/:id',
-    {
-      ...admin,
-      schema: {
-        summary: "Change a user's name, role, sites or disabled state",
-        description:
-          "Role, site and status changes void the user's current access tokens at once; a disabled user's " +
-          'sessions end. Only operators and viewers can be restricted to sites.',
-        params: IdParams,
-        body: UserUpdateBody,
-        response: { 200: ApiUser },
-      },
-    },
-    async (request) => {
+  route(app, 'PATCH', '/users/:id', 'tenant_admin', {
+    summary: "Change a user's name, role, sites or disabled state",
+    description:
+      "Role, site and status changes void the user's current access tokens at once; a disabled user's " +
+      'sessions end. Only operators and viewers can be restricted to sites.',
+    body: UserUpdateBody,
+    response: ApiUser,
+    handler: async (request) => {
       const { id } = request.params;
       const body = request.body;
       const caller = principalOf(request);
@@ -111,5 +103,5 @@ export const userRoutes = resource('users', async (app, { deps }) => {
       if (accessChanged) await identity.revocations.cutoffUser(id);
       return toApi(after);
     },
-  );
+  });
 });
