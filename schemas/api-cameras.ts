@@ -1,4 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
+import { PeopleEventType } from './events.ts';
 import { NullableString, NullableTimestamp, PageQuery, Timestamp, Uuid } from './http.ts';
 
 /** HTTP contract of cameras, their live health, and zones (SPEC §6). */
@@ -196,3 +197,62 @@ export const ZoneListQuery = Type.Object(
   { additionalProperties: false },
 );
 export type ZoneListQuery = Static<typeof ZoneListQuery>;
+
+/** Bounds of one zone replay: the frames it may read from DETECTIONS. */
+export const ZONE_REPLAY_LIMITS = { frames: 50_000 } as const;
+
+const ReplayRange = {
+  from: Type.String({ format: 'date-time', description: 'first frame time replayed (inclusive)' }),
+  to: Type.String({ format: 'date-time', description: 'last frame time replayed (inclusive)' }),
+};
+
+/** `GET /v1/zones/{id}/replay`: a stored zone over a range of its camera's retained detections. */
+export const ZoneReplayQuery = Type.Object(ReplayRange, { additionalProperties: false });
+export type ZoneReplayQuery = Static<typeof ZoneReplayQuery>;
+
+/** `POST /v1/zones/replay`: a draft zone (not stored) on a camera, over a range. */
+export const ZoneReplayBody = Type.Object(
+  {
+    cameraId: Uuid,
+    zone: Type.Object(
+      {
+        kind: ApiZoneKind,
+        points: ZonePoints,
+        inertiaFrames: Type.Optional(InertiaFrames),
+        dwellSeconds: Type.Optional(DwellSeconds),
+        crowding: Type.Optional(Crowding),
+      },
+      { additionalProperties: false },
+    ),
+    ...ReplayRange,
+  },
+  { additionalProperties: false },
+);
+export type ZoneReplayBody = Static<typeof ZoneReplayBody>;
+
+/** One event the zone would have produced: the fields of the live `people.*` event it matches. */
+export const ZoneReplayEvent = Type.Object({
+  type: PeopleEventType,
+  ts: Type.Integer({ description: 'epoch ms: frame time of the event' }),
+  trackId: Type.Union([Type.Integer({ minimum: 0 }), Type.Null()]),
+  dwellSeconds: Type.Union([Type.Number(), Type.Null()]),
+  count: Type.Union([Type.Integer({ minimum: 0 }), Type.Null()]),
+  since: Type.Union([Type.Integer(), Type.Null()]),
+});
+export type ZoneReplayEvent = Static<typeof ZoneReplayEvent>;
+
+export const ZoneReplayResult = Type.Object({
+  cameraId: Uuid,
+  /** The stored zone replayed; null for a draft. */
+  zoneId: Type.Union([Uuid, Type.Null()]),
+  from: Timestamp,
+  to: Timestamp,
+  frames: Type.Integer({ minimum: 0, description: 'frames of the range replayed' }),
+  rejected: Type.Integer({ minimum: 0, description: 'retained messages of the camera that fail validation' }),
+  tracks: Type.Integer({ minimum: 0, description: 'people the tracker confirmed over the range' }),
+  events: Type.Array(ZoneReplayEvent),
+  inside: Type.Array(Type.Object({ trackId: Type.Integer({ minimum: 0 }), since: Type.Integer() }), {
+    description: 'people still inside the zone at the end of the range (visits not closed)',
+  }),
+});
+export type ZoneReplayResult = Static<typeof ZoneReplayResult>;

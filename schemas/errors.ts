@@ -21,6 +21,7 @@ export const ERRORS = {
   URI_TOO_LONG: { status: 414, retryable: false, message: 'Request URI too long' },
   HEADERS_TOO_LARGE: { status: 431, retryable: false, message: 'Request headers too large' },
   BACKTEST_TOO_LARGE: { status: 400, retryable: false, message: 'Backtest larger than its bound' },
+  REPLAY_TOO_LARGE: { status: 400, retryable: false, message: 'Zone replay larger than its bound' },
   ZONE_TOO_FEW_POINTS: {
     status: 400,
     retryable: false,

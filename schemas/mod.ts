@@ -115,6 +115,11 @@ export {
   ZoneCreateBody,
   ZoneUpdateBody,
   ZoneListQuery,
+  ZONE_REPLAY_LIMITS,
+  ZoneReplayQuery,
+  ZoneReplayBody,
+  ZoneReplayEvent,
+  ZoneReplayResult,
 } from './api-cameras.ts';
 export {
   ApiAlert,

@@ -1,7 +1,7 @@
 import type { Pool } from '../../schemas/mod.ts';
 import { fromPgError } from '../errors.ts';
 import type { Point } from './geometry.ts';
-import type { ZoneDef } from './zones.ts';
+import { zoneDefOf, type ZoneDef } from './zones.ts';
 
 /**
  * What a camera actor reads from PostgreSQL (worker role, every tenant): its camera's site and
@@ -25,29 +25,19 @@ interface ZoneRow {
   entrance: boolean | null;
   inertia_frames: number | null;
   dwell_seconds: number | null;
-  crowding_occupancy: number | null;
-  crowding_seconds: number | null;
+  crowding: { occupancy: number; seconds: number } | null;
 }
 
 // One round trip: the camera row, left-joined with its zones in a stable order.
 const SELECT = `SELECT c.site_id, z.id AS zone_id, z.kind, z.points, z.entrance, z.inertia_frames,
-       z.dwell_seconds, z.crowding_occupancy, z.crowding_seconds
+       z.dwell_seconds,
+       CASE WHEN z.crowding_occupancy IS NOT NULL
+            THEN jsonb_build_object('occupancy', z.crowding_occupancy, 'seconds', z.crowding_seconds) END AS crowding
   FROM cameras c LEFT JOIN zones z ON z.camera_id = c.id AND z.tenant_id = c.tenant_id
  WHERE c.tenant_id = $1 AND c.id = $2
  ORDER BY z.created_at, z.id`;
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
-export function zoneDefOf(
-  row: ZoneRow & { zone_id: string; kind: ZoneDef['kind']; points: Point[] },
-): ZoneDef {
-  const def: ZoneDef = { id: row.zone_id, kind: row.kind, points: row.points };
-  if (row.inertia_frames !== null) def.inertiaFrames = row.inertia_frames;
-  if (row.dwell_seconds !== null) def.dwellSeconds = row.dwell_seconds;
-  if (row.crowding_occupancy !== null && row.crowding_seconds !== null)
-    def.crowding = { occupancy: row.crowding_occupancy, seconds: row.crowding_seconds };
-  return def;
-}
 
 /** The camera and its zones, or null when no such camera exists (deleted, or never was). */
 export async function loadCameraSetup(
@@ -69,7 +59,16 @@ export async function loadCameraSetup(
   const entrances: string[] = [];
   for (const r of rows) {
     if (r.zone_id === null || r.kind === null || r.points === null) continue;
-    zones.push(zoneDefOf({ ...r, zone_id: r.zone_id, kind: r.kind, points: r.points }));
+    zones.push(
+      zoneDefOf({
+        id: r.zone_id,
+        kind: r.kind,
+        points: r.points,
+        inertiaFrames: r.inertia_frames,
+        dwellSeconds: r.dwell_seconds,
+        crowding: r.crowding,
+      }),
+    );
     if (r.entrance) entrances.push(r.zone_id);
   }
   return { tenantId, siteId: first.site_id, cameraId, zones, entrances };

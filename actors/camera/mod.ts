@@ -4,7 +4,15 @@
  */
 export { handle as handleCameraCommand, initialCameraState, type CameraEvent } from './camera.decider.ts';
 export { track, initialTracker, type TrackerDetection, type TrackerState } from './tracker.ts';
-export { zonesStep, initialZones, type ZoneDef, type ZoneEvent, type ZonesState } from './zones.ts';
+export {
+  zonesStep,
+  initialZones,
+  zoneDefOf,
+  type ZoneDef,
+  type ZoneEvent,
+  type ZonesState,
+} from './zones.ts';
 export { replayZone, ZoneReplayer, type ReplayFrame, type ZoneReplayEvent } from './replay.ts';
 export { iou } from './geometry.ts';
 export { zoneShapeProblem } from './zone-shape.ts';
+export { outboundEvents, type CameraIdentity, type OutboundEvent } from './people-events.ts';

@@ -25,6 +25,22 @@ export interface ZoneDef {
   crowding?: { occupancy: number; seconds: number } | null;
 }
 
+/** A zone as stored and served (API fields), as the zone code runs it: unset options take the defaults. */
+export function zoneDefOf(z: {
+  id: string;
+  kind: ZoneKind;
+  points: readonly Point[];
+  inertiaFrames?: number | null;
+  dwellSeconds?: number | null;
+  crowding?: { occupancy: number; seconds: number } | null;
+}): ZoneDef {
+  const def: ZoneDef = { id: z.id, kind: z.kind, points: z.points };
+  if (z.inertiaFrames != null) def.inertiaFrames = z.inertiaFrames;
+  if (z.dwellSeconds != null) def.dwellSeconds = z.dwellSeconds;
+  if (z.crowding) def.crowding = { occupancy: z.crowding.occupancy, seconds: z.crowding.seconds };
+  return def;
+}
+
 export const DEFAULT_INERTIA = 2;
 export const DEFAULT_PRODUCT_DWELL = 3;
 /** Distance from a line (normalised, as a share of its length) inside which the side is undecided. */

@@ -6,7 +6,7 @@ import type { GatewayDeps } from '../deps.ts';
 import { db, principalOf, scopeOf, writeAudit, type AuditRecord } from '../identity/mod.ts';
 
 /** What the management routes use of the gateway's dependencies. */
-export type AdminDeps = Pick<GatewayDeps, 'config' | 'log' | 'db' | 'redis' | 'nc' | 'names' | 'ch'>;
+export type AdminDeps = Pick<GatewayDeps, 'config' | 'log' | 'db' | 'redis' | 'nc' | 'js' | 'names' | 'ch'>;
 
 export interface AdminRouteOptions {
   deps: AdminDeps;

@@ -19,6 +19,7 @@ import { readingRoutes } from './readings.routes.ts';
 import { siteRoutes } from './sites.routes.ts';
 import { tenantRoutes } from './tenants.routes.ts';
 import { userRoutes } from './users.routes.ts';
+import { zoneReplayRoutes } from './zone-replay.routes.ts';
 import { zoneRoutes } from './zones.routes.ts';
 
 export type { AdminDeps, AdminRouteOptions } from './context.ts';
@@ -48,6 +49,7 @@ export const adminRoutes: FastifyPluginAsync<AdminRouteOptions> = async (app, op
     notificationChannelRoutes,
     cameraRoutes,
     zoneRoutes,
+    zoneReplayRoutes,
     auditRoutes,
     metricsRoutes,
     promotionRoutes,

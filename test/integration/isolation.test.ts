@@ -223,6 +223,8 @@ describe('tenant isolation, from the route table', () => {
       'POST /v1/cameras/{id}/restart',
       'POST /v1/zones',
       'PATCH /v1/zones/{id}',
+      'GET /v1/zones/{id}/replay',
+      'POST /v1/zones/replay',
     ]) {
       assert.ok((notFound.get(label) ?? 0) > 0, `${label} never answered 404`);
     }
@@ -238,6 +240,8 @@ describe('tenant isolation, from the route table', () => {
         'GET /v1/sites/{id}',
         'GET /v1/cameras/{id}',
         'GET /v1/zones/{id}',
+        'GET /v1/zones/{id}/replay',
+        'POST /v1/zones/replay',
       ]) {
         assert.ok((notFound.get(label) ?? 0) > 0, `${label} never answered 404`);
       }
