@@ -6,7 +6,6 @@ import {
   type ZoneDef,
 } from '../../actors/camera/mod.ts';
 import {
-  IdParams,
   VigilError,
   ZONE_REPLAY_LIMITS,
   ZoneReplayBody,
@@ -17,7 +16,7 @@ import { readDetectionsRange } from '../../streams/mod.ts';
 import { principalOf } from '../identity/mod.ts';
 import { inTenant, type AdminDeps } from './context.ts';
 import { getCamera, ZONES, zoneToApi } from './cameras.repo.ts';
-import { guards, resource } from './route-kit.ts';
+import { resource, route } from './route-kit.ts';
 
 /**
  * Zone replay (SPEC §6): a zone — stored, or a draft not saved yet — run over the detections
@@ -96,74 +95,52 @@ async function replay(
 }
 
 export const zoneReplayRoutes = resource('zones', async (app, { deps }) => {
-  const { reader } = guards(app);
-
-  app.get(
-    '/zones/:id/replay',
-    {
-      ...reader,
-      schema: {
-        summary: "Replay a zone over its camera's retained detections: the events it produced",
-        description:
-          "Runs the camera actor's tracker and zone code over the camera's frames retained in DETECTIONS whose " +
-          'frame time lies in [from, to], with this zone alone, and returns its events. Started where the ' +
-          "camera's tracking started, it equals the zone's live events. At most " +
-          `${ZONE_REPLAY_LIMITS.frames} frames (400 REPLAY_TOO_LARGE past that).`,
-        params: IdParams,
-        querystring: ZoneReplayQuery,
-        response: { 200: ZoneReplayResult },
-      },
-    },
-    async (request) => {
+  route(app, 'GET', '/zones/:id/replay', 'viewer', {
+    summary: "Replay a zone over its camera's retained detections: the events it produced",
+    description:
+      "Runs the camera actor's tracker and zone code over the camera's frames retained in DETECTIONS whose " +
+      'frame time lies in [from, to], with this zone alone, and returns its events. Started where the ' +
+      "camera's tracking started, it equals the zone's live events. At most " +
+      `${ZONE_REPLAY_LIMITS.frames} frames (400 REPLAY_TOO_LARGE past that).`,
+    querystring: ZoneReplayQuery,
+    response: ZoneReplayResult,
+    handler: async (request) => {
       const tenantId = principalOf(request).tenantId;
       const zone = zoneToApi(await inTenant(deps, request, (c) => ZONES.get(c, request.params.id)));
       const span = range(request.query.from, request.query.to);
-      const result = await replay(
-        deps,
-        {
-          tenantId,
-          siteId: zone.siteId,
-          cameraId: zone.cameraId,
-          zone: zoneDefOf(zone),
-          entrance: zone.entrance,
-        },
-        span,
-      );
-      return { ...result, zoneId: zone.id };
+      const target = {
+        tenantId,
+        siteId: zone.siteId,
+        cameraId: zone.cameraId,
+        zone: zoneDefOf(zone),
+        entrance: zone.entrance,
+      };
+      return { ...(await replay(deps, target, span)), zoneId: zone.id };
     },
-  );
+  });
 
-  app.post(
-    '/zones/replay',
-    {
-      ...reader,
-      schema: {
-        summary: "Try a draft zone on a camera's retained detections: the events it would have produced",
-        description:
-          'As GET /v1/zones/{id}/replay, for a zone not saved yet (points checked as when saving: ' +
-          'ZONE_TOO_FEW_POINTS, ZONE_OUTSIDE_IMAGE, ZONE_SELF_INTERSECTING).',
-        body: ZoneReplayBody,
-        response: { 200: ZoneReplayResult },
-      },
-    },
-    async (request) => {
+  route(app, 'POST', '/zones/replay', 'viewer', {
+    summary: "Try a draft zone on a camera's retained detections: the events it would have produced",
+    description:
+      'As GET /v1/zones/{id}/replay, for a zone not saved yet (points checked as when saving: ' +
+      'ZONE_TOO_FEW_POINTS, ZONE_OUTSIDE_IMAGE, ZONE_SELF_INTERSECTING).',
+    body: ZoneReplayBody,
+    response: ZoneReplayResult,
+    handler: async (request) => {
       const body = request.body;
       const tenantId = principalOf(request).tenantId;
       const camera = await inTenant(deps, request, (c) => getCamera(c, body.cameraId));
       const problem = zoneShapeProblem(body.zone.kind, body.zone.points);
       if (problem) throw new VigilError(problem.code, `body/zone/points: ${problem.reason}`);
       const span = range(body.from, body.to);
-      return replay(
-        deps,
-        {
-          tenantId,
-          siteId: camera.site_id,
-          cameraId: camera.id,
-          zone: zoneDefOf({ id: 'draft', ...body.zone }),
-          entrance: false,
-        },
-        span,
-      );
+      const target = {
+        tenantId,
+        siteId: camera.site_id,
+        cameraId: camera.id,
+        zone: zoneDefOf({ id: 'draft', ...body.zone }),
+        entrance: false,
+      };
+      return replay(deps, target, span);
     },
-  );
+  });
 });
