@@ -20,6 +20,7 @@ import {
 } from '../streams/mod.ts';
 import type { NodeDeps } from './deps.ts';
 import { stableNodeId } from './node-id.ts';
+import { cameraAlertsService } from './camera/camera-alerts.sink.ts';
 import { cameraVideoService, type CameraVideoHealth } from './camera/camera-video.service.ts';
 import { cameraService, CAMERA_SERVICE, type CameraHealth } from './camera/camera.service.ts';
 import { equipmentService, EQUIPMENT_SERVICE, type EquipmentHealth } from './equipment/equipment.service.ts';
@@ -38,6 +39,7 @@ export type ActorServiceName =
   | 'people-ch'
   | 'alerts'
   | 'notifier'
+  | 'camera-alerts'
   | 'camera-video';
 /**
  * What a node runs unless told. `camera-video` (decoding and inference, a core per camera or
@@ -51,6 +53,7 @@ export const ACTOR_SERVICES: readonly ActorServiceName[] = [
   'people-ch',
   'alerts',
   'notifier',
+  'camera-alerts',
 ];
 
 export interface ActorNodeOptions {
@@ -77,6 +80,7 @@ export interface ActorNodeHealth {
   'people-ch'?: unknown;
   alerts?: unknown;
   notifier?: unknown;
+  'camera-alerts'?: unknown;
   'camera-video'?: CameraVideoHealth | null;
 }
 
@@ -204,6 +208,11 @@ export async function startActorNode(opts: ActorNodeOptions): Promise<ActorNode>
         case 'notifier':
           broker.createService(
             notifierService({ ...deps, log: log.child({ service: name }), worker: workerPool() }),
+          );
+          break;
+        case 'camera-alerts':
+          broker.createService(
+            cameraAlertsService({ ...deps, log: log.child({ service: name }), worker: workerPool() }),
           );
           break;
         case 'camera-video':

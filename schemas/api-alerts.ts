@@ -23,7 +23,12 @@ export type AlertStatus = Static<typeof AlertStatus>;
 export const ApiAlert = Type.Object({
   id: Uuid,
   siteId: Uuid,
-  equipmentId: Uuid,
+  equipmentId: Type.Union([Uuid, Type.Null()], {
+    description: 'the unit the alert is about (null: a camera)',
+  }),
+  cameraId: Type.Optional(
+    Type.Union([Uuid, Type.Null()], { description: 'the camera the alert is about (camera_offline)' }),
+  ),
   ruleId: NullableUuid,
   ruleKey: Type.String(),
   severity: Severity,

@@ -205,6 +205,19 @@ export const CameraEvent = Type.Object(
       {
         cameraId: Uuid,
         reason: Type.Optional(Type.Union([Type.String({ maxLength: 1000 }), Type.Null()])),
+        alert: Type.Optional(
+          Type.Object(
+            {
+              alertId: Uuid,
+              openedAt: Type.Integer({ description: 'epoch ms the camera went offline' }),
+            },
+            {
+              additionalProperties: false,
+              description:
+                'camera.offline: the camera_offline alert it opens; camera.online: the one it resolves',
+            },
+          ),
+        ),
         track: Type.Optional(
           Type.Object(
             {

@@ -1,7 +1,8 @@
 import type { Subscription } from '@nats-io/transport-node';
-import type { CameraHealth, Logger, Pool } from '../../schemas/mod.ts';
+import type { CameraEvent, CameraHealth, Logger, Pool } from '../../schemas/mod.ts';
 import {
   publishDetections,
+  publishEvent,
   subscribeControl,
   type JetStreamClient,
   type Names,
@@ -13,7 +14,9 @@ import {
   ModelError,
   type DetectionsFrame,
   type SessionCount,
+  type VideoState,
 } from '../video/mod.ts';
+import { handle as cameraStatus, initialCameraStatus, type CameraStatus } from './camera-status.decider.ts';
 
 /**
  * The video side of the cameras this node runs: one CameraVideo (decode → sample → letterbox →
@@ -94,6 +97,10 @@ export class CameraPipelines {
   /** One change at a time per camera: a restart must not overlap a delete. */
   readonly #chains = new Map<string, Promise<void>>();
   readonly #sessions: SessionCount = { open: 0 };
+  /** Online or not, per camera: outlives a restart of its pipeline (camera-status.decider.ts). */
+  readonly #status = new Map<string, CameraStatus>();
+  /** Status events go out one after the other per camera, in decision order. */
+  readonly #announcing = new Map<string, Promise<void>>();
   /** Pipelines stopped but not yet closed (their sessions and in-flight frames finishing). */
   #closing = 0;
   /** Created for the first camera and closed after the last: a node without cameras holds no threads. */
@@ -115,7 +122,7 @@ export class CameraPipelines {
       (b) => {
         if (!this.#inScope(b.tenantId)) return undefined;
         return this.#serially(b.cameraId, () =>
-          b.action === 'deleted' ? this.#stopOne(b.cameraId) : this.#reload(b.cameraId),
+          b.action === 'deleted' ? this.#forget(b.cameraId) : this.#reload(b.cameraId),
         );
       },
     );
@@ -138,6 +145,7 @@ export class CameraPipelines {
     await Promise.all([...this.#chains.values()]);
     await Promise.all([...this.#running.keys()].map((id) => this.#stopOne(id)));
     await this.#closeDetector();
+    await Promise.all([...this.#announcing.values()]);
   }
 
   resources(): CameraPipelinesResources {
@@ -194,6 +202,11 @@ export class CameraPipelines {
     this.#detector = null;
     this.#models.clear();
     await detector?.close();
+  }
+
+  async #forget(cameraId: string): Promise<void> {
+    await this.#stopOne(cameraId);
+    this.#status.delete(cameraId);
   }
 
   async #reload(cameraId: string): Promise<void> {
@@ -254,7 +267,10 @@ export class CameraPipelines {
         readTimeoutMs: this.#opts.readTimeoutMs ?? 5000,
         ...(this.#opts.backoffBaseMs === undefined ? {} : { backoffBaseMs: this.#opts.backoffBaseMs }),
         onFrame: (frame) => this.#publish(running, frame, log),
-        onState: (state, reason) => log.info({ state, reason }, 'camera video state'),
+        onState: (state, reason) => {
+          log.info({ state, reason }, 'camera video state');
+          this.#statusChanged(row, state, reason, log);
+        },
       }),
     };
     this.#running.set(row.id, running);
@@ -274,6 +290,40 @@ export class CameraPipelines {
       return;
     }
     if (this.#running.get(row.id) === running) running.video.start();
+  }
+
+  /** Decides what a state change means for the camera's status and publishes it on EVENTS. */
+  #statusChanged(row: CameraRow, state: VideoState, reason: string | null, log: Logger): void {
+    const decided = cameraStatus(this.#status.get(row.id) ?? initialCameraStatus(), {
+      type: 'VideoStateChanged',
+      data: { cameraId: row.id, state, reason, at: Date.now() },
+    });
+    this.#status.set(row.id, decided.state);
+    for (const e of decided.events) {
+      const event: CameraEvent = {
+        // From the cause: a decision published twice is one event (JetStream's duplicate window).
+        id: `${e.type}:${row.id}:${e.data.at}`,
+        type: e.type,
+        tenantId: row.tenant_id,
+        siteId: row.site_id,
+        ts: e.data.at,
+        data: {
+          cameraId: row.id,
+          ...(e.type === 'camera.offline' ? { reason: e.data.reason } : {}),
+          ...(e.data.alert ? { alert: e.data.alert } : {}),
+        },
+      };
+      const next = (this.#announcing.get(row.id) ?? Promise.resolve())
+        .then(() => publishEvent(this.#deps.js, this.#deps.names, event))
+        .then(
+          () => undefined,
+          (err: unknown) => log.warn({ err, event: event.id }, 'camera status event not published'),
+        );
+      this.#announcing.set(row.id, next);
+      void next.then(() => {
+        if (this.#announcing.get(row.id) === next) this.#announcing.delete(row.id);
+      });
+    }
   }
 
   #publish(r: Running, frame: DetectionsFrame, log: Logger): void {

@@ -7,3 +7,4 @@ export { backtest, warmupMs } from './backtest.ts';
 export { isAlertEvent, type DeciderRule, type EquipmentState, type UnitInfo } from './equipment.decider.ts';
 export { viewState, phaseChanged } from './equipment.view.ts';
 export { applicableRows } from './equipment.rules.ts';
+export { alertIdFor } from './alert-id.ts';

@@ -9,7 +9,8 @@ import { Table } from './table.ts';
 export interface AlertRow {
   id: string;
   site_id: string;
-  equipment_id: string;
+  equipment_id: string | null;
+  camera_id: string | null;
   rule_id: string | null;
   rule_key: string;
   severity: ApiAlert['severity'];
@@ -31,7 +32,7 @@ export interface AlertRow {
   _k: string;
 }
 
-export const COLUMNS = `id, site_id, equipment_id, rule_id, rule_key, severity, status, message, value, threshold, latched,
+export const COLUMNS = `id, site_id, equipment_id, camera_id, rule_id, rule_key, severity, status, message, value, threshold, latched,
   suppressed, opened_at, updated_at, cleared_at, acknowledged_at, acknowledged_by, resolved_at, resolved_by,
   snoozed_until, note, ${timeKey('opened_at')} AS _k`;
 export const ALERTS = new Table<AlertRow>('alerts', COLUMNS, 'alert not found');
@@ -66,6 +67,7 @@ export function toApi(r: AlertRow): ApiAlert {
     id: r.id,
     siteId: r.site_id,
     equipmentId: r.equipment_id,
+    cameraId: r.camera_id,
     ruleId: r.rule_id,
     ruleKey: r.rule_key,
     severity: r.severity,

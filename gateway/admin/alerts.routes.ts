@@ -34,6 +34,8 @@ function tellActor(
   row: AlertRow,
   what: 'closed' | 'acknowledged',
 ): Promise<void> {
+  // A camera's alert has no actor holding it: its status lives in the database alone.
+  if (row.equipment_id === null) return Promise.resolve();
   // A lost notice is not fatal: the actor also reads its alerts' status from the database when
   // it restores and when it refreshes its unit.
   const body = {

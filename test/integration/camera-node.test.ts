@@ -3,7 +3,9 @@
  * the API over a real RTSP stream (Debian's GStreamer RTSP server): a camera created streams at
  * once and its detections reach NATS, an update restarts it with the new settings, and a
  * deleted camera leaves nothing behind on the node — no video session, no detector thread, no
- * loaded model, no subscription.
+ * loaded model, no subscription. The RTSP server killed mid-stream: the camera goes
+ * `reconnecting`, `camera.offline` reaches SSE and a camera_offline alert opens; the server
+ * back, it streams again, `camera.online` follows and the alert resolves.
  */
 import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
@@ -12,9 +14,10 @@ import { after, before, describe, test } from 'node:test';
 import { startActorNode, type ActorNode } from '../../actors/mod.ts';
 import { buildShapeDetector } from '../../actors/video/mod.ts';
 import { startRtspServer, type RtspServer } from '../../ops/rtsp/rtsp.ts';
-import { type CameraHealth } from '../../schemas/mod.ts';
+import type { ApiAlert, CameraEvent, CameraHealth } from '../../schemas/mod.ts';
 import type { Subscription } from '../../streams/mod.ts';
 import { apiFixture, type ApiFixture, type World } from '../helpers/app.ts';
+import { SseClient } from '../helpers/sse-client.ts';
 import { sceneVideos } from '../helpers/video.ts';
 import { waitFor } from '../helpers/wait.ts';
 
@@ -27,6 +30,7 @@ let node: ActorNode;
 let rtsp: RtspServer;
 let videos: Awaited<ReturnType<typeof sceneVideos>>;
 let model: string;
+let base: string;
 
 async function health(cameraId: string): Promise<CameraHealth> {
   const res = await fx.call(W.viewer.token, 'GET', `/v1/cameras/${cameraId}/health`);
@@ -41,6 +45,19 @@ async function healthUntil(cameraId: string, ok: (h: CameraHealth) => boolean): 
     async () => (ok((last = await health(cameraId))) ? last : undefined),
     30_000,
   ).catch(() => assert.fail(`camera ${cameraId} health never got there: ${JSON.stringify(last)}`));
+}
+
+async function addCamera(name: string): Promise<string> {
+  const created = await fx.call(W.operator.token, 'POST', '/v1/cameras', {
+    siteId: W.sites[0],
+    name,
+    sourceUrl: rtsp.url('door'),
+    inputSize: SIZE,
+    detectFps: 3,
+    modelPath: model,
+  });
+  assert.equal(created.statusCode, 201, created.body);
+  return created.json<{ id: string }>().id;
 }
 
 async function videoResources() {
@@ -61,11 +78,15 @@ before(async () => {
   model = join(videos.dir, 'shape.onnx');
   await writeFile(model, buildShapeDetector({ inputSize: SIZE }));
   rtsp = await startRtspServer({ mounts: { door: videos.path('walk-through') } });
+  await fx.app.listen({ host: '127.0.0.1', port: 0 });
+  const address = fx.app.server.address();
+  assert.ok(address && typeof address === 'object');
+  base = `http://127.0.0.1:${address.port}`;
   node = await startActorNode({
     config: { ...fx.config, VIGIL_DETECT_WORKERS: 1 },
     log: fx.deps.log,
     nodeID: `${fx.config.VIGIL_NS}-video`,
-    services: ['camera-video'],
+    services: ['camera-video', 'camera-alerts'],
     // The database is shared with other test files: only this file's tenant's cameras.
     cameraTenants: [W.tenantId],
   });
@@ -81,16 +102,7 @@ after(async () => {
 describe('cameras on an actor node', () => {
   test('create streams at once, update restarts with the new settings, delete leaves no handle', async () => {
     assert.deepEqual((await videoResources()).resources, NOTHING);
-    const created = await fx.call(W.operator.token, 'POST', '/v1/cameras', {
-      siteId: W.sites[0],
-      name: 'Door',
-      sourceUrl: rtsp.url('door'),
-      inputSize: SIZE,
-      detectFps: 3,
-      modelPath: model,
-    });
-    assert.equal(created.statusCode, 201, created.body);
-    const id = created.json<{ id: string }>().id;
+    const id = await addCamera('Door');
     let frames = 0;
     let people = 0;
     const det: Subscription = fx.deps.nc.subscribe(`${fx.deps.names.detections.publish(W.tenantId, id)}.*`, {
@@ -142,6 +154,64 @@ describe('cameras on an actor node', () => {
       assert.equal(frames, seen, 'no detections after the delete');
     } finally {
       det.unsubscribe();
+    }
+  });
+
+  test('the RTSP server killed mid-stream: reconnecting, offline event and alert; back: online, alert resolved', async () => {
+    const sse = await SseClient.open(`${base}/v1/stream?access_token=${W.viewer.token}&kind=camera`);
+    assert.equal(sse.status, 200);
+    const id = await addCamera('Door again');
+    const seen = (type: CameraEvent['type']): CameraEvent[] =>
+      sse.events
+        .map((f) => JSON.parse(f.data!) as CameraEvent)
+        .filter((e) => e.type === type && e.data.cameraId === id);
+    try {
+      await healthUntil(id, (h) => h.state === 'streaming' && h.framesDetected >= 1);
+      await sse.until('camera.online', () => seen('camera.online').length === 1, 30_000);
+      assert.equal(seen('camera.online')[0]!.data.alert, undefined, 'a first start resolves nothing');
+
+      await rtsp.stop({ kill: true });
+      const down = await healthUntil(id, (h) => h.state === 'reconnecting');
+      assert.ok(down.lastError, 'the reason is given');
+      await sse.until('camera.offline', () => seen('camera.offline').length === 1, 30_000);
+      const offline = seen('camera.offline')[0]!;
+      assert.equal(offline.siteId, W.sites[0]);
+      assert.ok(offline.data.reason);
+      const alertId = offline.data.alert?.alertId;
+      assert.ok(alertId, 'the offline event names its alert');
+      const opened = await waitFor('the camera alert opened', async () => {
+        const res = await fx.call(W.viewer.token, 'GET', `/v1/alerts/${alertId}`);
+        return res.statusCode === 200 ? res.json<ApiAlert>() : undefined;
+      });
+      assert.equal(opened.cameraId, id);
+      assert.equal(opened.equipmentId, null);
+      assert.equal(opened.ruleKey, 'camera_offline');
+      assert.equal(opened.status, 'active');
+      assert.match(opened.message, /^camera offline: /);
+      const listed = await fx.call(W.viewer.token, 'GET', '/v1/alerts?status=open');
+      assert.equal(listed.statusCode, 200, listed.body);
+      assert.ok(listed.json<{ items: ApiAlert[] }>().items.some((a) => a.id === alertId));
+
+      rtsp = await startRtspServer({ mounts: { door: videos.path('walk-through') }, port: rtsp.port });
+      const back = await healthUntil(id, (h) => h.state === 'streaming' && h.reconnects >= 1);
+      assert.equal(back.lastError, null);
+      await sse.until('camera.online again', () => seen('camera.online').length === 2, 30_000);
+      assert.deepEqual(seen('camera.online')[1]!.data.alert, offline.data.alert);
+      const resolved = await waitFor('the camera alert resolved', async () => {
+        const a = (await fx.call(W.viewer.token, 'GET', `/v1/alerts/${alertId}`)).json<ApiAlert>();
+        return a.status === 'resolved' ? a : undefined;
+      });
+      assert.ok(resolved.resolvedAt);
+      assert.equal(resolved.resolvedBy, null, 'resolved by the camera, not a person');
+      const timeline = await fx.call(W.viewer.token, 'GET', `/v1/alerts/${alertId}/timeline`);
+      assert.equal(timeline.statusCode, 200, timeline.body);
+      assert.deepEqual(
+        timeline.json<{ items: Array<{ action: string }> }>().items.map((t) => t.action),
+        ['opened', 'resolved'],
+      );
+    } finally {
+      await sse.close();
+      assert.equal((await fx.call(W.operator.token, 'DELETE', `/v1/cameras/${id}`)).statusCode, 204);
     }
   });
 });
