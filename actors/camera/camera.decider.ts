@@ -29,7 +29,14 @@ export interface TrackSummary {
   reidentified: number;
 }
 
-type ZoneEventData<T extends ZoneEvent['type']> = Omit<Extract<ZoneEvent, { type: T }>, 'type'>;
+/** The fields of zone event `T` (distributive: `entry` and `exit` share one member whose type is a union). */
+type ZoneEventData<T extends ZoneEvent['type']> = ZoneEvent extends infer E
+  ? E extends { type: infer U }
+    ? T extends U
+      ? Omit<E, 'type'>
+      : never
+    : never
+  : never;
 
 export type CameraEvent =
   | { type: 'frame_tracked'; data: { seq: number; ts: number; tracker: TrackerState; zones: ZonesState } }
