@@ -402,6 +402,7 @@ export function route<P extends string, Q extends TSchema, B extends TSchema, R 
   spec: RouteSpec<P, Q, B, R>,
 ): void {
   const { querystring, body, response, status, produces, bodyLimit, handler } = spec;
+  const run = handler as unknown as (request: FastifyRequest, reply: FastifyReply) => Promise<unknown>;
   const answers: Answers = KindGuard.IsSchema(response) ? { [status ?? 200]: response } : response;
   app.route({
     method,
@@ -416,9 +417,7 @@ export function route<P extends string, Q extends TSchema, B extends TSchema, R 
       ...(produces ? { produces } : {}),
       response: answers,
     },
-    handler: async (request, reply) => {
-      if (status !== undefined) reply.code(status);
-      return handler(request as unknown as RouteRequest<P, Q, B>, reply);
-    },
+    // The handler itself when the status is 200: no extra async frame on the hot read path.
+    handler: status === undefined ? run : async (request, reply) => run(request, reply.code(status)),
   });
 }
