@@ -65,7 +65,8 @@ export function isNetworkUrl(url: string): boolean {
 const sleep = (ms: number, signal?: AbortSignal): Promise<void> =>
   new Promise((resolve) => {
     if (signal?.aborted) return resolve();
-    const timer = setTimeout(done, ms);
+    // A frame already late (pacing a file behind its own clock) waits for nothing.
+    const timer = setTimeout(done, Math.max(0, ms));
     function done(): void {
       clearTimeout(timer);
       signal?.removeEventListener('abort', done);

@@ -5,14 +5,17 @@
  * deleted camera leaves nothing behind on the node — no video session, no detector thread, no
  * loaded model, no subscription. The RTSP server killed mid-stream: the camera goes
  * `reconnecting`, `camera.offline` reaches SSE and a camera_offline alert opens; the server
- * back, it streams again, `camera.online` follows and the alert resolves.
+ * back, it streams again, `camera.online` follows and the alert resolves. Bad input — an
+ * unreachable URL, a file that is not video, a corrupt stream, a model with the wrong output
+ * shape — is each a `failed` or `reconnecting` health with the reason, while another camera
+ * keeps streaming.
  */
 import assert from 'node:assert/strict';
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { startActorNode, type ActorNode } from '../../actors/mod.ts';
-import { buildShapeDetector } from '../../actors/video/mod.ts';
+import { buildShapeDetector, GraphBuilder } from '../../actors/video/mod.ts';
 import { startRtspServer, type RtspServer } from '../../ops/rtsp/rtsp.ts';
 import type { ApiAlert, CameraEvent, CameraHealth } from '../../schemas/mod.ts';
 import type { Subscription } from '../../streams/mod.ts';
@@ -47,7 +50,7 @@ async function healthUntil(cameraId: string, ok: (h: CameraHealth) => boolean): 
   ).catch(() => assert.fail(`camera ${cameraId} health never got there: ${JSON.stringify(last)}`));
 }
 
-async function addCamera(name: string): Promise<string> {
+async function addCamera(name: string, settings: Record<string, unknown> = {}): Promise<string> {
   const created = await fx.call(W.operator.token, 'POST', '/v1/cameras', {
     siteId: W.sites[0],
     name,
@@ -55,6 +58,7 @@ async function addCamera(name: string): Promise<string> {
     inputSize: SIZE,
     detectFps: 3,
     modelPath: model,
+    ...settings,
   });
   assert.equal(created.statusCode, 201, created.body);
   return created.json<{ id: string }>().id;
@@ -213,5 +217,67 @@ describe('cameras on an actor node', () => {
       await sse.close();
       assert.equal((await fx.call(W.operator.token, 'DELETE', `/v1/cameras/${id}`)).statusCode, 204);
     }
+  });
+
+  test('bad input is a failed or reconnecting camera with the reason; another camera keeps streaming', async () => {
+    const good = await addCamera('Good');
+    await healthUntil(good, (h) => h.state === 'streaming' && h.framesDetected >= 1);
+    const notVideo = join(videos.dir, 'notes.txt');
+    await writeFile(notVideo, 'this is not a video\n'.repeat(50));
+    // A real recording's first kilobytes, then noise: the container opens, the stream is garbage.
+    const corrupt = join(videos.dir, 'corrupt.mkv');
+    const head = (await readFile(videos.path('walk-through'))).subarray(0, 4096);
+    const noise = Buffer.alloc(256 * 1024);
+    for (let i = 0; i < noise.length; i++) noise[i] = (i * 7919 + (i >> 3)) & 0xff;
+    await writeFile(corrupt, Buffer.concat([head, noise]));
+    // Takes the camera's images, but its output is not [1, 4+classes, anchors].
+    const wrongOutput = join(videos.dir, 'wrong-output.onnx');
+    const g = new GraphBuilder('wrong-output');
+    const x = g.input('images', [1, 3, SIZE, SIZE]);
+    g.op('Reshape', [x, g.ints([1, 3, SIZE * SIZE])], {}, 'output0');
+    g.output('output0', [1, 3, SIZE * SIZE]);
+    await writeFile(wrongOutput, g.build());
+
+    const bad = {
+      unreachable: await addCamera('Unreachable', { sourceUrl: 'rtsp://127.0.0.1:9/none' }),
+      notVideo: await addCamera('Text', { sourceUrl: notVideo }),
+      corrupt: await addCamera('Corrupt', { sourceUrl: corrupt }),
+      wrongOutput: await addCamera('Wrong model', { modelPath: wrongOutput }),
+    };
+    try {
+      const down = (h: CameraHealth) =>
+        h.state === 'failed' || (h.state === 'reconnecting' && h.reconnects >= 1);
+      const unreachable = await healthUntil(
+        bad.unreachable,
+        (h) => h.state === 'reconnecting' && h.reconnects >= 1,
+      );
+      assert.match(unreachable.lastError ?? '', /cannot open stream/);
+      const text = await healthUntil(bad.notVideo, (h) => h.state === 'failed');
+      assert.match(text.lastError ?? '', /no video stream|cannot open file/);
+      const corrupted = await healthUntil(bad.corrupt, down);
+      assert.match(
+        corrupted.lastError ?? '',
+        /cannot open file|no video stream|decode failed|stream gave no frames|stream ended/,
+        JSON.stringify(corrupted),
+      );
+      const model = await healthUntil(bad.wrongOutput, (h) => h.state === 'failed');
+      assert.match(
+        model.lastError ?? '',
+        /wrong-output\.onnx.*\[1, 4\+classes, anchors\].*got \[1, 3, 102400\]/,
+      );
+
+      const before = (await health(good)).framesDetected;
+      const after = await healthUntil(good, (h) => h.framesDetected >= before + 3);
+      assert.equal(after.state, 'streaming');
+      assert.equal(after.lastError, null);
+    } finally {
+      for (const id of [good, ...Object.values(bad)])
+        assert.equal((await fx.call(W.operator.token, 'DELETE', `/v1/cameras/${id}`)).statusCode, 204);
+    }
+    await waitFor(
+      'the node closed every camera',
+      async () => (await videoResources()).resources.cameras === 0,
+    );
+    assert.deepEqual((await videoResources()).resources, NOTHING);
   });
 });
