@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { ClickHouseClient } from '@clickhouse/client';
 import { startActorNode, type ActorNode } from '../../actors/mod.ts';
-import type { ZoneDef } from '../../actors/camera/mod.ts';
+import { outboundEvents, type ZoneDef } from '../../actors/camera/mod.ts';
 import type { SceneName } from '../../actors/video/mod.ts';
 import type { RunningServer } from '../../gateway/mod.ts';
 import {
@@ -384,4 +384,91 @@ test("a zone's replay over the retained detections equals its live events; a dra
   });
   assert.equal(bad.status, 400);
   assert.equal(bad.json.error.code, 'ZONE_SELF_INTERSECTING');
+});
+
+test('a camera actor moved to a new node mid-scene resumes from its snapshot: the same events, each once', async () => {
+  const scene = cameras[0]!;
+  const created = await api<{ id: string }>('POST', '/v1/cameras', {
+    siteId,
+    name: 'Edge handover',
+    sourceUrl: 'rtsp://192.0.2.1/handover',
+    enabled: false,
+  });
+  assert.equal(created.status, 201);
+  const cameraId = created.json.id;
+  const zones: ZoneDef[] = [];
+  for (const z of ZONES['walk-through']) {
+    const r = await api<ApiZone>('POST', '/v1/zones', { cameraId, ...z });
+    assert.equal(r.status, 201);
+    zones.push({ id: r.json.id, kind: r.json.kind, points: r.json.points });
+  }
+  const seen: Array<{ id: string }> = [];
+  const sse = await SseClient.open(`${server.url}/v1/stream?camera=${cameraId}`, {
+    token,
+    onFrame: (f: SseFrame) => seen.push(JSON.parse(f.data!) as { id: string }),
+    requireOk: true,
+  });
+  try {
+    const t0 = Date.now();
+    const publish = async (from: number, to: number): Promise<void> => {
+      for (let i = from; i < to; i++) {
+        const f = scene.frames[i]!;
+        await publishDetections(
+          fx.js,
+          fx.names,
+          tenantId,
+          cameraId,
+          message(f, t0 + Math.round(f.pts * 1000), i + 1),
+        );
+      }
+    };
+    // Mid-scene: people in view and inside zones when the camera moves.
+    const half = Math.floor(scene.frames.length * 0.4);
+    const idsOf = (frames: SceneFrame[]): string[] =>
+      outboundEvents(runScene('walk-through', zones, frames, t0).events, {
+        tenantId,
+        siteId,
+        cameraId,
+        entrances: new Set([zones[0]!.id]),
+      }).map((e) => e.id);
+    const firstHalf = idsOf(scene.frames.slice(0, half));
+    const expected = idsOf(scene.frames);
+    assert.ok(
+      firstHalf.length >= 3 && expected.length > firstHalf.length,
+      `events on both sides of the move: ${firstHalf.length} of ${expected.length}`,
+    );
+    await node.stop();
+    node = await startActorNode({
+      config,
+      log: createLogger(config, 'camera-actor-a'),
+      nodeID: `${fx.ns}-a`,
+    });
+    await publish(0, half);
+    await waitFor('the first node to handle the first half', () => seen.length >= firstHalf.length, 60_000);
+    assert.deepEqual(
+      seen.map((e) => e.id),
+      firstHalf,
+    );
+    // Stopped after the first half: its tracks (ids, positions, visits in progress) are in the snapshot.
+    await node.stop();
+    node = await startActorNode({
+      config,
+      log: createLogger(config, 'camera-actor-b'),
+      nodeID: `${fx.ns}-b`,
+    });
+    await publish(half, scene.frames.length);
+
+    assert.ok(expected.length >= 10, `${expected.length} events expected`);
+    await waitFor(
+      `${expected.length} events of the moved camera`,
+      () => seen.length >= expected.length,
+      60_000,
+    );
+    assert.deepEqual(
+      seen.map((e) => e.id),
+      expected,
+    );
+  } finally {
+    await sse.close();
+  }
 });
