@@ -1,5 +1,6 @@
 import type { ServiceBroker, ServiceSchema } from 'moleculer';
 import { detectionsPartition, partitionsOf } from '../../streams/mod.ts';
+import { nodesRunning } from '../membership.ts';
 import {
   CameraPipelines,
   type CameraPipelinesDeps,
@@ -22,10 +23,7 @@ export interface CameraVideoHealth {
 
 /** Nodes that are up and run the video service: the candidates for running a camera. */
 function videoNodes(broker: ServiceBroker): string[] {
-  const ids = broker.registry
-    .getNodeList({ onlyAvailable: true, withServices: true })
-    .filter((n) => n.services.some((s) => (s as { name?: unknown }).name === CAMERA_VIDEO_SERVICE))
-    .map((n) => n.id);
+  const ids = nodesRunning(broker, CAMERA_VIDEO_SERVICE);
   // While this node's own services register, it is a candidate all the same.
   return ids.includes(broker.nodeID) ? ids : [...ids, broker.nodeID];
 }
