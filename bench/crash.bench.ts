@@ -105,8 +105,18 @@ try {
         clickhouse: isDeepStrictEqual((await chReadings(ch, crash)).rows, (await chReadings(ch, ref)).rows),
       };
       const verdict = `run ${run}: restart→serving ${f.restartToServingMs.map((ms) => ms.toFixed(0)).join(', ')} ms; held stored ${f.heldStoredMs.toFixed(0)} ms after restart; alerts resolved ahead of their snapshots at the replay kill ${f.resolvedAheadAtReplayKill}; identical ${JSON.stringify(same)}`;
+      const { sinks, loopMaxMs } = f.afterLastRestart;
+      const redeliveries = Object.entries(sinks)
+        .map(([name, c]) => `${name} ${c.redelivered} (${c.expiredWhileHeld} expired while it held them)`)
+        .join(', ');
+      const loop = loopMaxMs
+        .slice(0, 20)
+        .map((ms) => ms.toFixed(0))
+        .join(' ');
       verdicts.push(verdict);
       say(verdict);
+      say(`run ${run}: last restarted node: redeliveries ${redeliveries}`);
+      say(`run ${run}: its worst event-loop delay per second, first 20 s (ms): ${loop}`);
     } finally {
       for (const ns of [`br${id}`, `bc${id}`])
         await deleteNamespace(env.jsm, namesFor(ns)).catch(() => undefined);

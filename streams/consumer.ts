@@ -89,6 +89,13 @@ export interface ConsumerOptions<T> {
    * unfiltered consumer's count is arithmetic.
    */
   filterSubject?: string;
+  /**
+   * Batch mode: which messages of the stream this consumer handles; the others are acked as
+   * they arrive, unread. How a consumer that wants part of a stream takes all of it, unfiltered
+   * (see `filterSubject`). A durable that still has a filter loses it in place: what it skips
+   * now is what its filter left out, so position and acks stay.
+   */
+  select?: (subject: string) => boolean;
   /** Rejected messages go to `[ns.]dlq.<dlqSource>`. */
   dlqSource: string;
   mode: 'batch' | 'ordered';
@@ -141,6 +148,15 @@ export interface ConsumerStats {
   retried: number;
   /** Deferrals (see `Deferred`): a message deferred three times counts three. */
   deferred: number;
+  /** Messages acked unread: `select` left them out. */
+  skipped: number;
+  /** Deliveries that were redeliveries (a crashed holder's, a nak's, an expired ack wait's). */
+  redelivered: number;
+  /**
+   * Batch mode: redeliveries of a message this runner still held — its ack wait ran out here,
+   * in a live runner, so it is handled twice. Should stay 0 (see `#keepHeldAlive`).
+   */
+  expiredWhileHeld: number;
   lastError: string | null;
   lastCommittedSeq: number | null;
 }
@@ -221,6 +237,8 @@ export class ConsumerRunner<T> {
    * with when the server last heard it is being worked on. See #keepHeldAlive.
    */
   readonly #held = new Map<JsMsg, number>();
+  /** Batch mode: how many deliveries of each stream sequence `#held` holds. */
+  readonly #heldSeqs = new Map<number, number>();
   /** Ordered mode: the last handled message not yet covered by a commit. */
   #uncommitted: JsMsg | null = null;
   #sinceCommit = 0;
@@ -246,6 +264,10 @@ export class ConsumerRunner<T> {
       // Misconfiguration, not input: fail loudly at construction.
       throw new VigilError('INTERNAL', `ordered consumer ${opts.name} needs a commit function`);
     }
+    if (this.#o.mode === 'ordered' && this.#o.select) {
+      // Skipped messages are acked one by one, which an ack-all consumer cannot do.
+      throw new VigilError('INTERNAL', `ordered consumer ${opts.name} cannot select`);
+    }
     if (this.#o.mode === 'ordered' && this.#o.ackWaitMs < 10 * this.#o.commitIntervalMs) {
       // Uncommitted messages are unacked: a short ack wait would redeliver them mid-interval.
       throw new VigilError('INTERNAL', `ordered consumer ${opts.name}: ack wait under 10 commit intervals`);
@@ -258,6 +280,9 @@ export class ConsumerRunner<T> {
       rejected: 0,
       retried: 0,
       deferred: 0,
+      skipped: 0,
+      redelivered: 0,
+      expiredWhileHeld: 0,
       lastError: null,
       lastCommittedSeq: opts.resumeAfter ?? null,
     };
@@ -363,12 +388,11 @@ export class ConsumerRunner<T> {
     }
     // The server omits an empty filter.
     const filter = info.config.filter_subject || undefined;
-    const dropsWholeStreamFilter =
-      filter !== undefined && o.filterSubject === undefined && (await this.#isWholeStream(filter));
-    if (
-      (filter !== o.filterSubject && !dropsWholeStreamFilter) ||
-      info.config.ack_policy !== config.ack_policy
-    ) {
+    const dropsFilterInPlace =
+      filter !== undefined &&
+      o.filterSubject === undefined &&
+      (o.select !== undefined || (await this.#isWholeStream(filter)));
+    if ((filter !== o.filterSubject && !dropsFilterInPlace) || info.config.ack_policy !== config.ack_policy) {
       o.log.warn(
         { consumer: o.name },
         'durable consumer has a different filter or ack policy; recreating it',
@@ -376,9 +400,10 @@ export class ConsumerRunner<T> {
       await o.jsm.consumers.delete(o.stream, o.durable);
       await o.jsm.consumers.add(o.stream, config);
     } else if (
-      // A durable made with the stream's own subject as its filter (before issue 12) loses the
-      // filter in place: it selects the same messages, and what was delivered and acked stays.
-      dropsWholeStreamFilter ||
+      // A durable made with the stream's own subject as its filter (before issue 12), or one
+      // that now selects its messages itself (`select`), loses the filter in place: it takes the
+      // messages it took before, and what was delivered and acked stays.
+      dropsFilterInPlace ||
       info.config.ack_wait !== config.ack_wait ||
       info.config.max_ack_pending !== config.max_ack_pending
     ) {
@@ -441,7 +466,7 @@ export class ConsumerRunner<T> {
     const o = this.#o;
     // Taken off the client's buffer as soon as they arrive, so that every delivered message is
     // held — and kept alive — here, not only those already in a batch.
-    const it = new Prefetch(messages, (msg) => this.#held.set(msg, performance.now()));
+    const it = new Prefetch(messages, (msg) => this.#arrived(msg));
     const stopKeepAlive = this.#keepHeldAlive();
     let next = it.next();
     let batch: JsMsg[] = [];
@@ -477,7 +502,32 @@ export class ConsumerRunner<T> {
       stopKeepAlive();
       // Left unsettled (interrupted): the server redelivers them after the ack wait.
       this.#held.clear();
+      this.#heldSeqs.clear();
     }
+  }
+
+  /** A message delivered in batch mode: held, or acked at once when not `select`ed. */
+  #arrived(msg: JsMsg): boolean {
+    if (this.#o.select && !this.#o.select(msg.subject)) {
+      msg.ack();
+      this.#stats.skipped++;
+      return false;
+    }
+    const copies = this.#heldSeqs.get(msg.seq) ?? 0;
+    if (msg.info.deliveryCount > 1) {
+      this.#stats.redelivered++;
+      if (copies > 0) this.#stats.expiredWhileHeld++;
+    }
+    this.#heldSeqs.set(msg.seq, copies + 1);
+    this.#held.set(msg, performance.now());
+    return true;
+  }
+
+  #release(msg: JsMsg): void {
+    if (!this.#held.delete(msg)) return;
+    const copies = (this.#heldSeqs.get(msg.seq) ?? 1) - 1;
+    if (copies > 0) this.#heldSeqs.set(msg.seq, copies);
+    else this.#heldSeqs.delete(msg.seq);
   }
 
   /**
@@ -489,7 +539,7 @@ export class ConsumerRunner<T> {
     this.#countRedeliveries(batch);
     const writing = this.#flushBatch(batch).finally(() => {
       // Settled, each of them (or, if the writing was interrupted, left to the ack wait).
-      for (const msg of batch) this.#held.delete(msg);
+      for (const msg of batch) this.#release(msg);
     });
     // Handled where it is awaited: by the next flush or at the end of the drain.
     writing.catch(() => undefined);
@@ -520,7 +570,7 @@ export class ConsumerRunner<T> {
         }
         if (r.done) break;
         next = it.next();
-        this.#countRedeliveries([r.value]);
+        this.#countRedeliveries([r.value], true);
         // Interrupted by stop(): this message and everything after it stay unprocessed.
         if (!(await this.#processOrdered(r.value))) break;
         this.#uncommitted = r.value;
@@ -607,9 +657,12 @@ export class ConsumerRunner<T> {
     }
   }
 
-  #countRedeliveries(batch: JsMsg[]): void {
+  #countRedeliveries(batch: JsMsg[], ordered = false): void {
     for (const msg of batch) {
-      if (msg.info.deliveryCount > 1) consumerMetrics.redelivered.inc({ consumer: this.#o.name });
+      if (msg.info.deliveryCount <= 1) continue;
+      consumerMetrics.redelivered.inc({ consumer: this.#o.name });
+      // Batch mode counts them on arrival (#arrived).
+      if (ordered) this.#stats.redelivered++;
     }
   }
 
@@ -823,11 +876,12 @@ class Prefetch {
   #end: { error: unknown } | null = null;
   #wake: (() => void) | null = null;
 
-  constructor(messages: ConsumerMessages, onMessage: (msg: JsMsg) => void) {
+  /** `onMessage` says whether to yield the message (false: it was dealt with). */
+  constructor(messages: ConsumerMessages, onMessage: (msg: JsMsg) => boolean) {
     void (async () => {
       try {
         for await (const msg of messages) {
-          onMessage(msg);
+          if (!onMessage(msg)) continue;
           this.#queue.push(msg);
           this.#wake?.();
         }

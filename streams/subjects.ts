@@ -46,6 +46,8 @@ export interface Names {
     tenant(tenantId: string): string;
     /** Filter for one event kind (`alert`, ...) across tenants and sites. */
     kind(kind: string): string;
+    /** The kind token of an event subject (`alert`, ...). */
+    kindOf(subject: string): string | undefined;
   };
   /** Live notices for dashboards (NATS core, not stored), shaped like events' subjects. */
   live: {
@@ -118,6 +120,7 @@ export function names(ns = ''): Names {
       all: `${p}evt.>`,
       tenant: (t) => `${p}evt.${t}.>`,
       kind: (k) => `${p}evt.*.*.${k}.*`,
+      kindOf: (subject) => subject.slice(p.length).split('.', 4)[3],
     },
     live: {
       subject: (t, s, k, id) => `${p}live.${t}.${s}.${k}.${id}`,

@@ -336,7 +336,9 @@ export function alertsRunner(deps: AlertsDeps): ConsumerRunner<AlertEvent> {
     name: 'alerts_pg',
     stream: names.events.stream,
     durable: names.consumer('alerts_pg'),
-    filterSubject: names.events.kind('alert'),
+    // All of EVENTS, skipping other kinds unread: a filtered consumer behind a backlog is served
+    // at a fraction of its rate on nats-server 2.9.10 (see ConsumerOptions.filterSubject).
+    select: (subject) => names.events.kindOf(subject) === 'alert',
     dlqSource: 'events',
     mode: 'batch',
     decode: decodeAlertEvent,

@@ -20,11 +20,12 @@ import {
   names as namesFor,
   publishReading,
   type JetStreamClient,
+  type ConsumerStats,
   type JetStreamManager,
   type Names,
 } from '../../streams/mod.ts';
 import type { ActorNodeReady } from './actor-node.ts';
-import { ChildNode } from './child.ts';
+import { ChildNode, type LoopDelay } from './child.ts';
 import { sinceSpawn } from './start-phases.ts';
 import { InFlightWindow } from './window.ts';
 
@@ -328,6 +329,27 @@ async function resolvedAheadOfSnapshots(env: CrashEnv, names: Names, tenant: Cra
   return r.rows[0]?.n ?? 0;
 }
 
+/** The sinks whose held messages a restart must store. */
+const SINKS = ['telemetry-pg', 'telemetry-ch', 'alerts'] as const;
+
+/** A sink consumer's counters in the restarted node, and how far behind its event loop ran. */
+export interface SinkRedeliveries {
+  /** Per sink: redeliveries it received, and those of messages it still held itself. */
+  sinks: Record<string, Pick<ConsumerStats, 'redelivered' | 'expiredWhileHeld'>>;
+  /** Worst event-loop delay of the restarted node, per second of its first `loop.length` seconds. */
+  loopMaxMs: number[];
+}
+
+async function sinkCounters(node: Node): Promise<SinkRedeliveries['sinks']> {
+  const health = await node.call<Record<string, { consumer?: ConsumerStats } | undefined>>('health');
+  const out: SinkRedeliveries['sinks'] = {};
+  for (const name of SINKS) {
+    const c = health[name]?.consumer;
+    if (c) out[name] = { redelivered: c.redelivered, expiredWhileHeld: c.expiredWhileHeld };
+  }
+  return out;
+}
+
 export interface CrashFigures {
   /**
    * At the kill during the backlog replay: alerts stored as resolved that the snapshots still
@@ -340,6 +362,8 @@ export interface CrashFigures {
   restartSteps: Array<Record<string, number | null>>;
   /** ms from the last restart until every reading published before it is in both stores. */
   heldStoredMs: number;
+  /** The last restarted node's sinks (see SinkRedeliveries). */
+  afterLastRestart: SinkRedeliveries;
 }
 
 export interface CrashHooks {
@@ -402,11 +426,18 @@ export async function runWithCrashes(
   let heldStoredMs = -1;
   let settled = false;
   let settledAt: number;
+  const last = node;
+  const loopMaxMs: number[] = [];
   const watching = (async (): Promise<void> => {
+    let loopAt = performance.now();
     while (!settled) {
       await hooks.watch?.();
       if (heldStoredMs < 0 && (await stored(env, tenant, cut(0.7))))
         heldStoredMs = performance.now() - restartedAt;
+      if (loopMaxMs.length < 60 && performance.now() - loopAt >= 1000) {
+        loopAt = performance.now();
+        loopMaxMs.push((await last.call<LoopDelay>('loopDelay').catch(() => null))?.max ?? Number.NaN);
+      }
       await sleep(250);
     }
   })();
@@ -422,10 +453,21 @@ export async function runWithCrashes(
   } finally {
     settled = true;
     await watching;
+  }
+  let sinks: SinkRedeliveries['sinks'];
+  try {
+    sinks = await sinkCounters(node);
+  } finally {
     await node.stop();
   }
   // The watcher polls every 250 ms; on a fast machine the run can settle between two polls,
   // so the moment everything settled is the honest (upper) bound for "held readings stored".
   if (heldStoredMs < 0 && (await stored(env, tenant, cut(0.7)))) heldStoredMs = settledAt - restartedAt;
-  return { restartToServingMs, restartSteps, heldStoredMs, resolvedAheadAtReplayKill };
+  return {
+    restartToServingMs,
+    restartSteps,
+    heldStoredMs,
+    resolvedAheadAtReplayKill,
+    afterLastRestart: { sinks, loopMaxMs },
+  };
 }

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
+import { AckPolicy } from '@nats-io/jetstream';
 import { fromClickHouseError, fromPgError } from '../../actors/mod.ts';
 import { createLogger, loadConfig, VigilError } from '../../schemas/mod.ts';
 import {
@@ -254,6 +255,44 @@ describe('consumer runner (batch mode)', () => {
     assert.equal(r.stats().deferred, 3);
     assert.equal(r.stats().processed, 2);
     assert.equal((await dlq(s.source)).length, 0);
+  });
+
+  test('select: other messages are acked unread; a filtered durable loses its filter in place', async () => {
+    const s = scope('sel');
+    const other = scope('sel_other');
+    await js.publish(s.subject('e1'), enc.encode('before'));
+    // The durable as a filtered consumer made it, having taken and acked its one message.
+    await jsm.consumers.add(names.telemetry.stream, {
+      durable_name: s.durable,
+      filter_subject: s.filter,
+      ack_policy: AckPolicy.Explicit,
+    });
+    const old = await js.consumers.get(names.telemetry.stream, s.durable);
+    const first = await old.next({ expires: 5000 });
+    assert.equal(first && text(first), 'before');
+    await first!.ackAck();
+    const created = (await jsm.consumers.info(names.telemetry.stream, s.durable)).created;
+
+    const seen: string[] = [];
+    const { filterSubject: _, ...unfiltered } = scopedConsumer('sel');
+    const r = await runner<string>({
+      ...unfiltered,
+      mode: 'batch',
+      select: (subject) => subject.startsWith(s.filter.slice(0, -3)),
+      decode: decodeText,
+      handle: async (batch) => {
+        seen.push(...batch.map((d) => d.value));
+      },
+    });
+    await js.publish(other.subject('e1'), enc.encode('bad-not-mine'));
+    await js.publish(s.subject('e1'), enc.encode('mine'));
+    await waitFor('handled', async () => seen.length === 1 && (await idle(s.durable)));
+    const info = await jsm.consumers.info(names.telemetry.stream, s.durable);
+    assert.equal(info.config.filter_subject ?? '', '', 'filter dropped');
+    assert.equal(info.created, created, 'the same durable');
+    assert.deepEqual(seen, ['mine']);
+    assert.ok(r.stats().skipped >= 1, `skipped ${r.stats().skipped}`);
+    assert.equal((await dlq(other.source)).length, 0, 'a skipped message is never decoded');
   });
 
   test('a retryable failure past maxDeliver is dead-lettered as "max deliveries exceeded"', async () => {
