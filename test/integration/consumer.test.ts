@@ -181,6 +181,37 @@ describe('consumer runner (batch mode)', () => {
     assert.deepEqual([...handled].sort(), Array.from({ length: total }, (_, i) => `m-${i}`).sort());
   });
 
+  test('a stalled event loop: messages that arrived during the stall are not redelivered to the live runner', async () => {
+    const total = 40;
+    const s = scope('stall');
+    for (let i = 0; i < total; i++) await js.publish(s.subject('e1'), enc.encode(`m-${i}`));
+    const handled: string[] = [];
+    let stalled = false;
+    const r: ConsumerRunner<string> = await runner<string>({
+      ...scopedConsumer('stall'),
+      mode: 'batch',
+      decode: decodeText,
+      batchSize: 10,
+      ackWaitMs: 3000,
+      handle: async (batch) => {
+        if (!stalled) {
+          stalled = true;
+          // What a node restoring actors at start-up does to its sinks: the event loop stops
+          // for most of the ack wait while the next messages sit unread in the socket.
+          const until = performance.now() + 2000;
+          while (performance.now() < until);
+        } else await new Promise((done) => setTimeout(done, 700));
+        handled.push(...batch.map((d) => d.value));
+      },
+    });
+    await waitFor('all handled and acked', () => handled.length >= total && idle(s.durable), 60_000);
+    assert.deepEqual(
+      { redelivered: r.stats().redelivered, expiredWhileHeld: r.stats().expiredWhileHeld },
+      { redelivered: 0, expiredWhileHeld: 0 },
+    );
+    assert.equal(handled.length, total, 'each handled once');
+  });
+
   test('two consumers rejecting the same message leave one DLQ entry', async () => {
     const s = scope('b');
     for (const which of ['x', 'y']) {
