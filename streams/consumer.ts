@@ -165,6 +165,9 @@ export const DEFAULT_BACKOFF_MS: readonly number[] = [1000, 2000, 5000, 10_000, 
 
 const LINGER = Symbol('linger');
 
+/** A keep-alive tick later than this past its interval means the event loop stalled. */
+const STALL_SLACK_MS = 250;
+
 function errorCode(err: unknown): ErrorCode {
   return isVigilError(err) ? err.code : 'INTERNAL';
 }
@@ -237,6 +240,13 @@ export class ConsumerRunner<T> {
    * with when the server last heard it is being worked on. See #keepHeldAlive.
    */
   readonly #held = new Map<JsMsg, number>();
+  /** Batch mode: held messages are told in progress once held this long (#keepHeldAlive)... */
+  readonly #thirdOfAckWait: number;
+  /** ... checked this often. */
+  readonly #tickMs: number;
+  /** Batch mode: when the keep-alive last ticked, and until when it counts as just stalled. */
+  #lastTick = 0;
+  #lateUntil = 0;
   /** Batch mode: how many deliveries of each stream sequence `#held` holds. */
   readonly #heldSeqs = new Map<number, number>();
   /** Ordered mode: the last handled message not yet covered by a commit. */
@@ -272,6 +282,8 @@ export class ConsumerRunner<T> {
       // Uncommitted messages are unacked: a short ack wait would redeliver them mid-interval.
       throw new VigilError('INTERNAL', `ordered consumer ${opts.name}: ack wait under 10 commit intervals`);
     }
+    this.#thirdOfAckWait = Math.max(250, Math.floor(this.#o.ackWaitMs / 3));
+    this.#tickMs = Math.max(100, Math.floor(this.#thirdOfAckWait / 2));
     this.#processedTotal = consumerMetrics.processed.labels({ consumer: opts.name });
     this.#stats = {
       name: opts.name,
@@ -519,7 +531,9 @@ export class ConsumerRunner<T> {
       if (copies > 0) this.#stats.expiredWhileHeld++;
     }
     this.#heldSeqs.set(msg.seq, copies + 1);
-    this.#held.set(msg, performance.now());
+    const now = performance.now();
+    if (this.#stalled(now)) this.#working(msg, now);
+    else this.#held.set(msg, now);
     return true;
   }
 
@@ -720,24 +734,44 @@ export class ConsumerRunner<T> {
    * of the ack wait cost nothing.
    */
   #keepHeldAlive(): () => void {
-    const third = Math.max(250, Math.floor(this.#o.ackWaitMs / 3));
-    const timer = setInterval(
-      () => {
-        const now = performance.now();
-        for (const [msg, at] of this.#held) {
-          if (now - at < third) continue;
-          try {
-            msg.working();
-            this.#held.set(msg, now);
-          } catch {
-            // The connection is going: the messages come back after the ack wait anyway.
-          }
-        }
-      },
-      Math.max(100, Math.floor(third / 2)),
-    );
+    const third = this.#thirdOfAckWait;
+    const tickMs = this.#tickMs;
+    this.#lastTick = performance.now();
+    const timer = setInterval(() => {
+      const now = performance.now();
+      // A tick this late means the event loop stalled, and messages the server sent meanwhile
+      // are still to be read: see #stalled.
+      if (now - this.#lastTick > tickMs + STALL_SLACK_MS) this.#lateUntil = now + tickMs;
+      this.#lastTick = now;
+      for (const [msg, at] of this.#held) {
+        if (now - at < third) continue;
+        this.#working(msg, now);
+      }
+    }, tickMs);
     timer.unref();
     return () => clearInterval(timer);
+  }
+
+  /**
+   * Whether the event loop has just stalled (the keep-alive tick is overdue, or ran late a
+   * moment ago). A message's ack wait runs from when the server sent it, but the runner can only
+   * stamp it when it reads it: one sent while the loop stood still — a node restoring its actors
+   * at start-up stalls for seconds — has used up most of its ack wait unseen, and would be
+   * redelivered, to this same live runner, before its first in-progress ack: thousands of
+   * readings written twice after each restart on a loaded machine (issue 12). Such messages are
+   * told in progress as they are read.
+   */
+  #stalled(now: number): boolean {
+    return now < this.#lateUntil || now - this.#lastTick > this.#tickMs + STALL_SLACK_MS;
+  }
+
+  #working(msg: JsMsg, now: number): void {
+    try {
+      msg.working();
+      this.#held.set(msg, now);
+    } catch {
+      // The connection is going: the messages come back after the ack wait anyway.
+    }
   }
 
   async #handleBatch(valid: Delivery<T>[]): Promise<void> {
