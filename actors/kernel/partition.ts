@@ -81,6 +81,8 @@ export class PartitionWorker<Ref, Msg, State, Command, Event, Ctx> {
   #timer: NodeJS.Timeout | null = null;
   #timerAt = Number.POSITIVE_INFINITY;
   #startup: PartitionStartup | null = null;
+  /** Log every applied message (level trace): who applied which message when, for audits and tests. */
+  readonly #traceApplied: boolean;
   readonly done: Promise<void>;
 
   constructor(
@@ -91,6 +93,7 @@ export class PartitionWorker<Ref, Msg, State, Command, Event, Ctx> {
     this.#k = k;
     this.#kind = k.kind;
     this.p = p;
+    this.#traceApplied = k.log.isLevelEnabled('trace');
     this.done = this.#run(after);
   }
 
@@ -276,6 +279,8 @@ export class PartitionWorker<Ref, Msg, State, Command, Event, Ctx> {
     await this.#apply(actor, command, now);
     actor.seq = d.msg.seq;
     this.#dirty.add(actor);
+    if (this.#traceApplied)
+      this.#k.log.trace({ partition: this.p, [this.#k.logKey]: key, seq: d.msg.seq }, 'message applied');
     return [];
   }
 

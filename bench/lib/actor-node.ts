@@ -2,7 +2,8 @@
  * Child process of the ingest, restart and crash benches: one actor node running every service
  * (equipment actors, PostgreSQL and ClickHouse telemetry sinks, alert sink) in namespace
  * VIGIL_NS, or those named in BENCH_SERVICES, as BENCH_NODE_ID if set. Ready once it serves
- * every partition (when it runs the equipment actors); the ready message says when each step of
+ * every partition (when it runs the equipment actors; BENCH_AWAIT_PARTITIONS=0: once started,
+ * for a node that joins others); the ready message says when each step of
  * the start ended (`StartPhases`). `call('health')` returns the node's health (consumer
  * counters); `call('cpu')` its own CPU time; `call('loopDelay')` its event-loop delay since the
  * last call.
@@ -34,7 +35,9 @@ async function main(): Promise<void> {
     node = await startActorNode({ config, log, services, ...(nodeID ? { nodeID } : {}) });
     const deadline = Date.now() + 60_000;
     let parts = (await node.health()).equipment?.partitions ?? [];
-    while (services.includes('equipment')) {
+    // BENCH_AWAIT_PARTITIONS=0: a node joining others, which serves only its share (in time).
+    const awaitAll = process.env['BENCH_AWAIT_PARTITIONS'] !== '0';
+    while (awaitAll && services.includes('equipment')) {
       if (parts.length === config.VIGIL_PARTITIONS && parts.every((p) => p.phase === 'serving')) break;
       if (Date.now() > deadline)
         throw new Error(`partitions not all serving after 60 s: ${JSON.stringify(parts)}`);

@@ -208,7 +208,7 @@ async function equipmentPending(env: CrashEnv, names: Names): Promise<number> {
     .reduce((n, c) => n + c.pending, 0);
 }
 
-async function idle(env: CrashEnv, names: Names): Promise<boolean> {
+export async function idle(env: CrashEnv, names: Names): Promise<boolean> {
   const cs = await consumers(env, names);
   return cs.length > 0 && cs.every((c) => c.pending === 0 && c.ackPending === 0);
 }
@@ -251,7 +251,7 @@ export async function chReadings(
   return { rows, raw };
 }
 
-async function stored(env: CrashEnv, tenant: CrashTenant, count: number): Promise<boolean> {
+export async function stored(env: CrashEnv, tenant: CrashTenant, count: number): Promise<boolean> {
   const pg = await env.admin.query<{ n: number }>(
     'SELECT count(*)::int AS n FROM telemetry WHERE tenant_id = $1',
     [tenant.tenantId],
