@@ -37,7 +37,9 @@ import { KernelStore } from './store.ts';
  * A CAS conflict means another owner moved on: the worker stops serving at once (fenced).
  *
  * Timers: a kind's `wakeAt(state)` is derived from the snapshotted state, so it survives
- * restarts. Each partition keeps one timer for its earliest wake; a due actor gets
+ * restarts. Each partition keeps one timer for its earliest wake, held back while the
+ * partition is behind its stream (a replay: no actor is woken between its own messages, which
+ * run its due timers themselves) for at most `wakeDeferMaxMs`; a due actor gets
  * `onWake(actor, now)`'s command under the lock, and its snapshot is stored before anything
  * else touches it, so a wake fires once. On acquiring a partition the kernel restores every
  * actor the wake index names before consuming, so an actor whose messages stopped while no
@@ -78,6 +80,11 @@ export interface KernelOptions {
   commitEvery?: number;
   /** ... or this long after the previous commit (default 1 s). */
   commitIntervalMs?: number;
+  /**
+   * Longest a due wake waits for its partition to catch up with the stream (default 5 s): a
+   * node that never catches up still fires its timers, this late at most.
+   */
+  wakeDeferMaxMs?: number;
 }
 
 export interface KernelHealth {
@@ -103,6 +110,7 @@ export interface KernelContext<Ref, Msg, State, Command, Event, Ctx> {
   leaseRenewMs: number;
   commitEvery: number;
   commitIntervalMs: number;
+  wakeDeferMaxMs: number;
 }
 
 /** Whether a lease holder is gone for sure: only a liveness probe's "no responders" says so. */
@@ -160,6 +168,7 @@ export class ActorKernel<Ref, Msg, State, Command, Event, Ctx> {
       // 1 024 messages or every second writes a few snapshots per hundred messages, not one each.
       commitEvery: opts.commitEvery ?? 1024,
       commitIntervalMs: opts.commitIntervalMs ?? 1000,
+      wakeDeferMaxMs: opts.wakeDeferMaxMs ?? 5000,
     };
   }
 

@@ -80,6 +80,13 @@ export class PartitionWorker<Ref, Msg, State, Command, Event, Ctx> {
   readonly #indexed = new Set<string>();
   #timer: NodeJS.Timeout | null = null;
   #timerAt = Number.POSITIVE_INFINITY;
+  /**
+   * Since when (epoch ms) the partition has been behind its stream: the server counted
+   * messages after the last one handled when it delivered it. Null: caught up. See #fireAt.
+   */
+  #behindSince: number | null = null;
+  /** A wake was held back for that: catching up re-arms the timer (only then: it scans them all). */
+  #deferred = false;
   #startup: PartitionStartup | null = null;
   /** Log every applied message (level trace): who applied which message when, for audits and tests. */
   readonly #traceApplied: boolean;
@@ -230,6 +237,8 @@ export class PartitionWorker<Ref, Msg, State, Command, Event, Ctx> {
       this.#dirty.clear();
       this.#wakes.clear();
       this.#indexed.clear();
+      this.#behindSince = null;
+      this.#deferred = false;
       this.#phase = 'acquiring';
     }
   }
@@ -257,6 +266,7 @@ export class PartitionWorker<Ref, Msg, State, Command, Event, Ctx> {
     const ref = kind.refOf(d.value);
     const key = kind.keyOf(ref);
     const now = Date.now();
+    this.#followStream(d.msg.info.pending, now);
     let actor = this.actors.get(key);
     const ttl = kind.contextTtlMs;
     if (!actor || (ttl !== undefined && now - actor.contextLoadedAt > ttl)) {
@@ -529,6 +539,24 @@ export class PartitionWorker<Ref, Msg, State, Command, Event, Ctx> {
     });
   }
 
+  /**
+   * Note whether the partition is behind its stream: `pending` is the server's count, when it
+   * delivered the message being handled, of the partition's messages after it. Catching up
+   * fires the wakes that came due meanwhile (a message the runner dead-letters is not seen
+   * here: a backlog ending in one is left by the bound).
+   */
+  #followStream(pending: number, now: number): void {
+    if (pending > 0) {
+      this.#behindSince ??= now;
+      return;
+    }
+    if (this.#behindSince === null) return;
+    this.#behindSince = null;
+    if (!this.#deferred) return;
+    this.#deferred = false;
+    if (this.serving) this.#arm();
+  }
+
   #track(actor: LiveActor<Ref, State, Ctx>): void {
     const at = this.#kind.wakeAt?.(actor.state) ?? null;
     if (at === null) {
@@ -536,15 +564,32 @@ export class PartitionWorker<Ref, Msg, State, Command, Event, Ctx> {
       return;
     }
     this.#wakes.set(actor.key, at);
-    if (this.serving && at < this.#timerAt) this.#arm(at);
+    if (this.serving && this.#fireAt(at) < this.#timerAt) this.#arm(at);
   }
 
-  /** (Re)arm the partition's one timer for `at`, or the earliest wake. */
+  /**
+   * When a wake due at `at` may fire. While the partition is behind its stream (a replay, a
+   * backlog after an outage), not before it has caught up, or `wakeDeferMaxMs` after it fell
+   * behind: a replayed actor's own messages run its due timers (the kind's decider sees each
+   * message's time), so waking it between them only costs the kind a look at the stream per
+   * message (equipment: a JetStream request each) to find out that it must wait. A node that
+   * never catches up still fires its timers, that much late at most.
+   */
+  #fireAt(at: number): number {
+    if (this.#behindSince === null) return at;
+    const bound = this.#behindSince + this.#k.wakeDeferMaxMs;
+    if (at >= bound) return at;
+    this.#deferred = true;
+    return bound;
+  }
+
+  /** (Re)arm the partition's one timer for `at`, or the earliest wake (as #fireAt allows). */
   #arm(at?: number): void {
     let next = at ?? Number.POSITIVE_INFINITY;
     if (at === undefined) for (const w of this.#wakes.values()) if (w < next) next = w;
     this.#disarm();
     if (!Number.isFinite(next)) return;
+    next = this.#fireAt(next);
     this.#timerAt = next;
     const delay = Math.min(Math.max(0, next - Date.now()), MAX_TIMER_MS);
     this.#timer = setTimeout(() => {
@@ -570,6 +615,15 @@ export class PartitionWorker<Ref, Msg, State, Command, Event, Ctx> {
     if (!this.serving || !this.#kind.onWake) return;
     this.#ensureUnfenced();
     const now = Date.now();
+    if (this.#behindSince !== null) {
+      // Fell behind after the timer was set: wait for the catch-up (or the bound).
+      if (now < this.#behindSince + this.#k.wakeDeferMaxMs) {
+        this.#arm();
+        return;
+      }
+      // Past the bound: fire now, and give the backlog another full bound before the next round.
+      this.#behindSince = now;
+    }
     for (const [key, at] of [...this.#wakes]) {
       if (at > now) continue;
       const actor = this.actors.get(key);

@@ -395,4 +395,72 @@ describe('a second actor kind on the kernel', () => {
     assert.equal((await stored('sleeper'))?.woke, 1);
     third.kill('SIGTERM');
   });
+
+  test('a replay of messages whose timers are already due wakes each actor once, after its last message', async () => {
+    // Three actors, 300 messages between them, each asking to be woken at a time already past:
+    // the backlog a new owner replays after an outage longer than a timed rule's period.
+    const keys = ['late0', 'late1', 'late2'];
+    const past = Date.now() - 60_000;
+    const sent = Array.from({ length: 300 }, (_, i) => 10_000 + i);
+    for (const n of sent) await publish(keys[n % keys.length]!, n, past + n);
+    // The kind declines a wake while messages of the actor wait in the stream (as equipment
+    // does, with one direct get each): every call here is a request on the hot path.
+    const wakes = new Map<string, number>();
+    const declined: string[] = [];
+    const base = counterKind(ns, names, js);
+    const kind: typeof base = {
+      ...base,
+      async onWake(actor, now) {
+        wakes.set(actor.key, (wakes.get(actor.key) ?? 0) + 1);
+        const last = await jsm.streams.getMessage(C.stream, { last_by_subj: counterSubject(ns, actor.key) });
+        if (last && last.seq > actor.seq) {
+          declined.push(actor.key);
+          return null;
+        }
+        return base.onWake!(actor, now);
+      },
+    };
+    const nodeId = `${ns}-replay`;
+    const k = new ActorKernel(
+      kind,
+      { nc, js, jsm, kv, names, log, partitions: COUNTER_PARTITIONS },
+      {
+        nodeId,
+        liveNodes: () => [nodeId],
+        goneNodes: () => [],
+        acquireRetryMs: 50,
+        // Small pulls and frequent commits: the runner waits on the server between batches,
+        // which is when a timer armed by the replay would get in between two messages.
+        commitEvery: 10,
+        commitIntervalMs: 50,
+        // The replay is never cut short to fire wakes (a slow machine must not change the count).
+        wakeDeferMaxMs: 600_000,
+      },
+    );
+    k.start();
+    try {
+      await allStored(
+        expected(
+          keys,
+          Array.from({ length: 300 }, (_, i) => 10_000 + i),
+        ),
+      );
+      for (const key of keys)
+        await waitFor(`${key} woken`, async () => ((await stored(key))?.woke === 1 ? true : undefined));
+      assert.deepEqual(declined, [], 'no wake-up while the actor had messages waiting');
+      assert.deepEqual(
+        Object.fromEntries(wakes),
+        Object.fromEntries(keys.map((key) => [key, 1])),
+        'each actor woken once, after its last message',
+      );
+      for (const key of keys) {
+        const w = await woken(key);
+        assert.equal(w.count, 1);
+        // Its last message's wake time: the replay ran through before the timer fired.
+        assert.equal(w.last?.at, past + Math.max(...sent.filter((n) => keys[n % keys.length] === key)));
+      }
+    } finally {
+      await k.stop();
+    }
+  });
 });
