@@ -3,6 +3,10 @@
 // refreshed shortly before it expires with POST /v1/auth/refresh (rotating refresh token).
 // Live data: EventSource on /v1/stream?access_token=…; every event id is its stream sequence,
 // so a reconnect asks for exactly what it missed (?lastEventId=).
+// Alerts: GET /v1/alerts?status=open, acknowledged with POST /v1/alerts/:id/ack and resolved
+// with a note by POST /v1/alerts/:id/resolve. A unit's detail: GET /v1/equipment/:id/state
+// (its live rule phases and timers, carried state, open alerts), read again when the stream
+// says its state changed (`equipment.state`) or one of its alerts moved.
 'use strict';
 
 /** Event types the stream sends; EventSource only delivers named events it listens for. */
@@ -27,9 +31,22 @@ const state = {
   /** equipmentId → fleet board row from GET /v1/fleet (latest reading, open alerts) */
   board: new Map(),
   boardTimer: null,
+  /** alertId → open alert (GET /v1/alerts?status=open), for the alerts panel */
+  alerts: new Map(),
+  alertsTimer: null,
+  /** The unit whose detail is shown, its latest state, and the pending re-read */
+  unit: null,
+  unitState: null,
+  unitTimer: null,
+  /** The alert the resolve dialog is for */
+  resolving: null,
 };
 
 const BOARD_REFRESH_MS = 5_000;
+/** Coalesce bursts of stream events into one re-read. */
+const RELOAD_DELAY_MS = 300;
+/** Roles that may acknowledge and resolve alerts (viewers may not). */
+const ACTING_ROLES = ['operator', 'tenant_admin', 'platform_admin'];
 
 // ------------------------------------------------------------------ session
 
@@ -85,15 +102,27 @@ function logout(reason) {
   }
   clearTimeout(state.refreshTimer);
   clearInterval(state.boardTimer);
+  clearTimeout(state.alertsTimer);
+  closeUnit();
   closeStream();
   state.session = null;
   sessionStorage.removeItem(STORAGE_KEY);
   showLogin(reason ?? '');
 }
 
-async function api(path) {
-  const res = await fetch(path, { headers: { authorization: `Bearer ${state.session.accessToken}` } });
-  if (!res.ok) throw new Error(`${path}: ${res.status}`);
+async function api(path, method = 'GET', body = undefined) {
+  const headers = { authorization: `Bearer ${state.session.accessToken}` };
+  if (body !== undefined) headers['content-type'] = 'application/json';
+  const res = await fetch(path, {
+    method,
+    headers,
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  if (!res.ok) {
+    // The error envelope says why (e.g. INVALID_STATE: someone else resolved it first).
+    const err = await res.json().catch(() => null);
+    throw new Error(err?.error?.message ?? `${method} ${path}: ${res.status}`);
+  }
   return res.json();
 }
 
@@ -141,6 +170,18 @@ function openStream() {
     }, 2000);
   };
   for (const type of EVENT_TYPES) source.addEventListener(type, onEvent);
+  source.addEventListener('equipment.state', onUnitNotice);
+}
+
+/** A unit's phases changed: re-read its detail if it is the one shown. No id, not in the feed. */
+function onUnitNotice(msg) {
+  let event;
+  try {
+    event = JSON.parse(msg.data);
+  } catch {
+    return;
+  }
+  if (event.data?.equipmentId === state.unit) scheduleUnitReload();
 }
 
 function onEvent(msg) {
@@ -218,6 +259,8 @@ function applyAlert(type, event) {
   });
   renderFleet();
   renderCounts();
+  scheduleAlertsReload();
+  if (d.equipmentId === state.unit) scheduleUnitReload();
 }
 
 function renderCounts() {
@@ -267,9 +310,9 @@ function renderFleet() {
         typeof r.temperature === 'number' &&
         typeof b.setpoint === 'number' &&
         r.temperature > b.setpoint + 2;
-      return el(
+      const row = el(
         'tr',
-        {},
+        { class: id === state.unit ? 'clickable selected' : 'clickable', title: 'show the unit' },
         el('td', {}, unitName(id)),
         el(
           'td',
@@ -285,6 +328,8 @@ function renderFleet() {
         ),
         el('td', { class: 'muted' }, age(r?.ts)),
       );
+      row.addEventListener('click', () => openUnit(id));
+      return row;
     }),
   );
   $('fleet-empty').hidden = rows.length > 0;
@@ -306,7 +351,10 @@ async function loadBoard() {
 function startBoard() {
   clearInterval(state.boardTimer);
   state.boardTimer = setInterval(() => {
-    if (state.session) loadBoard().catch(() => undefined);
+    if (!state.session) return;
+    loadBoard().catch(() => undefined);
+    // Timers and the last reading move without a phase change: keep the shown unit current too.
+    if (state.unit) loadUnit().catch(() => undefined);
   }, BOARD_REFRESH_MS);
 }
 
@@ -318,8 +366,8 @@ async function loadInitialState() {
     // the board refreshes on its own; ids are shown until names arrive
   }
   try {
-    const alerts = await api('/v1/alerts?status=open&limit=200');
-    for (const a of alerts.items ?? []) {
+    const alerts = await loadAlerts();
+    for (const a of alerts) {
       state.openAlerts.set(a.id, a.severity);
       const known = state.units.get(a.equipmentId);
       const since = Date.parse(a.openedAt);
@@ -332,6 +380,208 @@ async function loadInitialState() {
   }
   renderFleet();
   renderCounts();
+}
+
+// ------------------------------------------------------------------ alerts: acknowledge, resolve
+
+function canAct() {
+  return ACTING_ROLES.includes(state.session?.user?.role);
+}
+
+async function loadAlerts() {
+  const items = [];
+  let cursor = null;
+  do {
+    const page = await api(`/v1/alerts?status=open&limit=200${cursor ? `&cursor=${cursor}` : ''}`);
+    items.push(...page.items);
+    cursor = page.nextCursor;
+  } while (cursor && items.length < 1000);
+  state.alerts = new Map(items.map((a) => [a.id, a]));
+  renderAlerts($('alerts-list'), items);
+  $('alerts-empty').hidden = items.length > 0;
+  return items;
+}
+
+function scheduleAlertsReload() {
+  clearTimeout(state.alertsTimer);
+  state.alertsTimer = setTimeout(() => {
+    if (state.session) loadAlerts().catch(() => undefined);
+  }, RELOAD_DELAY_MS);
+}
+
+/** Rows of open alerts, each with what the user may do to it. */
+function renderAlerts(body, alerts) {
+  const ranked = [...alerts].sort(
+    (x, y) =>
+      SEVERITIES.indexOf(x.severity) - SEVERITIES.indexOf(y.severity) || y.openedAt.localeCompare(x.openedAt),
+  );
+  body.replaceChildren(
+    ...ranked.map((a) => {
+      const unit = el('button', { type: 'button', class: 'link' }, unitName(a.equipmentId));
+      unit.addEventListener('click', () => openUnit(a.equipmentId));
+      const actions = el('td', { class: 'actions' });
+      if (canAct()) {
+        if (a.status === 'active') {
+          const ack = el(
+            'button',
+            { type: 'button', 'data-action': 'ack', 'data-alert': a.id },
+            'Acknowledge',
+          );
+          ack.addEventListener('click', () => acknowledge(a, ack));
+          actions.append(ack);
+        }
+        const res = el(
+          'button',
+          { type: 'button', 'data-action': 'resolve', 'data-alert': a.id },
+          'Resolve…',
+        );
+        res.addEventListener('click', () => askResolve(a));
+        actions.append(res);
+      }
+      const status =
+        a.snoozedUntil && Date.parse(a.snoozedUntil) > Date.now() ? `${a.status}, snoozed` : a.status;
+      return el(
+        'tr',
+        { 'data-alert': a.id },
+        el('td', {}, unit),
+        el('td', { class: `sev-${a.severity}` }, a.severity),
+        el('td', {}, `${a.ruleKey}: ${a.message}`),
+        el('td', {}, status),
+        el('td', { class: 'muted' }, new Date(a.openedAt).toLocaleString()),
+        actions,
+      );
+    }),
+  );
+}
+
+function showAlertError(message) {
+  $('alert-error').textContent = message;
+  if (state.unit) $('unit-error').textContent = message;
+}
+
+async function acknowledge(alert, button) {
+  button.disabled = true;
+  showAlertError('');
+  try {
+    await api(`/v1/alerts/${alert.id}/ack`, 'POST', {});
+    addNote(`${unitName(alert.equipmentId)}: ${alert.ruleKey} acknowledged`);
+  } catch (err) {
+    showAlertError(err.message);
+  } finally {
+    button.disabled = false;
+    await afterAlertAction(alert);
+  }
+}
+
+function askResolve(alert) {
+  state.resolving = alert;
+  $('resolve-what').textContent = `${unitName(alert.equipmentId)} — ${alert.ruleKey}: ${alert.message}`;
+  $('resolve-form').reset();
+  $('resolve-dialog').showModal();
+}
+
+async function resolve(note) {
+  const alert = state.resolving;
+  state.resolving = null;
+  if (!alert) return;
+  showAlertError('');
+  try {
+    await api(`/v1/alerts/${alert.id}/resolve`, 'POST', { note });
+    addNote(`${unitName(alert.equipmentId)}: ${alert.ruleKey} resolved (${note})`);
+  } catch (err) {
+    showAlertError(err.message);
+  }
+  await afterAlertAction(alert);
+}
+
+/** Read what changed now rather than waiting for the stream (the action's own events follow). */
+async function afterAlertAction(alert) {
+  await loadAlerts().catch(() => undefined);
+  if (alert.equipmentId === state.unit) await loadUnit().catch(() => undefined);
+}
+
+// ------------------------------------------------------------------ unit detail
+
+function openUnit(id) {
+  state.unit = id;
+  state.unitState = null;
+  $('unit-view').hidden = false;
+  $('unit-name').textContent = unitName(id);
+  $('unit-error').textContent = '';
+  renderFleet();
+  loadUnit()
+    .then(() => $('unit-view').scrollIntoView({ block: 'nearest' }))
+    .catch((err) => {
+      $('unit-error').textContent = err.message;
+    });
+}
+
+function closeUnit() {
+  state.unit = null;
+  state.unitState = null;
+  clearTimeout(state.unitTimer);
+  $('unit-view').hidden = true;
+  renderFleet();
+}
+
+async function loadUnit() {
+  const id = state.unit;
+  if (!id) return;
+  const s = await api(`/v1/equipment/${id}/state`);
+  if (id !== state.unit) return; // another unit was opened meanwhile
+  state.unitState = s;
+  renderUnit(s);
+}
+
+function scheduleUnitReload() {
+  clearTimeout(state.unitTimer);
+  state.unitTimer = setTimeout(() => {
+    if (state.session && state.unit) loadUnit().catch(() => undefined);
+  }, RELOAD_DELAY_MS);
+}
+
+function onOff(v, on, off) {
+  return v === null || v === undefined ? '—' : v ? on : off;
+}
+
+function when(iso) {
+  return iso ? new Date(iso).toLocaleString() : '—';
+}
+
+function renderUnit(s) {
+  $('unit-name').textContent = unitName(s.equipmentId);
+  const actor = $('unit-actor');
+  actor.textContent = `${s.actor.status} · partition ${s.actor.partition}`;
+  actor.className = `pill ${s.actor.status === 'live' ? 'pill-on' : s.actor.status === 'idle' ? 'pill-wait' : 'pill-off'}`;
+  const r = s.lastReading;
+  const facts = [
+    ['Temperature', fmtTemp(r?.temperature)],
+    ['Setpoint', fmtTemp(s.setpoint)],
+    ['Door', onOff(s.door, 'open', 'closed')],
+    ['Defrost heater', onOff(s.heater, 'on', 'off')],
+    ['Last reading', r ? `${when(r.ts)} (${age(r.ts)})` : 'never'],
+    ['Next timer', when(s.actor.wakeAt)],
+  ];
+  $('unit-facts').replaceChildren(...facts.flatMap(([k, v]) => [el('dt', {}, k), el('dd', {}, v)]));
+  $('unit-rules').replaceChildren(
+    ...s.rules.map((rule) =>
+      el(
+        'tr',
+        { 'data-rule': rule.ruleKey },
+        el('td', {}, rule.ruleKey),
+        el('td', { class: 'muted' }, rule.kind ?? '—'),
+        el(
+          'td',
+          { class: `phase phase-${rule.phase}` },
+          rule.evaluable ? rule.phase : `${rule.phase} (no setpoint)`,
+        ),
+        el('td', { class: rule.severity ? `sev-${rule.severity}` : 'muted' }, rule.severity ?? '—'),
+        el('td', { class: 'muted' }, when(rule.since)),
+        el('td', { class: 'muted' }, when(rule.timerAt)),
+      ),
+    ),
+  );
+  renderAlerts($('unit-alerts'), s.openAlerts);
 }
 
 // ------------------------------------------------------------------ views
@@ -354,7 +604,11 @@ function showLive() {
   openStream();
 }
 
+const ALERT_COLUMNS = ['Unit', 'Severity', 'Alert', 'Status', 'Opened', ''];
+
 document.addEventListener('DOMContentLoaded', () => {
+  for (const table of document.querySelectorAll('table.alerts-table'))
+    table.prepend(el('thead', {}, el('tr', {}, ...ALERT_COLUMNS.map((c) => el('th', {}, c)))));
   $('login-form').addEventListener('submit', (e) => {
     e.preventDefault();
     const form = new FormData(e.target);
@@ -366,6 +620,20 @@ document.addEventListener('DOMContentLoaded', () => {
       });
   });
   $('logout').addEventListener('click', () => logout(''));
+  $('unit-close').addEventListener('click', closeUnit);
+  $('resolve-cancel').addEventListener('click', () => {
+    state.resolving = null;
+    $('resolve-dialog').close();
+  });
+  $('resolve-form').addEventListener('submit', (e) => {
+    const note = String(new FormData(e.target).get('note') ?? '').trim();
+    if (!note) {
+      e.preventDefault();
+      return;
+    }
+    // method="dialog" closes the dialog; the request goes out meanwhile.
+    void resolve(note);
+  });
   $('reconnect').addEventListener('click', () => {
     addNote(`stream dropped by you after event #${state.lastEventId ?? '—'}`);
     openStream();

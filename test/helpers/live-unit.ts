@@ -1,8 +1,11 @@
+import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { after, before } from 'node:test';
 import { startActorNode, type ActorNode } from '../../actors/mod.ts';
 import { provisionTenant } from '../../gateway/identity/mod.ts';
 import { startServer, type RunningServer } from '../../gateway/mod.ts';
 import { createLogger, createPool, migrate, type Config, type Pool } from '../../schemas/mod.ts';
+import { natsNamespace, type NatsNamespace } from './nats-namespace.ts';
 
 /** The freezer's alert rule in both tests: critical above −5 °C held 30 s, clear below −12 °C held 20 s. */
 export const HIGH_TEMP_RULE: [string, string, unknown] = [
@@ -22,8 +25,9 @@ export interface LiveUnit {
   tenantId: string;
   siteId: string;
   equipmentId: string;
-  /** The owner's login (password as given). */
+  /** The owner's login. */
   email: string;
+  password: string;
   node: ActorNode;
   server: RunningServer;
 }
@@ -33,10 +37,14 @@ export interface LiveUnit {
  * and one freezer (setpoint −18 °C) carrying `rules` (`[key, kind, params]`), an actor node and
  * an HTTP server with a 1 s SSE heartbeat. Provisioned through the API's own path.
  */
-export async function startLiveUnit(
-  config: Config,
-  opts: { name: string; slug: string; password: string; rules: ReadonlyArray<[string, string, unknown]> },
-): Promise<LiveUnit> {
+export interface LiveUnitOptions {
+  name: string;
+  slug: string;
+  password: string;
+  rules: ReadonlyArray<[string, string, unknown]>;
+}
+
+export async function startLiveUnit(config: Config, opts: LiveUnitOptions): Promise<LiveUnit> {
   await migrate(config);
   const log = createLogger(config, opts.slug);
   const admin = createPool(config, 'admin', 2);
@@ -72,5 +80,48 @@ export async function startLiveUnit(
   await app.end();
   const node = await startActorNode({ config, log });
   const server = await startServer({ config, log, port: 0, sse: { heartbeatMs: 1000 } });
-  return { admin, ...ids, email, node, server };
+  return { admin, ...ids, email, password: opts.password, node, server };
+}
+
+/** The owner's access token, from a login over HTTP. */
+export async function ownerToken(u: LiveUnit): Promise<string> {
+  const res = await fetch(`${u.server.url}/v1/auth/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ email: u.email, password: u.password }),
+  });
+  assert.equal(res.status, 200, 'the owner logs in');
+  return ((await res.json()) as { accessToken: string }).accessToken;
+}
+
+export interface LiveUnitFixture {
+  fx: NatsNamespace;
+  /** Set once the file's `before` hooks ran. */
+  unit: LiveUnit;
+}
+
+/**
+ * `startLiveUnit` for one test file, in its own NATS namespace: started before the file's
+ * tests; after them the server and node stop, the namespace goes, and the tenant with its
+ * telemetry is deleted. Call at module top level.
+ */
+export function useLiveUnit(clientName: string, opts: LiveUnitOptions): LiveUnitFixture {
+  const f = {} as LiveUnitFixture;
+  f.fx = natsNamespace(clientName, {
+    beforeDelete: async () => {
+      await f.unit?.server.close();
+      await f.unit?.node.stop();
+    },
+  });
+  before(async () => {
+    f.unit = await startLiveUnit(f.fx.config, opts);
+  });
+  after(async () => {
+    const u = f.unit;
+    if (!u) return;
+    await u.admin.query('DELETE FROM telemetry WHERE tenant_id = $1', [u.tenantId]);
+    await u.admin.query('DELETE FROM tenants WHERE id = $1', [u.tenantId]);
+    await u.admin.end();
+  });
+  return f;
 }
