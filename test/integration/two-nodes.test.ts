@@ -164,6 +164,8 @@ function streamReadings(t: CrashTenant): {
 interface LogLine {
   time: string;
   msg: string;
+  /** The Moleculer service that logged it (each actor kind's kernel logs as its service). */
+  service?: string;
   partition?: number;
   equipmentId?: string;
   seq?: number;
@@ -184,6 +186,7 @@ function readNodeLog(node: string, file: string): NodeLog {
   for (const raw of readFileSync(file, 'utf8').split('\n')) {
     if (!raw.startsWith('{')) continue;
     const line = JSON.parse(raw) as LogLine;
+    if (line.service !== 'equipment') continue;
     const at = Date.parse(line.time);
     if (line.msg === 'serving partition') open.set(line.partition!, at);
     else if (line.msg === 'released partition') {
