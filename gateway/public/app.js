@@ -251,12 +251,14 @@ function applyAlert(type, event) {
     'alert.cleared': 'cleared',
     'alert.resolved': 'resolved',
   }[type];
-  state.units.set(d.equipmentId, {
-    severity: d.severity,
-    state: stateText,
-    message: d.message,
-    since: d.openedAt,
-  });
+  // A camera's alert has no unit on the fleet board.
+  if (d.equipmentId)
+    state.units.set(d.equipmentId, {
+      severity: d.severity,
+      state: stateText,
+      message: d.message,
+      since: d.openedAt,
+    });
   renderFleet();
   renderCounts();
   scheduleAlertsReload();
@@ -369,6 +371,7 @@ async function loadInitialState() {
     const alerts = await loadAlerts();
     for (const a of alerts) {
       state.openAlerts.set(a.id, a.severity);
+      if (!a.equipmentId) continue; // a camera's: not on the fleet board
       const known = state.units.get(a.equipmentId);
       const since = Date.parse(a.openedAt);
       if (!known || known.since < since) {
@@ -383,6 +386,11 @@ async function loadInitialState() {
 }
 
 // ------------------------------------------------------------------ alerts: acknowledge, resolve
+
+/** What an alert is about: a unit's name, or the camera (camera alerts carry no unit). */
+function alertSubject(a) {
+  return a.equipmentId ? unitName(a.equipmentId) : `camera ${a.cameraId?.slice(0, 8) ?? ''}`;
+}
 
 function canAct() {
   return ACTING_ROLES.includes(state.session?.user?.role);
@@ -417,8 +425,11 @@ function renderAlerts(body, alerts) {
   );
   body.replaceChildren(
     ...ranked.map((a) => {
-      const unit = el('button', { type: 'button', class: 'link' }, unitName(a.equipmentId));
-      unit.addEventListener('click', () => openUnit(a.equipmentId));
+      // A camera's alert (camera_offline) has no unit to open.
+      const unit = a.equipmentId
+        ? el('button', { type: 'button', class: 'link' }, alertSubject(a))
+        : el('span', {}, alertSubject(a));
+      if (a.equipmentId) unit.addEventListener('click', () => openUnit(a.equipmentId));
       const actions = el('td', { class: 'actions' });
       if (canAct()) {
         if (a.status === 'active') {
@@ -464,7 +475,7 @@ async function acknowledge(alert, button) {
   showAlertError('');
   try {
     await api(`/v1/alerts/${alert.id}/ack`, 'POST', {});
-    addNote(`${unitName(alert.equipmentId)}: ${alert.ruleKey} acknowledged`);
+    addNote(`${alertSubject(alert)}: ${alert.ruleKey} acknowledged`);
   } catch (err) {
     showAlertError(err.message);
   } finally {
@@ -475,7 +486,7 @@ async function acknowledge(alert, button) {
 
 function askResolve(alert) {
   state.resolving = alert;
-  $('resolve-what').textContent = `${unitName(alert.equipmentId)} — ${alert.ruleKey}: ${alert.message}`;
+  $('resolve-what').textContent = `${alertSubject(alert)} — ${alert.ruleKey}: ${alert.message}`;
   $('resolve-form').reset();
   $('resolve-dialog').showModal();
 }
@@ -487,7 +498,7 @@ async function resolve(note) {
   showAlertError('');
   try {
     await api(`/v1/alerts/${alert.id}/resolve`, 'POST', { note });
-    addNote(`${unitName(alert.equipmentId)}: ${alert.ruleKey} resolved (${note})`);
+    addNote(`${alertSubject(alert)}: ${alert.ruleKey} resolved (${note})`);
   } catch (err) {
     showAlertError(err.message);
   }
