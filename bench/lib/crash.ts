@@ -190,8 +190,10 @@ interface ConsumerState {
 async function consumers(env: CrashEnv, names: Names): Promise<ConsumerState[]> {
   const out: ConsumerState[] = [];
   for (const stream of [names.telemetry.stream, names.events.stream]) {
-    for await (const c of env.jsm.consumers.list(stream))
-      out.push({ name: c.name, pending: c.num_pending, ackPending: c.num_ack_pending });
+    for await (const c of env.jsm.consumers.list(stream)) {
+      // The listing can hold null entries (seen mid-run on a loaded server): skipped, not fatal.
+      if (c) out.push({ name: c.name, pending: c.num_pending, ackPending: c.num_ack_pending });
+    }
   }
   return out;
 }
