@@ -399,6 +399,8 @@ describe('a second actor kind on the kernel', () => {
   test('a replay of messages whose timers are already due wakes each actor once, after its last message', async () => {
     // Three actors, 300 messages between them, each asking to be woken at a time already past:
     // the backlog a new owner replays after an outage longer than a timed rule's period.
+    // The previous test's last node is still stopping: it would consume this backlog itself.
+    await waitFor('the earlier counter nodes gone', () => children.size === 0);
     const keys = ['late0', 'late1', 'late2'];
     const past = Date.now() - 60_000;
     const sent = Array.from({ length: 300 }, (_, i) => 10_000 + i);
