@@ -288,6 +288,7 @@ export {
   type EquipmentCommand,
   type EquipmentEvent,
   type EquipmentState,
+  type Presence,
   type UnitInfo,
 } from './equipment/equipment.decider.ts';
 export { rulesForUnit, applicableRows } from './equipment/equipment.rules.ts';

@@ -66,7 +66,8 @@ export const RuleStatusEvent = Type.Object(
         equipmentId: Type.String({ format: 'uuid' }),
         ruleId: Type.Union([Type.String({ format: 'uuid' }), Type.Null()]),
         ruleKey: Type.String(),
-        reason: Type.Literal('no_setpoint'),
+        /** `no_setpoint`: relative to a setpoint the unit lacks; `no_watched_zone`: a cross-signal rule on a unit watching no camera zone. */
+        reason: Type.Union([Type.Literal('no_setpoint'), Type.Literal('no_watched_zone')]),
         message: Type.String(),
       },
       { additionalProperties: false },

@@ -140,6 +140,7 @@ export {
   assertRuleKindEvaluated,
   parseAlertRule,
   AlertRuleKind,
+  ATTENDED_SLACK_MS,
   DECIDER_KINDS,
   type Weekday,
   RuleSchedule,
@@ -194,4 +195,7 @@ export {
   ApiFinding,
   ApiInsights,
   InsightsListQuery,
+  ApiDoorEpisodes,
+  DoorEpisodesQuery,
+  MAX_DOOR_EPISODE_DAYS,
 } from './api-retail.ts';

@@ -10,7 +10,14 @@ import { compile, describeErrors } from './validate.ts';
  * `parseAlertRule` (a row written by an older version must not crash an actor).
  */
 
-export const RULE_KINDS = ['threshold', 'no_data', 'door_open', 'defrost_overrun', 'rate'] as const;
+export const RULE_KINDS = [
+  'threshold',
+  'no_data',
+  'door_open',
+  'defrost_overrun',
+  'rate',
+  'unattended_door',
+] as const;
 export const AlertRuleKind = Type.Union(RULE_KINDS.map((k) => Type.Literal(k)));
 export type AlertRuleKind = (typeof RULE_KINDS)[number];
 
@@ -130,6 +137,23 @@ export const DoorOpenParams = Type.Object(
 );
 export type DoorOpenParams = Static<typeof DoorOpenParams>;
 
+/**
+ * A person seen this close before a door opened (or after it closed) attends the episode: they
+ * stepped away a moment before the door swung. One value for the live rule and the labels.
+ */
+export const ATTENDED_SLACK_MS = 5_000;
+
+/**
+ * The cross-signal rule: the door open continuously `after_s` with nobody seen in the unit's
+ * watched camera zone since it opened (an attended episode — someone restocking, a shopper
+ * taking a product — never fires). Needs the unit's `watchZoneId`.
+ */
+export const UnattendedDoorParams = Type.Object(
+  { levels: Levels(DurationLevel), clear_for_s: ClearFor, schedule: Type.Optional(RuleSchedule) },
+  { additionalProperties: false, $id: 'UnattendedDoorParams' },
+);
+export type UnattendedDoorParams = Static<typeof UnattendedDoorParams>;
+
 export const DefrostOverrunParams = Type.Object(
   { levels: Levels(DurationLevel), clear_for_s: ClearFor, schedule: Type.Optional(RuleSchedule) },
   { additionalProperties: false, $id: 'DefrostOverrunParams' },
@@ -170,6 +194,7 @@ export const RULE_PARAMS = {
   door_open: DoorOpenParams,
   defrost_overrun: DefrostOverrunParams,
   rate: RateParams,
+  unattended_door: UnattendedDoorParams,
 } as const;
 
 export interface RuleParamsByKind {
@@ -178,6 +203,7 @@ export interface RuleParamsByKind {
   door_open: DoorOpenParams;
   defrost_overrun: DefrostOverrunParams;
   rate: RateParams;
+  unattended_door: UnattendedDoorParams;
 }
 
 interface RuleCommon {
@@ -269,8 +295,9 @@ function semanticProblem<K extends AlertRuleKind>(kind: K, params: RuleParamsByK
     }
     case 'no_data':
     case 'door_open':
-    case 'defrost_overrun': {
-      const p = params as NoDataParams | DoorOpenParams | DefrostOverrunParams;
+    case 'defrost_overrun':
+    case 'unattended_door': {
+      const p = params as NoDataParams | DoorOpenParams | DefrostOverrunParams | UnattendedDoorParams;
       return (
         severityOrder(p.levels) ??
         strictlyDecreasing(

@@ -142,13 +142,29 @@ export function retire(
   }
 }
 
+/** Why a rule cannot be evaluated on a unit: what it needs that the unit lacks. */
+export type UnevaluableReason = 'no_setpoint' | 'no_watched_zone';
+
+const UNEVALUABLE_TEXT: Record<UnevaluableReason, { off: string; on: string }> = {
+  no_setpoint: {
+    off: 'is relative to the setpoint, and the unit has none: it cannot fire',
+    on: 'is evaluated again: the unit has a setpoint',
+  },
+  no_watched_zone: {
+    off: 'needs a camera zone in front of the unit (watchZoneId), and the unit watches none: it cannot fire',
+    on: 'is evaluated again: the unit watches a camera zone',
+  },
+};
+
 /** `rule.unevaluable` / `rule.evaluable` of `rule` on the unit, shown by the reading at `ts`. */
 export function ruleStatus(
   type: 'rule.unevaluable' | 'rule.evaluable',
   rule: DeciderRule,
   unit: UnitInfo,
   ts: number,
+  reason: UnevaluableReason = 'no_setpoint',
 ): PublishedEvent {
+  const text = UNEVALUABLE_TEXT[reason];
   return {
     type,
     data: {
@@ -161,11 +177,8 @@ export function ruleStatus(
         equipmentId: unit.equipmentId,
         ruleId: rule.id,
         ruleKey: rule.key,
-        reason: 'no_setpoint',
-        message:
-          type === 'rule.unevaluable'
-            ? `rule ${rule.key} is relative to the setpoint, and the unit has none: it cannot fire`
-            : `rule ${rule.key} is evaluated again: the unit has a setpoint`,
+        reason,
+        message: `rule ${rule.key} ${type === 'rule.unevaluable' ? text.off : text.on}`,
       },
     },
   };

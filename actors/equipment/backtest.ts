@@ -85,6 +85,7 @@ export function warmupMs(rule: DeciderRule): number {
     case 'no_data':
     case 'door_open':
     case 'defrost_overrun':
+    case 'unattended_door':
       return rule.params.levels[0]!.after_s * 1000;
     default: {
       const unknown: never = rule;

@@ -11,12 +11,14 @@ import {
   type EquipmentState,
   type MaintenanceWindow,
   type OpenAlert,
+  type Presence,
   type PublishedEvent,
   type RuleState,
   type UnitInfo,
 } from './equipment.types.ts';
 
 export type {
+  Presence,
   DeciderRule,
   EquipmentCommand,
   EquipmentEvent,
@@ -59,6 +61,7 @@ export function isPublished(e: EquipmentEvent): e is PublishedEvent {
     case 'rule.evaluable':
       return true;
     case 'reading.recorded':
+    case 'presence.seen':
     case 'condition.pending':
     case 'condition.reset':
     case 'recovery.started':
@@ -119,6 +122,14 @@ interface RuleContext {
   unit: UnitInfo;
   rules: readonly DeciderRule[];
   maintenance: readonly MaintenanceWindow[];
+  presence?: Presence;
+}
+
+/** What the host says the watched zone showed, folded in before any rule is evaluated. */
+function seePresence(d: Decision, presence: Presence | undefined): void {
+  const at = presence?.lastSeenAt;
+  if (at !== null && at !== undefined && at > (d.state.presentAt ?? -Infinity))
+    d.push([{ type: 'presence.seen', data: { at } }]);
 }
 
 /**
@@ -137,7 +148,7 @@ function runTimers(d: Decision, ctx: RuleContext, limit: number, inclusive: bool
       if (at < limit || (inclusive && at === limit)) due = { rule, at };
     }
     if (!due) return;
-    const outcome = evaluateTimed(due.rule, d.state, due.at, ctx.unit, ctx.maintenance);
+    const outcome = evaluateTimed(due.rule, d.state, due.at, ctx.unit, ctx.maintenance, ctx.presence);
     d.push(outcome.events);
     d.timer(due.rule.key, outcome.timer);
   }
@@ -179,7 +190,7 @@ function recordReading(d: Decision, reading: Reading, ctx: RuleContext): void {
   retireRemoved(d, ctx, ts);
   for (const rule of ctx.rules) {
     if (isTimed(rule)) {
-      const outcome = evaluateTimed(rule, d.state, ts, ctx.unit, ctx.maintenance);
+      const outcome = evaluateTimed(rule, d.state, ts, ctx.unit, ctx.maintenance, ctx.presence);
       d.push(outcome.events);
       d.timer(rule.key, outcome.timer);
       continue;
@@ -198,15 +209,17 @@ function run(state: EquipmentState, command: EquipmentCommand, now: number): Dec
   const d = new Decision(state);
   switch (command.type) {
     case 'RecordReading': {
-      const { reading, unit, rules, maintenance = [] } = command.data;
+      const { reading, unit, rules, maintenance = [], presence } = command.data;
       // Duplicates and late readings: rule time never goes backwards.
       if (state.lastTs !== null && reading.ts <= state.lastTs) return d;
-      recordReading(d, reading, { unit, rules, maintenance });
+      seePresence(d, presence);
+      recordReading(d, reading, { unit, rules, maintenance, presence });
       return d;
     }
     case 'Wake': {
-      const { unit, rules, maintenance = [] } = command.data;
-      runTimers(d, { unit, rules, maintenance }, now, true);
+      const { unit, rules, maintenance = [], presence } = command.data;
+      seePresence(d, presence);
+      runTimers(d, { unit, rules, maintenance, presence }, now, true);
       return d;
     }
     case 'ReconcileRules': {
@@ -303,6 +316,8 @@ function withRule(state: EquipmentState, key: string, rs: RuleState | null): Equ
 
 export function evolve(state: EquipmentState, event: EquipmentEvent): EquipmentState {
   switch (event.type) {
+    case 'presence.seen':
+      return { ...state, presentAt: event.data.at };
     case 'reading.recorded': {
       const { ts, heater, door, setpoint, heard } = event.data;
       const next = { ...state, lastTs: ts };

@@ -10,6 +10,19 @@ export interface UnitInfo {
   setpoint: number | null;
   /** The site's IANA time zone, for rule schedules; absent = UTC. */
   timeZone?: string;
+  /** The camera zone in front of the unit (`unattended_door` rules watch it); absent = none. */
+  watchZoneId?: string | null;
+}
+
+/**
+ * What the unit's watched camera zone showed, as the host knows it when it sends a command:
+ * the latest time someone was seen there (now, while someone is), and whether the host has
+ * read every people event up to now (after a restart it may still be catching up: then an
+ * `unattended_door` rule waits rather than fire on a gap).
+ */
+export interface Presence {
+  lastSeenAt: number | null;
+  complete: boolean;
 }
 
 /** Every rule kind is evaluated; the type stays apart so a future kind can land in steps. */
@@ -47,6 +60,8 @@ export interface EquipmentState {
   heaterOffAt: number | null;
   doorOpen: boolean | null;
   doorClosedAt: number | null;
+  /** Latest time someone was seen in the unit's watched camera zone (for unattended_door). */
+  presentAt?: number | null;
   /** When the door last opened / the heater last went on (for door_open, defrost_overrun). */
   doorOpenedAt?: number | null;
   heaterOnAt?: number | null;
@@ -76,12 +91,19 @@ export type EquipmentCommand =
         rules: readonly DeciderRule[];
         /** The unit's maintenance windows; an alert opening inside one is suppressed. */
         maintenance?: readonly MaintenanceWindow[];
+        /** The watched zone's presence, when the unit has `unattended_door` rules. */
+        presence?: Presence;
       };
     }
   /** Server time reached `nextWakeAt`: evaluate time-driven rules at `now`. */
   | {
       type: 'Wake';
-      data: { unit: UnitInfo; rules: readonly DeciderRule[]; maintenance?: readonly MaintenanceWindow[] };
+      data: {
+        unit: UnitInfo;
+        rules: readonly DeciderRule[];
+        maintenance?: readonly MaintenanceWindow[];
+        presence?: Presence;
+      };
     }
   | { type: 'ReconcileRules'; data: { unit: UnitInfo; rules: readonly DeciderRule[] } }
   | { type: 'AcknowledgeAlert'; data: { unit: UnitInfo; ruleKey: string; alertId: string } }
@@ -100,6 +122,7 @@ export type EquipmentEvent =
       type: 'reading.recorded';
       data: { ts: number; heater?: boolean; door?: boolean; setpoint?: number; heard?: string[] };
     }
+  | { type: 'presence.seen'; data: { at: number } }
   | { type: 'condition.pending'; data: { ruleKey: string; since: number; severity: Severity } }
   | { type: 'condition.reset'; data: { ruleKey: string } }
   | { type: 'recovery.started'; data: { ruleKey: string; since: number } }

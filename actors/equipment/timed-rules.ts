@@ -1,5 +1,5 @@
-import type { AlertRuleOf, Severity } from '../../schemas/mod.ts';
-import { alertEvent, finished, opened, retire } from './alert-events.ts';
+import { ATTENDED_SLACK_MS, type AlertRuleOf, type Severity } from '../../schemas/mod.ts';
+import { alertEvent, finished, opened, retire, ruleStatus } from './alert-events.ts';
 import { scheduleAt } from './schedule.ts';
 import {
   unreachable,
@@ -7,6 +7,7 @@ import {
   type EquipmentState,
   type MaintenanceWindow,
   type OpenAlert,
+  type Presence,
   type PublishedEvent,
   type UnitInfo,
 } from './equipment.types.ts';
@@ -22,14 +23,33 @@ import {
  * The decider evaluates these rules at each reading (on its own time) and at each timer the
  * rule asks for (server time): the next level's instant, the end of a clear delay, or a
  * schedule boundary.
+ *
+ * `unattended_door` is `door_open` joined with the unit's watched camera zone: its condition
+ * holds while the door is open and nobody has been seen in the zone since it opened. Presence
+ * comes from the host with each command (what the zone showed up to now), so an episode in
+ * which someone turns up at any time is attended and never fires — or, if it already fired,
+ * clears when they are seen. Unlike the other kinds its instants depend on when the host
+ * learnt of the people, so a replay may differ from the live run by the camera's lag.
  */
 
-export type TimedRule = AlertRuleOf<'no_data'> | AlertRuleOf<'door_open'> | AlertRuleOf<'defrost_overrun'>;
+export type TimedRule =
+  | AlertRuleOf<'no_data'>
+  | AlertRuleOf<'door_open'>
+  | AlertRuleOf<'defrost_overrun'>
+  | AlertRuleOf<'unattended_door'>;
+
+/** How long an unattended_door rule waits before asking again while the host catches up on people events. */
+export const PRESENCE_WAIT_MS = 5_000;
 
 const RANK: Record<Severity, number> = { info: 1, warning: 2, critical: 3 };
 
 export function isTimed(rule: { kind: string }): rule is TimedRule {
-  return rule.kind === 'no_data' || rule.kind === 'door_open' || rule.kind === 'defrost_overrun';
+  return (
+    rule.kind === 'no_data' ||
+    rule.kind === 'door_open' ||
+    rule.kind === 'defrost_overrun' ||
+    rule.kind === 'unattended_door'
+  );
 }
 
 /** What the alert is about: the silent metric (or `reading`), `door`, `heater`. */
@@ -38,6 +58,7 @@ export function watchedMetric(rule: TimedRule): string {
     case 'no_data':
       return rule.params.metric ?? 'reading';
     case 'door_open':
+    case 'unattended_door':
       return 'door';
     case 'defrost_overrun':
       return 'heater';
@@ -55,6 +76,11 @@ function conditionSince(rule: TimedRule, s: EquipmentState): number | null {
       return s.doorOpen ? (s.doorOpenedAt ?? null) : null;
     case 'defrost_overrun':
       return s.heaterOn ? (s.heaterOnAt ?? null) : null;
+    case 'unattended_door': {
+      const opened = s.doorOpen ? (s.doorOpenedAt ?? null) : null;
+      // Someone seen at any time since the door opened (or just before): the episode is attended.
+      return opened !== null && (s.presentAt ?? -Infinity) < opened - ATTENDED_SLACK_MS ? opened : null;
+    }
     default:
       return unreachable(rule);
   }
@@ -64,6 +90,8 @@ function conditionSince(rule: TimedRule, s: EquipmentState): number | null {
 function conditionEnd(rule: TimedRule, s: EquipmentState): number | null {
   if (rule.kind === 'door_open') return s.doorClosedAt;
   if (rule.kind === 'defrost_overrun') return s.heaterOffAt;
+  // Door closed, or someone came to it while it stood open.
+  if (rule.kind === 'unattended_door') return s.doorOpen ? (s.presentAt ?? null) : s.doorClosedAt;
   return null;
 }
 
@@ -75,6 +103,8 @@ function describe(rule: TimedRule, seconds: number): string {
       return `door open for ${seconds}s`;
     case 'defrost_overrun':
       return `heater on (defrost) for ${seconds}s`;
+    case 'unattended_door':
+      return `door open for ${seconds}s with nobody at the unit`;
     default:
       return unreachable(rule);
   }
@@ -108,7 +138,7 @@ function earliest(a: number | null, b: number | null): number | null {
 
 /**
  * The rule's transitions up to instant `t` (a reading's time, or the timer that fell due),
- * given the unit's state at `t`.
+ * given the unit's state at `t`; `presence` is what the host knows of the watched zone.
  */
 export function evaluateTimed(
   rule: TimedRule,
@@ -116,10 +146,20 @@ export function evaluateTimed(
   t: number,
   unit: UnitInfo,
   maintenance: readonly MaintenanceWindow[],
+  presence?: Presence,
 ): TimedOutcome {
   const key = rule.key;
   let rs = s.rules[key];
   const events: EquipmentEvent[] = [];
+  if (rule.kind === 'unattended_door') {
+    // Without a watched zone the rule cannot tell attended from unattended: say so, never fire.
+    const inert = s.unevaluable?.includes(key) ?? false;
+    if (!unit.watchZoneId) {
+      if (!inert) events.push(ruleStatus('rule.unevaluable', rule, unit, t, 'no_watched_zone'));
+      return { events, timer: null };
+    }
+    if (inert) events.push(ruleStatus('rule.evaluable', rule, unit, t, 'no_watched_zone'));
+  }
   let activeSince: number | null = null;
   let scheduleNext: number | null = null;
   if (rule.params.schedule) {
@@ -169,6 +209,9 @@ export function evaluateTimed(
   const reached = levels.filter((l) => instant(l.after_s) <= t);
   let alert: OpenAlert;
   if (!rs || rs.phase === 'pending' || rs.phase === 'latched') {
+    // An alert about nobody being there opens only once every sighting up to now is known.
+    if (rule.kind === 'unattended_door' && reached.length > 0 && !presence?.complete)
+      return done(t + PRESENCE_WAIT_MS);
     const first = reached[0];
     if (!first) {
       // no_data has no pending phase: its condition restarts with every reading.

@@ -66,6 +66,12 @@ export const alertRuleBacktestRoutes = resource('alert-rules', async (app, { dep
           { details: { unitDays, limit: BACKTEST_LIMITS.unitDays } },
         );
       }
+      // Its condition joins people seen by a camera, which a backtest over telemetry does not have.
+      if (body.rule.kind === 'unattended_door')
+        throw new VigilError(
+          'VALIDATION_FAILED',
+          'body/rule/kind: unattended_door depends on people events, which backtests do not replay',
+        );
       const params = assertRuleParams(body.rule.kind, body.rule.params);
       const tenantId = principalOf(request).tenantId;
       const rule = {

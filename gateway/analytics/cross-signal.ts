@@ -5,6 +5,8 @@
  * there. A maintenance record is verified when someone was at the unit during its window and
  * the temperature came back into the setpoint band within T minutes after it. Pure.
  */
+import { ATTENDED_SLACK_MS } from '../../schemas/mod.ts';
+
 export interface DoorReading {
   ts: number;
   open: boolean;
@@ -70,7 +72,7 @@ const overlaps = (a: Interval, b: Interval, slackMs: number) =>
 export function labelEpisodes(
   episodes: readonly DoorEpisode[],
   presence: readonly Interval[],
-  slackMs = 5_000,
+  slackMs = ATTENDED_SLACK_MS,
 ): LabelledEpisode[] {
   return episodes.map((e) => ({ ...e, attended: presence.some((p) => overlaps(e, p, slackMs)) }));
 }

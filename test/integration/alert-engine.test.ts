@@ -250,6 +250,7 @@ describe('rule kinds', () => {
       'no_data',
       'rate',
       'threshold',
+      'unattended_door',
     ]);
     const unit = await newUnit();
     const levels = [{ severity: 'warning', after_s: 300 }];
@@ -264,6 +265,7 @@ describe('rule kinds', () => {
         levels: [{ severity: 'warning', per_min: 0.5 }],
         for_s: 0,
       },
+      unattended_door: { levels, clear_for_s: 10 },
     };
     for (const [kind, params] of Object.entries(bodies)) {
       const res = await fx.call(W.admin.token, 'POST', '/v1/alert-rules', {

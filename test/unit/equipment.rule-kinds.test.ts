@@ -11,6 +11,7 @@ import {
   type EquipmentCommand,
   type EquipmentEvent,
   type EquipmentState,
+  type Presence,
   type UnitInfo,
 } from '../../actors/mod.ts';
 import { compile, AlertEvent, RuleStatusEvent, type Reading, type RuleSchedule } from '../../schemas/mod.ts';
@@ -50,6 +51,8 @@ const reading = (s: number, fields: Partial<Reading> = {}): Reading => ({
 class Unit {
   state: EquipmentState = initialEquipmentState();
   readonly log: EquipmentEvent[] = [];
+  /** What the host knows of the unit's watched zone, sent with every reading and wake when set. */
+  presence: Presence | undefined;
 
   constructor(
     readonly rules: DeciderRule[],
@@ -67,13 +70,24 @@ class Unit {
   read(s: number, fields: Partial<Reading> = {}): EquipmentEvent[] {
     return this.send({
       type: 'RecordReading',
-      data: { reading: reading(s, fields), unit: this.info, rules: this.rules },
+      data: {
+        reading: reading(s, fields),
+        unit: this.info,
+        rules: this.rules,
+        ...(this.presence ? { presence: this.presence } : {}),
+      },
     });
   }
 
   /** The host's timer fired at server time `now`. */
   wake(now: number): EquipmentEvent[] {
-    return this.send({ type: 'Wake', data: { unit: this.info, rules: this.rules } }, now);
+    return this.send(
+      {
+        type: 'Wake',
+        data: { unit: this.info, rules: this.rules, ...(this.presence ? { presence: this.presence } : {}) },
+      },
+      now,
+    );
   }
 
   /** Wake at every timer up to `until`, as a host with exact timers would. */
@@ -192,6 +206,105 @@ describe('no_data rule', () => {
     u.read(30, { temperature: -18 });
     u.send({ type: 'ReconcileRules', data: { unit, rules: [silence] } }, at(40));
     assert.equal(nextWakeAt(u.state), at(630));
+  });
+});
+
+describe('unattended_door rule (door open with nobody in the watched zone)', () => {
+  const ZONE = '55555555-5555-4555-8555-555555555555';
+  const watching: UnitInfo = { ...unit, watchZoneId: ZONE };
+  const unattended = rule('unattended_door', 'unattended', {
+    levels: [
+      { severity: 'critical', after_s: 600 },
+      { severity: 'warning', after_s: 120 },
+    ],
+  });
+  /** Nobody seen since before the test; the host has read every people event. */
+  const nobody = (): Presence => ({ lastSeenAt: at(-3600), complete: true });
+
+  test('given nobody in the zone, when the door stays open 120 s, then a warning opens at open + 120 s', () => {
+    const u = new Unit([unattended], watching);
+    u.presence = nobody();
+    u.read(0, { door: false });
+    u.read(10, { door: true });
+    assert.equal(nextWakeAt(u.state), at(130));
+    u.wakeUntil(at(200));
+    u.read(200, { door: false });
+    assert.deepEqual(summary(u.alerts()), [
+      ['alert.opened', 'warning', 130_000, 130_000],
+      ['alert.resolved', 'warning', 200_000, 130_000],
+    ]);
+    assert.equal(u.alerts()[0]?.data.metric, 'door');
+    assert.match(u.alerts()[0]!.data.message, /nobody at the unit/);
+    for (const a of u.alerts()) assert.ok(checkAlert(a), JSON.stringify(a));
+  });
+
+  test('given someone in the zone while the door is open, then the episode is attended and nothing fires', () => {
+    const u = new Unit([unattended], watching);
+    u.presence = nobody();
+    u.read(0, { door: false });
+    u.read(10, { door: true });
+    // A shopper walks up 40 s after the door opened and is gone by the next reading.
+    u.presence = { lastSeenAt: at(50), complete: true };
+    u.read(60, { door: true });
+    u.wakeUntil(at(900));
+    u.read(900, { door: false });
+    assert.deepEqual(u.alerts(), []);
+    assert.equal(nextWakeAt(u.state), null);
+  });
+
+  test('given it fired, when someone is seen at the unit, then it clears; the next unattended episode fires anew', () => {
+    const u = new Unit([unattended], watching);
+    u.presence = nobody();
+    u.read(0, { door: true });
+    u.wakeUntil(at(130));
+    u.presence = { lastSeenAt: at(140), complete: true };
+    u.read(145, { door: true });
+    u.read(150, { door: false });
+    u.presence = { lastSeenAt: at(140), complete: true };
+    u.read(300, { door: true });
+    u.wakeUntil(at(500));
+    assert.deepEqual(summary(u.alerts()), [
+      ['alert.opened', 'warning', 120_000, 120_000],
+      ['alert.resolved', 'warning', 140_000, 120_000],
+      ['alert.opened', 'warning', 420_000, 420_000],
+    ]);
+    assert.notEqual(u.alerts()[0]!.data.alertId, u.alerts()[2]!.data.alertId);
+  });
+
+  test('given the host has not read every people event yet, then it waits and fires only once it has', () => {
+    const u = new Unit([unattended], watching);
+    u.presence = { lastSeenAt: null, complete: false };
+    u.read(0, { door: true });
+    assert.deepEqual(u.wake(at(120)).filter(isAlertEvent), []);
+    assert.equal(nextWakeAt(u.state), at(125), 'asks again after PRESENCE_WAIT_MS');
+    u.presence = { lastSeenAt: null, complete: true };
+    const [opened] = u.wake(at(125)).filter(isAlertEvent);
+    // Stamped with the instant the condition reached 120 s, not when the host caught up.
+    assert.deepEqual([opened?.data.type, opened?.data.data.openedAt], ['alert.opened', at(120)]);
+  });
+
+  test('given a unit that watches no zone, then the rule is reported unevaluable and never fires', () => {
+    const u = new Unit([unattended], unit);
+    u.presence = nobody();
+    const first = u.read(0, { door: true });
+    const status = first.find((e) => e.type === 'rule.unevaluable');
+    assert.equal(status?.data.data.reason, 'no_watched_zone');
+    assert.ok(checkStatus(status!.data), JSON.stringify(status));
+    u.wakeUntil(at(900));
+    u.read(900, { door: true });
+    assert.deepEqual(u.alerts(), []);
+    assert.equal(u.log.filter((e) => e.type === 'rule.unevaluable').length, 1, 'said once');
+    // Linked to a zone: evaluable again; the door has stood open since 0 s, and each level is
+    // stamped with its own instant, as every duration rule's is.
+    const linked = new Unit([unattended], watching);
+    linked.state = u.state;
+    linked.presence = nobody();
+    const again = linked.read(901, { door: true });
+    assert.equal(again.find((e) => e.type === 'rule.evaluable')?.data.data.reason, 'no_watched_zone');
+    assert.deepEqual(summary(linked.alerts()), [
+      ['alert.opened', 'warning', 120_000, 120_000],
+      ['alert.updated', 'critical', 600_000, 120_000],
+    ]);
   });
 });
 
