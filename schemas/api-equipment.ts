@@ -25,6 +25,12 @@ export type EquipmentKind = Static<typeof EquipmentKind>;
 const Serial = Type.Union([Type.String({ minLength: 1, maxLength: 100 }), Type.Null()]);
 const Setpoint = Type.Union([Type.Number({ minimum: -100, maximum: 100, description: '°C' }), Type.Null()]);
 
+/** The camera zone in front of the unit (a zone of the same site), or null. */
+const WatchZoneId = Type.Union([Uuid, Type.Null()], {
+  description:
+    'camera zone in front of the unit (same site): its door-open episodes are labelled attended or unattended by the people seen there',
+});
+
 export const ApiEquipment = Type.Object({
   id: Uuid,
   siteId: Uuid,
@@ -32,6 +38,7 @@ export const ApiEquipment = Type.Object({
   serial: NullableString,
   kind: EquipmentKind,
   setpoint: NullableNumber,
+  watchZoneId: WatchZoneId,
   apiKeyPrefix: Type.Union([Type.String(), Type.Null()], {
     description: 'identifies the active key; the key itself is never shown again',
   }),
@@ -48,6 +55,7 @@ export const EquipmentCreateBody = Type.Object(
     serial: Type.Optional(Serial),
     kind: Type.Optional(EquipmentKind),
     setpoint: Type.Optional(Setpoint),
+    watchZoneId: Type.Optional(WatchZoneId),
   },
   { additionalProperties: false },
 );
@@ -60,6 +68,7 @@ export const EquipmentUpdateBody = Type.Object(
     serial: Type.Optional(Serial),
     kind: Type.Optional(EquipmentKind),
     setpoint: Type.Optional(Setpoint),
+    watchZoneId: Type.Optional(WatchZoneId),
   },
   { additionalProperties: false, minProperties: 1 },
 );

@@ -206,3 +206,41 @@ export const InsightsListQuery = Type.Object({
   ...PageQuery.properties,
   siteId: Type.Optional(Uuid),
 });
+
+/** At most this long a window of door episodes per request. */
+export const MAX_DOOR_EPISODE_DAYS = 31;
+
+export const DoorEpisodesQuery = Type.Object(
+  {
+    from: Type.String({ format: 'date-time', examples: ['2026-11-02T00:00:00Z'] }),
+    to: Type.String({ format: 'date-time', examples: ['2026-11-09T00:00:00Z'] }),
+  },
+  { additionalProperties: false },
+);
+export type DoorEpisodesQuery = Static<typeof DoorEpisodesQuery>;
+
+const NullableCount = Type.Union([Type.Integer(), Type.Null()]);
+
+export const ApiDoorEpisodes = Type.Object({
+  equipmentId: Uuid,
+  /** The zone the labels come from; null: the unit watches none, so episodes are unlabelled. */
+  watchZoneId: NullableUuid,
+  from: Timestamp,
+  to: Timestamp,
+  episodes: Type.Array(
+    Type.Object({
+      openedAt: Timestamp,
+      closedAt: Timestamp,
+      /** Still open at the last reading of the window (`closedAt` is that reading). */
+      stillOpen: Type.Boolean(),
+      seconds: Type.Number(),
+      /** Someone was seen in the watched zone during it (or within the slack around it). */
+      attended: Type.Union([Type.Boolean(), Type.Null()]),
+    }),
+  ),
+  /** Per local day of the unit's site (the day an episode opened). */
+  days: Type.Array(
+    Type.Object({ day: Day, episodes: Type.Integer(), attended: NullableCount, unattended: NullableCount }),
+  ),
+});
+export type ApiDoorEpisodes = Static<typeof ApiDoorEpisodes>;

@@ -13,6 +13,7 @@ import { equipmentKind, type EquipmentContext, type EquipmentKind } from './equi
 import { RuleBook, UnitDirectory } from './equipment.repo.ts';
 import { rulesForUnit } from './equipment.rules.ts';
 import { StateFeed } from './state-feed.ts';
+import { ZonePresence } from './zone-presence.ts';
 
 /**
  * The equipment actors of this node: the equipment kind (equipment.kind.ts) on the actor
@@ -50,6 +51,7 @@ export class EquipmentHost {
   readonly #rules: RuleBook;
   readonly #kernel: EquipmentKernel;
   readonly #stateFeed: StateFeed;
+  readonly #presence: ZonePresence;
   readonly #warned = new Set<string>();
   readonly #resolved = new Map<string, { version: number; siteId: string; rules: DeciderRule[] }>();
   #rulesVersion = 0;
@@ -73,6 +75,7 @@ export class EquipmentHost {
       opts.stateEventIntervalMs ?? 1000,
       deps.log,
     );
+    this.#presence = new ZonePresence({ js: deps.js, jsm: deps.jsm, names: deps.names, log: deps.log });
     const kind = equipmentKind({
       js: deps.js,
       jsm: deps.jsm,
@@ -82,6 +85,7 @@ export class EquipmentHost {
       rulesFor: (unit) => this.#rulesFor(unit),
       unitRefreshMs: opts.unitRefreshMs ?? 60_000,
       stateFeed: this.#stateFeed,
+      presence: this.#presence,
     });
     this.#kernel = new ActorKernel(
       kind,
@@ -128,6 +132,8 @@ export class EquipmentHost {
 
   async #listen(): Promise<void> {
     if (this.#subs.length) return;
+    // Before any actor runs: who is at which camera zone (unattended_door rules read it).
+    await this.#presence.start();
     const { nc, names } = this.#deps;
     const log = this.#log;
     this.#subs.push(
@@ -174,6 +180,7 @@ export class EquipmentHost {
     for (const sub of this.#subs) sub.unsubscribe();
     this.#subs = [];
     await this.#kernel.stop();
+    await this.#presence.stop();
     this.#stateFeed.stop();
   }
 

@@ -18,6 +18,7 @@ import {
   type EquipmentEvent,
   type EquipmentState,
   type MaintenanceWindow,
+  type Presence,
   type RuleState,
   type UnitInfo,
 } from './equipment.decider.ts';
@@ -110,6 +111,19 @@ export interface EquipmentKindDeps {
   unitRefreshMs: number;
   /** Where phase changes go as `equipment.state` events (coalesced per unit). */
   stateFeed: StateFeed;
+  /** Who was last seen in a camera zone (for units that watch one); absent: no cross-signal. */
+  presence?: { lastSeen(tenantId: string, zoneId: string, now: number): Presence };
+}
+
+/** The watched zone's presence, for a unit whose rules include one that needs it. */
+function presenceFor(
+  d: EquipmentKindDeps,
+  unit: UnitInfo,
+  rules: readonly DeciderRule[],
+  now: number,
+): { presence?: Presence } {
+  if (!d.presence || !unit.watchZoneId || !rules.some((r) => r.kind === 'unattended_door')) return {};
+  return { presence: d.presence.lastSeen(unit.tenantId, unit.watchZoneId, now) };
 }
 
 /** Whether the stream holds a reading of the actor's unit that the actor has not applied yet. */
@@ -166,11 +180,12 @@ export function equipmentKind(d: EquipmentKindDeps): EquipmentKind {
       }
       return commands;
     },
-    async toCommand(m, actor) {
+    async toCommand(m, actor, now) {
       const { unit, maintenance } = actor.context;
+      const rules = await d.rulesFor(unit);
       return {
         type: 'RecordReading',
-        data: { reading: m.reading, unit, rules: await d.rulesFor(unit), maintenance },
+        data: { reading: m.reading, unit, rules, maintenance, ...presenceFor(d, unit, rules, now) },
       };
     },
     handle(state, command, now) {
@@ -181,13 +196,14 @@ export function equipmentKind(d: EquipmentKindDeps): EquipmentKind {
     },
     // No-data, door-open and defrost-overrun timers live in the decider's state.
     wakeAt: nextWakeAt,
-    async onWake(actor) {
+    async onWake(actor, now) {
       // A new owner wakes restored actors before it has consumed their partition's backlog: a
       // reading still waiting in the stream would have moved the timer (a unit that kept
       // reporting while no node owned it is not silent). Then wait for the reading instead.
       if (await backlogged(d, actor)) return null;
       const { unit, maintenance } = actor.context;
-      return { type: 'Wake', data: { unit, rules: await d.rulesFor(unit), maintenance } };
+      const rules = await d.rulesFor(unit);
+      return { type: 'Wake', data: { unit, rules, maintenance, ...presenceFor(d, unit, rules, now) } };
     },
     async emit(events, actor) {
       for (const e of events) {

@@ -74,6 +74,7 @@ interface UnitRow {
   site_id: string;
   setpoint: number | null;
   timezone: string;
+  watch_zone_id: string | null;
   decommissioned: boolean;
   windows: WindowJson[];
 }
@@ -95,7 +96,7 @@ const windowsOf = (unit: string): string => `COALESCE((
 
 export type AlertStatus = 'active' | 'acknowledged' | 'resolved';
 
-const UNIT_SELECT = `SELECT e.id, e.tenant_id, e.site_id, e.setpoint, s.timezone,
+const UNIT_SELECT = `SELECT e.id, e.tenant_id, e.site_id, e.setpoint, s.timezone, e.watch_zone_id,
        e.decommissioned_at IS NOT NULL AS decommissioned, ${windowsOf('e.id')} AS windows
   FROM equipment e JOIN sites s ON s.id = e.site_id`;
 
@@ -190,6 +191,7 @@ export class UnitDirectory {
         equipmentId: row.id,
         setpoint: row.setpoint,
         timeZone: row.timezone,
+        watchZoneId: row.watch_zone_id,
       },
       maintenance: row.windows,
     };

@@ -12,6 +12,7 @@ export interface EquipmentRow {
   serial: string | null;
   kind: ApiEquipment['kind'];
   setpoint: number | null;
+  watch_zone_id: string | null;
   api_key_prefix: string | null;
   decommissioned_at: Date | null;
   created_at: Date;
@@ -20,7 +21,7 @@ export interface EquipmentRow {
 }
 
 /** The active key's prefix comes along (at most one active key per unit). */
-const COLUMNS = `e.id, e.site_id, e.name, e.serial, e.kind, e.setpoint, e.decommissioned_at, e.created_at, e.updated_at,
+const COLUMNS = `e.id, e.site_id, e.name, e.serial, e.kind, e.setpoint, e.watch_zone_id, e.decommissioned_at, e.created_at, e.updated_at,
     ${timeKey('e.created_at')} AS _k,
     (SELECT k.prefix FROM equipment_api_keys k WHERE k.equipment_id = e.id AND k.revoked_at IS NULL
      ORDER BY k.created_at DESC LIMIT 1) AS api_key_prefix`;
@@ -33,10 +34,30 @@ export const EQUIPMENT = new Table<EquipmentRow>('equipment', COLUMNS, 'equipmen
 export const getEquipment = EQUIPMENT.get;
 
 /** API field → column, for partial updates. */
-export const EQUIPMENT_FIELDS = { name: 'name', serial: 'serial', kind: 'kind', setpoint: 'setpoint' };
+export const EQUIPMENT_FIELDS = {
+  name: 'name',
+  serial: 'serial',
+  kind: 'kind',
+  setpoint: 'setpoint',
+  watchZoneId: 'watch_zone_id',
+};
 
 export function assertInService(unit: EquipmentRow): void {
   if (unit.decommissioned_at) throw new VigilError('INVALID_STATE', 'the equipment is decommissioned');
+}
+
+/**
+ * A watched zone must be a zone of the unit's own site (the foreign key says so too; this says
+ * it with a message). Null unlinks.
+ */
+export async function assertWatchZone(
+  c: PoolClient,
+  siteId: string,
+  zoneId: string | null | undefined,
+): Promise<void> {
+  if (zoneId === null || zoneId === undefined) return;
+  const { rowCount } = await c.query('SELECT 1 FROM zones WHERE id = $1 AND site_id = $2', [zoneId, siteId]);
+  if (!rowCount) throw new VigilError('VALIDATION_FAILED', "body/watchZoneId: not a zone of the unit's site");
 }
 
 export function toApi(r: EquipmentRow): ApiEquipment {
@@ -47,6 +68,7 @@ export function toApi(r: EquipmentRow): ApiEquipment {
     serial: r.serial,
     kind: r.kind,
     setpoint: r.setpoint,
+    watchZoneId: r.watch_zone_id,
     apiKeyPrefix: r.api_key_prefix,
     decommissionedAt: iso(r.decommissioned_at),
     createdAt: iso(r.created_at),

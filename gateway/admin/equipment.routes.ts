@@ -16,6 +16,7 @@ import {
   EQUIPMENT,
   EQUIPMENT_FIELDS,
   assertInService,
+  assertWatchZone,
   getEquipment,
   issueKey,
   toApi,
@@ -36,7 +37,13 @@ export const equipmentRoutes = resource('equipment', async (app, { deps }) => {
     show: toApi,
     audit: {
       type: 'equipment',
-      before: (r) => ({ name: r.name, serial: r.serial, kind: r.kind, setpoint: r.setpoint }),
+      before: (r) => ({
+        name: r.name,
+        serial: r.serial,
+        kind: r.kind,
+        setpoint: r.setpoint,
+        watchZoneId: r.watch_zone_id,
+      }),
     },
     changed: (request, row, change) => changed(request, row.id, change),
     list: {
@@ -56,7 +63,10 @@ export const equipmentRoutes = resource('equipment', async (app, { deps }) => {
       guard: 'tenant_admin',
       summary: 'Update equipment (the site is fixed)',
       body: EquipmentUpdateBody,
-      check: (_c, before) => assertInService(before),
+      check: async (c, before, body) => {
+        assertInService(before);
+        await assertWatchZone(c, before.site_id, body.watchZoneId);
+      },
       columns: EQUIPMENT_FIELDS,
     },
   });
@@ -70,10 +80,18 @@ export const equipmentRoutes = resource('equipment', async (app, { deps }) => {
       const body = request.body;
       const created = await inTenant(deps, request, async (c) => {
         await assertSitesVisible(c, [body.siteId]);
+        await assertWatchZone(c, body.siteId, body.watchZoneId);
         const { rows } = await c.query<{ id: string }>(
-          `INSERT INTO equipment (tenant_id, site_id, name, serial, kind, setpoint)
-           VALUES (vigil_current_tenant(), $1, $2, $3, $4, $5) RETURNING id`,
-          [body.siteId, body.name, body.serial ?? null, body.kind ?? 'freezer', body.setpoint ?? null],
+          `INSERT INTO equipment (tenant_id, site_id, name, serial, kind, setpoint, watch_zone_id)
+           VALUES (vigil_current_tenant(), $1, $2, $3, $4, $5, $6) RETURNING id`,
+          [
+            body.siteId,
+            body.name,
+            body.serial ?? null,
+            body.kind ?? 'freezer',
+            body.setpoint ?? null,
+            body.watchZoneId ?? null,
+          ],
         );
         const id = rows[0]!.id;
         const { revoked: _revoked, ...apiKey } = await issueKey(c, id);

@@ -6,6 +6,7 @@ import { auditRoutes } from './audit.routes.ts';
 import { authRoutes } from './auth.routes.ts';
 import type { AdminRouteOptions } from './context.ts';
 import { cameraRoutes } from './cameras.routes.ts';
+import { doorEpisodeRoutes } from './door-episodes.routes.ts';
 import { equipmentRoutes } from './equipment.routes.ts';
 import { equipmentStateRoutes } from './equipment-state.routes.ts';
 import { exportRoutes } from './exports.routes.ts';
@@ -40,6 +41,7 @@ export const adminRoutes: FastifyPluginAsync<AdminRouteOptions> = async (app, op
     inviteRoutes,
     equipmentRoutes,
     equipmentStateRoutes,
+    doorEpisodeRoutes,
     readingRoutes,
     exportRoutes,
     maintenanceRoutes,

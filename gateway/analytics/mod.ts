@@ -8,5 +8,11 @@ export { dailyMetrics, median, type DailyMetrics, type PeopleEvent } from './peo
 export { DEFAULT_SPIKES, findSpikes, type DayValue } from './spikes.ts';
 export { promotionLift } from './promotion-lift.ts';
 export { buildFindings, choosePhrasing, keepsNumbers, type InsightStats } from './insights.ts';
-export { doorEpisodes, labelEpisodes, presenceIntervals, verifyMaintenance } from './cross-signal.ts';
+export {
+  doorEpisodes,
+  labelEpisodes,
+  presenceIntervals,
+  verifyMaintenance,
+  type Interval,
+} from './cross-signal.ts';
 export { phraseFindings, type LlmConfig } from './insights-llm.ts';
