@@ -1,14 +1,8 @@
-import {
-  ApiDoorEpisodes,
-  DoorEpisodesQuery,
-  IdParams,
-  MAX_DOOR_EPISODE_DAYS,
-  VigilError,
-} from '../../schemas/mod.ts';
+import { ApiDoorEpisodes, DoorEpisodesQuery, MAX_DOOR_EPISODE_DAYS, VigilError } from '../../schemas/mod.ts';
 import { principalOf } from '../identity/mod.ts';
 import { inTenant } from './context.ts';
 import { doorReadings, doorUnit, episodesReport, zonePresence } from './door-episodes.repo.ts';
-import { guards, resource } from './route-kit.ts';
+import { resource, route } from './route-kit.ts';
 
 const DAY_MS = 86_400_000;
 
@@ -19,24 +13,15 @@ const DAY_MS = 86_400_000;
  * `unattended_door` rule stands on.
  */
 export const doorEpisodeRoutes = resource('equipment', async (app, { deps }) => {
-  const { reader } = guards(app);
-
-  app.get(
-    '/equipment/:id/door-episodes',
-    {
-      ...reader,
-      schema: {
-        summary: "A unit's door-open episodes, attended or unattended, and their count per day",
-        description:
-          `At most ${MAX_DOOR_EPISODE_DAYS} days. An episode is attended when someone was seen in the unit's ` +
-          'watched camera zone (`watchZoneId`) during it or within 5 s of it; a unit that watches no zone has its ' +
-          'episodes unlabelled (null).',
-        params: IdParams,
-        querystring: DoorEpisodesQuery,
-        response: { 200: ApiDoorEpisodes },
-      },
-    },
-    async (request) => {
+  route(app, 'GET', '/equipment/:id/door-episodes', 'viewer', {
+    summary: "A unit's door-open episodes, attended or unattended, and their count per day",
+    description:
+      `At most ${MAX_DOOR_EPISODE_DAYS} days. An episode is attended when someone was seen in the unit's ` +
+      'watched camera zone (`watchZoneId`) during it or within 5 s of it; a unit that watches no zone has its ' +
+      'episodes unlabelled (null).',
+    querystring: DoorEpisodesQuery,
+    response: ApiDoorEpisodes,
+    handler: async (request) => {
       const { id } = request.params;
       const from = Date.parse(request.query.from);
       const to = Date.parse(request.query.to);
@@ -59,5 +44,5 @@ export const doorEpisodeRoutes = resource('equipment', async (app, { deps }) => 
         : null;
       return episodesReport(unit, from, to, readings, presence);
     },
-  );
+  });
 });
