@@ -116,6 +116,34 @@ export const MaintenanceKind = Type.Union(
 const Description = Type.String({ maxLength: 4000 });
 const Technician = Type.Union([Type.String({ minLength: 1, maxLength: 200 }), Type.Null()]);
 
+/** Why a record could not be verified (yet): what the check lacked. */
+export const VERIFY_BLOCKERS = ['no_window', 'no_watched_zone', 'no_setpoint', 'recovery_pending'] as const;
+
+export const MaintenanceVerification = Type.Object({
+  verified: Type.Boolean(),
+  /** Someone was seen in the unit's watched camera zone during the window; null without a zone. */
+  personPresent: Type.Union([Type.Boolean(), Type.Null()]),
+  /** First reading back inside the band after the window, within `recoveryMinutes`. */
+  recoveredAt: NullableTimestamp,
+  band: Type.Union([Type.Object({ low: Type.Number(), high: Type.Number() }), Type.Null()]),
+  recoveryMinutes: Type.Integer(),
+  /** What the check lacked, or null when it could decide. */
+  blocker: Type.Union([...VERIFY_BLOCKERS.map((b) => Type.Literal(b)), Type.Null()]),
+  checkedAt: Timestamp,
+});
+export type MaintenanceVerification = Static<typeof MaintenanceVerification>;
+
+export const MaintenanceVerifyBody = Type.Object(
+  {
+    /** The temperature must be back within this many minutes after the window; default 30. */
+    recoveryMinutes: Type.Optional(Type.Integer({ minimum: 1, maximum: 240 })),
+    /** Half-width of the setpoint band, °C; default 2. */
+    bandC: Type.Optional(Type.Number({ minimum: 0.1, maximum: 20 })),
+  },
+  { additionalProperties: false },
+);
+export type MaintenanceVerifyBody = Static<typeof MaintenanceVerifyBody>;
+
 export const ApiMaintenance = Type.Object({
   id: Uuid,
   equipmentId: Uuid,
@@ -130,6 +158,10 @@ export const ApiMaintenance = Type.Object({
   createdBy: NullableUuid,
   createdAt: Timestamp,
   updatedAt: Timestamp,
+  /** When the last check found the work verified; null otherwise. */
+  verifiedAt: NullableTimestamp,
+  /** The last check (POST /v1/maintenance/{id}/verify), or null if never checked since the window was set. */
+  verification: Type.Union([MaintenanceVerification, Type.Null()]),
 });
 export type ApiMaintenance = Static<typeof ApiMaintenance>;
 

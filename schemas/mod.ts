@@ -98,6 +98,8 @@ export {
   EquipmentListQuery,
   ApiKeyIssued,
   EquipmentCreated,
+  MaintenanceVerification,
+  MaintenanceVerifyBody,
   ApiMaintenance,
   MaintenanceCreateBody,
   MaintenanceUpdateBody,

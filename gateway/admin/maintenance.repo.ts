@@ -1,4 +1,9 @@
-import type { ApiMaintenance, MaintenanceCreateBody, MaintenanceUpdateBody } from '../../schemas/mod.ts';
+import type {
+  ApiMaintenance,
+  MaintenanceCreateBody,
+  MaintenanceUpdateBody,
+  MaintenanceVerification,
+} from '../../schemas/mod.ts';
 import { VigilError, type PoolClient } from '../../schemas/mod.ts';
 import { iso } from './context.ts';
 import { timeKey } from './pagination.ts';
@@ -18,11 +23,13 @@ export interface MaintenanceRow {
   created_by: string | null;
   created_at: Date;
   updated_at: Date;
+  verified_at: Date | null;
+  verification: MaintenanceVerification | null;
   _k: string;
 }
 
 export const COLUMNS = `id, equipment_id, site_id, kind, description, technician, performed_at, next_due, window_start,
-  window_end, created_by, created_at, updated_at, ${timeKey('performed_at')} AS _k`;
+  window_end, created_by, created_at, updated_at, verified_at, verification, ${timeKey('performed_at')} AS _k`;
 
 export function toApi(r: MaintenanceRow): ApiMaintenance {
   return {
@@ -39,6 +46,8 @@ export function toApi(r: MaintenanceRow): ApiMaintenance {
     createdBy: r.created_by,
     createdAt: iso(r.created_at),
     updatedAt: iso(r.updated_at),
+    verifiedAt: iso(r.verified_at),
+    verification: r.verification,
   };
 }
 

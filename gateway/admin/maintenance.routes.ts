@@ -3,10 +3,12 @@ import {
   MaintenanceCreateBody,
   MaintenanceListQuery,
   MaintenanceUpdateBody,
+  MaintenanceVerifyBody,
 } from '../../schemas/mod.ts';
 import { principalOf } from '../identity/mod.ts';
-import { announce } from './context.ts';
-import { crud, resource } from './route-kit.ts';
+import { announce, audit, inTenant } from './context.ts';
+import { checkMaintenance, DEFAULT_RECOVERY_MINUTES, storeCheck, verifyInput } from './maintenance-verify.ts';
+import { crud, resource, route } from './route-kit.ts';
 import {
   RECORDS,
   RECORD_FIELDS,
@@ -59,5 +61,36 @@ export const maintenanceRoutes = resource('maintenance', async (app, { deps }) =
       columns: RECORD_FIELDS,
     },
     remove: { guard: 'tenant_admin', summary: 'Delete a maintenance record (tenant admins)' },
+  });
+
+  route(app, 'POST', '/maintenance/:id/verify', 'operator', {
+    summary:
+      'Verify maintenance: someone at the unit during the window, the temperature back in band after it',
+    description:
+      "Someone must have been seen in the unit's watched camera zone (`watchZoneId`) during the record's window, " +
+      'and a reading inside setpoint ± bandC must follow the window within recoveryMinutes. The check is kept on ' +
+      'the record (`verification`, `verifiedAt`); `blocker` says what an undecided check lacked.',
+    body: MaintenanceVerifyBody,
+    response: ApiMaintenance,
+    handler: async (request) => {
+      const { id } = request.params;
+      const body = request.body;
+      const input = await inTenant(deps, request, (c) =>
+        verifyInput(c, id, body.recoveryMinutes ?? DEFAULT_RECOVERY_MINUTES),
+      );
+      // ClickHouse is read outside any transaction: a slow query holds no connection.
+      const check = await checkMaintenance(deps.ch, principalOf(request).tenantId, input, body, Date.now());
+      return inTenant(deps, request, async (c) => {
+        await RECORDS.get(c, id, true);
+        await storeCheck(c, id, check);
+        await audit(c, request, {
+          action: 'maintenance.verify',
+          targetType: 'maintenance',
+          targetId: id,
+          after: check,
+        });
+        return toApi(await RECORDS.get(c, id));
+      });
+    },
   });
 });

@@ -79,7 +79,14 @@ export async function startLiveUnit(config: Config, opts: LiveUnitOptions): Prom
   );
   await app.end();
   const node = await startActorNode({ config, log });
-  const server = await startServer({ config, log, port: 0, sse: { heartbeatMs: 1000 } });
+  let server: RunningServer;
+  try {
+    server = await startServer({ config, log, port: 0, sse: { heartbeatMs: 1000 } });
+  } catch (err) {
+    // The caller never gets the node to stop: a node left running keeps the test process alive.
+    await node.stop();
+    throw err;
+  }
   return { admin, ...ids, email, password: opts.password, node, server };
 }
 
