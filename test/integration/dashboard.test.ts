@@ -119,7 +119,9 @@ test('acknowledge, then resolve with a note, as the page does; the unit detail f
   assert.equal(alert!.equipmentId, equipmentId);
   const firing = await waitFor('the unit detail showing the alert', async () => {
     const s = await unit();
-    return s.openAlerts.length === 1 && s.actor.status === 'live' ? s : undefined;
+    // The reading reaches PostgreSQL through the telemetry sink, the alert through the actor:
+    // either may come first.
+    return s.openAlerts.length === 1 && s.actor.status === 'live' && s.lastReading ? s : undefined;
   });
   assert.equal(firing.openAlerts[0]!.id, alert!.id);
   assert.deepEqual(
