@@ -132,8 +132,8 @@ export class EquipmentHost {
 
   async #listen(): Promise<void> {
     if (this.#subs.length) return;
-    // Before any actor runs: who is at which camera zone (unattended_door rules read it).
-    await this.#presence.start();
+    // Who is at which camera zone (unattended_door rules read it; they wait until it has read up).
+    this.#presence.follow();
     const { nc, names } = this.#deps;
     const log = this.#log;
     this.#subs.push(

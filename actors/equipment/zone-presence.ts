@@ -81,6 +81,8 @@ export class ZonePresence {
   #loop: Promise<void> | null = null;
   #applied = 0;
   #skipped = 0;
+  #retry: NodeJS.Timeout | null = null;
+  #stopped = false;
 
   constructor(deps: ZonePresenceDeps, opts: ZonePresenceOptions = {}) {
     this.#d = deps;
@@ -116,7 +118,26 @@ export class ZonePresence {
     })().catch((err: unknown) => this.#d.log.error({ err }, 'zone presence stopped reading people events'));
   }
 
+  /**
+   * Start reading, and keep trying while it fails (EVENTS unreachable, no consumer allowed): the
+   * presence index serves one rule kind, and the rest of the alert engine must not wait for it.
+   * Until it has read up, `unattended_door` rules hold back (presence is not `complete`).
+   */
+  follow(retryMs = 5_000): void {
+    this.#stopped = false;
+    const attempt = () => {
+      this.#retry = null;
+      this.start().catch((err: unknown) => {
+        this.#d.log.warn({ err, retryMs }, 'zone presence cannot read people events yet; retrying');
+        if (!this.#stopped) this.#retry = setTimeout(attempt, retryMs).unref();
+      });
+    };
+    attempt();
+  }
+
   async stop(): Promise<void> {
+    this.#stopped = true;
+    if (this.#retry) clearTimeout(this.#retry);
     await this.#messages?.close().catch(() => undefined);
     await this.#loop;
     this.#messages = null;

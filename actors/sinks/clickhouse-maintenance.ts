@@ -122,7 +122,10 @@ export class ClickHouseMaintenance {
       threshold: number | null;
       note: string | null;
     }>(
-      `SELECT a.tenant_id, a.site_id, a.equipment_id, t.alert_id, t.event_id, t.id AS seq, t.at, t.action,
+      // A camera's alert has no unit: the log's equipment column (UUID, not nullable on every
+      // ClickHouse release we run) carries the nil UUID for it; its rule key names the camera rule.
+      `SELECT a.tenant_id, a.site_id, COALESCE(a.equipment_id, '00000000-0000-0000-0000-000000000000'::uuid) AS equipment_id,
+              t.alert_id, t.event_id, t.id AS seq, t.at, t.action,
               a.rule_key, a.severity, a.value, a.threshold, t.note
        FROM alert_timeline t JOIN alerts a ON a.id = t.alert_id
        WHERE t.id > $1 ORDER BY t.id LIMIT $2`,

@@ -119,7 +119,8 @@ export const zoneReplayRoutes = resource('zones', async (app, { deps }) => {
     },
   });
 
-  route(app, 'POST', '/zones/replay', 'viewer', {
+  // Drafting zones is configuration work, as backtesting a draft rule is: operators and admins.
+  route(app, 'POST', '/zones/replay', 'operator', {
     summary: "Try a draft zone on a camera's retained detections: the events it would have produced",
     description:
       'As GET /v1/zones/{id}/replay, for a zone not saved yet (points checked as when saving: ' +
