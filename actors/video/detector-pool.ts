@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import type { Detection, FromWorker, ToWorker } from './detect.protocol.ts';
@@ -29,6 +30,9 @@ export type DetectOutcome =
   | { kind: 'detected'; detections: Detection[]; inferenceMs: number; input: Float32Array | null }
   | { kind: 'dropped'; input: Float32Array | null }
   | { kind: 'failed'; reason: string; input: Float32Array | null };
+
+/** How long closing waits for the inferences in flight before it terminates the threads. */
+const CLOSE_GRACE_MS = 2_000;
 
 interface Pending {
   lane: string;
@@ -169,6 +173,11 @@ export class DetectorPool {
     if (this.closed) return;
     this.closed = true;
     for (const lane of [...this.lanes.keys()]) this.dropLane(lane);
+    // Inferences in flight finish first (bounded): a thread terminated inside onnxruntime's
+    // native run is a suspect for the process abort seen once in the suite while cameras were
+    // deleted ("terminate called after throwing an instance of 'Napi::Error'").
+    const deadline = Date.now() + CLOSE_GRACE_MS;
+    while (this.slots.some((s) => s.busy) && Date.now() < deadline) await sleep(20);
     await Promise.all(this.slots.map((s) => s.worker.terminate()));
     for (const s of this.slots)
       s.busy?.resolve({ kind: 'failed', reason: 'detector pool closed', input: null });
