@@ -39,4 +39,4 @@ export type { Msg, NatsConnection, Subscription } from '@nats-io/transport-node'
 export type { JetStreamClient, JetStreamManager, JsMsg } from '@nats-io/jetstream';
 export { jetstream, jetstreamManager } from '@nats-io/jetstream';
 export type { KV } from '@nats-io/kv';
-export { jsonDecoder } from './json-decoder.ts';
+export { checkedAgainst, jsonDecoder, parseJson } from './json-decoder.ts';

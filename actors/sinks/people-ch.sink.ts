@@ -3,12 +3,11 @@ import type { ServiceSchema } from 'moleculer';
 import {
   CameraEvent,
   compile,
-  describeErrors,
   PeopleEvent,
   type CameraEvent as CameraEventT,
   type PeopleEvent as PeopleEventT,
 } from '../../schemas/mod.ts';
-import { ConsumerRunner, type Decoded, type JsMsg } from '../../streams/mod.ts';
+import { checkedAgainst, ConsumerRunner, parseJson, type Decoded, type JsMsg } from '../../streams/mod.ts';
 import type { NodeDeps } from '../deps.ts';
 import { fromClickHouseError } from '../errors.ts';
 import { SINK_ACK_WAIT_MS, sinkService } from './sink.service.ts';
@@ -103,23 +102,12 @@ export function toPeopleRows(e: CameraSide): { event?: ChPeopleRow; track?: ChTr
 
 /** A people or camera event, or null for the stream's other kinds (not this sink's). */
 export function decodeCameraSideEvent(msg: JsMsg): Decoded<CameraSide | null> {
-  let value: unknown;
-  try {
-    value = JSON.parse(Buffer.from(msg.data).toString('utf8'));
-  } catch (err) {
-    return { ok: false, code: 'BAD_JSON', reason: (err as Error).message };
-  }
-  const type = (value as { type?: unknown } | null)?.type;
+  const parsed = parseJson(msg);
+  if (!parsed.ok) return parsed;
+  const type = (parsed.value as { type?: unknown } | null)?.type;
   if (typeof type !== 'string' || !(type.startsWith('people.') || type.startsWith('camera.')))
     return { ok: true, value: null };
-  const check = type.startsWith('people.') ? checkPeople : checkCamera;
-  if (!check(value))
-    return {
-      ok: false,
-      code: 'VALIDATION_FAILED',
-      reason: describeErrors((check as unknown as { errors: Parameters<typeof describeErrors>[0] }).errors),
-    };
-  return { ok: true, value };
+  return checkedAgainst<CameraSide>(type.startsWith('people.') ? checkPeople : checkCamera, parsed.value);
 }
 
 export interface PeopleChDeps extends NodeDeps {
