@@ -46,7 +46,36 @@ after(async () => {
   await admin.end();
 });
 
-async function startSink(name = 'telemetry_backlog'): Promise<ConsumerRunner<unknown>> {
+/**
+ * Measures a sink's rate in its own handler: from the end of its first batch to the end of the
+ * batch that reaches `BATCH + SPAN` messages. With `hold`, the handler then waits for
+ * `release()`, so the runner stops at a known count — at most `2 × BATCH + SPAN` handled, plus
+ * what the server had delivered (`max_ack_pending`, 4 batches) — rather than wherever a timer
+ * caught it on a fast machine.
+ */
+function meter(hold: boolean) {
+  let seen = 0;
+  let from: { n: number; at: number } | null = null;
+  let done!: (rate: number) => void;
+  const rate = new Promise<number>((resolve) => (done = resolve));
+  let release!: () => void;
+  const released = new Promise<void>((resolve) => (release = resolve));
+  const handle = async (batch: readonly unknown[]): Promise<undefined> => {
+    const measuring = seen < BATCH + SPAN;
+    seen += batch.length;
+    if (from === null && seen >= BATCH) from = { n: seen, at: performance.now() };
+    else if (from !== null && measuring && seen >= BATCH + SPAN)
+      done(((seen - from.n) / (performance.now() - from.at)) * 1000);
+    if (hold && !measuring) await released;
+    return undefined;
+  };
+  return { handle, rate, release };
+}
+
+async function startSink(
+  handle: (batch: readonly unknown[]) => Promise<undefined>,
+  name = 'telemetry_backlog',
+): Promise<ConsumerRunner<unknown>> {
   const runner = telemetrySinkRunner(
     {
       config: fx.config,
@@ -59,20 +88,20 @@ async function startSink(name = 'telemetry_backlog'): Promise<ConsumerRunner<unk
       units: registry,
     },
     name,
-    { handle: async () => undefined, batchSize: BATCH, lingerMs: 100 },
+    { handle, batchSize: BATCH, lingerMs: 100 },
   );
   await runner.start();
   return runner as ConsumerRunner<unknown>;
 }
 
-/** Messages per second the runner handles between `from` and `from + SPAN` processed. */
-async function rate(runner: ConsumerRunner<unknown>, from: number): Promise<number> {
-  await waitFor('the first batch', async () => runner.stats().processed >= from, 60_000);
-  const start = { n: runner.stats().processed, at: performance.now() };
-  // A starved runner is what this test looks for: give it long enough to show its rate.
-  const deadline = performance.now() + 60_000;
-  while (runner.stats().processed < start.n + SPAN && performance.now() < deadline) await sleep(20);
-  return ((runner.stats().processed - start.n) / (performance.now() - start.at)) * 1000;
+/** Waits for a meter's rate; a starved runner is what this test looks for, so it gets long. */
+function rateOf(m: ReturnType<typeof meter>): Promise<number> {
+  return Promise.race([
+    m.rate,
+    sleep(120_000, undefined, { ref: false }).then(() => {
+      throw new Error('no rate after 120 s');
+    }),
+  ]);
 }
 
 test('a telemetry sink restarted behind a backlog is served about as fast as before the restart', async (t) => {
@@ -89,17 +118,23 @@ test('a telemetry sink restarted behind a backlog is served about as fast as bef
   }
   await Promise.all(inFlight);
 
-  const first = await startSink();
-  const before = await rate(first, BATCH);
-  await first.stop();
+  const firstMeter = meter(true);
+  const first = await startSink(firstMeter.handle);
+  const before = await rateOf(firstMeter);
+  const stopped = first.stop();
+  firstMeter.release();
+  await stopped;
   const handledBefore = first.stats().processed;
   // Restarted in the first half of the block: the case the recount got wrong.
   assert.ok(handledBefore < BACKLOG / 2, `first runner stopped at ${handledBefore}`);
 
-  const second = await startSink();
+  const secondMeter = meter(false);
+  const second = await startSink(secondMeter.handle);
   try {
-    const after = await rate(second, BATCH);
-    t.diagnostic(`readings/s before the restart ${before.toFixed(0)}, after it ${after.toFixed(0)}`);
+    const after = await rateOf(secondMeter);
+    t.diagnostic(
+      `stopped at ${handledBefore}; readings/s before the restart ${before.toFixed(0)}, after it ${after.toFixed(0)}`,
+    );
     assert.ok(
       after >= 0.3 * before,
       `after the restart ${after.toFixed(0)} readings/s, before it ${before.toFixed(0)} readings/s`,
@@ -135,7 +170,7 @@ test('a sink durable made with the stream subject as its filter loses the filter
   const acked = await fx.jsm.consumers.info(fx.names.telemetry.stream, durable);
   assert.equal(acked.ack_floor.stream_seq, 10);
 
-  const runner = await startSink('telemetry_legacy');
+  const runner = await startSink(async () => undefined, 'telemetry_legacy');
   await runner.stop();
   const info = await fx.jsm.consumers.info(fx.names.telemetry.stream, durable);
   assert.equal(info.config.filter_subject ?? '', '', 'filter dropped');
