@@ -568,10 +568,11 @@ export class ConsumerRunner<T> {
     try {
       for (;;) {
         let r: IteratorResult<JsMsg> | typeof LINGER;
-        if (this.#uncommitted === null || buffered(messages) > 0) {
+        if ((this.#uncommitted === null && !this.#committing) || buffered(messages) > 0) {
           r = await next;
         } else if (this.#committing) {
-          // Something to commit, nothing buffered: look again once the commit under way is done.
+          // A commit under way, nothing buffered: look again once it is done — if it fails, what
+          // it covered is uncommitted again and needs a retry even when no message comes.
           r = await Promise.race([next, this.#committing.then((): typeof LINGER => LINGER)]);
         } else {
           // ... or when the next commit is due.

@@ -152,7 +152,7 @@ export class PartitionLeases {
     const rev = this.#revisions.get(p);
     if (rev === undefined) return false;
     try {
-      this.#revisions.set(p, await this.#kv.update(this.key(p), this.#encode(this.#node), rev));
+      this.#revisions.set(p, await this.#updateOwn(p, rev, this.#encode(this.#node)));
       return true;
     } catch (err) {
       if (isCasConflict(err)) {
@@ -180,9 +180,34 @@ export class PartitionLeases {
     this.#revisions.delete(p);
     if (rev === undefined) return;
     try {
-      await this.#kv.update(this.key(p), this.#encode(''), rev);
+      await this.#updateOwn(p, rev, this.#encode(''));
     } catch (err) {
       if (!isCasConflict(err)) throw err;
+    }
+  }
+
+  /**
+   * Update the lease of `p` from revision `rev`. A conflict with an entry that still names this
+   * node is a write of ours that landed while its reply was lost (a timeout under load: only
+   * this node writes its own id), not another node's: written again at that entry's revision.
+   * Without this, one lost reply made the next renewal report the lease as taken.
+   */
+  async #updateOwn(p: number, rev: number, value: string): Promise<number> {
+    const key = this.key(p);
+    try {
+      return await this.#kv.update(key, value, rev);
+    } catch (err) {
+      if (!isCasConflict(err)) throw err;
+      const entry = await this.#kv.get(key);
+      if (!entry || entry.operation !== 'PUT' || entry.revision === rev) throw err;
+      let holder: string;
+      try {
+        holder = entry.json<LeaseValue>().node;
+      } catch {
+        throw err;
+      }
+      if (holder !== this.#node) throw err;
+      return this.#kv.update(key, value, entry.revision);
     }
   }
 }

@@ -34,7 +34,7 @@ export { readDetectionsRange } from './detections-range.ts';
 export { assignPartitions, partitionsOf, natsPartition, telemetryPartition } from './partitions.ts';
 export { PartitionLeases, type LeaseOptions } from './leases.ts';
 export { answerLiveness, LivenessProbe } from './liveness.ts';
-export { isRevisionConflict, putAtRevision } from './kv-cas.ts';
+export { isRevisionConflict, putAtPosition, type CasPosition } from './kv-cas.ts';
 export type { Msg, NatsConnection, Subscription } from '@nats-io/transport-node';
 export type { JetStreamClient, JetStreamManager, JsMsg } from '@nats-io/jetstream';
 export { jetstream, jetstreamManager } from '@nats-io/jetstream';

@@ -2,6 +2,7 @@ import {
   ConsumerRunner,
   isRevisionConflict,
   sleepFor,
+  type CasPosition,
   type ConsumerStats,
   type Delivery,
   type Rejected,
@@ -44,6 +45,8 @@ export interface LiveActor<Ref, State, Ctx> extends ActorView<Ref, State, Ctx> {
   seq: number;
   /** KV revision of the actor's snapshot as this owner last read or wrote it; 0 = none. */
   snapshotRevision: number;
+  /** Snapshot bodies written with no reply (see CasPosition); absent on nearly every actor. */
+  snapshotUnsure?: string[] | undefined;
   contextLoadedAt: number;
 }
 
@@ -68,8 +71,8 @@ export class PartitionWorker<Ref, Msg, State, Command, Event, Ctx> {
   readonly #dirty = new Set<LiveActor<Ref, State, Ctx>>();
   /** The snapshot and checkpoint writes of the commit under way (never rejects). */
   #writing: Promise<void> = Promise.resolve();
-  /** KV revision of the partition checkpoint as this owner last read or wrote it; 0 = none. */
-  #checkpointRevision = 0;
+  /** The partition checkpoint's KV revision as this owner last read or wrote it (0 = none). */
+  #checkpoint: CasPosition = { revision: 0 };
   /** Set when ownership was lost: nothing may be written for this partition any more. */
   #fenced = false;
   /** Ends the current serving session at once (fenced by a failed compare-and-set). */
@@ -166,7 +169,7 @@ export class PartitionWorker<Ref, Msg, State, Command, Event, Ctx> {
     let lost = false;
     try {
       const checkpoint = await k.store.readCheckpoint(this.p);
-      this.#checkpointRevision = checkpoint.revision;
+      this.#checkpoint = { revision: checkpoint.revision };
       // Actors with a pending timer wake even if no message of theirs ever comes again.
       const restoredActors = await this.#restoreWaking();
       runner = new ConsumerRunner<Msg>({
@@ -423,7 +426,7 @@ export class PartitionWorker<Ref, Msg, State, Command, Event, Ctx> {
       throw (results[failed] as PromiseRejectedResult).reason;
     }
     try {
-      this.#checkpointRevision = await this.#k.store.writeCheckpoint(this.p, seq, this.#checkpointRevision);
+      await this.#k.store.writeCheckpoint(this.p, seq, this.#checkpoint);
     } catch (err) {
       if (isRevisionConflict(err)) this.#fence('checkpoint', err);
       throw err;
@@ -456,15 +459,15 @@ export class PartitionWorker<Ref, Msg, State, Command, Event, Ctx> {
   }
 
   async #putSnapshot(t: Taken<Ref, State, Ctx>): Promise<void> {
+    const at: CasPosition = { revision: t.actor.snapshotRevision, unsure: t.actor.snapshotUnsure };
     try {
-      t.actor.snapshotRevision = await this.#k.store.putSnapshot(
-        t.actor.key,
-        t.body,
-        t.actor.snapshotRevision,
-      );
+      await this.#k.store.putSnapshot(t.actor.key, t.body, at);
     } catch (err) {
       if (isRevisionConflict(err)) this.#fence(`snapshot of ${t.actor.key}`, err);
       throw err;
+    } finally {
+      t.actor.snapshotRevision = at.revision;
+      if (at.unsure || t.actor.snapshotUnsure) t.actor.snapshotUnsure = at.unsure;
     }
   }
 

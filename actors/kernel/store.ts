@@ -1,4 +1,4 @@
-import { isRevisionConflict, putAtRevision, type KV } from '../../streams/mod.ts';
+import { isRevisionConflict, putAtPosition, type CasPosition, type KV } from '../../streams/mod.ts';
 import type { Logger } from '../../schemas/mod.ts';
 import { fromNatsError } from '../errors.ts';
 import type { ActorView, SnapshotCodec, SnapshotEnvelope } from './kind.ts';
@@ -77,15 +77,10 @@ export class KernelStore<Ref, State, Ctx> {
     }
   }
 
-  /** Compare-and-set on `revision`; returns the new one. A conflict is thrown as is (see isRevisionConflict). */
-  async writeCheckpoint(p: number, seq: number, revision: number): Promise<number> {
+  /** Compare-and-set at `at`, which it moves on. A conflict is thrown as is (see isRevisionConflict). */
+  async writeCheckpoint(p: number, seq: number, at: CasPosition): Promise<void> {
     try {
-      return await putAtRevision(
-        this.#kv,
-        this.checkpointKey(p),
-        JSON.stringify({ seq, at: Date.now() }),
-        revision,
-      );
+      await putAtPosition(this.#kv, this.checkpointKey(p), JSON.stringify({ seq, at: Date.now() }), at);
     } catch (err) {
       if (isRevisionConflict(err)) throw err;
       throw fromNatsError(err, 'writing partition checkpoint');
@@ -140,10 +135,10 @@ export class KernelStore<Ref, State, Ctx> {
     });
   }
 
-  /** Compare-and-set on `revision`; returns the new one. A conflict is thrown as is. */
-  async putSnapshot(key: string, body: string, revision: number): Promise<number> {
+  /** Compare-and-set at `at`, which it moves on. A conflict is thrown as is. */
+  async putSnapshot(key: string, body: string, at: CasPosition): Promise<void> {
     try {
-      return await putAtRevision(this.#kv, this.#snapshotKey(key), body, revision);
+      await putAtPosition(this.#kv, this.#snapshotKey(key), body, at);
     } catch (err) {
       if (isRevisionConflict(err)) throw err;
       throw fromNatsError(err, 'writing actor snapshot');

@@ -493,6 +493,34 @@ describe('consumer runner (ordered mode)', () => {
     );
   });
 
+  test('a commit that fails after the last message is retried with no message to come', async () => {
+    const s = scope('ocommit');
+    const commits: Array<{ seq: number; ok: boolean }> = [];
+    await runner<string>({
+      name: 'test_ocommit',
+      stream: names.telemetry.stream,
+      durable: s.durable,
+      filterSubject: s.filter,
+      dlqSource: s.source,
+      mode: 'ordered',
+      decode: decodeText,
+      handle: async () => undefined,
+      commit: async (seq) => {
+        const ok = commits.length > 0;
+        commits.push({ seq, ok });
+        if (!ok) throw new VigilError('DEPENDENCY_UNAVAILABLE', 'checkpoint write timed out');
+      },
+    });
+    const ack = await js.publish(s.subject('e1'), enc.encode('only'));
+    // Before the fix the runner noticed the failed commit only when a message came: here, the
+    // redelivery after the ack wait (60 s). The retry is due after 50 ms; 20 s is ample.
+    await waitFor('committed and acked', () => commits.some((c) => c.ok) && idle(s.durable), 20_000);
+    assert.deepEqual(commits, [
+      { seq: ack.seq, ok: false },
+      { seq: ack.seq, ok: true },
+    ]);
+  });
+
   test('a deferred message is waited for in place: nothing overtakes it', async () => {
     const s = scope('odefer');
     const seen: string[] = [];

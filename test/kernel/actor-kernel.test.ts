@@ -36,6 +36,7 @@ import {
   ensureCounterStreams,
   type CounterState,
 } from './counter-kind.ts';
+import { losingReplies } from '../helpers/lost-replies.ts';
 import { waitFor } from '../helpers/wait.ts';
 
 const ns = `t${randomBytes(4).toString('hex')}`;
@@ -353,6 +354,63 @@ describe('a second actor kind on the kernel', () => {
       assert.equal((await stored(key))?.n, 1);
       assert.equal(await checkpoint(), cpBefore, 'no checkpoint written');
       assert.equal((await kv.get(`lease.counter.${p}`))!.json<{ node: string }>().node, 'usurper');
+    } finally {
+      await k.stop();
+    }
+  });
+
+  test('checkpoint and snapshot writes whose replies are lost (they landed) leave the owner serving: nothing fenced, lost or applied twice', async () => {
+    const nodeId = `${ns}-r`;
+    const keys = Array.from({ length: 10 }, (_, k) => `lr${k}`);
+    // One key per partition: after the faults are armed, each partition gets one message, so
+    // its one commit writes one snapshot, then its checkpoint (a commit's retries back off 1 s,
+    // 2 s, then 60 s: one lost reply each keeps this short).
+    const probes = [...new Map(keys.map((key) => [natsPartition([key], COUNTER_PARTITIONS), key])).entries()];
+    const faulted = new Set([...probes.flatMap(([p, key]) => [`cp.counter.${p}`, `counter.${key}`])]);
+    let armed = false;
+    const faulty = losingReplies(kv, (key) => armed && faulted.has(key), 1);
+    const k = new ActorKernel(
+      counterKind(ns, names, js),
+      { nc, js, jsm, kv: faulty.kv, names, log, partitions: COUNTER_PARTITIONS },
+      {
+        nodeId,
+        liveNodes: () => [nodeId],
+        goneNodes: () => [],
+        // Earlier tests may have left a lease behind (the usurper's): taken once it stands still.
+        leaseStaleMs: 1000,
+        acquireRetryMs: 50,
+        commitIntervalMs: 100,
+      },
+    );
+    k.start();
+    try {
+      const sessions = (): Map<number, number | undefined> =>
+        new Map(k.health().partitions.map((x) => [x.partition, x.startup?.servingAt]));
+      await waitFor('every partition served', async () =>
+        k.health().partitions.every((x) => x.phase === 'serving'),
+      );
+      const first = sessions();
+      const all = Array.from({ length: 300 }, (_, i) => i + 1);
+      await Promise.all(all.map((n) => publish(keys[n % keys.length]!, n)));
+      await allStored(expected(keys, all));
+
+      armed = true;
+      const landedBefore = new Map(faulty.landed);
+      for (const [i, [, key]] of probes.entries()) await publish(key, 1000 + i);
+      const want = expected(keys, all);
+      for (const [i, [, key]] of probes.entries()) {
+        const w = want.get(key)!;
+        want.set(key, { n: w.n + 1, sum: w.sum + 1000 + i, sumSq: w.sumSq + (1000 + i) ** 2 });
+      }
+      await allStored(want);
+      // Each written again after its lost reply: the write that would have conflicted with the
+      // owner's own.
+      const landedSince = (key: string): number => faulty.landed.get(key)! - (landedBefore.get(key) ?? 0);
+      await waitFor('every faulted write answered after its lost one', async () =>
+        [...faulted].every((key) => faulty.lost.get(key) === 1 && landedSince(key) >= 2),
+      );
+      assert.deepEqual(sessions(), first, 'no partition fenced itself: each still in its first session');
+      assert.ok(k.health().partitions.every((x) => x.phase === 'serving'));
     } finally {
       await k.stop();
     }
