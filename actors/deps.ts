@@ -1,4 +1,5 @@
 import type { Config, Logger } from '../schemas/mod.ts';
+import type { KernelDeps } from './kernel/mod.ts';
 import type {
   JetStreamClient,
   JetStreamManager,
@@ -22,4 +23,11 @@ export interface NodeDeps {
    * service without one decodes on its own.
    */
   telemetry?: TelemetryDecoder;
+}
+
+/** The actor kernel's share of a node's dependencies: every kind's partitions on its connections. */
+export function kernelDeps(deps: NodeDeps): KernelDeps & { nc: NatsConnection } {
+  const { nc, js, jsm, kv, names, log } = deps;
+  // The connection also serves live-state queries and liveness probes of what this node owns.
+  return { nc, js, jsm, kv, names, log, partitions: deps.config.VIGIL_PARTITIONS };
 }

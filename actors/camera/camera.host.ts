@@ -1,7 +1,13 @@
 import { subscribeControl, type Subscription } from '../../streams/mod.ts';
-import type { Logger, Pool } from '../../schemas/mod.ts';
-import type { NodeDeps } from '../deps.ts';
-import { ActorKernel, type KernelHealth, type KernelOf, type KernelOptions } from '../kernel/mod.ts';
+import type { Pool } from '../../schemas/mod.ts';
+import { kernelDeps, type NodeDeps } from '../deps.ts';
+import {
+  ActorKernel,
+  KernelHost,
+  type KernelHealth,
+  type KernelOf,
+  type KernelOptions,
+} from '../kernel/mod.ts';
 import { cameraKind, zonesCurrent, type CameraKind } from './camera.kind.ts';
 import { loadCameraSetup } from './camera.repo.ts';
 
@@ -24,17 +30,10 @@ export interface CameraHostOptions extends KernelOptions {
 
 export type CameraHealth = KernelHealth;
 
-type CameraKernel = KernelOf<CameraKind>;
-
-export class CameraHost {
+export class CameraHost extends KernelHost<KernelOf<CameraKind>> {
   readonly #deps: CameraDeps;
-  readonly #log: Logger;
-  readonly #kernel: CameraKernel;
-  #subs: Subscription[] = [];
 
   constructor(deps: CameraDeps, opts: CameraHostOptions) {
-    this.#deps = deps;
-    this.#log = deps.log;
     const kind = cameraKind({
       js: deps.js,
       names: deps.names,
@@ -42,76 +41,35 @@ export class CameraHost {
       setup: (ref) => loadCameraSetup(deps.pool, ref.tenantId, ref.cameraId),
       refreshMs: opts.zonesRefreshMs ?? 60_000,
     });
-    this.#kernel = new ActorKernel(
-      kind,
-      {
-        nc: deps.nc,
-        js: deps.js,
-        jsm: deps.jsm,
-        kv: deps.kv,
-        names: deps.names,
-        log: deps.log,
-        partitions: deps.config.VIGIL_PARTITIONS,
-      },
-      opts,
-    );
+    super(new ActorKernel(kind, kernelDeps(deps), opts), deps.nc);
+    this.#deps = deps;
   }
 
-  /** The kernel hosting the actors: live-state queries and control go through it. */
-  get kernel(): CameraKernel {
-    return this.#kernel;
-  }
-
-  async reclaim(): Promise<void> {
-    await this.#listen();
-    await this.#kernel.reclaim();
-  }
-
-  async start(): Promise<void> {
-    await this.#listen();
-    this.#kernel.start();
-  }
-
-  async #listen(): Promise<void> {
-    if (this.#subs.length) return;
-    const { nc, names } = this.#deps;
-    this.#subs.push(
-      subscribeControl(nc, names, 'cameraChanged', this.#log, (b) => {
+  protected override follow(): Subscription[] {
+    const { nc, names, log } = this.#deps;
+    return [
+      subscribeControl(nc, names, 'cameraChanged', log, (b) => {
         if (b.action === 'zones' || b.action === 'updated') return this.#reloadZones(b.cameraId);
         return undefined;
       }),
-    );
-    await nc.flush();
-  }
-
-  scheduleRebalance(): void {
-    this.#kernel.scheduleRebalance();
-  }
-
-  async stop(): Promise<void> {
-    for (const sub of this.#subs) sub.unsubscribe();
-    this.#subs = [];
-    await this.#kernel.stop();
-  }
-
-  health(): CameraHealth {
-    return this.#kernel.health();
+    ];
   }
 
   /** A camera's zones changed: reload them into its live actor, if this node hosts it. */
   async #reloadZones(cameraId: string): Promise<void> {
+    const { pool, log } = this.#deps;
     try {
-      const applied = await this.#kernel.control(cameraId, async (a) => {
-        const setup = await loadCameraSetup(this.#deps.pool, a.ref.tenantId, cameraId);
+      const applied = await this.kernel.control(cameraId, async (a) => {
+        const setup = await loadCameraSetup(pool, a.ref.tenantId, cameraId);
         // Deleted: its frames stop; the next reload dead-letters any that still come.
         if (!setup) return null;
         a.context = setup;
         return zonesCurrent(a.state, setup) ? null : { type: 'set_zones', data: { zones: setup.zones } };
       });
-      if (applied) this.#log.debug({ cameraId }, 'zones reloaded');
+      if (applied) log.debug({ cameraId }, 'zones reloaded');
     } catch (err) {
       // The actor reloads its zones at its next refresh anyway.
-      this.#log.warn({ err, cameraId }, 'reloading zones failed');
+      log.warn({ err, cameraId }, 'reloading zones failed');
     }
   }
 }

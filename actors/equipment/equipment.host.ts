@@ -1,18 +1,19 @@
 import { subscribeControl, TelemetryDecoder, type Subscription } from '../../streams/mod.ts';
-import type { Logger, Pool } from '../../schemas/mod.ts';
-import type { NodeDeps } from '../deps.ts';
+import type { Pool } from '../../schemas/mod.ts';
+import { kernelDeps, type NodeDeps } from '../deps.ts';
 import {
   ActorKernel,
+  KernelHost,
   type KernelHealth,
   type KernelOf,
   type KernelOptions,
   type PartitionHealth,
 } from '../kernel/mod.ts';
-import type { DeciderRule, EquipmentCommand, UnitInfo } from './equipment.decider.ts';
+import type { EquipmentCommand } from './equipment.decider.ts';
 import { equipmentKind, type EquipmentContext, type EquipmentKind } from './equipment.kind.ts';
-import { RuleBook, UnitDirectory } from './equipment.repo.ts';
-import { rulesForUnit } from './equipment.rules.ts';
+import { UnitDirectory } from './equipment.repo.ts';
 import { StateFeed } from './state-feed.ts';
+import { UnitRules } from './unit-rules.ts';
 import { ZonePresence } from './zone-presence.ts';
 
 /**
@@ -41,30 +42,19 @@ export interface EquipmentHealth extends KernelHealth {
   skippedRules: number;
 }
 
-type EquipmentKernel = KernelOf<EquipmentKind>;
-
-export class EquipmentHost {
+export class EquipmentHost extends KernelHost<KernelOf<EquipmentKind>> {
   readonly #deps: EquipmentDeps;
-  readonly #log: Logger;
   readonly #opts: EquipmentHostOptions;
   readonly #units: UnitDirectory;
-  readonly #rules: RuleBook;
-  readonly #kernel: EquipmentKernel;
+  readonly #rules: UnitRules;
   readonly #stateFeed: StateFeed;
   readonly #presence: ZonePresence;
-  readonly #warned = new Set<string>();
-  readonly #resolved = new Map<string, { version: number; siteId: string; rules: DeciderRule[] }>();
-  #rulesVersion = 0;
-  #subs: Subscription[] = [];
   #rulesTimer: NodeJS.Timeout | null = null;
 
   constructor(deps: EquipmentDeps, opts: EquipmentHostOptions) {
-    this.#deps = deps;
-    this.#log = deps.log;
-    this.#opts = opts;
-    this.#units = new UnitDirectory(deps.pool, { horizonMs: deps.config.VIGIL_MAX_READING_AGE_S * 1000 });
-    this.#rules = new RuleBook(deps.pool);
-    this.#stateFeed = new StateFeed(
+    const units = new UnitDirectory(deps.pool, { horizonMs: deps.config.VIGIL_MAX_READING_AGE_S * 1000 });
+    const rules = new UnitRules(deps.pool, deps.log);
+    const stateFeed = new StateFeed(
       async (event) => {
         const { tenantId, siteId, data } = event;
         deps.nc.publish(
@@ -75,68 +65,38 @@ export class EquipmentHost {
       opts.stateEventIntervalMs ?? 1000,
       deps.log,
     );
-    this.#presence = new ZonePresence({ js: deps.js, jsm: deps.jsm, names: deps.names, log: deps.log });
+    const presence = new ZonePresence({ js: deps.js, jsm: deps.jsm, names: deps.names, log: deps.log });
     const kind = equipmentKind({
       js: deps.js,
       jsm: deps.jsm,
       names: deps.names,
       telemetry: deps.telemetry ?? new TelemetryDecoder(deps.names.ns, deps.config),
-      units: this.#units,
-      rulesFor: (unit) => this.#rulesFor(unit),
+      units,
+      rulesFor: (unit) => rules.rulesFor(unit),
       unitRefreshMs: opts.unitRefreshMs ?? 60_000,
-      stateFeed: this.#stateFeed,
-      presence: this.#presence,
+      stateFeed,
+      presence,
     });
-    this.#kernel = new ActorKernel(
-      kind,
-      {
-        // Serves live-state queries (actor.equipment.<p>.state) for the partitions it owns.
-        nc: deps.nc,
-        js: deps.js,
-        jsm: deps.jsm,
-        kv: deps.kv,
-        names: deps.names,
-        log: deps.log,
-        partitions: deps.config.VIGIL_PARTITIONS,
-      },
-      opts,
-    );
+    super(new ActorKernel(kind, kernelDeps(deps), opts), deps.nc);
+    this.#deps = deps;
+    this.#opts = opts;
+    this.#units = units;
+    this.#rules = rules;
+    this.#stateFeed = stateFeed;
+    this.#presence = presence;
   }
 
-  /** The kernel hosting the actors: live-state queries and control go through it. */
-  get kernel(): EquipmentKernel {
-    return this.#kernel;
-  }
-
-  /**
-   * Before membership is known: follow control messages, then take back the partitions this
-   * node held before a restart (`ActorKernel.reclaim`). `start()` follows.
-   */
-  async reclaim(): Promise<void> {
-    await this.#listen();
-    await this.#kernel.reclaim();
-  }
-
-  async start(): Promise<void> {
-    await this.#listen();
-    this.#kernel.start();
-    this.#rulesTimer ??= setInterval(
-      () => {
-        this.#rules.clear();
-        this.#rulesVersion++;
-      },
-      this.#opts.rulesRefreshMs ?? 5 * 60_000,
-    );
+  override async start(): Promise<void> {
+    await super.start();
+    this.#rulesTimer ??= setInterval(() => this.#rules.clear(), this.#opts.rulesRefreshMs ?? 5 * 60_000);
     this.#rulesTimer.unref();
   }
 
-  async #listen(): Promise<void> {
-    if (this.#subs.length) return;
+  protected override follow(): Subscription[] {
     // Who is at which camera zone (unattended_door rules read it; they wait until it has read up).
     this.#presence.follow();
-    const { nc, names } = this.#deps;
-    const log = this.#log;
-    this.#subs.push(
+    const { nc, names, log } = this.#deps;
+    return [
       subscribeControl(nc, names, 'rulesChanged', log, (b) => this.#onRulesChanged(b.tenantId)),
       subscribeControl(nc, names, 'alertClosed', log, (b) =>
         this.#onAlert(
@@ -162,67 +122,34 @@ export class EquipmentHost {
       ),
       // A unit changed: units loaded from here on read it afresh, not from the tenant's batch.
       subscribeControl(nc, names, 'equipmentChanged', log, (b) => this.#units.forgetTenant(b.tenantId)),
-    );
-    await nc.flush();
+    ];
   }
 
-  /** Coalesce bursts of membership events into one rebalance. */
-  scheduleRebalance(): void {
-    this.#kernel.scheduleRebalance();
-  }
-
-  rebalance(): void {
-    this.#kernel.rebalance();
-  }
-
-  async stop(): Promise<void> {
+  override async stop(): Promise<void> {
     if (this.#rulesTimer) clearInterval(this.#rulesTimer);
-    for (const sub of this.#subs) sub.unsubscribe();
-    this.#subs = [];
-    await this.#kernel.stop();
+    await super.stop();
     await this.#presence.stop();
     this.#stateFeed.stop();
   }
 
-  health(): EquipmentHealth {
-    return { ...this.#kernel.health(), skippedRules: this.#warned.size };
-  }
-
-  /** Enabled, supported rules of a unit; unsupported or invalid ones are reported once. */
-  async #rulesFor(unit: UnitInfo): Promise<DeciderRule[]> {
-    const version = this.#rulesVersion;
-    const cached = this.#resolved.get(unit.equipmentId);
-    if (cached && cached.version === version && cached.siteId === unit.siteId) return cached.rules;
-    const { rules, skipped } = rulesForUnit(await this.#rules.rowsFor(unit.tenantId), unit);
-    for (const s of skipped) {
-      const key = `${s.ruleId}:${s.code}`;
-      if (this.#warned.has(key)) continue;
-      this.#warned.add(key);
-      this.#log.warn(
-        { ruleId: s.ruleId, ruleKey: s.key, kind: s.kind, code: s.code, reason: s.reason },
-        'alert rule skipped',
-      );
-    }
-    if (version === this.#rulesVersion)
-      this.#resolved.set(unit.equipmentId, { version, siteId: unit.siteId, rules });
-    return rules;
+  override health(): EquipmentHealth {
+    return { ...super.health(), skippedRules: this.#rules.skipped };
   }
 
   async #onRulesChanged(tenantId: string | null): Promise<void> {
     try {
       await this.#rules.reload(tenantId);
-      this.#rulesVersion++;
-      await this.#kernel.controlEach(
+      await this.kernel.controlEach(
         (a) => tenantId === null || a.context.unit.tenantId === tenantId,
         async (a) => ({
           type: 'ReconcileRules',
-          data: { unit: a.context.unit, rules: await this.#rulesFor(a.context.unit) },
+          data: { unit: a.context.unit, rules: await this.#rules.rulesFor(a.context.unit) },
         }),
       );
-      this.#log.info({ tenantId }, 'alert rules reloaded');
+      this.#deps.log.info({ tenantId }, 'alert rules reloaded');
     } catch (err) {
       // The next reading evaluates with whatever rules load then; nothing is lost.
-      this.#log.warn({ err, tenantId }, 'applying changed rules failed');
+      this.#deps.log.warn({ err, tenantId }, 'applying changed rules failed');
     }
   }
 
@@ -234,24 +161,24 @@ export class EquipmentHost {
     what: 'closed' | 'acknowledged',
   ): Promise<void> {
     try {
-      await this.#kernel.control(equipmentId, (a) => command(a.context));
+      await this.kernel.control(equipmentId, (a) => command(a.context));
     } catch (err) {
       // The actor reads the alert's status from PostgreSQL at its next unit refresh.
-      this.#log.warn({ err, equipmentId, alertId, what }, 'applying alert control message failed');
+      this.#deps.log.warn({ err, equipmentId, alertId, what }, 'applying alert control message failed');
     }
   }
 
   /** Maintenance records of a unit changed: reload its windows, if this node hosts it. */
   async #onMaintenanceChanged(equipmentId: string): Promise<void> {
     try {
-      const reloaded = await this.#kernel.control(equipmentId, async (a) => {
+      const reloaded = await this.kernel.control(equipmentId, async (a) => {
         a.context = { ...a.context, maintenance: await this.#units.maintenance(equipmentId) };
         return null;
       });
-      if (reloaded) this.#log.debug({ equipmentId }, 'maintenance windows reloaded');
+      if (reloaded) this.#deps.log.debug({ equipmentId }, 'maintenance windows reloaded');
     } catch (err) {
       // The windows are reloaded with the unit at its next refresh anyway.
-      this.#log.warn({ err, equipmentId }, 'reloading maintenance windows failed');
+      this.#deps.log.warn({ err, equipmentId }, 'reloading maintenance windows failed');
     }
   }
 }
