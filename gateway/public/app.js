@@ -254,6 +254,7 @@ function applyAlert(type, event) {
   // A camera's alert has no unit on the fleet board.
   if (d.equipmentId)
     state.units.set(d.equipmentId, {
+      alertId: d.alertId,
       severity: d.severity,
       state: stateText,
       message: d.message,
@@ -375,7 +376,13 @@ async function loadInitialState() {
       const known = state.units.get(a.equipmentId);
       const since = Date.parse(a.openedAt);
       if (!known || known.since < since) {
-        state.units.set(a.equipmentId, { severity: a.severity, state: a.status, message: a.message, since });
+        state.units.set(a.equipmentId, {
+          alertId: a.id,
+          severity: a.severity,
+          state: a.status,
+          message: a.message,
+          since,
+        });
       }
     }
   } catch {
@@ -499,10 +506,23 @@ async function resolve(note) {
   try {
     await api(`/v1/alerts/${alert.id}/resolve`, 'POST', { note });
     addNote(`${alertSubject(alert)}: ${alert.ruleKey} resolved (${note})`);
+    forgetResolved(alert);
   } catch (err) {
     showAlertError(err.message);
   }
   await afterAlertAction(alert);
+}
+
+/**
+ * A resolve by hand sends no event on the stream (the unit's actor closes the alert quietly):
+ * take it off the counts and the fleet board here, as `alert.resolved` would.
+ */
+function forgetResolved(alert) {
+  state.openAlerts.delete(alert.id);
+  const unit = state.units.get(alert.equipmentId);
+  if (unit?.alertId === alert.id) unit.state = 'resolved';
+  renderFleet();
+  renderCounts();
 }
 
 /** Read what changed now rather than waiting for the stream (the action's own events follow). */

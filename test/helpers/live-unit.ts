@@ -20,6 +20,19 @@ export const HIGH_TEMP_RULE: [string, string, unknown] = [
   },
 ];
 
+/** The dashboard tests' rule: critical at once above −5 °C, clear at once below −12 °C. */
+export const INSTANT_HIGH_TEMP_RULE: [string, string, unknown] = [
+  'high_temp',
+  'threshold',
+  {
+    metric: 'temperature',
+    op: '>',
+    levels: [{ severity: 'critical', value: -5 }],
+    for_s: 0,
+    clear: { value: -12, for_s: 0 },
+  },
+];
+
 export interface LiveUnit {
   admin: Pool;
   tenantId: string;

@@ -9,27 +9,14 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ApiAlert, ApiEquipmentState } from '../../schemas/mod.ts';
 import { publishReading } from '../../streams/mod.ts';
-import { ownerToken, useLiveUnit } from '../helpers/live-unit.ts';
+import { INSTANT_HIGH_TEMP_RULE, ownerToken, useLiveUnit } from '../helpers/live-unit.ts';
 import { waitFor } from '../helpers/wait.ts';
 
 const live = useLiveUnit('dashboard', {
   name: 'Dashboard Foods',
   slug: 'dashboard',
   password: 'dashboard-password-123',
-  // Fires at once above −5 °C; clears at once below −12 °C.
-  rules: [
-    [
-      'high_temp',
-      'threshold',
-      {
-        metric: 'temperature',
-        op: '>',
-        levels: [{ severity: 'critical', value: -5 }],
-        for_s: 0,
-        clear: { value: -12, for_s: 0 },
-      },
-    ],
-  ],
+  rules: [INSTANT_HIGH_TEMP_RULE],
 });
 
 /** `(method, OpenAPI path)` of every API call in the dashboard's script. */
