@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { connect } from 'node:net';
+import { connect, createServer, type AddressInfo } from 'node:net';
 import path from 'node:path';
 import { REPO_ROOT } from '../stack/config.ts';
 import { StackError } from '../stack/errors.ts';
@@ -34,18 +34,35 @@ function accepts(port: number): Promise<boolean> {
   });
 }
 
+/** A port nothing listens on now, as the system hands them out. */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const { port } = probe.address() as AddressInfo;
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
 /**
  * Starts Debian's GStreamer RTSP server (ops/rtsp/rtsp-server.py, through python3-gi) serving
  * each H.264 Matroska file at rtsp://127.0.0.1:<port>/<mount>, and resolves once it accepts
- * connections. The packages come with the embedded stack (ops/stack/packages.ts).
+ * connections. The packages come with the embedded stack (ops/stack/packages.ts). A session
+ * ends at the end of its file (a camera dropping its stream), unless `loop`: then the file
+ * plays forever with timestamps running on, like a live camera (the demo's). `port` 0: a free
+ * one (tests running side by side); default: the stack's RTSP port.
  */
 export async function startRtspServer(opts: {
   mounts: Record<string, string>;
   port?: number;
+  loop?: boolean;
   timeoutMs?: number;
 }): Promise<RtspServer> {
-  const port = opts.port ?? rtspPort();
+  const port = opts.port === 0 ? await freePort() : (opts.port ?? rtspPort());
   const args = [SCRIPT, '--port', String(port)];
+  if (opts.loop) args.push('--loop');
   for (const [name, file] of Object.entries(opts.mounts)) args.push('--mount', `${name}=${file}`);
   const child: ChildProcess = spawn('/usr/bin/python3', args, { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';

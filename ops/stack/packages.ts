@@ -109,7 +109,7 @@ async function concretePackages(wanted: string[]): Promise<string[]> {
 
 /**
  * The test and demo RTSP server (ops/rtsp) is Debian's GStreamer RTSP server driven through
- * python3-gi; its typelib tells whether the packages are there.
+ * python3-gi; its typelib and the plugins of its pipeline tell whether the packages are there.
  */
 const RTSP_TYPELIB = 'girepository-1.0/GstRtspServer-1.0.typelib';
 export const RTSP_PACKAGES = [
@@ -120,10 +120,25 @@ export const RTSP_PACKAGES = [
   'gstreamer1.0-plugins-bad',
 ];
 
+/**
+ * The elements its pipeline uses, by plugin file: matroskademux, rtph264pay, the RTP session and
+ * UDP/TCP sinks (plugins-good, plugins-base) and h264parse (plugins-bad).
+ */
+const RTSP_PLUGINS = [
+  'libgstmatroska.so',
+  'libgstrtp.so',
+  'libgstrtpmanager.so',
+  'libgstudp.so',
+  'libgstapp.so',
+  'libgstvideoparsersbad.so',
+];
+
 function missingRtspPackages(): string[] {
   const libDirs = ['/usr/lib/x86_64-linux-gnu', '/usr/lib/aarch64-linux-gnu', '/usr/lib', '/usr/lib64'];
   const found = libDirs.some((d) => fs.existsSync(path.join(d, RTSP_TYPELIB)));
-  const plugins = libDirs.some((d) => fs.existsSync(path.join(d, 'gstreamer-1.0', 'libgstrtp.so')));
+  const plugins = RTSP_PLUGINS.every((p) =>
+    libDirs.some((d) => fs.existsSync(path.join(d, 'gstreamer-1.0', p))),
+  );
   return found && plugins ? [] : RTSP_PACKAGES;
 }
 

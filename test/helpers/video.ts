@@ -6,12 +6,15 @@ import assert from 'node:assert/strict';
 import { iou, type TrackerDetection } from '../../actors/camera/mod.ts';
 import {
   buildShapeDetector,
+  CameraVideo,
   DetectorPool,
   openVideo,
   SCENES,
   toFrame,
   writeSceneVideo,
+  type DetectionsFrame,
   type SceneName,
+  type VideoState,
 } from '../../actors/video/mod.ts';
 
 /** Writes the named scenes as H.264 files in a fresh temporary folder. */
@@ -95,4 +98,32 @@ export async function* sceneDetections(
       })),
     };
   }
+}
+
+/**
+ * A camera's video over `url` with the generated detector ('shape', loaded by `detectorFixture`),
+ * 5 frames a second, quick to reconnect: what it delivered and every state it went through.
+ */
+export function shapeCamera(
+  fx: DetectorFixture,
+  url: string,
+  opts: { size: number; readTimeoutMs: number },
+): { cam: CameraVideo; frames: DetectionsFrame[]; states: Array<[VideoState, string | null]> } {
+  const frames: DetectionsFrame[] = [];
+  const states: Array<[VideoState, string | null]> = [];
+  const cam = new CameraVideo({
+    cameraId: 'rtsp',
+    url,
+    fps: 5,
+    inputSize: opts.size,
+    confidence: 0.5,
+    modelKey: 'shape',
+    pool: fx.pool,
+    readTimeoutMs: opts.readTimeoutMs,
+    backoffBaseMs: 200,
+    random: () => 0.5,
+    onFrame: (f) => frames.push(f),
+    onState: (s, reason) => states.push([s, reason]),
+  });
+  return { cam, frames, states };
 }

@@ -6,8 +6,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { startRtspServer, type RtspServer } from '../../ops/rtsp/rtsp.ts';
-import { CameraVideo, type DetectionsFrame, type VideoState } from '../../actors/video/mod.ts';
-import { detectorFixture } from '../helpers/video.ts';
+import { detectorFixture, shapeCamera } from '../helpers/video.ts';
 import { waitFor } from '../helpers/wait.ts';
 
 const SIZE = 320;
@@ -17,21 +16,9 @@ describe('camera video over RTSP', () => {
   test('streams, goes reconnecting when the server dies, streams again when it is back', async () => {
     const mounts = { crossing: fx.videos.path('crossing') };
     let server: RtspServer = await startRtspServer({ mounts });
-    const frames: DetectionsFrame[] = [];
-    const states: Array<[VideoState, string | null]> = [];
-    const cam = new CameraVideo({
-      cameraId: 'rtsp',
-      url: server.url('crossing'),
-      fps: 5,
-      inputSize: SIZE,
-      confidence: 0.5,
-      modelKey: 'shape',
-      pool: fx.pool,
+    const { cam, frames, states } = shapeCamera(fx, server.url('crossing'), {
+      size: SIZE,
       readTimeoutMs: 2000,
-      backoffBaseMs: 200,
-      random: () => 0.5,
-      onFrame: (f) => frames.push(f),
-      onState: (s, reason) => states.push([s, reason]),
     });
     try {
       cam.start();
