@@ -7,8 +7,8 @@ import type { Level } from './http-logging.ts';
 const PUBLIC_DIR = join(import.meta.dirname, 'public');
 
 /**
- * The dashboard is a few static files: the live page and the store metrics page, their shared
- * session module and style sheet. A fixed allowlist (no path from the request ever reaches the
+ * The dashboard is a few static files: the live page (with its camera panel) and the store
+ * metrics page, their shared session module and style sheets. A fixed allowlist (no path from the request ever reaches the
  * filesystem) and contents read once at boot.
  */
 const FILES: { url: string; file: string; type: string }[] = [
@@ -18,13 +18,16 @@ const FILES: { url: string; file: string; type: string }[] = [
   { url: '/store-metrics', file: 'metrics.html', type: 'text/html; charset=utf-8' },
   { url: '/metrics.js', file: 'metrics.js', type: 'text/javascript; charset=utf-8' },
   { url: '/session.js', file: 'session.js', type: 'text/javascript; charset=utf-8' },
+  { url: '/cameras.js', file: 'cameras.js', type: 'text/javascript; charset=utf-8' },
+  { url: '/cameras.css', file: 'cameras.css', type: 'text/css; charset=utf-8' },
 ];
 
 const CSP = [
   "default-src 'self'",
   "script-src 'self'",
   "style-src 'self'",
-  "img-src 'self' data:",
+  // blob: the camera overlays, fetched with the bearer token and shown through object URLs.
+  "img-src 'self' data: blob:",
   "connect-src 'self'",
   "frame-ancestors 'none'",
   "base-uri 'none'",

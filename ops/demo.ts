@@ -1,12 +1,14 @@
 // `npm start`: the whole product with a demo fleet. Installs and starts the private services
-// when no URLs are configured, applies migrations, seeds the demo tenant, then runs an actor
-// node, the gateway and the fleet simulator in this process until Ctrl-C.
-import { startActorNode } from '../actors/mod.ts';
+// when no URLs are configured, applies migrations, seeds the demo tenant, starts the demo
+// cameras' RTSP server, then runs an actor node (with the camera video pipelines), the gateway
+// and the fleet simulator in this process until Ctrl-C.
+import { ACTOR_SERVICES, startActorNode } from '../actors/mod.ts';
 import { startServer } from '../gateway/mod.ts';
 import { createLogger, loadConfig, migrate, type VigilEvent } from '../schemas/mod.ts';
 import { connectNats, jetstream, names } from '../streams/mod.ts';
 import { ensureStack, stopStack } from './stack/mod.ts';
-import { DEMO_LOGIN, seedDemo } from './demo/seed.ts';
+import { startDemoCameras } from './demo/cameras.ts';
+import { DEMO_LOGIN, DEMO_SITES, seedDemo } from './demo/seed.ts';
 import { startSimulator } from './demo/simulator.ts';
 
 // The demo talks to a person: warnings and errors only, unless LOG_LEVEL says otherwise.
@@ -24,7 +26,9 @@ const config = loadConfig({
 const log = createLogger(config, 'demo');
 await migrate(config, log);
 const fleet = await seedDemo(config, log);
-const node = await startActorNode({ config, log });
+// Seeded before the node starts: it opens every enabled camera it finds at start.
+const demoCameras = await startDemoCameras(config, log, fleet.tenantId);
+const node = await startActorNode({ config, log, services: [...ACTOR_SERVICES, 'camera-video'] });
 const server = await startServer({ config, log });
 const nc = await connectNats(config, 'vigil-demo-simulator');
 const sim = startSimulator({
@@ -36,6 +40,16 @@ const sim = startSimulator({
   gatewayUrl: server.url,
 });
 
+function cameraLines(): string[] {
+  const { cameras, rtsp, problem } = demoCameras;
+  if (!rtsp) return [`  Cameras     not running (${problem ?? 'no RTSP server'})`];
+  return [
+    `  Cameras     ${cameras.map((c) => `"${c.name}" (${DEMO_SITES[c.site]?.name})`).join(', ')}: synthetic video`,
+    `              over RTSP (${cameras.map((c) => rtsp.url(c.mount)).join(', ')}), people counted`,
+    "              in their zones: the dashboard's Cameras panel; GET /v1/stream?kind=people,camera.",
+  ];
+}
+
 const banner = [
   '',
   '  Vigil is running.',
@@ -46,6 +60,7 @@ const banner = [
   `              "${fleet.units[0]?.name}" is failing: expect fast_warmup and high_temp alerts within minutes;`,
   `              "${fleet.units[1]?.name}" goes silent (unit_silent), "${fleet.units[2]?.name}" has its door`,
   `              left ajar (door_left_open), "${fleet.units[3]?.name}" has a defrost that does not end.`,
+  ...cameraLines(),
   '  Ctrl-C stops everything.',
   '',
 ].join('\n');
@@ -59,7 +74,15 @@ void (async () => {
     try {
       const e = JSON.parse(decoder.decode(m.data)) as VigilEvent;
       const data = e.data;
-      // People and camera events are for the dashboard and the stream; the terminal shows alerts.
+      if (e.type === 'camera.online' || e.type === 'camera.offline') {
+        const camera = demoCameras.cameras.find((c) => c.id === e.data.cameraId)?.name ?? e.data.cameraId;
+        const why = e.data.reason ? `: ${e.data.reason}` : '';
+        console.log(
+          `  ${new Date(e.ts).toISOString()}  ${e.type.padEnd(14)} ${''.padEnd(8)} ${camera}${why}`,
+        );
+        continue;
+      }
+      // People events are for the dashboard and the stream; the terminal shows alerts.
       if (!('equipmentId' in data)) continue;
       const unit = fleet.units.find((u) => u.id === data.equipmentId)?.name ?? data.equipmentId;
       const severity = 'severity' in data ? data.severity : 'warning';
@@ -87,6 +110,7 @@ async function shutdown(signal: string): Promise<void> {
   await nc.drain();
   await server.close();
   await node.stop();
+  await demoCameras.stop();
   // Only what we started: external services (URLs in the environment) are left alone.
   if (!Object.values(stack.external).every(Boolean)) await stopStack({ log });
   process.exit(0);

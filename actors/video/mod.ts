@@ -14,7 +14,14 @@ export { decodeYolo, nms, yoloOutputShape, YoloShapeError } from './yolo.ts';
 export { GraphBuilder } from './onnx/graph.ts';
 export { buildShapeDetector } from './onnx/shape-detector.ts';
 export { buildYoloArchitecture } from './onnx/yolov8-architecture.ts';
-export { groundTruth, SHIRT_RGB, type TruthBox } from './synthetic/scene.ts';
+export {
+  groundTruth,
+  SHIRT_RGB,
+  type Scene,
+  type ScenePerson,
+  type ShirtColour,
+  type TruthBox,
+} from './synthetic/scene.ts';
 export { SCENES, type SceneName } from './synthetic/scenes.ts';
 export { renderFrame } from './synthetic/render.ts';
 export { writeSceneVideo } from './synthetic/encode.ts';

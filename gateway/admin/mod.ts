@@ -25,6 +25,8 @@ import { zoneRoutes } from './zones.routes.ts';
 
 export type { AdminDeps, AdminRouteOptions } from './context.ts';
 export { decodeCursor, encodeCursor, page, type Cursor } from './pagination.ts';
+/** The cameras and zones repository, for seeding through the same writes as the API (the demo). */
+export { CAMERA_FIELDS, CAMERAS, insertCamera, insertZone } from './cameras.repo.ts';
 
 /**
  * The management API under /v1: auth, tenants, sites, users, invites, equipment, maintenance,

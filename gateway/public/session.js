@@ -14,6 +14,17 @@ export function loadSession() {
   return current;
 }
 
+/**
+ * The stored access token as it is, never refreshed: for a script that runs beside one that owns
+ * the refresh (the live page's camera panel beside app.js). Read at every call, so a refresh the
+ * owner made is seen at once; two refreshers would spend the same rotating refresh token, and the
+ * second would revoke the session.
+ */
+export function storedAccessToken() {
+  const saved = sessionStorage.getItem(STORAGE_KEY);
+  return saved ? JSON.parse(saved).accessToken : null;
+}
+
 function store(body) {
   current = {
     accessToken: body.accessToken,

@@ -5,7 +5,8 @@ import { demoFleet, type FridgeSpec } from './fridge.model.ts';
 
 export const DEMO_LOGIN = { email: 'demo@vigil.local', password: 'vigil-demo-2026', name: 'Demo Admin' };
 const DEMO_TENANT = { name: 'Demo Foods', slug: 'demo' };
-const SITES = [
+/** The demo tenant's sites, in the order the demo cameras (store-cameras.ts) index them. */
+export const DEMO_SITES = [
   { name: 'Downtown Market', timezone: 'Europe/Lisbon' },
   { name: 'Harbour Store', timezone: 'Europe/Lisbon' },
 ];
@@ -28,7 +29,7 @@ export interface DemoFleet {
 
 async function createFleet(client: PoolClient, tenantId: string, specs: FridgeSpec[]): Promise<void> {
   const siteIds: string[] = [];
-  for (const s of SITES) {
+  for (const s of DEMO_SITES) {
     const { rows } = await client.query<{ id: string }>(
       'INSERT INTO sites (tenant_id, name, timezone) VALUES ($1, $2, $3) RETURNING id',
       [tenantId, s.name, s.timezone],

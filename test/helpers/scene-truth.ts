@@ -14,7 +14,7 @@ import {
   type ZoneDef,
   type ZoneEvent,
 } from '../../actors/camera/mod.ts';
-import { groundTruth, SCENES, type SceneName } from '../../actors/video/mod.ts';
+import { groundTruth, SCENES, type Scene, type SceneName } from '../../actors/video/mod.ts';
 import { clearMot, type MotFrame, type MotResult } from './mot.ts';
 
 /** An axis-aligned rectangle as a zone polygon (normalised corners). */
@@ -41,12 +41,12 @@ export interface SceneFrame {
 
 /** What the zones should report: the same zone code over the exact ground-truth boxes. */
 export function truthEvents(
-  name: SceneName,
+  name: SceneName | Scene,
   zones: readonly ZoneDef[],
   times: readonly number[],
   offsetMs = 0,
 ): Keyed[] {
-  const scene = SCENES[name];
+  const scene = typeof name === 'string' ? SCENES[name] : name;
   let state = initialZones();
   let present = new Map<number, number>();
   const out: ZoneEvent[] = [];

@@ -20,8 +20,9 @@ function walker(
 }
 
 /**
- * The project's scenes. Each isolates one thing a tracker must get right; `store` combines them
- * for the demo cameras. Paths start and end outside the frame so people walk in and out.
+ * The project's scenes. Each isolates one thing a tracker must get right (the demo cameras have
+ * scenes of their own: ops/demo/store-cameras.ts). Paths start and end outside the frame so
+ * people walk in and out.
  */
 export const SCENES = {
   /** Three people cross the floor one after another, in both directions; one comes in the door. */
