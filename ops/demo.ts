@@ -44,9 +44,10 @@ function cameraLines(): string[] {
   const { cameras, rtsp, problem } = demoCameras;
   if (!rtsp) return [`  Cameras     not running (${problem ?? 'no RTSP server'})`];
   return [
-    `  Cameras     ${cameras.map((c) => `"${c.name}" (${DEMO_SITES[c.site]?.name})`).join(', ')}: synthetic video`,
-    `              over RTSP (${cameras.map((c) => rtsp.url(c.mount)).join(', ')}), people counted`,
-    "              in their zones: the dashboard's Cameras panel; GET /v1/stream?kind=people,camera.",
+    `  Cameras     ${cameras.map((c) => `"${c.name}" (${DEMO_SITES[c.site]?.name})`).join(', ')}:`,
+    '              synthetic video over RTSP, people counted in their zones:',
+    ...cameras.map((c) => `              ${rtsp.url(c.mount)}`),
+    "              watch the dashboard's Cameras panel, or GET /v1/stream?kind=people,camera.",
   ];
 }
 
