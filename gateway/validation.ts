@@ -39,10 +39,23 @@ function compileIn(ajv: Ajv, schema: AnySchema): ValidateFunction {
   return ajv.compile(schema);
 }
 
+/**
+ * A binary body (`format: 'binary'`, an upload): JSON Schema has no type for bytes, and the
+ * route's own content-type parser hands over a Buffer whose contents the route checks itself
+ * (an image is decoded). The schema is there for the OpenAPI document.
+ */
+function isBinary(schema: AnySchema): boolean {
+  return (
+    typeof schema === 'object' && schema !== null && (schema as { format?: unknown }).format === 'binary'
+  );
+}
+
 /** Fastify `schemaController.compilersFactory.buildValidator`: one pair of instances per schema context. */
 export function buildValidator(externalSchemas: Record<string, AnySchema | AnySchema[]>) {
   const bodies = makeAjv(false, externalSchemas);
   const strings = makeAjv(true, externalSchemas);
   return ({ schema, httpPart }: { schema: AnySchema; httpPart?: string }): ValidateFunction =>
-    compileIn(httpPart === 'body' ? bodies : strings, schema);
+    httpPart === 'body' && isBinary(schema)
+      ? compileIn(bodies, {})
+      : compileIn(httpPart === 'body' ? bodies : strings, schema);
 }

@@ -256,3 +256,77 @@ export const ZoneReplayResult = Type.Object({
   }),
 });
 export type ZoneReplayResult = Static<typeof ZoneReplayResult>;
+
+/**
+ * Bounds of an uploaded screenshot: the bytes (the route's body limit) and the pixels (checked
+ * from the image header before anything is decoded, so a small file that inflates to gigabytes
+ * is refused first). 8K video is the largest camera frame in use.
+ */
+export const SCREENSHOT_LIMITS = { bytes: 8 * 1024 * 1024, pixels: 7680 * 4320 } as const;
+
+/** Media types a screenshot is sent as; the bytes are decoded to know what they are. */
+export const SCREENSHOT_MEDIA_TYPES = ['image/jpeg', 'image/png', 'application/octet-stream'] as const;
+
+/**
+ * A binary request body (an upload) as OpenAPI describes it. The gateway's validator takes it
+ * as bytes; the route checks them by decoding.
+ */
+export const BinaryBody = Type.Unsafe<Buffer>({
+  type: 'string',
+  format: 'binary',
+  description: `a JPEG or PNG image, at most ${SCREENSHOT_LIMITS.bytes / (1024 * 1024)} MiB and ${SCREENSHOT_LIMITS.pixels} pixels`,
+});
+
+/** An image answer (snapshot, overlay); `x-vigil-frame-source` says where the picture came from. */
+export const ImageResponse = Type.Unsafe<Buffer>({
+  type: 'string',
+  format: 'binary',
+  description: 'image/jpeg or image/png',
+});
+
+export const FrameSource = Type.Union([Type.Literal('live'), Type.Literal('screenshot')], {
+  description: "live: the camera node's latest decoded frame; screenshot: the uploaded one (no live frame)",
+});
+export type FrameSource = Static<typeof FrameSource>;
+
+export const OverlayQuery = Type.Object(
+  {
+    format: Type.Optional(
+      Type.Union([Type.Literal('jpeg'), Type.Literal('png')], {
+        description: 'image format of the answer (default jpeg; png is lossless: thin lines stay exact)',
+      }),
+    ),
+  },
+  { additionalProperties: false },
+);
+export type OverlayQuery = Static<typeof OverlayQuery>;
+
+/** The stored screenshot of a camera (the image itself is the snapshot's answer). */
+export const ApiScreenshot = Type.Object({
+  cameraId: Uuid,
+  format: Type.Union([Type.Literal('jpeg'), Type.Literal('png')]),
+  width: Type.Integer({ minimum: 1 }),
+  height: Type.Integer({ minimum: 1 }),
+  bytes: Type.Integer({ minimum: 1, description: 'size as stored (re-encoded, metadata removed)' }),
+  uploadedAt: Timestamp,
+});
+export type ApiScreenshot = Static<typeof ApiScreenshot>;
+
+/**
+ * What the overlay reads of a camera actor's live state (`ActorStateReply.state` of kind
+ * `camera`): its tracker's tracks. The rest of the state passes unread.
+ */
+export const CameraTracksView = Type.Object({
+  tracker: Type.Object({
+    lastTs: Type.Union([Type.Number(), Type.Null()]),
+    tracks: Type.Array(
+      Type.Object({
+        id: Type.Integer({ minimum: 0 }),
+        status: Type.String(),
+        box: Type.Object({ x1: Type.Number(), y1: Type.Number(), x2: Type.Number(), y2: Type.Number() }),
+        lastSeen: Type.Number(),
+      }),
+    ),
+  }),
+});
+export type CameraTracksView = Static<typeof CameraTracksView>;

@@ -33,8 +33,14 @@ export const ERRORS = {
     message: 'Zone points must lie inside the image (0..1)',
   },
   ZONE_SELF_INTERSECTING: { status: 400, retryable: false, message: 'Zone edges must not cross each other' },
+  IMAGE_INVALID: {
+    status: 400,
+    retryable: false,
+    message: 'The upload is not a JPEG or PNG image that decodes',
+  },
   PAYLOAD_TOO_LARGE: { status: 413, retryable: false, message: 'Payload too large' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, retryable: false, message: 'Unsupported media type' },
+  IMAGE_TOO_LARGE: { status: 413, retryable: false, message: 'Image larger than the pixel bound' },
   // 401/403/404: who you are and what you may see.
   UNAUTHENTICATED: { status: 401, retryable: false, message: 'Authentication required' },
   INVALID_TOKEN: { status: 401, retryable: false, message: 'Invalid or expired token' },
@@ -49,6 +55,11 @@ export const ERRORS = {
     message: 'Several accounts match; name the tenant (its slug) to log in',
   },
   INVALID_STATE: { status: 409, retryable: false, message: 'Operation not allowed in the current state' },
+  NO_FRAME: {
+    status: 409,
+    retryable: true,
+    message: 'The camera has no live frame and no uploaded screenshot',
+  },
   RATE_LIMITED: { status: 429, retryable: true, message: 'Too many requests' },
   // Stream-side rejections (dead-lettered, never HTTP).
   UNKNOWN_EQUIPMENT: { status: 404, retryable: false, message: 'Unknown equipment' },

@@ -122,6 +122,14 @@ export {
   ZoneReplayBody,
   ZoneReplayEvent,
   ZoneReplayResult,
+  SCREENSHOT_LIMITS,
+  SCREENSHOT_MEDIA_TYPES,
+  BinaryBody,
+  ImageResponse,
+  FrameSource,
+  OverlayQuery,
+  ApiScreenshot,
+  CameraTracksView,
 } from './api-cameras.ts';
 export {
   ApiAlert,

@@ -14,6 +14,9 @@ export function findNul(value: unknown): string | null {
     const { v, path } = item;
     if (typeof v === 'string') {
       if (v.includes('\u0000')) return path;
+    } else if (ArrayBuffer.isView(v)) {
+      // Bytes (an uploaded image) are not text, and walking them key by key would take long.
+      continue;
     } else if (Array.isArray(v)) {
       for (let i = v.length - 1; i >= 0; i--) stack.push({ v: v[i], path: `${path}/${i}` });
     } else if (typeof v === 'object' && v !== null) {

@@ -3,6 +3,13 @@ export { connectNats, ensureStreams, ensureSnapshotBucket, deleteNamespace, stre
 export { publishReading, publishEvent, publishRulesChanged, DLQ_HEADERS } from './publish.ts';
 export { publishControl, subscribeControl, requestActorState } from './control.ts';
 export {
+  requestCameraFrame,
+  respondFrame,
+  FRAME_HEADERS,
+  type CameraFrame,
+  type CameraFrameAnswer,
+} from './camera-frames.ts';
+export {
   ConsumerRunner,
   disposition,
   isOutage,

@@ -77,6 +77,10 @@ export interface Names {
   cameras: {
     /** Request/reply subject answered by the node running the camera's video pipeline. */
     health(cameraId: string): string;
+    /** Request/reply: the latest decoded frame as JPEG, from that node (streams/camera-frames.ts). */
+    frame(cameraId: string): string;
+    /** Every request subject of one camera: the node running it subscribes once. */
+    requests(cameraId: string): string;
   };
   actors: {
     /** Request/reply subject answered by the node serving partition `p` of actor kind `kind`. */
@@ -138,7 +142,11 @@ export function names(ns = ''): Names {
       cameraChanged: `${p}ctl.camera.changed`,
       authRevoked: `${p}ctl.auth.revoked`,
     },
-    cameras: { health: (c) => `${p}camera.${c}.health` },
+    cameras: {
+      health: (c) => `${p}camera.${c}.health`,
+      frame: (c) => `${p}camera.${c}.frame`,
+      requests: (c) => `${p}camera.${c}.*`,
+    },
     actors: { stateQuery: (kind, n) => `${p}actor.${kind}.${n}.state` },
     nodes: { alive: (id) => `${p}node.${nodeToken(id)}.alive` },
     consumer: (name) => `${P}${name}`,

@@ -1,8 +1,9 @@
-import type { Subscription } from '@nats-io/transport-node';
+import type { Msg, Subscription } from '@nats-io/transport-node';
 import type { CameraEvent, CameraHealth, Logger, Pool } from '../../schemas/mod.ts';
 import {
   publishDetections,
   publishEvent,
+  respondFrame,
   subscribeControl,
   type JetStreamClient,
   type Names,
@@ -23,9 +24,9 @@ import { handle as cameraStatus, initialCameraStatus, type CameraStatus } from '
  * detect) per enabled camera it owns, all sharing one detector pool, each publishing its frames'
  * detections to `det.<tenant>.<camera>` for the camera actors. Cameras come from PostgreSQL
  * (worker role) at start and on `ctl.camera.changed` (created, updated, restart: stop and start
- * again with the stored settings; deleted: stop). The node answers health requests
- * (`names.cameras.health(id)`) only for the cameras it runs, so the gateway reaches the right
- * node without knowing which.
+ * again with the stored settings; deleted: stop). The node answers health and frame requests
+ * (`names.cameras.health(id)`, `names.cameras.frame(id)`: one subscription per camera) only for
+ * the cameras it runs, so the gateway reaches the right node without knowing which.
  */
 export interface CameraPipelinesDeps {
   nc: NatsConnection;
@@ -68,9 +69,13 @@ interface CameraRow {
 interface Running {
   row: CameraRow;
   video: CameraVideo;
-  health: Subscription;
+  /** The camera's request subjects (health, frame). */
+  requests: Subscription;
   published: number;
 }
+
+/** Room left in a NATS message for the frame answer's headers. */
+const HEADER_ROOM = 4096;
 
 const SELECT = `SELECT id, tenant_id, site_id, source_url, enabled, detect_fps, model_path, input_size, confidence
   FROM cameras`;
@@ -84,7 +89,7 @@ export interface CameraPipelinesResources {
   models: number;
   /** Open node-av sessions (demuxer, decoder, filter) of this node's cameras. */
   videoSessions: number;
-  /** Health request subscriptions. */
+  /** Request subscriptions (health and frames: one per camera). */
   subscriptions: number;
 }
 
@@ -154,7 +159,7 @@ export class CameraPipelines {
       detectorWorkers: this.#detector?.stats().workers ?? 0,
       models: this.#models.size,
       videoSessions: this.#sessions.open,
-      subscriptions: [...this.#running.values()].filter((r) => !r.health.isClosed()).length,
+      subscriptions: [...this.#running.values()].filter((r) => !r.requests.isClosed()).length,
     };
   }
 
@@ -241,19 +246,8 @@ export class CameraPipelines {
     const running: Running = {
       row,
       published: 0,
-      health: this.#deps.nc.subscribe(this.#deps.names.cameras.health(row.id), {
-        callback: (_err, msg) => {
-          const h = this.health(row.id);
-          // Another tenant's request for the same id (ids are global uuids) learns nothing.
-          if (!h || !msg.reply) return;
-          let tenantId: unknown;
-          try {
-            tenantId = (msg.json<{ tenantId?: unknown }>() ?? {}).tenantId;
-          } catch {
-            return;
-          }
-          if (tenantId === row.tenant_id) msg.respond(JSON.stringify(h));
-        },
+      requests: this.#deps.nc.subscribe(this.#deps.names.cameras.requests(row.id), {
+        callback: (_err, msg) => this.#answer(row, msg, log),
       }),
       video: new CameraVideo({
         cameraId: row.id,
@@ -264,6 +258,7 @@ export class CameraPipelines {
         modelKey: modelPath ?? '',
         pool: this.#pool(),
         sessions: this.#sessions,
+        pictureMaxBytes: (this.#deps.nc.info?.max_payload ?? 1024 * 1024) - HEADER_ROOM,
         readTimeoutMs: this.#opts.readTimeoutMs ?? 5000,
         ...(this.#opts.backoffBaseMs === undefined ? {} : { backoffBaseMs: this.#opts.backoffBaseMs }),
         onFrame: (frame) => this.#publish(running, frame, log),
@@ -290,6 +285,46 @@ export class CameraPipelines {
       return;
     }
     if (this.#running.get(row.id) === running) running.video.start();
+  }
+
+  /**
+   * A request about one of this node's cameras: its health, or its latest frame. Another
+   * tenant's request for the same id (ids are global uuids) learns nothing: no answer at all,
+   * as if no node ran the camera.
+   */
+  #answer(row: CameraRow, msg: Msg, log: Logger): void {
+    const r = this.#running.get(row.id);
+    if (!r || !msg.reply) return;
+    let tenantId: unknown;
+    try {
+      tenantId = (msg.json<{ tenantId?: unknown }>() ?? {}).tenantId;
+    } catch {
+      return;
+    }
+    if (tenantId !== row.tenant_id) return;
+    if (msg.subject === this.#deps.names.cameras.health(row.id)) {
+      const h = this.health(row.id);
+      if (h) msg.respond(JSON.stringify(h));
+    } else if (msg.subject === this.#deps.names.cameras.frame(row.id)) {
+      const reply = (answer: Parameters<typeof respondFrame>[1]): void => {
+        try {
+          respondFrame(msg, answer);
+        } catch (err) {
+          // The connection closed meanwhile: the asker times out.
+          log.debug({ err }, 'frame answer not sent');
+        }
+      };
+      const picture = r.video.picture();
+      if (!picture) {
+        const { state, lastError } = r.video.health();
+        reply({ reason: `camera is ${state}${lastError ? `: ${lastError}` : ''}` });
+        return;
+      }
+      picture.then(reply, (err: unknown) => {
+        log.warn({ err }, 'frame not encoded');
+        reply({ reason: 'the frame could not be encoded' });
+      });
+    }
   }
 
   /** Decides what a state change means for the camera's status and publishes it on EVENTS. */
@@ -348,7 +383,7 @@ export class CameraPipelines {
     const r = this.#running.get(cameraId);
     if (!r) return;
     this.#running.delete(cameraId);
-    r.health.unsubscribe();
+    r.requests.unsubscribe();
     this.#closing++;
     try {
       await r.video.stop();

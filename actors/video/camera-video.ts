@@ -1,5 +1,6 @@
 import type { DetectOutcome, DetectorPool } from './detector-pool.ts';
 import { toFrame, type NormBox } from './letterbox.ts';
+import { LatestPicture, type Picture } from './picture.ts';
 import { backoffMs } from './sampler.ts';
 import {
   InputBuffers,
@@ -54,6 +55,8 @@ export interface CameraVideoOptions {
   backoffBaseMs?: number;
   /** Counts the source's open sessions (see openVideo). */
   sessions?: SessionCount;
+  /** Largest snapshot JPEG, in bytes (what one NATS message may carry); default 1 MiB. */
+  pictureMaxBytes?: number;
 }
 
 export interface VideoHealth {
@@ -95,8 +98,11 @@ export class CameraVideo {
   private readonly buffers = new InputBuffers();
   /** Results are awaited in submission order: workers finish out of order. */
   private ordered: Promise<void> = Promise.resolve();
+  private readonly latest: LatestPicture;
 
-  constructor(private readonly opts: CameraVideoOptions) {}
+  constructor(private readonly opts: CameraVideoOptions) {
+    this.latest = new LatestPicture(opts.pictureMaxBytes ?? 1024 * 1024);
+  }
 
   start(): void {
     this.loop ??= this.run();
@@ -107,7 +113,16 @@ export class CameraVideo {
     this.opts.pool.dropLane(this.opts.cameraId);
     await this.loop;
     await this.ordered;
+    this.latest.clear();
     this.setState('stopped', null);
+  }
+
+  /**
+   * The latest sampled frame as JPEG, while a session streams; null when there is none (not
+   * streaming yet, between sessions, stopped).
+   */
+  picture(): Promise<Picture> | null {
+    return this.latest.picture();
   }
 
   health(): VideoHealth {
@@ -158,6 +173,7 @@ export class CameraVideo {
           realtime: this.opts.realtime ?? true,
           signal,
           buffers: this.buffers,
+          picture: this.latest,
           ...(this.opts.sessions ? { sessions: this.opts.sessions } : {}),
         })) {
           if (!streamed) {

@@ -8,6 +8,7 @@ export { DetectorPool, ModelError, type DetectOutcome } from './detector-pool.ts
 export { sessionOptions } from './detect.protocol.ts';
 export { bundleWorker } from './worker-script.ts';
 export { letterbox, toFrame } from './letterbox.ts';
+export { LatestPicture, type Picture } from './picture.ts';
 export { FrameSampler, backoffMs } from './sampler.ts';
 export { openVideo, VideoSourceError, type SessionCount } from './video-source.ts';
 export { decodeYolo, nms, yoloOutputShape, YoloShapeError } from './yolo.ts';

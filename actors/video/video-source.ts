@@ -2,6 +2,7 @@ import { Decoder, Demuxer, FilterAPI } from 'node-av/api';
 import { AV_LOG_QUIET, AVERROR_EAGAIN, AVERROR_EOF } from 'node-av/constants';
 import { Log, Packet, type Frame, type Stream } from 'node-av/lib';
 import { letterbox, letterboxFilter, type Letterbox } from './letterbox.ts';
+import type { LatestPicture } from './picture.ts';
 import { FrameSampler } from './sampler.ts';
 
 // FFmpeg's own chatter (codec banners, per-packet warnings) would flood the logs; real errors
@@ -29,6 +30,8 @@ export interface VideoSourceOptions {
   buffers?: InputBuffers;
   /** Counts this session while its demuxer is open (an owner checks it closed everything). */
   sessions?: SessionCount;
+  /** Keeps the latest sampled frame for snapshots; cleared when the session ends. */
+  picture?: LatestPicture;
 }
 
 /** Open sessions of a set of sources: each holds FFmpeg's demuxer, decoder and filter graph. */
@@ -222,6 +225,7 @@ export async function* openVideo(opts: VideoSourceOptions): AsyncGenerator<Sampl
           firstPts ??= seconds;
           const pts = seconds - firstPts;
           if (!sampler.accept(pts)) continue;
+          opts.picture?.hold(frame, startedAt + Math.round(pts * 1000));
           if (!geometry || geometry.width !== frame.width || geometry.height !== frame.height) {
             filter?.close();
             geometry = letterbox(frame.width, frame.height, opts.inputSize);
@@ -254,6 +258,8 @@ export async function* openVideo(opts: VideoSourceOptions): AsyncGenerator<Sampl
     }
   } finally {
     clearTimeout(watchdog);
+    // A frame of a session that ended is not live any more.
+    opts.picture?.clear();
     opts.signal?.removeEventListener('abort', onAbort);
     if (demuxer) {
       await demuxer.close();

@@ -6,6 +6,7 @@ import { auditRoutes } from './audit.routes.ts';
 import { authRoutes } from './auth.routes.ts';
 import type { AdminRouteOptions } from './context.ts';
 import { cameraRoutes } from './cameras.routes.ts';
+import { cameraFrameRoutes } from './camera-frames.routes.ts';
 import { doorEpisodeRoutes } from './door-episodes.routes.ts';
 import { equipmentRoutes } from './equipment.routes.ts';
 import { equipmentStateRoutes } from './equipment-state.routes.ts';
@@ -52,6 +53,7 @@ export const adminRoutes: FastifyPluginAsync<AdminRouteOptions> = async (app, op
     alertRuleBacktestRoutes,
     notificationChannelRoutes,
     cameraRoutes,
+    cameraFrameRoutes,
     zoneRoutes,
     zoneReplayRoutes,
     auditRoutes,

@@ -383,6 +383,8 @@ export interface RouteSpec<
   status?: Ok;
   /** Media types of a response that is not JSON. */
   produces?: string[];
+  /** Media types of a request body that is not JSON (an upload); the route's plugin parses them. */
+  consumes?: readonly string[];
   bodyLimit?: number;
   handler: (request: RouteRequest<P, Q, B>, reply: FastifyReply) => Promise<Answer<R> | FastifyReply>;
 }
@@ -396,12 +398,12 @@ export interface RouteSpec<
  */
 export function route<P extends string, Q extends TSchema, B extends TSchema, R extends TSchema | Answers>(
   app: App,
-  method: 'GET' | 'POST' | 'PATCH' | 'DELETE',
+  method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE',
   path: P,
   guard: Access,
   spec: RouteSpec<P, Q, B, R>,
 ): void {
-  const { querystring, body, response, status, produces, bodyLimit, handler } = spec;
+  const { querystring, body, response, status, produces, consumes, bodyLimit, handler } = spec;
   const run = handler as unknown as (request: FastifyRequest, reply: FastifyReply) => Promise<unknown>;
   const answers: Answers = KindGuard.IsSchema(response) ? { [status ?? 200]: response } : response;
   app.route({
@@ -415,6 +417,7 @@ export function route<P extends string, Q extends TSchema, B extends TSchema, R 
       ...(querystring ? { querystring } : {}),
       ...(body ? { body } : {}),
       ...(produces ? { produces } : {}),
+      ...(consumes ? { consumes: [...consumes] } : {}),
       response: answers,
     },
     // The handler itself when the status is 200: no extra async frame on the hot read path.

@@ -54,8 +54,10 @@ export interface Route {
   idQueryParams: string[];
   requiredQuery: Parameter[];
   body: JsonSchema | null;
-  /** The body is not JSON (an upload, say): these tests cannot synthesise one. */
+  /** The body is not JSON (an upload, say): these tests cannot synthesise one, unless an image. */
   nonJsonBody: boolean;
+  /** The body is an image upload, of this media type: `SAMPLE_PNG` makes a valid one. */
+  imageBody: string | null;
   /** Server-sent events: a response that never ends, tested by the gateway's SSE tests. */
   streaming: boolean;
   /** Declares bearer (user) authentication. */
@@ -84,6 +86,7 @@ export function routeTable(app: FastifyInstance): Route[] {
         requiredQuery: params.filter((p) => p.in === 'query' && p.required && p.schema?.format !== 'uuid'),
         body: op.requestBody?.content?.['application/json']?.schema ?? null,
         nonJsonBody: !!op.requestBody?.content && !('application/json' in op.requestBody.content),
+        imageBody: Object.keys(op.requestBody?.content ?? {}).find((t) => t.startsWith('image/')) ?? null,
         streaming,
         bearer: (op.security ?? []).some((req) => 'bearerAuth' in req),
       });
@@ -91,6 +94,12 @@ export function routeTable(app: FastifyInstance): Route[] {
   }
   return routes;
 }
+
+/** A 2×2 grey PNG: a valid body for any route that takes an image upload. */
+export const SAMPLE_PNG = Buffer.from(
+  'iVBORw0KGgoAAAANSUhEUgAAAAIAAAACCAIAAAD91JpzAAAADklEQVR4nGNoAAMGCAUAKg4GARWeQtcAAAAASUVORK5CYII=',
+  'base64',
+);
 
 /** Does this schema (or anything inside it) hold an id? */
 export function holdsId(s: JsonSchema | undefined): boolean {

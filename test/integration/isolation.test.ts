@@ -13,7 +13,7 @@ import { randomUUID } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import type { LightMyRequestResponse } from 'fastify';
 import { apiFixture, type Actor, type ApiFixture, type World } from '../helpers/app.ts';
-import { holdsId, routeTable, sample, urlFor, type Route } from '../helpers/openapi.ts';
+import { holdsId, routeTable, sample, SAMPLE_PNG, urlFor, type Route } from '../helpers/openapi.ts';
 
 let fx: ApiFixture;
 let A: World;
@@ -90,12 +90,16 @@ interface Variant {
 /** The ways a route can be handed an id: path and body together, or one id filter of the query. */
 function variants(route: Route, token: string): Variant[] {
   const call = (id: string, query: Record<string, string>) =>
-    fx.call(
-      token,
-      route.method as 'GET',
-      urlFor(route, id, query),
-      route.body ? sample(route.body, id) : undefined,
-    );
+    route.imageBody
+      ? fx.call(token, route.method as 'PUT', urlFor(route, id, query), SAMPLE_PNG, {
+          'content-type': route.imageBody,
+        })
+      : fx.call(
+          token,
+          route.method as 'GET',
+          urlFor(route, id, query),
+          route.body ? sample(route.body, id) : undefined,
+        );
   const out: Variant[] = [];
   if (route.pathParams.length > 0 || holdsId(route.body ?? undefined)) {
     out.push({ label: `${route.method} ${route.path}`, send: (id) => call(id, {}) });
@@ -176,8 +180,9 @@ before(async () => {
   fx = await apiFixture();
   A = await fx.world();
   B = await fx.world();
-  // Streams are the gateway's SSE tests' to cover; non-JSON bodies (uploads) cannot be synthesised.
-  routes = routeTable(fx.app).filter((r) => !r.streaming && !r.nonJsonBody);
+  // Streams are the gateway's SSE tests' to cover; non-JSON bodies cannot be synthesised, except
+  // images (uploads take SAMPLE_PNG).
+  routes = routeTable(fx.app).filter((r) => !r.streaming && (!r.nonJsonBody || r.imageBody !== null));
   for (const w of [A, B]) snapshots.set(w.tenantId, await snapshot(w.tenantId));
 });
 
@@ -187,7 +192,7 @@ after(async () => {
 
 describe('tenant isolation, from the route table', () => {
   test('the route table is the live one and includes the management API', (t) => {
-    const skipped = routeTable(fx.app).filter((r) => r.streaming || r.nonJsonBody);
+    const skipped = routeTable(fx.app).filter((r) => r.streaming || (r.nonJsonBody && r.imageBody === null));
     t.diagnostic(
       `${routes.length} routes probed; not probed here: ${skipped.map((r) => `${r.method} ${r.path}`).join(', ')}`,
     );
@@ -221,6 +226,10 @@ describe('tenant isolation, from the route table', () => {
       'GET /v1/alerts/{id}/timeline',
       'GET /v1/cameras/{id}/health',
       'POST /v1/cameras/{id}/restart',
+      'GET /v1/cameras/{id}/snapshot',
+      'GET /v1/cameras/{id}/overlay',
+      'PUT /v1/cameras/{id}/screenshot',
+      'DELETE /v1/cameras/{id}/screenshot',
       'POST /v1/zones',
       'PATCH /v1/zones/{id}',
       'GET /v1/zones/{id}/replay',
@@ -239,10 +248,14 @@ describe('tenant isolation, from the route table', () => {
         'GET /v1/maintenance/{id}',
         'GET /v1/sites/{id}',
         'GET /v1/cameras/{id}',
+        'GET /v1/cameras/{id}/snapshot',
+        'GET /v1/cameras/{id}/overlay',
         'GET /v1/zones/{id}',
         'GET /v1/zones/{id}/replay',
         // Replaying a draft zone is operators' work: a viewer is refused before any lookup.
-        ...(who === 'siteOperator' ? ['POST /v1/zones/replay'] : []),
+        ...(who === 'siteOperator'
+          ? ['POST /v1/zones/replay', 'PUT /v1/cameras/{id}/screenshot', 'DELETE /v1/cameras/{id}/screenshot']
+          : []),
       ]) {
         assert.ok((notFound.get(label) ?? 0) > 0, `${label} never answered 404`);
       }
@@ -300,6 +313,20 @@ describe('tenant isolation, from the route table', () => {
     );
     const rules = await fx.call(A.siteOperator.token, 'GET', '/v1/alert-rules?scope=site');
     assert.equal(rules.json<{ items: unknown[] }>().items.length, 0, 'the rule of site 2 is invisible');
+  });
+
+  test("a restricted viewer's own camera has a picture to ask for; another site's is not there", async () => {
+    // No node runs the world's cameras and none has a screenshot: its own camera answers why
+    // there is no picture (it exists for the viewer), the other site's camera does not exist.
+    for (const path of ['snapshot', 'overlay']) {
+      const own = await fx.call(A.siteViewer.token, 'GET', `/v1/cameras/${A.cameras[0]}/${path}`);
+      assert.equal(own.statusCode, 409, own.body);
+      assert.equal(errorCode(own), 'NO_FRAME');
+      const other = await fx.call(A.siteViewer.token, 'GET', `/v1/cameras/${A.cameras[1]}/${path}`);
+      assert.equal(other.statusCode, 404, other.body);
+      assert.equal(errorCode(other), 'NOT_FOUND');
+      assertNoLeak(other, otherSiteIds(A), `${path} of another site`);
+    }
   });
 
   test('a tenant admin cannot act in another tenant with the platform header', async () => {
