@@ -124,7 +124,26 @@ describe('the demo cameras', () => {
     }
   });
 
-  test('the camera panel shows both cameras streaming, a number for every zone, people in through each door', async () => {
+  test("the panel's script reads documented routes only", async () => {
+    const script = await (await fetch(`${base}/cameras.js`)).text();
+    const spec = (await (await fetch(`${base}/openapi.json`)).json()) as {
+      paths: Record<string, Record<string, unknown>>;
+    };
+    const paths = [...script.matchAll(/(?:get|allPages)\(\s*[`']([^`']+)[`']/g)]
+      .map((m) => m[1]!.replace(/\?.*$/, '').replace(/\$\{[^}]+\}/g, '{id}'))
+      .filter((p) => p.startsWith('/v1/'));
+    assert.deepEqual([...new Set(paths)].sort(), [
+      '/v1/cameras',
+      '/v1/cameras/{id}/health',
+      '/v1/cameras/{id}/overlay',
+      '/v1/metrics/realtime',
+      '/v1/sites',
+      '/v1/zones',
+    ]);
+    for (const p of paths) assert.ok(spec.paths[p]?.['get'], `GET ${p} is a documented route`);
+  });
+
+  test('the camera panel shows both cameras streaming, a number for every zone, people in through each door, the overlay', async () => {
     let browser: Browser | undefined;
     try {
       browser = await launchBrowser();
@@ -178,6 +197,19 @@ describe('the demo cameras', () => {
           async () => Number.parseInt(await door.innerText(), 10) >= 1,
           90_000,
         );
+      }
+      // The overlay (fetched with the token, shown through an object URL the CSP allows): the
+      // camera's frame, decoded by the browser.
+      for (const cam of cameras) {
+        const img = page.locator(`#cameras [data-camera="${cam.id}"] img[data-field=overlay]`);
+        await waitFor(
+          `${cam.name}: its overlay image shown`,
+          async () =>
+            !(await img.isHidden()) &&
+            (await img.evaluate((e) => (e as unknown as { naturalWidth: number }).naturalWidth)) > 0,
+          30_000,
+        );
+        assert.match((await img.getAttribute('src')) ?? '', /^blob:/);
       }
       await page.screenshot({ path: join(ARTIFACTS, 'camera-panel.png'), fullPage: true });
       assert.deepEqual(problems, [], 'the page ran without script errors');
