@@ -15,7 +15,7 @@ const fx = detectorFixture(['crossing'], SIZE);
 describe('camera video over RTSP', () => {
   test('streams, goes reconnecting when the server dies, streams again when it is back', async () => {
     const mounts = { crossing: fx.videos.path('crossing') };
-    let server: RtspServer = await startRtspServer({ mounts });
+    let server: RtspServer = await startRtspServer({ mounts, port: 0 });
     const { cam, frames, states } = shapeCamera(fx, server.url('crossing'), {
       size: SIZE,
       readTimeoutMs: 2000,
