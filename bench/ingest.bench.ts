@@ -10,6 +10,13 @@
  * process, in a private namespace and tenant; the bench publishes the same readings and waits
  * for every row in PostgreSQL and ClickHouse, while a probe unit opens and resolves an alert
  * every 50 ms and an SSE client times each one. See docs/benchmarks.md.
+ *
+ *   npm run bench:ingest:fleet      (= npm run bench:ingest -- --fleet)
+ *
+ * The fleet run of issue 7: 10,000 units with five rules each (one of every kind, two of them
+ * on opening hours), warmed until their rate windows are full; then the unpaced load next to
+ * bare JetStream, a load paced at 8,000 readings/s for the publish → SSE latency at that rate,
+ * and the actor node's heap per idle actor, measured after a full GC.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, rmSync } from 'node:fs';
@@ -20,6 +27,7 @@ import { parseArgs } from 'node:util';
 import { connect } from '@nats-io/transport-node';
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { ActorNodeHealth } from '../actors/mod.ts';
+import type { ActorNodeHeap } from './lib/actor-node.ts';
 import { resolveDurability, stackStatus } from '../ops/stack/mod.ts';
 import { createClickHouse, createPool, loadConfig, migrate, type Config, type Pool } from '../schemas/mod.ts';
 import {
@@ -33,12 +41,14 @@ import {
 } from '../streams/mod.ts';
 import { ChildNode, type LoopDelay } from './lib/child.ts';
 import { cpuDelta, cpuSnapshot } from './lib/cpu.ts';
-import { Load, type BenchReading } from './lib/load.ts';
+import { Load, loadChain, type BenchReading } from './lib/load.ts';
 import { Prober } from './lib/probe.ts';
 import { measureRawJetStream, type RawResult } from './lib/raw-jetstream.ts';
 import {
   chCount,
   dropTenant,
+  fleetRules,
+  loadUnitAlerts,
   pgCount,
   PROBE_BREACH_C,
   PROBE_CLEAR_C,
@@ -67,7 +77,30 @@ interface Options {
   profile: boolean;
   /** Run the telemetry sinks in a second actor node process. */
   splitSinks: boolean;
+  /** The fleet run: its rules, time zone, multi-round warm-up and final figures. */
+  fleet: boolean;
+  /** After the unpaced load, a load paced at this many readings/s (null: none). */
+  pacedRate: number | null;
+  /** Seconds of the paced load. */
+  pacedS: number;
+  /** Measure the actor node's heap per idle actor (the node runs with --expose-gc). */
+  heap: boolean;
 }
+
+/**
+ * `--fleet`: 10,000 units (a mid-size retailer's cabinets), warmed with 16 readings each two
+ * seconds of device time apart — 32 s, past half the fleet rate rule's 60 s window, so each
+ * reading of the timed loads pays for the full slope — then paced at 8,000 readings/s for
+ * 60 s (~1,200 probes at the default 50 ms, enough for a p99). Sites in a time zone with DST.
+ */
+const FLEET = {
+  units: 10_000,
+  pacedRate: 8000,
+  pacedS: 60,
+  stepMs: 2000,
+  warmRounds: 16,
+  timeZone: 'Europe/Berlin',
+} as const;
 
 const USAGE = `usage: npm run bench:ingest -- [options]
   --readings N     readings to publish (default 200000; env BENCH_READINGS)
@@ -82,7 +115,13 @@ const USAGE = `usage: npm run bench:ingest -- [options]
   --idle-probes K  probes before the load, for the idle latency (default 60)
   --stall-s S      give up when nothing progresses for S seconds (default 60)
   --profile        write V8 CPU profiles of the child processes (see docs/benchmarks.md)
-  --split-sinks    run the PostgreSQL and ClickHouse sinks in a second actor node process`;
+  --split-sinks    run the PostgreSQL and ClickHouse sinks in a second actor node process
+  --fleet          the fleet run: ${FLEET.units} units (unless --units), five rules each (one per
+                   kind), ${FLEET.warmRounds} warm-up readings per unit, then --paced-rate ${FLEET.pacedRate}
+                   --paced-s ${FLEET.pacedS} --heap, and the figures against the aims
+  --paced-rate R   after the unpaced load, a load paced at R readings/s (latency at that rate)
+  --paced-s S      seconds of the paced load (default 60)
+  --heap           actor node heap per idle actor (bytes, after a full GC)`;
 
 function positiveInt(name: string, raw: string | undefined, fallback: number): number {
   if (raw === undefined || raw === '') return fallback;
@@ -113,6 +152,10 @@ function parseOptions(argv: string[], env: NodeJS.ProcessEnv): Options {
       'stall-s': { type: 'string' },
       profile: { type: 'boolean', default: false },
       'split-sinks': { type: 'boolean', default: false },
+      fleet: { type: 'boolean', default: false },
+      'paced-rate': { type: 'string' },
+      'paced-s': { type: 'string' },
+      heap: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
     strict: true,
@@ -128,7 +171,7 @@ function parseOptions(argv: string[], env: NodeJS.ProcessEnv): Options {
     throw new UsageError('--namespace must be 1-21 characters of [a-z0-9]');
   return {
     readings: positiveInt('readings', values.readings ?? env['BENCH_READINGS'], 200_000),
-    units: positiveInt('units', values.units ?? env['BENCH_UNITS'], 1000),
+    units: positiveInt('units', values.units ?? env['BENCH_UNITS'], values.fleet ? FLEET.units : 1000),
     batch: positiveInt('batch', values.batch ?? env['BENCH_BATCH'], 2000),
     fetch: positiveInt('fetch', values.fetch, 5000),
     rate: values.rate === undefined ? null : positiveInt('rate', values.rate, 1),
@@ -140,6 +183,15 @@ function parseOptions(argv: string[], env: NodeJS.ProcessEnv): Options {
     stallS: positiveInt('stall-s', values['stall-s'], 60),
     profile: values.profile,
     splitSinks: values['split-sinks'],
+    fleet: values.fleet,
+    pacedRate:
+      values['paced-rate'] !== undefined
+        ? positiveInt('paced-rate', values['paced-rate'], 1)
+        : values.fleet
+          ? FLEET.pacedRate
+          : null,
+    pacedS: positiveInt('paced-s', values['paced-s'], FLEET.pacedS),
+    heap: values.heap || values.fleet,
   };
 }
 
@@ -348,6 +400,64 @@ interface Figures {
   wallMs: number;
   /** Per consumer of the actor node: processed, retried, dead-lettered, last error. */
   consumers: string[][];
+  paced: (PacedFigures & { latency: Summary & { sent: number; lost: number } }) | null;
+  heap: HeapPoint[];
+  /** `--fleet`: alerts the load units raised, by rule key (none expected). */
+  alertsOfLoadUnits: Record<string, number> | null;
+}
+
+/** The paced load after the unpaced one. */
+interface PacedFigures {
+  readings: number;
+  completion: Completion;
+  cpuMs: Record<string, number | null>;
+  wallMs: number;
+  loopDelay: Record<string, LoopDelay>;
+}
+
+/** The actor node's heap at one point of the run (after a full GC). */
+interface HeapPoint extends ActorNodeHeap {
+  label: string;
+}
+
+const HALF_WARM = 'after half the warm-up';
+const WARM = 'after the warm-up';
+
+interface HeapRow extends HeapPoint {
+  /** Growth since the first point (only the probe's actor) over the actors added: an upper bound. */
+  sinceStart: number | null;
+  /** Bytes per idle actor: the marginal cost of a loaded actor plus its growth since (below). */
+  perActor: number | null;
+}
+
+/**
+ * Bytes per actor from the heap points. The growth over the second half of the warm-up divided
+ * by its actors is what one more loaded, idle actor costs — everything the node keeps per unit
+ * (decider state, the kernel's entry, unit info, timers), free of what it grows once (pools,
+ * optimised code), which the first half absorbed. At each point from the end of the warm-up on,
+ * that marginal cost plus the heap's growth since then spread over every actor (their state
+ * grows with readings: rate samples, alert state).
+ */
+function heapRows(points: readonly HeapPoint[]): HeapRow[] {
+  const first = points[0];
+  const half = points.find((p) => p.label === HALF_WARM);
+  const full = points.find((p) => p.label === WARM);
+  const marginal =
+    half && full && full.actors > half.actors
+      ? (full.heapUsed - half.heapUsed) / (full.actors - half.actors)
+      : null;
+  const fullAt = full ? points.indexOf(full) : -1;
+  return points.map((p, i) => ({
+    ...p,
+    sinceStart:
+      first && i > 0 && p.actors > first.actors
+        ? (p.heapUsed - first.heapUsed) / (p.actors - first.actors)
+        : null,
+    perActor:
+      marginal !== null && full && first && i >= fullAt
+        ? marginal + Math.max(0, p.heapUsed - full.heapUsed) / (full.actors - first.actors)
+        : null,
+  }));
 }
 
 const f0 = (n: number | null): string => (n === null || Number.isNaN(n) ? 'n/a' : n.toFixed(0));
@@ -368,6 +478,7 @@ function report(opts: Options, config: Config, f: Figures): Record<string, unkno
   const e2e = rate(n, bothMs);
   const ratio = rawRate ? e2e / rawRate : null;
   const durability = resolveDurability(process.env);
+  const heap = heapRows(f.heap);
   const lines: string[] = [];
   lines.push('');
   lines.push(
@@ -398,47 +509,32 @@ function report(opts: Options, config: Config, f: Figures): Record<string, unkno
         ['idle', f.idle] as const,
         // Unpaced, the publisher outruns the pipeline: these samples include the backlog.
         [opts.rate === null ? 'under load (unpaced)' : `under load (${opts.rate}/s)`, f.load] as const,
-      ].map(([label, s]) => [
-        label,
-        String(s.count),
-        String(s.lost),
-        f1(s.p50),
-        f1(s.p90),
-        f1(s.p99),
-        f1(s.max),
-      ]),
+      ].map(([label, s]) => latencyRow(label, s)),
     ]),
   );
   lines.push('');
-  const cpuRows: string[][] = [['CPU during the end-to-end run', 'cpu s', 'cores', 'µs/reading']];
-  const named = Object.entries(f.cpuMs).filter(([k]) => k !== 'machine');
-  const machine = f.cpuMs['machine'] ?? null;
-  const others =
-    machine === null || named.some(([, v]) => v === null)
-      ? null
-      : machine - named.reduce((a, [, v]) => a + (v ?? 0), 0);
-  for (const [name, ms] of [
-    ...named,
-    ['other processes', others] as const,
-    ['whole machine', machine] as const,
-  ]) {
-    cpuRows.push([
-      name,
-      ms === null ? 'n/a' : (ms / 1000).toFixed(2),
-      ms === null ? 'n/a' : (ms / f.wallMs).toFixed(2),
-      ms === null ? 'n/a' : ((ms * 1000) / n).toFixed(0),
-    ]);
-  }
-  lines.push(table(cpuRows));
+  lines.push(cpuTable('CPU during the end-to-end run', f.cpuMs, f.wallMs, n));
   lines.push('');
-  lines.push(
-    table([
-      ['event-loop delay during the load (ms)', 'p50', 'p99', 'max'],
-      ...Object.entries(f.loopDelay).map(([name, d]) => [name, f1(d.p50), f1(d.p99), f1(d.max)]),
-    ]),
-  );
+  lines.push(loopTable('event-loop delay during the load (ms)', f.loopDelay));
   lines.push('');
   lines.push(table(f.consumers));
+  if (f.paced) lines.push('', ...pacedReport(f.paced, opts));
+  if (heap.length) {
+    lines.push('');
+    lines.push(
+      table([
+        ['actor node heap (after a full GC)', 'actors', 'MiB', 'since start/actor', 'bytes/idle actor'],
+        ...heap.map((p) => [
+          p.label,
+          String(p.actors),
+          (p.heapUsed / 2 ** 20).toFixed(1),
+          f0(p.sinceStart),
+          f0(p.perActor),
+        ]),
+      ]),
+    );
+  }
+  if (opts.fleet) lines.push('', ...fleetFigures(f, { ratio, e2e, rawRate, heap }, opts));
   console.log(lines.join('\n'));
   return {
     readings: n,
@@ -461,10 +557,146 @@ function report(opts: Options, config: Config, f: Figures): Record<string, unkno
     cpuMs: f.cpuMs,
     loopDelayMs: f.loopDelay,
     wallMs: f.wallMs,
+    ...(f.paced
+      ? {
+          paced: {
+            readings: f.paced.readings,
+            ratePerS: opts.pacedRate,
+            endToEndReadingsPerS: rate(f.paced.readings, bothStoresMs(f.paced.completion)),
+            latencyMs: f.paced.latency,
+            cpuMs: f.paced.cpuMs,
+            loopDelayMs: f.paced.loopDelay,
+            wallMs: f.paced.wallMs,
+          },
+        }
+      : {}),
+    ...(heap.length ? { heap } : {}),
+    ...(f.alertsOfLoadUnits ? { alertsOfLoadUnits: f.alertsOfLoadUnits } : {}),
   };
 }
 
+const bothStoresMs = (c: Completion): number => Math.max(c.pgMs, c.chMs);
+
+/** CPU seconds, cores and µs per reading of each process tree over `wallMs`. */
+function cpuTable(title: string, cpuMs: Record<string, number | null>, wallMs: number, n: number): string {
+  const cpuRows: string[][] = [[title, 'cpu s', 'cores', 'µs/reading']];
+  const named = Object.entries(cpuMs).filter(([k]) => k !== 'machine');
+  const machine = cpuMs['machine'] ?? null;
+  const others =
+    machine === null || named.some(([, v]) => v === null)
+      ? null
+      : machine - named.reduce((a, [, v]) => a + (v ?? 0), 0);
+  for (const [name, ms] of [
+    ...named,
+    ['other processes', others] as const,
+    ['whole machine', machine] as const,
+  ]) {
+    cpuRows.push([
+      name,
+      ms === null ? 'n/a' : (ms / 1000).toFixed(2),
+      ms === null ? 'n/a' : (ms / wallMs).toFixed(2),
+      ms === null ? 'n/a' : ((ms * 1000) / n).toFixed(0),
+    ]);
+  }
+  return table(cpuRows);
+}
+
+function loopTable(title: string, loopDelay: Record<string, LoopDelay>): string {
+  return table([
+    [title, 'p50', 'p99', 'max'],
+    ...Object.entries(loopDelay).map(([name, d]) => [name, f1(d.p50), f1(d.p99), f1(d.max)]),
+  ]);
+}
+
+const latencyRow = (label: string, s: Summary & { sent: number; lost: number }): string[] => [
+  label,
+  String(s.count),
+  String(s.lost),
+  f1(s.p50),
+  f1(s.p90),
+  f1(s.p99),
+  f1(s.max),
+];
+
+/**
+ * The paced load: whether the pipeline kept up (the stores hold the last reading shortly after
+ * its publish) and the publish → SSE latency at that rate.
+ */
+function pacedReport(p: NonNullable<Figures['paced']>, opts: Options): string[] {
+  const c = p.completion;
+  return [
+    `Paced load: ${p.readings} readings at ${opts.pacedRate}/s (${opts.pacedS} s) after the unpaced load, probes every ${opts.probeMs} ms`,
+    '',
+    table([
+      ['paced load', 'readings/s', 'seconds'],
+      ['publish (PubAcks)', f0(rate(p.readings, c.publishMs)), (c.publishMs / 1000).toFixed(2)],
+      ['both stores', f0(rate(p.readings, bothStoresMs(c))), (bothStoresMs(c) / 1000).toFixed(2)],
+      ['equipment actors', f0(rate(p.readings, c.equipmentMs)), (c.equipmentMs / 1000).toFixed(2)],
+      ['stores behind the last publish', '', ((bothStoresMs(c) - c.publishMs) / 1000).toFixed(2)],
+    ]),
+    '',
+    table([
+      ['publish -> SSE alert (ms)', 'samples', 'lost', 'p50', 'p90', 'p99', 'max'],
+      latencyRow(`under the paced load (${opts.pacedRate}/s)`, p.latency),
+    ]),
+    '',
+    cpuTable('CPU during the paced load', p.cpuMs, p.wallMs, p.readings),
+    '',
+    loopTable('event-loop delay during the paced load (ms)', p.loopDelay),
+  ];
+}
+
+/** The fleet run's three figures against issue 7's aims, last, where a reader looks. */
+function fleetFigures(
+  f: Figures,
+  r: { ratio: number | null; e2e: number; rawRate: number | null; heap: HeapRow[] },
+  opts: Options,
+): string[] {
+  const idle = r.heap.at(-1);
+  const added = idle ? idle.actors - r.heap[0]!.actors : 0;
+  const p99 = f.paced?.latency;
+  const alerts = Object.entries(f.alertsOfLoadUnits ?? {});
+  return [
+    `FLEET FIGURES (${opts.units} units × 5 rules, one of every kind)`,
+    `  end to end, both stores:   ${f0(r.e2e)} readings/s; bare JetStream ${f0(r.rawRate)}/s; ratio ${
+      r.ratio === null ? 'n/a' : r.ratio.toFixed(2)
+    } (aim ≥ 0.43)`,
+    `  memory per idle actor:     ${f0(idle?.perActor ?? null)} bytes (${idle?.label ?? 'not measured'}, ${added} actors; ${f0(
+      idle?.sinceStart ?? null,
+    )} counting all the node grew since it served; aim ≤ 2048)`,
+    `  p99 publish → SSE alert:   ${f1(p99?.p99 ?? null)} ms at ${opts.pacedRate ?? 'n/a'} readings/s (${
+      p99?.count ?? 0
+    } samples, ${p99?.lost ?? 0} lost; aim ≤ 100)`,
+    alerts.length
+      ? `  WARNING: the load units raised alerts (${alerts.map(([k, n]) => `${k} ${n}`).join(', ')}): the rules were not quiet`
+      : '  load units raised no alert: only the probe unit alerted, as intended',
+  ];
+}
+
 // ---------------------------------------------------------------- main
+
+function* only<T>(items: Iterable<T>, keep: (item: T) => boolean): Generator<T> {
+  for (const item of items) if (keep(item)) yield item;
+}
+
+/**
+ * The readings of a run: the default's one load (warmed by one reading per unit, older than
+ * it), or, with the fleet's warm-up or a paced load, a chain of loads each following the one
+ * before (`loadChain`), the raw phase publishing the same bytes as the timed load.
+ */
+function loadsOf(opts: Options, t: BenchTenant): { warm: Load | null; load: Load; paced: Load | null } {
+  const pacedTotal = opts.pacedRate === null ? 0 : opts.pacedRate * opts.pacedS;
+  if (!opts.fleet && pacedTotal === 0)
+    return { warm: null, load: new Load(t.tenantId, t.unitIds, opts.readings, Date.now()), paced: null };
+  const totals = [
+    ...(opts.fleet ? [opts.units * FLEET.warmRounds] : []),
+    opts.readings,
+    ...(pacedTotal ? [pacedTotal] : []),
+  ];
+  const chain = loadChain(t.tenantId, t.unitIds, totals, Date.now(), opts.fleet ? FLEET.stepMs : 1000);
+  const warm = opts.fleet ? chain.shift()! : null;
+  return { warm, load: chain[0]!, paced: chain[1] ?? null };
+}
 
 async function run(opts: Options): Promise<void> {
   const ns = opts.namespace;
@@ -484,10 +716,15 @@ async function run(opts: Options): Promise<void> {
   const cleanups: Array<{ what: string; run: () => Promise<unknown> }> = [];
   let failed = false;
   try {
-    const tenant = await seedTenant(admin, ns, opts.units);
+    const tenant = await seedTenant(
+      admin,
+      ns,
+      opts.units,
+      opts.fleet ? { rules: fleetRules(Date.now(), FLEET.timeZone), timeZone: FLEET.timeZone } : {},
+    );
     if (!opts.keep)
       cleanups.push({ what: 'delete the bench tenant', run: () => dropTenant(admin, ch, tenant.tenantId) });
-    const load = new Load(tenant.tenantId, tenant.unitIds, opts.readings, Date.now());
+    const { warm, load, paced } = loadsOf(opts, tenant);
     progress(`tenant ${tenant.tenantId}: ${opts.units} units + 1 probe unit; logs in ${logDir}`);
 
     // ------------------------------------------------------------ phase 1
@@ -520,6 +757,7 @@ async function run(opts: Options): Promise<void> {
       env: opts.splitSinks ? { ...childEnv, BENCH_SERVICES: 'equipment,alerts' } : childEnv,
       logFile: join(logDir, 'actor-node.log'),
       ...(profileDir ? { cpuProfileDir: profileDir } : {}),
+      ...(opts.heap ? { nodeFlags: ['--expose-gc'] } : {}),
     });
     cleanups.push({ what: 'stop the actor node', run: () => actor.stop() });
     let sinkNode: ChildNode<{ nodeID: string }> | null = null;
@@ -561,23 +799,56 @@ async function run(opts: Options): Promise<void> {
       }
     }
 
-    progress(`warm-up: one reading per unit (${opts.units}), so every actor is loaded before timing`);
+    const heap: HeapPoint[] = [];
+    const measureHeap = async (label: string): Promise<void> => {
+      if (!opts.heap) return;
+      // Idle: past the partitions' commit interval (1 s), so no snapshot write is in flight.
+      await sleep(2500);
+      heap.push({ label, ...(await actor.call<ActorNodeHeap>('heap', 60_000)) });
+      progress(`heap ${label}: ${(heap.at(-1)!.heapUsed / 2 ** 20).toFixed(1)} MiB`);
+    };
+    await measureHeap('before the warm-up');
+
+    const warmRows = warm ? warm.total : opts.units;
+    progress(
+      warm
+        ? `warm-up: ${warm.total} readings (${FLEET.warmRounds} per unit), so every actor is loaded and its rate window full before timing`
+        : `warm-up: one reading per unit (${opts.units}), so every actor is loaded before timing`,
+    );
     const window = new InFlightWindow(opts.batch);
-    const warmBase = processedOf(await nodes.health());
-    const warmT0 = performance.now();
-    await waitForStores({
-      nodes,
-      admin,
-      ch,
-      tenant,
-      base: warmBase,
-      expectedRows: opts.units,
-      load: opts.units,
-      probesSent: () => 0,
-      t0: warmT0,
-      publishDone: publishAll(js, names, load.warmup(), window).then(() => performance.now()),
-      stallS: opts.stallS,
-    });
+    const warmReadings = (): Iterable<BenchReading> => (warm ? warm.readings() : load.warmup());
+    /** Publishes the warm-up readings `pick` keeps and waits until both stores hold them. */
+    const warmUp = async (pick: (r: BenchReading) => boolean): Promise<void> => {
+      let rows = 0;
+      for (const r of warmReadings()) if (pick(r)) rows++;
+      const warmBase = processedOf(await nodes.health());
+      const warmT0 = performance.now();
+      const storedBefore = await pgCount(admin, tenant);
+      await waitForStores({
+        nodes,
+        admin,
+        ch,
+        tenant,
+        base: warmBase,
+        expectedRows: storedBefore + rows,
+        load: rows,
+        probesSent: () => 0,
+        t0: warmT0,
+        publishDone: publishAll(js, names, only(warmReadings(), pick), window).then(() => performance.now()),
+        stallS: opts.stallS,
+      });
+    };
+    if (opts.heap) {
+      // In two halves, the heap measured between them: the second half's growth over its actors
+      // is the marginal cost of a loaded actor, free of what the node grows once (pools, code).
+      const firstHalf = new Set(tenant.unitIds.slice(0, Math.ceil(opts.units / 2)));
+      await warmUp((r) => firstHalf.has(r.equipmentId));
+      await measureHeap(HALF_WARM);
+      await warmUp((r) => !firstHalf.has(r.equipmentId));
+    } else {
+      await warmUp(() => true);
+    }
+    await measureHeap(WARM);
 
     progress(`idle latency: ${opts.idleProbes} probes, one every ${opts.probeMs} ms`);
     prober.start('idle', opts.probeMs);
@@ -619,7 +890,7 @@ async function run(opts: Options): Promise<void> {
       ch,
       tenant,
       base,
-      expectedRows: opts.units + opts.readings,
+      expectedRows: warmRows + opts.readings,
       load: opts.readings,
       probesSent: () => prober.stats('load').sent - probesAtStart,
       t0,
@@ -630,9 +901,50 @@ async function run(opts: Options): Promise<void> {
     const cpuMs = cpuDelta(cpu0, cpuSnapshot(pids));
     const loops = await Promise.all(children.map((c) => c.call<LoopDelay>('loopDelay')));
     const loopDelay = Object.fromEntries(children.map((c, i) => [c.name, loops[i]!]));
-    const consumers = consumerTable(await nodes.health());
+    let consumers = consumerTable(await nodes.health());
     prober.stopFiring();
     await prober.settle(5000);
+    await measureHeap('after the load');
+
+    let pacedFigures: PacedFigures | null = null;
+    if (paced && opts.pacedRate !== null) {
+      progress(`paced load: ${paced.total} readings at ${opts.pacedRate}/s (${opts.pacedS} s)`);
+      const pBase = processedOf(await nodes.health());
+      await Promise.all(children.map((c) => c.call('loopDelay')));
+      const pCpu0 = cpuSnapshot(pids);
+      const pT0 = performance.now();
+      prober.start('paced', opts.probeMs);
+      const pCompletion = await waitForStores({
+        nodes,
+        admin,
+        ch,
+        tenant,
+        base: pBase,
+        expectedRows: warmRows + opts.readings + paced.total,
+        load: paced.total,
+        probesSent: () => prober.stats('paced').sent,
+        t0: pT0,
+        publishDone: publishAll(js, names, paced.readings(), window, opts.pacedRate).then(() =>
+          performance.now(),
+        ),
+        stallS: opts.stallS,
+      });
+      const pWallMs = performance.now() - pT0;
+      const pCpuMs = cpuDelta(pCpu0, cpuSnapshot(pids));
+      const pLoops = await Promise.all(children.map((c) => c.call<LoopDelay>('loopDelay')));
+      prober.stopFiring();
+      await prober.settle(5000);
+      pacedFigures = {
+        readings: paced.total,
+        completion: pCompletion,
+        cpuMs: pCpuMs,
+        wallMs: pWallMs,
+        loopDelay: Object.fromEntries(children.map((c, i) => [c.name, pLoops[i]!])),
+      };
+      await measureHeap('after the paced load');
+      consumers = consumerTable(await nodes.health());
+    }
+    const alertsOfLoadUnits = opts.fleet ? await loadUnitAlerts(admin, tenant) : null;
 
     const stats = (phase: string): Figures['idle'] => {
       const s = prober.stats(phase);
@@ -649,6 +961,9 @@ async function run(opts: Options): Promise<void> {
       loopDelay,
       wallMs,
       consumers,
+      paced: pacedFigures ? { ...pacedFigures, latency: stats('paced') } : null,
+      heap,
+      alertsOfLoadUnits,
     });
     console.log(`BENCH_RESULT ${JSON.stringify(result)}`);
     if (opts.keep) progress(`kept: namespace ${ns}, tenant ${tenant.tenantId}`);

@@ -6,7 +6,8 @@
  * for a node that joins others); the ready message says when each step of
  * the start ended (`StartPhases`). `call('health')` returns the node's health (consumer
  * counters); `call('cpu')` its own CPU time; `call('loopDelay')` its event-loop delay since the
- * last call.
+ * last call; `call('heap')` (started with `--expose-gc`) its heap after a full collection and
+ * the actors it holds.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ACTOR_SERVICES, startActorNode, type ActorNode, type ActorServiceName } from '../../actors/mod.ts';
@@ -17,6 +18,23 @@ import type { StartPhases } from './start-phases.ts';
 export interface ActorNodeReady {
   nodeID: string;
   phases: StartPhases;
+}
+
+/** Live objects on the node's heap (bytes, after a full GC) and the equipment actors it holds. */
+export interface ActorNodeHeap {
+  heapUsed: number;
+  actors: number;
+}
+
+async function heapAfterGc(node: ActorNode): Promise<ActorNodeHeap> {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (!gc) throw new Error('the actor node runs without --expose-gc');
+  // Twice: the first collection's finalizers and weak references can free more on the second.
+  gc();
+  gc();
+  const { heapUsed } = process.memoryUsage();
+  const parts = (await node.health()).equipment?.partitions ?? [];
+  return { heapUsed, actors: parts.reduce((n, p) => n + p.actors, 0) };
 }
 
 async function main(): Promise<void> {
@@ -63,6 +81,7 @@ async function main(): Promise<void> {
       health: () => node.health(),
       cpu: () => process.cpuUsage(),
       loopDelay,
+      heap: () => heapAfterGc(node),
     },
     stop: () => node.stop(),
   });

@@ -36,6 +36,8 @@ export interface ChildOptions {
   logFile: string;
   /** Write a V8 CPU profile (`--cpu-prof`) into this directory when the child exits. */
   cpuProfileDir?: string;
+  /** More Node flags for the child (e.g. `--expose-gc`). */
+  nodeFlags?: readonly string[];
   readyTimeoutMs?: number;
 }
 
@@ -96,6 +98,7 @@ export class ChildNode<Ready> {
     const out = openSync(opts.logFile, 'a');
     const execArgv = opts.bundle ? [] : ['--import', 'tsx'];
     if (opts.cpuProfileDir) execArgv.push('--cpu-prof', `--cpu-prof-dir=${opts.cpuProfileDir}`);
+    if (opts.nodeFlags) execArgv.push(...opts.nodeFlags);
     let proc: ChildProcess;
     const spawnedAt = Date.now();
     try {

@@ -25,7 +25,14 @@ export class Load {
   readonly #firstTs: number;
   readonly #stepMs: number;
 
-  constructor(tenantId: string, unitIds: readonly string[], total: number, now: number, stepMs = 1000) {
+  constructor(
+    tenantId: string,
+    unitIds: readonly string[],
+    total: number,
+    now: number,
+    stepMs = 1000,
+    firstTs?: number,
+  ) {
     if (unitIds.length === 0) throw new RangeError('a load needs at least one unit');
     this.tenantId = tenantId;
     this.unitIds = unitIds;
@@ -33,7 +40,17 @@ export class Load {
     this.#stepMs = stepMs;
     const rounds = Math.ceil(total / unitIds.length);
     // Round -1 is the warm-up; the last round lands a minute before `now`.
-    this.#firstTs = now - (rounds + 1) * stepMs - 60_000;
+    this.#firstTs = firstTs ?? now - (rounds + 1) * stepMs - 60_000;
+  }
+
+  /**
+   * The load that follows this one on the same units: its first round one step after this
+   * one's last, so no reading repeats a (unit, ts) — JetStream's duplicate window would drop
+   * it — and every unit's readings keep increasing.
+   */
+  after(total: number): Load {
+    const lastTs = this.#firstTs + Math.ceil(this.total / this.unitIds.length) * this.#stepMs;
+    return new Load(this.tenantId, this.unitIds, total, 0, this.#stepMs, lastTs);
   }
 
   #reading(unit: number, round: number, seq: number): BenchReading {
@@ -65,4 +82,30 @@ export class Load {
     const m = this.unitIds.length;
     for (let i = 0; i < this.total; i++) yield this.#reading(i % m, Math.floor(i / m), i);
   }
+}
+
+/**
+ * Consecutive loads on the same units, each following the one before (`Load.after`), the last
+ * round of the last landing a minute before `now`: a run that publishes them one after another
+ * (warm-up, timed load, paced load) never publishes a reading from the future, and each unit's
+ * readings keep increasing across them.
+ */
+export function loadChain(
+  tenantId: string,
+  unitIds: readonly string[],
+  totals: readonly number[],
+  now: number,
+  stepMs: number,
+): Load[] {
+  const rounds = totals.reduce((n, t) => n + Math.ceil(t / unitIds.length), 0);
+  const loads: Load[] = [];
+  for (const total of totals) {
+    const prev = loads.at(-1);
+    loads.push(
+      prev
+        ? prev.after(total)
+        : new Load(tenantId, unitIds, total, now, stepMs, now - 60_000 - rounds * stepMs),
+    );
+  }
+  return loads;
 }

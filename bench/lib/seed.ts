@@ -1,4 +1,11 @@
-import { assertRuleParams, chSql, type Pool, type ThresholdParams } from '../../schemas/mod.ts';
+import {
+  assertRuleParams,
+  chSql,
+  type AlertRuleKind,
+  type Pool,
+  type RuleSchedule,
+  type ThresholdParams,
+} from '../../schemas/mod.ts';
 import type { ClickHouseClient } from '@clickhouse/client';
 
 /**
@@ -45,7 +52,94 @@ export const BENCH_QUIET_RULES = [
   ],
 ] as const;
 
-export async function seedTenant(admin: Pool, ns: string, units: number): Promise<BenchTenant> {
+/** `[key, kind, params]` of a tenant-wide rule the bench seeds next to the probe's threshold. */
+export type BenchRuleRow = readonly [key: string, kind: AlertRuleKind, params: unknown];
+
+/** Local `HH:MM` of the instant `ms` in `timeZone`. */
+function localHhMm(ms: number, timeZone: string): string {
+  return new Intl.DateTimeFormat('en-GB', { timeZone, hour: '2-digit', minute: '2-digit', hourCycle: 'h23' })
+    .format(ms)
+    .slice(0, 5);
+}
+
+/**
+ * The fleet run's rules besides the probe's threshold: one of every other kind, with the delays
+ * a store would set — a unit silent 15 min (warning) or an hour (critical), a door open 5 or
+ * 10 min, a defrost past 45 min, warming faster than 3 °C/min over a minute for a minute —
+ * none of which the load trips. The door and warm-up rules apply in opening hours in the
+ * site's time zone; the hours are drawn around `now` (from two hours before to ten after), so
+ * whenever the bench runs those rules are evaluated, schedule lookup included, not skipped.
+ * The rate window is a minute so the load's device time (a reading a second per unit) fills it:
+ * every reading then costs the full slope over its samples, as a unit in service does.
+ */
+export function fleetRules(now: number, timeZone: string): BenchRuleRow[] {
+  const openingHours: RuleSchedule = {
+    windows: [
+      {
+        days: ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'],
+        from: localHhMm(now - 2 * 3_600_000, timeZone),
+        to: localHhMm(now + 10 * 3_600_000, timeZone),
+      },
+    ],
+  };
+  return [
+    [
+      'fleet_silent',
+      'no_data',
+      {
+        levels: [
+          { severity: 'critical', after_s: 3600 },
+          { severity: 'warning', after_s: 900 },
+        ],
+      },
+    ],
+    [
+      'fleet_door',
+      'door_open',
+      {
+        levels: [
+          { severity: 'critical', after_s: 600 },
+          { severity: 'warning', after_s: 300 },
+        ],
+        clear_for_s: 10,
+        schedule: openingHours,
+      },
+    ],
+    [
+      'fleet_defrost',
+      'defrost_overrun',
+      { levels: [{ severity: 'warning', after_s: 2700 }], clear_for_s: 60 },
+    ],
+    [
+      'fleet_warming',
+      'rate',
+      {
+        metric: 'temperature',
+        direction: 'rising',
+        window_s: 60,
+        levels: [{ severity: 'warning', per_min: 3 }],
+        for_s: 60,
+        clear_for_s: 60,
+        exclude_defrost: { recovery_s: 600 },
+        schedule: openingHours,
+      },
+    ],
+  ];
+}
+
+export interface SeedOptions {
+  /** The rules next to the probe's threshold (default `BENCH_QUIET_RULES`). */
+  rules?: readonly BenchRuleRow[];
+  /** The site's IANA time zone (default the column's, UTC). */
+  timeZone?: string;
+}
+
+export async function seedTenant(
+  admin: Pool,
+  ns: string,
+  units: number,
+  opts: SeedOptions = {},
+): Promise<BenchTenant> {
   const params = assertRuleParams('threshold', BENCH_RULE);
   const client = await admin.connect();
   try {
@@ -57,8 +151,8 @@ export async function seedTenant(admin: Pool, ns: string, units: number): Promis
     );
     const tenantId = t.rows[0]!.id;
     const s = await client.query<{ id: string }>(
-      "INSERT INTO sites (tenant_id, name) VALUES ($1, 'bench') RETURNING id",
-      [tenantId],
+      "INSERT INTO sites (tenant_id, name, timezone) VALUES ($1, 'bench', COALESCE($2, 'UTC')) RETURNING id",
+      [tenantId, opts.timeZone ?? null],
     );
     const siteId = s.rows[0]!.id;
     const u = await client.query<{ id: string }>(
@@ -76,7 +170,7 @@ export async function seedTenant(admin: Pool, ns: string, units: number): Promis
     );
     // Every other kind too, so each unit evaluates five rules per reading and keeps their
     // timers; none of them fires under the load's readings.
-    for (const [key, kind, extra] of BENCH_QUIET_RULES) {
+    for (const [key, kind, extra] of opts.rules ?? BENCH_QUIET_RULES) {
       await client.query(
         'INSERT INTO alert_rules (tenant_id, key, kind, name, params) VALUES ($1, $2, $3, $2, $4)',
         [tenantId, key, kind, JSON.stringify(assertRuleParams(kind, extra))],
@@ -99,6 +193,19 @@ export async function pgCount(admin: Pool, t: BenchTenant): Promise<number> {
     [t.tenantId, t.probeId],
   );
   return r.rows[0]?.n ?? 0;
+}
+
+/**
+ * Alerts the load units raised (the probe excluded), by rule key: none, when the rules are quiet
+ * under the load as they must be — else the run also measured those alerts' traffic.
+ */
+export async function loadUnitAlerts(admin: Pool, t: BenchTenant): Promise<Record<string, number>> {
+  const r = await admin.query<{ rule_key: string; n: number }>(
+    `SELECT rule_key, count(*)::int AS n FROM alerts WHERE tenant_id = $1 AND equipment_id <> $2
+     GROUP BY rule_key ORDER BY rule_key`,
+    [t.tenantId, t.probeId],
+  );
+  return Object.fromEntries(r.rows.map((row) => [row.rule_key, row.n]));
 }
 
 /**
