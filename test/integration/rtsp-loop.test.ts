@@ -23,7 +23,7 @@ test('a looped file streams on past its end in one session, media time rising ac
   });
   const { cam, frames, states } = shapeCamera(fx, server.url('crossing'), {
     size: SIZE,
-    readTimeoutMs: 3000,
+    readTimeoutMs: 5000,
   });
   try {
     cam.start();
