@@ -5,7 +5,9 @@ import type { RawDetection, YoloDecodeOptions } from './yolo.ts';
 export type ToWorker =
   | { type: 'load'; key: string; model: string | Uint8Array; threads: number }
   | { type: 'unload'; key: string }
-  | { type: 'detect'; id: number; key: string; input: Float32Array; size: number; decode: YoloDecodeOptions };
+  | { type: 'detect'; id: number; key: string; input: Float32Array; size: number; decode: YoloDecodeOptions }
+  /** Finish what is in hand, release every session, and end the thread on its own. */
+  | { type: 'close' };
 
 export type FromWorker =
   | { type: 'loaded'; key: string; inputSize: number; classes: number }

@@ -3,14 +3,14 @@
  * is bundled to plain JavaScript at start (see worker-script.ts): worker threads cannot load
  * TypeScript through the tsx loader.
  */
-import { parentPort } from 'node:worker_threads';
+import { parentPort, type MessagePort } from 'node:worker_threads';
 import * as ort from 'onnxruntime-node';
 import { appearance } from './appearance.ts';
 import { sessionOptions, type Detection, type FromWorker, type ToWorker } from './detect.protocol.ts';
 import { decodeYolo, yoloOutputShape } from './yolo.ts';
 
-const port = parentPort;
-if (!port) throw new Error('detect.worker must run as a worker thread');
+if (!parentPort) throw new Error('detect.worker must run as a worker thread');
+const port: MessagePort = parentPort;
 
 interface Loaded {
   session: ort.InferenceSession;
@@ -92,19 +92,50 @@ async function detect(msg: Extract<ToWorker, { type: 'detect' }>): Promise<void>
   }
 }
 
+/**
+ * Work started and not finished: loads, inferences, releases. Each is native onnxruntime code
+ * for part of its time, and a thread must never be stopped inside it (see `close`).
+ */
+const inHand = new Set<Promise<unknown>>();
+function track(work: Promise<unknown>): void {
+  const settled = work.then(
+    () => undefined,
+    () => undefined,
+  );
+  inHand.add(settled);
+  void settled.then(() => inHand.delete(settled));
+}
+
+/**
+ * The thread ends itself: once the work in hand has settled and every session is released, the
+ * port closes and, with nothing left to run, the thread exits between two JavaScript turns —
+ * never inside a native call. (Terminating it from outside could land inside one: node-addon-api
+ * then cannot throw into the dying thread and aborts the whole process.)
+ */
+async function close(): Promise<void> {
+  while (inHand.size > 0) await Promise.all(inHand);
+  const open = [...sessions.values()];
+  sessions.clear();
+  await Promise.allSettled(open.map((s) => s.session.release()));
+  port.close();
+}
+
 port.on('message', (msg: ToWorker) => {
   switch (msg.type) {
     case 'load':
-      void load(msg);
+      track(load(msg));
       break;
     case 'unload': {
       const s = sessions.get(msg.key);
       sessions.delete(msg.key);
-      void s?.session.release();
+      if (s) track(s.session.release());
       break;
     }
     case 'detect':
-      void detect(msg);
+      track(detect(msg));
+      break;
+    case 'close':
+      void close();
       break;
   }
 });

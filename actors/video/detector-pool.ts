@@ -31,8 +31,11 @@ export type DetectOutcome =
   | { kind: 'dropped'; input: Float32Array | null }
   | { kind: 'failed'; reason: string; input: Float32Array | null };
 
-/** How long closing waits for the inferences in flight before it terminates the threads. */
-const CLOSE_GRACE_MS = 2_000;
+/**
+ * How long closing waits for a thread to end itself (its work in hand done, its sessions
+ * released) before terminating it — a last resort, for a thread that hangs.
+ */
+const CLOSE_TIMEOUT_MS = 30_000;
 
 interface Pending {
   lane: string;
@@ -45,6 +48,8 @@ interface Slot {
   worker: Worker;
   busy: Pending | null;
   id: number;
+  /** Resolves when the thread has ended, however it ended. */
+  exited: Promise<void>;
 }
 
 export interface PoolStats {
@@ -79,7 +84,9 @@ export class DetectorPool {
     const size = Math.max(1, opts.size ?? availableParallelism());
     const script = detectWorkerScript();
     for (let i = 0; i < size; i++) {
-      const slot: Slot = { worker: new Worker(script), busy: null, id: 0 };
+      const worker = new Worker(script);
+      const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
+      const slot: Slot = { worker, busy: null, id: 0, exited };
       slot.worker.on('message', (m: FromWorker) => this.onMessage(slot, m));
       slot.worker.on('error', (err) => this.onCrash(slot, err));
       this.slots.push(slot);
@@ -169,18 +176,29 @@ export class DetectorPool {
     };
   }
 
+  /**
+   * Drops the queued frames and ends the threads. Each thread is asked to end itself once the
+   * work it has in hand (a load, a frame, a release) is done: terminated from outside while
+   * inside onnxruntime, a thread aborts the whole process ("terminate called after throwing an
+   * instance of 'Napi::Error'" — node-addon-api cannot throw into a thread being torn down).
+   * Frames in flight finish and are answered as usual.
+   */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     for (const lane of [...this.lanes.keys()]) this.dropLane(lane);
-    // Inferences in flight finish first (bounded): a thread terminated inside onnxruntime's
-    // native run is a suspect for the process abort seen once in the suite while cameras were
-    // deleted ("terminate called after throwing an instance of 'Napi::Error'").
-    const deadline = Date.now() + CLOSE_GRACE_MS;
-    while (this.slots.some((s) => s.busy) && Date.now() < deadline) await sleep(20);
-    await Promise.all(this.slots.map((s) => s.worker.terminate()));
+    await Promise.all(this.slots.map((s) => this.retire(s)));
     for (const s of this.slots)
       s.busy?.resolve({ kind: 'failed', reason: 'detector pool closed', input: null });
+  }
+
+  private async retire(slot: Slot): Promise<void> {
+    this.post(slot, { type: 'close' });
+    const give = new AbortController();
+    const late = sleep(CLOSE_TIMEOUT_MS, true, { signal: give.signal, ref: false }).catch(() => false);
+    const timedOut = await Promise.race([slot.exited.then(() => false), late]);
+    give.abort();
+    if (timedOut) await slot.worker.terminate();
   }
 
   private post(slot: Slot, msg: ToWorker): void {
