@@ -653,6 +653,7 @@ function fleetFigures(
   opts: Options,
 ): string[] {
   const idle = r.heap.at(-1);
+  const loaded = r.heap.find((p) => p.label === WARM);
   const added = idle ? idle.actors - r.heap[0]!.actors : 0;
   const p99 = f.paced?.latency;
   const alerts = Object.entries(f.alertsOfLoadUnits ?? {});
@@ -661,9 +662,9 @@ function fleetFigures(
     `  end to end, both stores:   ${f0(r.e2e)} readings/s; bare JetStream ${f0(r.rawRate)}/s; ratio ${
       r.ratio === null ? 'n/a' : r.ratio.toFixed(2)
     } (aim ≥ 0.43)`,
-    `  memory per idle actor:     ${f0(idle?.perActor ?? null)} bytes (${idle?.label ?? 'not measured'}, ${added} actors; ${f0(
-      idle?.sinceStart ?? null,
-    )} counting all the node grew since it served; aim ≤ 2048)`,
+    `  memory per idle actor:     ${f0(loaded?.perActor ?? null)} bytes loaded (${added} actors, marginal over the warm-up's second half); ` +
+      `${f0(idle?.perActor ?? null)} ${idle?.label ?? ''} counting all growth since per actor, ` +
+      `${f0(idle?.sinceStart ?? null)} all since the node served (aim ≤ 2048)`,
     `  p99 publish → SSE alert:   ${f1(p99?.p99 ?? null)} ms at ${opts.pacedRate ?? 'n/a'} readings/s (${
       p99?.count ?? 0
     } samples, ${p99?.lost ?? 0} lost; aim ≤ 100)`,

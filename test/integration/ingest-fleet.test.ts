@@ -100,5 +100,6 @@ test('the fleet run, tiny: every figure reported, the load trips no rule', { tim
 
   assert.deepEqual(r.alertsOfLoadUnits, {}, 'the load trips none of the fleet rules');
   assert.match(stdout, /FLEET FIGURES \(20 units × 5 rules/);
+  assert.match(stdout, /memory per idle actor: +-?\d+ bytes loaded \(20 actors/);
   assert.match(stdout, /p99 publish → SSE alert: +[\d.]+ ms at 200 readings\/s/);
 });
