@@ -153,15 +153,26 @@ function missingBrowserPackages(): string[] {
   return fs.existsSync(CHROMIUM_PATH) ? [] : BROWSER_PACKAGES;
 }
 
+/**
+ * The camera overlay (GET /v1/cameras/:id/overlay) labels its zones with text that sharp renders
+ * through fontconfig: with no font installed the labels are silently missing.
+ */
+const FONT_FILE = '/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf';
+const FONT_PACKAGES = ['fonts-dejavu-core'];
+
+function missingFontPackages(): string[] {
+  return fs.existsSync(FONT_FILE) ? [] : FONT_PACKAGES;
+}
+
 /** Installs the Debian packages the embedded services need; no-op (a few stat calls) when present. */
 export async function ensurePackages(services: readonly ServiceName[], log: Logger): Promise<void> {
   const hasApt = findExecutable('apt-get') !== undefined;
   // The RTSP server only serves tests and demo cameras: installed when we can, never a blocker.
-  const extras = [...missingRtspPackages(), ...missingBrowserPackages()];
+  const extras = [...missingRtspPackages(), ...missingBrowserPackages(), ...missingFontPackages()];
   if (extras.length > 0 && !(isRoot() && hasApt))
     log.warn(
       { packages: extras },
-      'RTSP test/demo server or headless browser unavailable: these packages are missing',
+      'RTSP test/demo server, headless browser or overlay fonts unavailable: these packages are missing',
     );
   const wanted = [...new Set([...services.flatMap(missingPackages), ...(isRoot() && hasApt ? extras : [])])];
   if (wanted.length === 0) return;
