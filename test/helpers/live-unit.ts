@@ -4,7 +4,8 @@ import { after, before } from 'node:test';
 import { startActorNode, type ActorNode } from '../../actors/mod.ts';
 import { provisionTenant } from '../../gateway/identity/mod.ts';
 import { startServer, type RunningServer } from '../../gateway/mod.ts';
-import { createLogger, createPool, migrate, type Config, type Pool } from '../../schemas/mod.ts';
+import type { ClickHouseClient } from '@clickhouse/client';
+import { chSql, createLogger, createPool, migrate, type Config, type Pool } from '../../schemas/mod.ts';
 import { natsNamespace, type NatsNamespace } from './nats-namespace.ts';
 
 /** The freezer's alert rule in both tests: critical above −5 °C held 30 s, clear below −12 °C held 20 s. */
@@ -144,4 +145,37 @@ export function useLiveUnit(clientName: string, opts: LiveUnitOptions): LiveUnit
     await u.admin.end();
   });
   return f;
+}
+
+/** Deletes a tenant with its cameras' people analytics (ClickHouse keeps no foreign keys). */
+export async function deleteCameraTenant(
+  admin: Pool,
+  ch: ClickHouseClient | undefined,
+  tenantId: string,
+): Promise<void> {
+  const queries = [
+    chSql`ALTER TABLE people_events DELETE WHERE tenant_id = ${tenantId}`,
+    chSql`ALTER TABLE track_summaries DELETE WHERE tenant_id = ${tenantId}`,
+  ];
+  for (const query of queries) await ch?.command({ query }).catch(() => undefined);
+  await admin.query('DELETE FROM tenants WHERE id = $1', [tenantId]);
+}
+
+/** One JSON call to a running server as the holder of `token`: status and body (null for 204). */
+export async function callApi<T>(
+  baseUrl: string,
+  token: string,
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<{ status: number; json: T }> {
+  const res = await fetch(`${baseUrl}${path}`, {
+    method,
+    headers: {
+      authorization: `Bearer ${token}`,
+      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+    },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  return { status: res.status, json: (res.status === 204 ? null : await res.json()) as T };
 }

@@ -25,12 +25,64 @@ export const rect = (x1: number, y1: number, x2: number, y2: number): Array<[num
   [x1, y2],
 ];
 
+/** A zone as the API creates it (`POST /v1/zones` without its camera). */
+export interface SceneZone {
+  name: string;
+  kind: ZoneDef['kind'];
+  points: Array<[number, number]>;
+  entrance?: boolean;
+  dwellSeconds?: number;
+}
+
+/** The zones of each project scene, each placed where its scene tests something. */
+export const SCENE_ZONES: Record<SceneName, SceneZone[]> = {
+  // Footfall through an entrance line; a floor area's visits and dwell.
+  'walk-through': [
+    {
+      name: 'door',
+      kind: 'line',
+      entrance: true,
+      points: [
+        [0.35, 0.3],
+        [0.35, 1],
+      ],
+    },
+    { name: 'floor', kind: 'area', points: rect(0.55, 0.6, 0.8, 0.95) },
+  ],
+  // Red is hidden behind blue while inside the zone.
+  crossing: [{ name: 'middle', kind: 'area', points: rect(0.4, 0.6, 0.6, 0.85) }],
+  // The walker enters, is hidden behind the standing person, and leaves.
+  occlusion: [{ name: 'centre', kind: 'area', points: rect(0.35, 0.6, 0.65, 0.9) }],
+  // A shopper dwells at the shelf: an interaction, and a visit's dwell.
+  shelf: [{ name: 'shelf', kind: 'product', points: rect(0.7, 0.45, 0.9, 0.65), dwellSeconds: 2 }],
+};
+
+/** Occlusions in each scene: the ID-switch budget is one per occlusion. */
+export const SCENE_OCCLUSIONS: Record<SceneName, number> = {
+  'walk-through': 1,
+  crossing: 1,
+  occlusion: 1,
+  shelf: 0,
+};
+
+/** A scene's zones as the zone code runs them, each named by its id. */
+export function sceneZoneDefs(name: SceneName): ZoneDef[] {
+  return SCENE_ZONES[name].map((z) => ({
+    id: z.name,
+    kind: z.kind,
+    points: z.points,
+    ...(z.dwellSeconds === undefined ? {} : { dwellSeconds: z.dwellSeconds }),
+  }));
+}
+
 /** A zone event of one person (track ids mapped onto the scene's people). */
 export interface Keyed {
   type: string;
   zoneId: string;
   person: number;
   ts: number;
+  /** Zone exits and interactions; compared only where both sides carry it. */
+  dwellSeconds?: number;
 }
 
 export interface SceneFrame {
@@ -72,7 +124,17 @@ export function truthEvents(
     ]);
   }
   return out.flatMap((e) =>
-    'trackId' in e ? [{ type: e.type, zoneId: e.zoneId, person: e.trackId, ts: e.ts }] : [],
+    'trackId' in e
+      ? [
+          {
+            type: e.type,
+            zoneId: e.zoneId,
+            person: e.trackId,
+            ts: e.ts,
+            ...('dwellSeconds' in e ? { dwellSeconds: e.dwellSeconds } : {}),
+          },
+        ]
+      : [],
   );
 }
 
@@ -130,6 +192,7 @@ export interface ZoneItem {
   zoneId: string;
   trackId: number | null;
   ts: number;
+  dwellSeconds?: number;
 }
 
 /** The decider's zone events of people (those with a track). */
@@ -147,23 +210,54 @@ export function keyedEvents(events: readonly ZoneItem[], personOf: ReadonlyMap<n
   return events.flatMap((e) =>
     e.trackId === null
       ? []
-      : [{ type: e.type, zoneId: e.zoneId, person: personOf.get(e.trackId) ?? -1, ts: e.ts }],
+      : [
+          {
+            type: e.type,
+            zoneId: e.zoneId,
+            person: personOf.get(e.trackId) ?? -1,
+            ts: e.ts,
+            ...(e.dwellSeconds === undefined ? {} : { dwellSeconds: e.dwellSeconds }),
+          },
+        ],
   );
 }
 
-/** Every ground-truth event is seen once (same type, zone and person, within `toleranceMs`), and nothing else is. */
-export function assertMatchesTruth(seen: readonly Keyed[], truth: readonly Keyed[], toleranceMs = 300): void {
+/** How far the matched events were from the ground truth (ms); dwell only where both carried it. */
+export interface TruthFit {
+  maxErrorMs: number;
+  maxDwellErrorMs: number | null;
+}
+
+/**
+ * Every ground-truth event is seen once (same type, zone and person, within `toleranceMs`, and
+ * the same dwell within it where both sides carry one), and nothing else is.
+ */
+export function assertMatchesTruth(
+  seen: readonly Keyed[],
+  truth: readonly Keyed[],
+  toleranceMs = 300,
+): TruthFit {
   const unmatched = [...seen];
+  const dwellError = (a: Keyed, b: Keyed): number | null =>
+    a.dwellSeconds === undefined || b.dwellSeconds === undefined
+      ? null
+      : Math.round(Math.abs(a.dwellSeconds - b.dwellSeconds) * 1000);
+  const fit: TruthFit = { maxErrorMs: 0, maxDwellErrorMs: null };
   for (const want of truth) {
     const i = unmatched.findIndex(
       (e) =>
         e.type === want.type &&
         e.zoneId === want.zoneId &&
         e.person === want.person &&
-        Math.abs(e.ts - want.ts) <= toleranceMs,
+        Math.abs(e.ts - want.ts) <= toleranceMs &&
+        (dwellError(e, want) ?? 0) <= toleranceMs,
     );
     assert.ok(i >= 0, `missing ${JSON.stringify(want)}; got ${JSON.stringify(seen)}`);
-    unmatched.splice(i, 1);
+    const [got] = unmatched.splice(i, 1);
+    fit.maxErrorMs = Math.max(fit.maxErrorMs, Math.abs(got!.ts - want.ts));
+    const dwell = dwellError(got!, want);
+    if (dwell !== null) fit.maxDwellErrorMs = Math.max(fit.maxDwellErrorMs ?? 0, dwell);
   }
   assert.deepEqual(unmatched, [], 'events the ground truth does not have');
+  return fit;
 }

@@ -23,15 +23,16 @@ import {
   type ZoneReplayResult,
 } from '../../schemas/mod.ts';
 import { publishDetections } from '../../streams/mod.ts';
-import { startLiveUnit } from '../helpers/live-unit.ts';
+import { callApi, deleteCameraTenant, startLiveUnit } from '../helpers/live-unit.ts';
 import { natsNamespace } from '../helpers/nats-namespace.ts';
 import {
   assertMatchesTruth,
-  rect,
   keyedEvents,
+  SCENE_ZONES,
   runScene,
   truthEvents,
   type SceneFrame,
+  type SceneZone,
   type ZoneItem,
 } from '../helpers/scene-truth.ts';
 import { SseClient, type SseFrame } from '../helpers/sse-client.ts';
@@ -45,20 +46,9 @@ const FPS = 5;
 const TAIL_S = 4;
 
 /** The zones of each scene camera, as created through the API. */
-const ZONES: Record<'walk-through' | 'shelf', Array<Record<string, unknown>>> = {
-  'walk-through': [
-    {
-      name: 'door',
-      kind: 'line',
-      entrance: true,
-      points: [
-        [0.35, 0.3],
-        [0.35, 1],
-      ],
-    },
-    { name: 'floor', kind: 'area', points: rect(0.55, 0.6, 0.8, 0.95) },
-  ],
-  shelf: [{ name: 'shelf', kind: 'product', points: rect(0.7, 0.45, 0.9, 0.65), dwellSeconds: 2 }],
+const ZONES: Record<'walk-through' | 'shelf', SceneZone[]> = {
+  'walk-through': SCENE_ZONES['walk-through'],
+  shelf: SCENE_ZONES.shelf,
 };
 const SCENE_NAMES = Object.keys(ZONES) as Array<'walk-through' | 'shelf'>;
 
@@ -90,17 +80,8 @@ const cameras: SceneCamera[] = [];
 /** Every people event the stream delivered, in order. */
 const streamed: PeopleEvent[] = [];
 
-async function api<T>(method: string, path: string, body?: unknown): Promise<{ status: number; json: T }> {
-  const res = await fetch(`${server.url}${path}`, {
-    method,
-    headers: {
-      authorization: `Bearer ${token}`,
-      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-    },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  return { status: res.status, json: (await res.json()) as T };
-}
+const api = <T>(method: string, path: string, body?: unknown) =>
+  callApi<T>(server.url, token, method, path, body);
 
 async function chRows<T>(query: string): Promise<T[]> {
   const rs = await ch.query({ query, format: 'JSONEachRow' });
@@ -127,15 +108,7 @@ before(async () => {
 });
 
 after(async () => {
-  if (tenantId) {
-    await ch
-      ?.command({ query: chSql`ALTER TABLE people_events DELETE WHERE tenant_id = ${tenantId}` })
-      .catch(() => undefined);
-    await ch
-      ?.command({ query: chSql`ALTER TABLE track_summaries DELETE WHERE tenant_id = ${tenantId}` })
-      .catch(() => undefined);
-    await admin.query('DELETE FROM tenants WHERE id = $1', [tenantId]);
-  }
+  if (tenantId) await deleteCameraTenant(admin, ch, tenantId);
   await ch?.close();
   await admin?.end();
 });

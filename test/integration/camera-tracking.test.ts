@@ -4,8 +4,9 @@ import type { ZoneDef } from '../../actors/camera/mod.ts';
 import type { SceneName } from '../../actors/video/mod.ts';
 import {
   assertMatchesTruth,
-  rect,
   decidedZoneEvents,
+  SCENE_OCCLUSIONS,
+  sceneZoneDefs,
   keyedEvents,
   runScene,
   truthEvents,
@@ -17,25 +18,13 @@ const SIZE = 320;
 const FPS = 5;
 /** Zones per scene, each placed where the scene tests something (see the scene descriptions). */
 const ZONES: Record<SceneName, ZoneDef[]> = {
-  'walk-through': [
-    {
-      id: 'door',
-      kind: 'line',
-      points: [
-        [0.35, 0.3],
-        [0.35, 1],
-      ],
-    },
-    { id: 'floor', kind: 'area', points: rect(0.55, 0.6, 0.8, 0.95) },
-  ],
-  // Red is hidden behind blue while inside the zone.
-  crossing: [{ id: 'middle', kind: 'area', points: rect(0.4, 0.6, 0.6, 0.85) }],
-  // The walker enters, is hidden behind the standing person, and leaves.
-  occlusion: [{ id: 'centre', kind: 'area', points: rect(0.35, 0.6, 0.65, 0.9) }],
-  shelf: [{ id: 'shelf', kind: 'product', points: rect(0.7, 0.45, 0.9, 0.65), dwellSeconds: 2 }],
+  'walk-through': sceneZoneDefs('walk-through'),
+  crossing: sceneZoneDefs('crossing'),
+  occlusion: sceneZoneDefs('occlusion'),
+  shelf: sceneZoneDefs('shelf'),
 };
 /** Occlusions in each scene: the ID-switch budget is one per occlusion. */
-const OCCLUSIONS: Record<SceneName, number> = { 'walk-through': 1, crossing: 1, occlusion: 1, shelf: 0 };
+const OCCLUSIONS = SCENE_OCCLUSIONS;
 
 const NAMES = Object.keys(ZONES) as SceneName[];
 const fx = detectorFixture(NAMES, SIZE);
