@@ -27,7 +27,12 @@ export const ApiAlert = Type.Object({
     description: 'the unit the alert is about (null: a camera)',
   }),
   cameraId: Type.Optional(
-    Type.Union([Uuid, Type.Null()], { description: 'the camera the alert is about (camera_offline)' }),
+    Type.Union([Uuid, Type.Null()], {
+      description: 'the camera the alert is about (camera_offline, crowding)',
+    }),
+  ),
+  zoneId: Type.Optional(
+    Type.Union([Uuid, Type.Null()], { description: "the camera's zone the alert is about (crowding)" }),
   ),
   ruleId: NullableUuid,
   ruleKey: Type.String(),

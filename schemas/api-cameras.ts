@@ -1,5 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { PeopleEventType } from './events.ts';
+import { PeopleEventType, Severity } from './events.ts';
 import { NullableString, NullableTimestamp, PageQuery, Timestamp, Uuid } from './http.ts';
 
 /** HTTP contract of cameras, their live health, and zones (SPEC §6). */
@@ -33,7 +33,6 @@ const InputSize = Type.Integer({
   examples: [640],
 });
 const Confidence = Type.Number({ exclusiveMinimum: 0, exclusiveMaximum: 1, examples: [0.25] });
-
 export const ApiCamera = Type.Object({
   id: Uuid,
   siteId: Uuid,
@@ -142,8 +141,23 @@ const Crowding = Type.Union([
     {
       occupancy: Type.Integer({ minimum: 1, maximum: 1000 }),
       seconds: Type.Number({ minimum: 0, maximum: 86400 }),
+      severity: Type.Optional(Severity),
+      clearOccupancy: Type.Optional(
+        Type.Integer({
+          minimum: 0,
+          maximum: 999,
+          description: 'clears at or below this occupancy (below `occupancy`; default occupancy − 1)',
+        }),
+      ),
+      clearSeconds: Type.Optional(
+        Type.Number({ minimum: 0, maximum: 86400, description: 'held this long (default 0)' }),
+      ),
     },
-    { additionalProperties: false, description: 'raise crowding when occupancy ≥ this for this long' },
+    {
+      additionalProperties: false,
+      description:
+        'a crowding alert (rule key `crowding`) when occupancy ≥ `occupancy` for `seconds`: pending, firing, recovering at or below `clearOccupancy` for `clearSeconds`, resolved — the alert engine\'s lifecycle, severity default warning',
+    },
   ),
   Type.Null(),
 ]);

@@ -139,6 +139,16 @@ export type EquipmentStateEvent = Static<typeof EquipmentStateEvent>;
 const Uuid = Type.String({ format: 'uuid' });
 const NullableNumber = Type.Union([Type.Number(), Type.Null()]);
 
+/** The alert a camera event opens or resolves (its row in `alerts`, with the same id). */
+const alertRef = (description: string) =>
+  Type.Object(
+    {
+      alertId: Uuid,
+      openedAt: Type.Integer({ description: 'epoch ms the alert opened' }),
+    },
+    { additionalProperties: false, description },
+  );
+
 /**
  * What a camera actor saw (SPEC §6), on `evt.<tenant>.<site>.people.<camera>`. `ts` is the
  * frame time the event happened at (a crossing is interpolated between two frames; an entry is
@@ -148,7 +158,8 @@ const NullableNumber = Type.Union([Type.Number(), Type.Null()]);
  * - `people.zone_entry` / `people.zone_exit` (with `dwellSeconds`): an area or product zone;
  * - `people.product_interaction`: dwell at a product zone reached its threshold;
  * - `people.occupancy` (`count`): a zone's occupancy changed;
- * - `people.crowding_started` / `people.crowding_ended` (`count`, `since`).
+ * - `people.crowding_started` / `people.crowding_ended` (`count`, `since`): the zone's crowding
+ *   rule fired (occupancy ≥ K for T s) or cleared; each names its `crowding` alert and severity.
  */
 export const PeopleEventType = Type.Union([
   Type.Literal('people.entry'),
@@ -178,6 +189,10 @@ export const PeopleEvent = Type.Object(
         dwellSeconds: NullableNumber,
         count: Type.Union([Type.Integer({ minimum: 0 }), Type.Null()]),
         since: Type.Union([Type.Integer(), Type.Null()]),
+        severity: Type.Optional(Severity),
+        alert: Type.Optional(
+          alertRef('crowding_started: the crowding alert it opens; crowding_ended: the one it resolves'),
+        ),
       },
       { additionalProperties: false },
     ),
@@ -207,17 +222,7 @@ export const CameraEvent = Type.Object(
         cameraId: Uuid,
         reason: Type.Optional(Type.Union([Type.String({ maxLength: 1000 }), Type.Null()])),
         alert: Type.Optional(
-          Type.Object(
-            {
-              alertId: Uuid,
-              openedAt: Type.Integer({ description: 'epoch ms the camera went offline' }),
-            },
-            {
-              additionalProperties: false,
-              description:
-                'camera.offline: the camera_offline alert it opens; camera.online: the one it resolves',
-            },
-          ),
+          alertRef('camera.offline: the camera_offline alert it opens; camera.online: the one it resolves'),
         ),
         track: Type.Optional(
           Type.Object(

@@ -6,7 +6,15 @@ import {
   type TrackerDetection,
   type TrackerState,
 } from './tracker.ts';
-import { initialZones, zonesStep, type ZoneDef, type ZoneEvent, type ZonesState } from './zones.ts';
+import type { Severity } from '../../schemas/mod.ts';
+import {
+  DEFAULT_CROWDING_SEVERITY,
+  initialZones,
+  zonesStep,
+  type ZoneDef,
+  type ZoneEvent,
+  type ZonesState,
+} from './zones.ts';
 
 /**
  * The camera actor's pure core. Commands are detections frames (from the camera's own detector
@@ -38,6 +46,20 @@ type ZoneEventData<T extends ZoneEvent['type']> = ZoneEvent extends infer E
     : never
   : never;
 
+/**
+ * What a crowding event says about its alert: the rule's severity, and when the alert opened
+ * (the crowding_started's instant; crowding_ended names the alert it ends by it). Absent on
+ * events decided before crowding became an alert.
+ */
+export interface CrowdingAlertData {
+  severity?: Severity;
+  openedAt?: number;
+}
+
+type CameraEventData<T extends ZoneEvent['type']> = T extends 'crowding_started' | 'crowding_ended'
+  ? ZoneEventData<T> & CrowdingAlertData
+  : ZoneEventData<T>;
+
 export type CameraEvent =
   | { type: 'frame_tracked'; data: { seq: number; ts: number; tracker: TrackerState; zones: ZonesState } }
   | { type: 'track_started'; data: { trackId: number; ts: number } }
@@ -46,7 +68,7 @@ export type CameraEvent =
   | { type: 'zones_set'; data: { zones: ZoneDef[] } }
   | { type: 'camera_online'; data: { ts: number } }
   | { type: 'camera_offline'; data: { ts: number; reason: string | null } }
-  | { [T in ZoneEvent['type']]: { type: T; data: ZoneEventData<T> } }[ZoneEvent['type']];
+  | { [T in ZoneEvent['type']]: { type: T; data: CameraEventData<T> } }[ZoneEvent['type']];
 
 export interface CameraState {
   tracker: TrackerState;
@@ -95,7 +117,7 @@ export function decide(
         });
       for (const e of zones.events) {
         const { type, ...data } = e;
-        events.push({ type, data } as CameraEvent);
+        events.push({ type, data: { ...data, ...crowdingAlertOf(e, state) } } as CameraEvent);
       }
       for (const t of step.ended)
         events.push({
@@ -111,8 +133,20 @@ export function decide(
       events.unshift({ type: 'frame_tracked', data: { seq, ts, tracker: step.state, zones: zones.state } });
       return events;
     }
-    case 'set_zones':
-      return [{ type: 'zones_set', data: { zones: command.data.zones } }];
+    case 'set_zones': {
+      // A crowded zone that changed ends its crowding here: its alert resolves rather than stay
+      // open with no state left to close it. (A deleted zone's alerts go with it.)
+      const kept = keptZones(state.zoneDefs, command.data.zones);
+      const changed = new Set(command.data.zones.filter((z) => !kept.has(z.id)).map((z) => z.id));
+      const ts = state.lastTs ?? now;
+      const ended = Object.entries(state.zones.crowding).flatMap(([zoneId, c]): CameraEvent[] => {
+        if (!c.active || !changed.has(zoneId)) return [];
+        const e = { type: 'crowding_ended' as const, zoneId, ts, count: state.zones.occupancy[zoneId] ?? 0, since: c.since ?? ts };
+        const { type, ...data } = e;
+        return [{ type, data: { ...data, ...crowdingAlertOf(e, state) } }];
+      });
+      return [{ type: 'zones_set', data: { zones: command.data.zones } }, ...ended];
+    }
     case 'video_state': {
       const streaming = command.data.state === 'streaming';
       if (streaming && !state.online) return [{ type: 'camera_online', data: { ts: now } }];
@@ -125,6 +159,23 @@ export function decide(
       throw new Error(`unknown camera command ${JSON.stringify(unknown)}`);
     }
   }
+}
+
+/** Ids of the zones `next` keeps exactly as they were. */
+function keptZones(prior: readonly ZoneDef[], next: readonly ZoneDef[]): Set<string> {
+  return new Set(
+    next.filter((z) => JSON.stringify(z) === JSON.stringify(prior.find((o) => o.id === z.id))).map((z) => z.id),
+  );
+}
+
+/** The alert facts of a crowding event (the zone's rule, the alert the prior state has open). */
+function crowdingAlertOf(e: ZoneEvent, prior: CameraState): CrowdingAlertData {
+  if (e.type !== 'crowding_started' && e.type !== 'crowding_ended') return {};
+  const severity =
+    prior.zoneDefs.find((z) => z.id === e.zoneId)?.crowding?.severity ?? DEFAULT_CROWDING_SEVERITY;
+  const openedAt =
+    e.type === 'crowding_started' ? e.ts : (prior.zones.crowding[e.zoneId]?.openedAt ?? e.since);
+  return { severity, openedAt };
 }
 
 export function evolve(state: CameraState, event: CameraEvent): CameraState {
@@ -141,11 +192,7 @@ export function evolve(state: CameraState, event: CameraEvent): CameraState {
       return { ...state, visitors: state.visitors + 1 };
     case 'zones_set': {
       // Zones that changed shape start afresh: membership in the old polygon means nothing.
-      const kept = new Set(
-        event.data.zones
-          .filter((z) => JSON.stringify(z) === JSON.stringify(state.zoneDefs.find((o) => o.id === z.id)))
-          .map((z) => z.id),
-      );
+      const kept = keptZones(state.zoneDefs, event.data.zones);
       const pick = <T>(rec: Record<string, T>): Record<string, T> =>
         Object.fromEntries(Object.entries(rec).filter(([k]) => kept.has(k)));
       return {

@@ -1,4 +1,4 @@
-import type { Pool } from '../../schemas/mod.ts';
+import type { Pool, Severity } from '../../schemas/mod.ts';
 import { fromPgError } from '../errors.ts';
 import type { Point } from './geometry.ts';
 import { zoneDefOf, type ZoneDef } from './zones.ts';
@@ -25,14 +25,22 @@ interface ZoneRow {
   entrance: boolean | null;
   inertia_frames: number | null;
   dwell_seconds: number | null;
-  crowding: { occupancy: number; seconds: number } | null;
+  crowding: {
+    occupancy: number;
+    seconds: number;
+    severity: Severity | null;
+    clearOccupancy: number | null;
+    clearSeconds: number | null;
+  } | null;
 }
 
 // One round trip: the camera row, left-joined with its zones in a stable order.
 const SELECT = `SELECT c.site_id, z.id AS zone_id, z.kind, z.points, z.entrance, z.inertia_frames,
        z.dwell_seconds,
        CASE WHEN z.crowding_occupancy IS NOT NULL
-            THEN jsonb_build_object('occupancy', z.crowding_occupancy, 'seconds', z.crowding_seconds) END AS crowding
+            THEN jsonb_build_object('occupancy', z.crowding_occupancy, 'seconds', z.crowding_seconds,
+                                    'severity', z.crowding_severity, 'clearOccupancy', z.crowding_clear_occupancy,
+                                    'clearSeconds', z.crowding_clear_seconds) END AS crowding
   FROM cameras c LEFT JOIN zones z ON z.camera_id = c.id AND z.tenant_id = c.tenant_id
  WHERE c.tenant_id = $1 AND c.id = $2
  ORDER BY z.created_at, z.id`;

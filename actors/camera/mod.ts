@@ -6,8 +6,12 @@ export { handle as handleCameraCommand, initialCameraState, type CameraEvent } f
 export { track, initialTracker, type TrackerDetection, type TrackerState } from './tracker.ts';
 export {
   zonesStep,
+  crowdingStep,
   initialZones,
   zoneDefOf,
+  DEFAULT_CROWDING_SEVERITY,
+  type CrowdingRule,
+  type CrowdingState,
   type ZoneDef,
   type ZoneEvent,
   type ZonesState,
@@ -15,4 +19,10 @@ export {
 export { replayZone, ZoneReplayer, type ReplayFrame, type ZoneReplayEvent } from './replay.ts';
 export { iou } from './geometry.ts';
 export { zoneShapeProblem } from './zone-shape.ts';
-export { outboundEvents, type CameraIdentity, type OutboundEvent } from './people-events.ts';
+export {
+  outboundEvents,
+  crowdingAlert,
+  CROWDING_RULE,
+  type CameraIdentity,
+  type OutboundEvent,
+} from './people-events.ts';

@@ -1,5 +1,17 @@
 import type { CameraEvent as PublishedCameraEvent, PeopleEvent } from '../../schemas/mod.ts';
+import { alertIdFor } from '../equipment/mod.ts';
 import type { CameraEvent } from './camera.decider.ts';
+
+/** Rule key of a zone's crowding alerts (one open alert per zone). */
+export const CROWDING_RULE = 'crowding';
+
+/**
+ * The crowding alert of a zone that opened at `openedAt`: its id derives from zone and instant,
+ * so crowding_started and the crowding_ended that closes it name the same alert, replayed or not.
+ */
+export function crowdingAlert(zoneId: string, openedAt: number): { alertId: string; openedAt: number } {
+  return { alertId: alertIdFor(zoneId, CROWDING_RULE, openedAt), openedAt };
+}
 
 /**
  * The camera decider's events as they leave the actor on EVENTS (`people.*`, `camera.*`), pure.
@@ -60,6 +72,9 @@ export function outboundEvents(events: readonly CameraEvent[], cam: CameraIdenti
             dwellSeconds: 'dwellSeconds' in d ? d.dwellSeconds : null,
             count: 'count' in d ? d.count : null,
             since: 'since' in d ? d.since : null,
+            ...('severity' in d && d.severity !== undefined
+              ? { severity: d.severity, alert: crowdingAlert(d.zoneId, d.openedAt ?? d.ts) }
+              : {}),
           },
         });
         break;

@@ -1,3 +1,4 @@
+import type { Severity } from '../../schemas/mod.ts';
 import { anchor, crossingAt, pointInPolygon, side, type Box, type Point } from './geometry.ts';
 
 /**
@@ -6,7 +7,8 @@ import { anchor, crossingAt, pointInPolygon, side, type Box, type Point } from '
  * across an edge does not flicker in and out; the change is then dated to its first frame, so
  * inertia costs no timing accuracy.
  *
- * - `area`: zone_entry / zone_exit (with dwell), occupancy, crowding (occupancy ≥ K for T s).
+ * - `area`: zone_entry / zone_exit (with dwell), occupancy, crowding (occupancy ≥ K for T s, an
+ *   alert rule with the engine's lifecycle: see `crowdingStep`).
  * - `product`: as area, plus product_interaction once per visit when dwell reaches T seconds.
  * - `line`: two points A→B; crossing to the right-hand side of A→B (in image coordinates) is
  *   `entry`, back is `exit`; an entrance line's crossings are the site's footfall.
@@ -22,8 +24,24 @@ export interface ZoneDef {
   /** Product zones: dwell that makes an interaction. */
   dwellSeconds?: number;
   /** Area zones: raise crowding at this occupancy held for this long. */
-  crowding?: { occupancy: number; seconds: number } | null;
+  crowding?: CrowdingRule | null;
 }
+
+/**
+ * Crowding as an alert rule on a zone: occupancy ≥ `occupancy` held `seconds` fires; it clears
+ * once occupancy is at or below `clearOccupancy` (default one less: hysteresis) for
+ * `clearSeconds` (default 0). Unset options are absent, so a zone stored before they existed
+ * compares equal to itself.
+ */
+export interface CrowdingRule {
+  occupancy: number;
+  seconds: number;
+  severity?: Severity;
+  clearOccupancy?: number;
+  clearSeconds?: number;
+}
+
+export const DEFAULT_CROWDING_SEVERITY: Severity = 'warning';
 
 /** A zone as stored and served (API fields), as the zone code runs it: unset options take the defaults. */
 export function zoneDefOf(z: {
@@ -32,12 +50,27 @@ export function zoneDefOf(z: {
   points: readonly Point[];
   inertiaFrames?: number | null;
   dwellSeconds?: number | null;
-  crowding?: { occupancy: number; seconds: number } | null;
+  crowding?: {
+    occupancy: number;
+    seconds: number;
+    severity?: Severity | null;
+    clearOccupancy?: number | null;
+    clearSeconds?: number | null;
+  } | null;
 }): ZoneDef {
   const def: ZoneDef = { id: z.id, kind: z.kind, points: z.points };
   if (z.inertiaFrames != null) def.inertiaFrames = z.inertiaFrames;
   if (z.dwellSeconds != null) def.dwellSeconds = z.dwellSeconds;
-  if (z.crowding) def.crowding = { occupancy: z.crowding.occupancy, seconds: z.crowding.seconds };
+  if (z.crowding) {
+    // Zone definitions are compared as JSON (zonesCurrent, zones_set): one fixed key order, and
+    // an option at its default is left out, so a default stored and a default implied are one.
+    const { occupancy, seconds, severity, clearOccupancy, clearSeconds } = z.crowding;
+    const c: CrowdingRule = { occupancy, seconds };
+    if (severity != null && severity !== DEFAULT_CROWDING_SEVERITY) c.severity = severity;
+    if (clearOccupancy != null && clearOccupancy !== occupancy - 1) c.clearOccupancy = clearOccupancy;
+    if (clearSeconds) c.clearSeconds = clearSeconds;
+    def.crowding = c;
+  }
   return def;
 }
 
@@ -73,7 +106,19 @@ export interface ZonesState {
   members: Record<string, Record<string, Membership>>;
   lines: Record<string, Record<string, LineSide>>;
   occupancy: Record<string, number>;
-  crowding: Record<string, { since: number | null; active: boolean }>;
+  crowding: Record<string, CrowdingState>;
+}
+
+/**
+ * One zone's crowding lifecycle: normal (`since` null) → pending (`since`: occupancy reached K
+ * then) → firing (`active`, opened at `openedAt`) → recovering (`clearSince`: cleared then) →
+ * normal. Snapshots from before the lifecycle had neither `openedAt` nor `clearSince`.
+ */
+export interface CrowdingState {
+  since: number | null;
+  active: boolean;
+  openedAt?: number;
+  clearSince?: number;
 }
 
 export type ZoneEvent =
@@ -233,17 +278,46 @@ export function zonesStep(
     out.occupancy[zone.id] = count;
     if (count !== (state.occupancy[zone.id] ?? 0))
       events.push({ type: 'occupancy', zoneId: zone.id, ts, count });
-    const crowd = state.crowding[zone.id] ?? { since: null, active: false };
-    if (zone.crowding && count >= zone.crowding.occupancy) {
-      const since = crowd.since ?? ts;
-      const due = !crowd.active && ts - since >= zone.crowding.seconds * 1000;
-      if (due) events.push({ type: 'crowding_started', zoneId: zone.id, ts, count, since });
-      out.crowding[zone.id] = { since, active: crowd.active || due };
-    } else {
-      if (crowd.active && crowd.since !== null)
-        events.push({ type: 'crowding_ended', zoneId: zone.id, ts, count, since: crowd.since });
-      out.crowding[zone.id] = { since: null, active: false };
-    }
+    const crowd = crowdingStep(zone, state.crowding[zone.id] ?? NOT_CROWDED, count, ts);
+    out.crowding[zone.id] = crowd.state;
+    if (crowd.event) events.push(crowd.event);
   }
   return { state: out, events };
+}
+
+const NOT_CROWDED: CrowdingState = { since: null, active: false };
+
+/**
+ * One frame of a zone's crowding rule, on frame time, as the alert engine's rules walk: pending
+ * resets when occupancy drops below K before `seconds`; a firing rule recovers only at or below
+ * the clear occupancy, held `clearSeconds`, and fires on (the same alert) if occupancy rises
+ * past it meanwhile. A rule taken off a firing zone ends its crowding.
+ */
+export function crowdingStep(
+  zone: ZoneDef,
+  prior: CrowdingState,
+  count: number,
+  ts: number,
+): { state: CrowdingState; event?: ZoneEvent } {
+  const rule = zone.crowding;
+  const since = prior.since ?? ts;
+  const openedAt = prior.openedAt ?? since;
+  const ended = (): { state: CrowdingState; event: ZoneEvent } => ({
+    state: NOT_CROWDED,
+    event: { type: 'crowding_ended', zoneId: zone.id, ts, count, since },
+  });
+  if (!prior.active) {
+    if (!rule || count < rule.occupancy) return { state: NOT_CROWDED };
+    if (ts - since < rule.seconds * 1000) return { state: { since, active: false } };
+    return {
+      state: { since, active: true, openedAt: ts },
+      event: { type: 'crowding_started', zoneId: zone.id, ts, count, since },
+    };
+  }
+  if (!rule) return ended();
+  if (count > (rule.clearOccupancy ?? rule.occupancy - 1)) return { state: { since, active: true, openedAt } };
+  const clearSince = prior.clearSince ?? ts;
+  if (ts - clearSince < (rule.clearSeconds ?? 0) * 1000)
+    return { state: { since, active: true, openedAt, clearSince } };
+  return ended();
 }

@@ -3,13 +3,18 @@ import type { AlertEvent, Logger, Pool, Severity } from '../../schemas/mod.ts';
 import {
   ConsumerRunner,
   type ConsumerStats,
+  type Decoded,
   type JetStreamClient,
   type JetStreamManager,
+  type JsMsg,
   type Names,
 } from '../../streams/mod.ts';
+import { cameraAlertChange } from '../camera/camera-alerts.ts';
+import { CAMERA_ALERT_KINDS, decodeCameraAlertSource } from '../camera/camera-alerts.sink.ts';
 import { fromPgError } from '../errors.ts';
 import { decodeAlertEvent } from '../sinks/alerts.sink.ts';
 import {
+  cameraNotice,
   kindOf,
   reminderNumber,
   retryDelayMs,
@@ -26,8 +31,9 @@ import { DELIVERY_HEADER, KIND_HEADER, SIGNATURE_HEADER, postWebhook, signature 
  * Alert notifications through per-tenant channels (webhooks), as `vigil_worker`.
  *
  * Three sources fill one outbox (`notification_deliveries`, unique per channel and cause, so a
- * redelivered event, a second sweep or a second node adds nothing): the EVENTS `alert.*`
- * stream through a durable consumer (opened, severity changed, cleared, resolved), people's
+ * redelivered event, a second sweep or a second node adds nothing): the EVENTS stream through a
+ * durable consumer — equipment's `alert.*` (opened, severity changed, cleared, resolved) and the
+ * camera events that open or resolve a camera alert (offline, crowding) — people's
  * acknowledgements and manual resolves (the alert timeline), and reminders of alerts still
  * active (not acknowledged, not snoozed). The consumer acks an event once its rows are
  * committed. A delivery loop claims due rows (SKIP LOCKED, with a lease, so several nodes
@@ -101,7 +107,9 @@ interface AlertRow {
   id: string;
   tenant_id: string;
   site_id: string;
-  equipment_id: string;
+  equipment_id: string | null;
+  camera_id: string | null;
+  zone_id: string | null;
   rule_key: string;
   severity: Severity;
   message: string;
@@ -114,6 +122,8 @@ const summaryOfRow = (a: AlertRow): AlertSummary => ({
   tenantId: a.tenant_id,
   siteId: a.site_id,
   equipmentId: a.equipment_id,
+  cameraId: a.camera_id,
+  zoneId: a.zone_id,
   ruleKey: a.rule_key,
   severity: a.severity,
   message: a.message,
@@ -121,10 +131,33 @@ const summaryOfRow = (a: AlertRow): AlertSummary => ({
   suppressed: a.suppressed,
 });
 
+/** What one event asks to notify: a cause (its id), what happened, to which alert, when. */
+interface Notice {
+  cause: string;
+  kind: NotificationKind;
+  alert: AlertSummary;
+  at: number;
+}
+
+const alertNotice = (e: AlertEvent): Notice => ({ cause: e.id, kind: kindOf(e), alert: summaryOf(e), at: e.ts });
+
+/** An event of EVENTS as a notice; null for the camera and people events that change no alert. */
+function decodeNotice(names: Names, msg: JsMsg): Decoded<Notice | null> {
+  if (names.events.kindOf(msg.subject) === 'alert') {
+    const d = decodeAlertEvent(msg);
+    return d.ok ? { ok: true, value: alertNotice(d.value) } : d;
+  }
+  const d = decodeCameraAlertSource(msg);
+  if (!d.ok) return d;
+  const change = cameraAlertChange(d.value);
+  if (!change) return { ok: true, value: null };
+  return { ok: true, value: { cause: change.eventId, ...cameraNotice(change), at: change.at } };
+}
+
 export class Notifier {
   readonly #d: NotifierDeps;
   readonly #o: Required<NotifierOptions>;
-  readonly #runner: ConsumerRunner<AlertEvent>;
+  readonly #runner: ConsumerRunner<Notice | null>;
   #loops: NodeJS.Timeout[] = [];
   /** Loops running now: one run of each at a time, so a slow receiver cannot pile them up. */
   readonly #running = new Set<string>();
@@ -148,7 +181,7 @@ export class Notifier {
       clock: opts.clock ?? Date.now,
     };
     const { names } = deps;
-    this.#runner = new ConsumerRunner<AlertEvent>({
+    this.#runner = new ConsumerRunner<Notice | null>({
       js: deps.js,
       jsm: deps.jsm,
       names,
@@ -158,12 +191,15 @@ export class Notifier {
       durable: names.consumer('notifier'),
       // All of EVENTS, skipping other kinds unread: a filtered consumer behind a backlog is served
       // at a fraction of its rate on nats-server 2.9.10 (see ConsumerOptions.filterSubject).
-      select: (subject) => names.events.kindOf(subject) === 'alert',
+      select: (subject) => {
+        const kind = names.events.kindOf(subject) ?? '';
+        return kind === 'alert' || CAMERA_ALERT_KINDS.has(kind);
+      },
       dlqSource: 'events',
       mode: 'batch',
-      decode: decodeAlertEvent,
+      decode: (msg) => decodeNotice(names, msg),
       handle: async (batch) => {
-        await this.enqueueEvents(batch.map((d) => d.value));
+        await this.#enqueueNotices(batch.flatMap((d) => (d.value ? [d.value] : [])));
       },
       batchSize: 200,
       lingerMs: 50,
@@ -245,20 +281,23 @@ export class Notifier {
 
   /** Alert events from the stream: one delivery per routed channel. */
   async enqueueEvents(events: readonly AlertEvent[]): Promise<void> {
-    const channels = await this.#channels([...new Set(events.map((e) => e.tenantId))]);
+    await this.#enqueueNotices(events.map(alertNotice));
+  }
+
+  async #enqueueNotices(notices: readonly Notice[]): Promise<void> {
+    if (notices.length === 0) return;
+    const channels = await this.#channels([...new Set(notices.map((n) => n.alert.tenantId))]);
     const out: Outgoing[] = [];
-    for (const e of events) {
-      const alert = summaryOf(e);
-      const kind = kindOf(e);
+    for (const { cause, kind, alert, at } of notices) {
       for (const ch of channels) {
         if (!routes(ch, alert)) continue;
         out.push({
-          tenantId: e.tenantId,
+          tenantId: alert.tenantId,
           channelId: ch.id,
           alertId: alert.alertId,
-          cause: e.id,
+          cause,
           kind,
-          payload: webhookBody(kind, alert, e.ts),
+          payload: webhookBody(kind, alert, at),
         });
       }
     }
@@ -278,7 +317,8 @@ export class Notifier {
     let alerts: AlertRow[];
     try {
       const r = await this.#d.worker.query<AlertRow>(
-        `SELECT id, tenant_id, site_id, equipment_id, rule_key, severity, message, opened_at, suppressed
+        `SELECT id, tenant_id, site_id, equipment_id, camera_id, zone_id, rule_key, severity, message, opened_at,
+                suppressed
            FROM alerts
           WHERE status = 'active' AND tenant_id = ANY($1::uuid[])
             AND (snoozed_until IS NULL OR snoozed_until <= to_timestamp($2::float8 / 1000))`,
@@ -325,8 +365,8 @@ export class Notifier {
       // First sweep: the last day; later ones: what came after the cursor.
       const r = await this.#d.worker.query<Entry>(
         `SELECT t.id::text AS entry_id, t.action, t.actor_id, t.note, t.at,
-                a.id, a.tenant_id, a.site_id, a.equipment_id, a.rule_key, a.severity, a.message,
-                a.opened_at, a.suppressed
+                a.id, a.tenant_id, a.site_id, a.equipment_id, a.camera_id, a.zone_id, a.rule_key, a.severity,
+                a.message, a.opened_at, a.suppressed
            FROM alert_timeline t JOIN alerts a ON a.id = t.alert_id
           WHERE t.actor_id IS NOT NULL AND t.action IN ('acknowledged', 'resolved')
             AND ${this.#timelineCursor === null ? `t.at > to_timestamp($1::float8 / 1000) - interval '1 day'` : 't.id > $1 - 200'}

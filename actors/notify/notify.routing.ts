@@ -1,4 +1,5 @@
 import type { AlertEvent, Severity } from '../../schemas/mod.ts';
+import type { CameraAlertChange } from '../camera/camera-alerts.ts';
 
 /**
  * Which channel hears about what, and what it is sent: pure, so the rules read in one place
@@ -23,12 +24,17 @@ export type NotificationKind =
 
 const RANK: Record<Severity, number> = { info: 1, warning: 2, critical: 3 };
 
-/** The alert as a notification describes it (from an event, or from the alerts table). */
+/**
+ * The alert as a notification describes it (from an event, or from the alerts table). An alert
+ * is about one unit or one camera (and then perhaps one of its zones): the other ids are null.
+ */
 export interface AlertSummary {
   alertId: string;
   tenantId: string;
   siteId: string;
-  equipmentId: string;
+  equipmentId: string | null;
+  cameraId: string | null;
+  zoneId: string | null;
   ruleKey: string;
   severity: Severity;
   previousSeverity?: Severity;
@@ -72,6 +78,8 @@ export function summaryOf(e: AlertEvent): AlertSummary {
     tenantId: e.tenantId,
     siteId: e.siteId,
     equipmentId: d.equipmentId,
+    cameraId: null,
+    zoneId: null,
     ruleKey: d.ruleKey,
     severity: d.severity,
     ...(d.previousSeverity ? { previousSeverity: d.previousSeverity } : {}),
@@ -81,7 +89,30 @@ export function summaryOf(e: AlertEvent): AlertSummary {
   };
 }
 
-/** The JSON body a webhook receives. `at` is when the cause happened (epoch ms). */
+/** A camera alert's event as a notification: its opening or its resolution. */
+export function cameraNotice(x: CameraAlertChange): { kind: NotificationKind; alert: AlertSummary } {
+  return {
+    kind: x.opens ? 'opened' : 'resolved',
+    alert: {
+      alertId: x.alertId,
+      tenantId: x.tenantId,
+      siteId: x.siteId,
+      equipmentId: null,
+      cameraId: x.cameraId,
+      zoneId: x.zoneId,
+      ruleKey: x.ruleKey,
+      severity: x.severity,
+      message: x.message,
+      openedAt: x.openedAt,
+      suppressed: false,
+    },
+  };
+}
+
+/**
+ * The JSON body a webhook receives. `at` is when the cause happened (epoch ms). A camera alert
+ * names its camera (and zone) where a unit's names its unit.
+ */
 export function webhookBody(
   kind: NotificationKind,
   alert: AlertSummary,
@@ -96,6 +127,8 @@ export function webhookBody(
       tenantId: alert.tenantId,
       siteId: alert.siteId,
       equipmentId: alert.equipmentId,
+      ...(alert.cameraId === null ? {} : { cameraId: alert.cameraId }),
+      ...(alert.zoneId === null ? {} : { zoneId: alert.zoneId }),
       ruleKey: alert.ruleKey,
       severity: alert.severity,
       ...(alert.previousSeverity ? { previousSeverity: alert.previousSeverity } : {}),

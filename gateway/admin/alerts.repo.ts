@@ -11,6 +11,7 @@ export interface AlertRow {
   site_id: string;
   equipment_id: string | null;
   camera_id: string | null;
+  zone_id: string | null;
   rule_id: string | null;
   rule_key: string;
   severity: ApiAlert['severity'];
@@ -32,7 +33,7 @@ export interface AlertRow {
   _k: string;
 }
 
-export const COLUMNS = `id, site_id, equipment_id, camera_id, rule_id, rule_key, severity, status, message, value, threshold, latched,
+export const COLUMNS = `id, site_id, equipment_id, camera_id, zone_id, rule_id, rule_key, severity, status, message, value, threshold, latched,
   suppressed, opened_at, updated_at, cleared_at, acknowledged_at, acknowledged_by, resolved_at, resolved_by,
   snoozed_until, note, ${timeKey('opened_at')} AS _k`;
 export const ALERTS = new Table<AlertRow>('alerts', COLUMNS, 'alert not found');
@@ -68,6 +69,7 @@ export function toApi(r: AlertRow): ApiAlert {
     siteId: r.site_id,
     equipmentId: r.equipment_id,
     cameraId: r.camera_id,
+    zoneId: r.zone_id,
     ruleId: r.rule_id,
     ruleKey: r.rule_key,
     severity: r.severity,

@@ -7,7 +7,7 @@ import type {
   ZonePoints,
   ZoneUpdateBody,
 } from '../../schemas/mod.ts';
-import { VigilError, type PoolClient } from '../../schemas/mod.ts';
+import { VigilError, type PoolClient, type Severity } from '../../schemas/mod.ts';
 import { zoneShapeProblem } from '../../actors/camera/mod.ts';
 import { iso } from './context.ts';
 import { timeKey } from './pagination.ts';
@@ -94,13 +94,17 @@ export interface ZoneRow {
   dwell_seconds: number | null;
   crowding_occupancy: number | null;
   crowding_seconds: number | null;
+  crowding_severity: Severity | null;
+  crowding_clear_occupancy: number | null;
+  crowding_clear_seconds: number | null;
   created_at: Date;
   updated_at: Date;
   _k: string;
 }
 
 export const ZONE_COLUMNS = `id, camera_id, site_id, name, kind, points, entrance, inertia_frames, dwell_seconds,
-  crowding_occupancy, crowding_seconds, created_at, updated_at, ${timeKey('created_at')} AS _k`;
+  crowding_occupancy, crowding_seconds, crowding_severity, crowding_clear_occupancy, crowding_clear_seconds,
+  created_at, updated_at, ${timeKey('created_at')} AS _k`;
 export const ZONES = new Table<ZoneRow>('zones', ZONE_COLUMNS, 'zone not found');
 
 export function zoneToApi(r: ZoneRow): ApiZone {
@@ -117,7 +121,14 @@ export function zoneToApi(r: ZoneRow): ApiZone {
     crowding:
       r.crowding_occupancy === null || r.crowding_seconds === null
         ? null
-        : { occupancy: r.crowding_occupancy, seconds: r.crowding_seconds },
+        : {
+            occupancy: r.crowding_occupancy,
+            seconds: r.crowding_seconds,
+            // Options as they were set: unset ones take their defaults (warning, occupancy − 1, 0 s).
+            ...(r.crowding_severity === null ? {} : { severity: r.crowding_severity }),
+            ...(r.crowding_clear_occupancy === null ? {} : { clearOccupancy: r.crowding_clear_occupancy }),
+            ...(r.crowding_clear_seconds === null ? {} : { clearSeconds: r.crowding_clear_seconds }),
+          },
     createdAt: iso(r.created_at),
     updatedAt: iso(r.updated_at),
   };
@@ -129,7 +140,7 @@ export function assertZone(z: {
   points: ZonePoints;
   entrance: boolean;
   dwellSeconds: number | null;
-  crowding: unknown;
+  crowding: ApiZone['crowding'];
 }): void {
   const problem = zoneShapeProblem(z.kind, z.points);
   if (problem) throw new VigilError(problem.code, `body/points: ${problem.reason}`);
@@ -139,6 +150,23 @@ export function assertZone(z: {
     throw new VigilError('VALIDATION_FAILED', 'body/dwellSeconds: only product zones have a dwell threshold');
   if (z.crowding !== null && z.kind === 'line')
     throw new VigilError('VALIDATION_FAILED', 'body/crowding: a line has no occupancy');
+  const clearAt = z.crowding?.clearOccupancy;
+  if (z.crowding && clearAt !== undefined && clearAt >= z.crowding.occupancy)
+    throw new VigilError(
+      'VALIDATION_FAILED',
+      'body/crowding/clearOccupancy: must be below occupancy (it clears the crowding that occupancy raises)',
+    );
+}
+
+/** The crowding columns of a zone as written (null: no crowding rule). */
+function crowdingColumns(c: ApiZone['crowding']): Array<number | string | null> {
+  return [
+    c?.occupancy ?? null,
+    c?.seconds ?? null,
+    c?.severity ?? null,
+    c?.clearOccupancy ?? null,
+    c?.clearSeconds ?? null,
+  ];
 }
 
 /** A zone of a camera the caller can see; it takes the camera's site. */
@@ -154,8 +182,9 @@ export async function insertZone(c: PoolClient, body: ZoneCreateBody): Promise<Z
   assertZone(zone);
   const { rows } = await c.query<ZoneRow>(
     `INSERT INTO zones (tenant_id, site_id, camera_id, name, kind, points, entrance, inertia_frames,
-                        dwell_seconds, crowding_occupancy, crowding_seconds)
-     VALUES (vigil_current_tenant(), $1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+                        dwell_seconds, crowding_occupancy, crowding_seconds, crowding_severity,
+                        crowding_clear_occupancy, crowding_clear_seconds)
+     VALUES (vigil_current_tenant(), $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
      RETURNING ${ZONE_COLUMNS}`,
     [
       camera.site_id,
@@ -166,8 +195,7 @@ export async function insertZone(c: PoolClient, body: ZoneCreateBody): Promise<Z
       zone.entrance,
       body.inertiaFrames ?? null,
       zone.dwellSeconds,
-      zone.crowding?.occupancy ?? null,
-      zone.crowding?.seconds ?? null,
+      ...crowdingColumns(zone.crowding),
     ],
   );
   return rows[0]!;
@@ -179,7 +207,8 @@ export async function updateZone(c: PoolClient, before: ZoneRow, body: ZoneUpdat
   assertZone(after);
   const { rows } = await c.query<ZoneRow>(
     `UPDATE zones SET name = $2, kind = $3, points = $4, entrance = $5, inertia_frames = $6, dwell_seconds = $7,
-            crowding_occupancy = $8, crowding_seconds = $9, updated_at = now()
+            crowding_occupancy = $8, crowding_seconds = $9, crowding_severity = $10,
+            crowding_clear_occupancy = $11, crowding_clear_seconds = $12, updated_at = now()
      WHERE id = $1 RETURNING ${ZONE_COLUMNS}`,
     [
       before.id,
@@ -189,8 +218,7 @@ export async function updateZone(c: PoolClient, before: ZoneRow, body: ZoneUpdat
       after.entrance,
       after.inertiaFrames,
       after.dwellSeconds,
-      after.crowding?.occupancy ?? null,
-      after.crowding?.seconds ?? null,
+      ...crowdingColumns(after.crowding),
     ],
   );
   return rows[0]!;
