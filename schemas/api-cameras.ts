@@ -33,6 +33,20 @@ const InputSize = Type.Integer({
   examples: [640],
 });
 const Confidence = Type.Number({ exclusiveMinimum: 0, exclusiveMaximum: 1, examples: [0.25] });
+const OfflineForSeconds = Type.Number({
+  minimum: 0,
+  maximum: 86400,
+  description:
+    'camera_offline alert: a stream lost this long opens it (a reconnect within it is a hiccup and pages nobody); default 10',
+  examples: [10],
+});
+const OfflineClearSeconds = Type.Number({
+  minimum: 0,
+  maximum: 86400,
+  description: 'camera_offline alert: streaming again this long resolves it; default 5',
+  examples: [5],
+});
+
 export const ApiCamera = Type.Object({
   id: Uuid,
   siteId: Uuid,
@@ -43,6 +57,8 @@ export const ApiCamera = Type.Object({
   modelPath: NullableString,
   inputSize: Type.Integer(),
   confidence: Type.Number(),
+  offlineForSeconds: Type.Number(),
+  offlineClearSeconds: Type.Number(),
   createdAt: Timestamp,
   updatedAt: Timestamp,
 });
@@ -58,6 +74,8 @@ export const CameraCreateBody = Type.Object(
     modelPath: Type.Optional(ModelPath),
     inputSize: Type.Optional(InputSize),
     confidence: Type.Optional(Confidence),
+    offlineForSeconds: Type.Optional(OfflineForSeconds),
+    offlineClearSeconds: Type.Optional(OfflineClearSeconds),
   },
   { additionalProperties: false },
 );

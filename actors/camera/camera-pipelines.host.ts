@@ -17,7 +17,15 @@ import {
   type SessionCount,
   type VideoState,
 } from '../video/mod.ts';
-import { handle as cameraStatus, initialCameraStatus, type CameraStatus } from './camera-status.decider.ts';
+import {
+  handle as cameraStatus,
+  initialCameraStatus,
+  wakeAt,
+  withoutWaiting,
+  type CameraStatus,
+  type CameraStatusCommand,
+  type OfflinePolicy,
+} from './camera-status.decider.ts';
 
 /**
  * The video side of the cameras this node runs: one CameraVideo (decode → sample → letterbox →
@@ -64,7 +72,14 @@ interface CameraRow {
   model_path: string | null;
   input_size: number;
   confidence: number;
+  offline_for_seconds: number;
+  offline_clear_seconds: number;
 }
+
+const policyOf = (row: CameraRow): OfflinePolicy => ({
+  forMs: row.offline_for_seconds * 1000,
+  clearMs: row.offline_clear_seconds * 1000,
+});
 
 interface Running {
   row: CameraRow;
@@ -77,7 +92,8 @@ interface Running {
 /** Room left in a NATS message for the frame answer's headers. */
 const HEADER_ROOM = 4096;
 
-const SELECT = `SELECT id, tenant_id, site_id, source_url, enabled, detect_fps, model_path, input_size, confidence
+const SELECT = `SELECT id, tenant_id, site_id, source_url, enabled, detect_fps, model_path, input_size, confidence,
+       offline_for_seconds, offline_clear_seconds
   FROM cameras`;
 
 /** What the node holds for its cameras: all zero once none runs (checked after a delete). */
@@ -106,6 +122,8 @@ export class CameraPipelines {
   readonly #status = new Map<string, CameraStatus>();
   /** Status events go out one after the other per camera, in decision order. */
   readonly #announcing = new Map<string, Promise<void>>();
+  /** The timer of a status change waiting out its delay (grace or clear delay), per camera. */
+  readonly #delays = new Map<string, NodeJS.Timeout>();
   /** Pipelines stopped but not yet closed (their sessions and in-flight frames finishing). */
   #closing = 0;
   /** Created for the first camera and closed after the last: a node without cameras holds no threads. */
@@ -138,13 +156,19 @@ export class CameraPipelines {
   /** Re-check ownership (membership changed): start what is now ours, stop what no longer is. */
   async rebalance(): Promise<void> {
     for (const [id, r] of [...this.#running])
-      if (!this.#opts.owns(id, r.row.tenant_id)) await this.#serially(id, () => this.#stopOne(id));
+      if (!this.#opts.owns(id, r.row.tenant_id))
+        await this.#serially(id, async () => {
+          await this.#stopOne(id);
+          this.#stopWaiting(id);
+        });
     for (const r of await this.#enabled())
       if (!this.#running.has(r.id)) await this.#serially(r.id, () => this.#startOne(r));
   }
 
   async stop(): Promise<void> {
     this.#stopping = true;
+    for (const t of this.#delays.values()) clearTimeout(t);
+    this.#delays.clear();
     this.#control?.unsubscribe();
     this.#control = null;
     await Promise.all([...this.#chains.values()]);
@@ -211,6 +235,7 @@ export class CameraPipelines {
 
   async #forget(cameraId: string): Promise<void> {
     await this.#stopOne(cameraId);
+    this.#stopWaiting(cameraId);
     this.#status.delete(cameraId);
   }
 
@@ -219,6 +244,41 @@ export class CameraPipelines {
     const { rows } = await this.#deps.pool.query<CameraRow>(`${SELECT} WHERE id = $1`, [cameraId]);
     const row = rows[0];
     if (row?.enabled && this.#inScope(row.tenant_id)) await this.#startOne(row);
+    // Disabled (or no longer this node's): stopped on purpose, not silent.
+    if (!this.#running.has(cameraId)) this.#stopWaiting(cameraId);
+  }
+
+  /** Drops a status change the camera was waiting out, with its timer. */
+  #stopWaiting(cameraId: string): void {
+    clearTimeout(this.#delays.get(cameraId));
+    this.#delays.delete(cameraId);
+    const status = this.#status.get(cameraId);
+    if (status?.waiting) this.#status.set(cameraId, withoutWaiting(status));
+  }
+
+  /** (Re)arms the camera's timer for the change it waits out, if any (server time). */
+  #arm(row: CameraRow, log: Logger): void {
+    clearTimeout(this.#delays.get(row.id));
+    this.#delays.delete(row.id);
+    const status = this.#status.get(row.id);
+    const due = status ? wakeAt(status, policyOf(row)) : null;
+    if (due === null || this.#stopping) return;
+    const timer = setTimeout(
+      () => {
+        if (this.#delays.get(row.id) !== timer) return;
+        this.#delays.delete(row.id);
+        void this.#serially(row.id, async () => {
+          // The camera runs here with its current settings, or it no longer waits for anything.
+          const current = this.#running.get(row.id)?.row;
+          if (current)
+            this.#decide(current, { type: 'DelayElapsed', data: { cameraId: row.id, at: Date.now() } }, log);
+          else this.#stopWaiting(row.id);
+        });
+      },
+      Math.max(0, due - Date.now()),
+    );
+    timer.unref();
+    this.#delays.set(row.id, timer);
   }
 
   #model(path: string): Promise<{ inputSize: number } | { error: string }> {
@@ -285,6 +345,8 @@ export class CameraPipelines {
       return;
     }
     if (this.#running.get(row.id) === running) running.video.start();
+    // A change waited out across a restart waits with the camera's current settings.
+    this.#arm(row, log);
   }
 
   /**
@@ -329,11 +391,13 @@ export class CameraPipelines {
 
   /** Decides what a state change means for the camera's status and publishes it on EVENTS. */
   #statusChanged(row: CameraRow, state: VideoState, reason: string | null, log: Logger): void {
-    const decided = cameraStatus(this.#status.get(row.id) ?? initialCameraStatus(), {
-      type: 'VideoStateChanged',
-      data: { cameraId: row.id, state, reason, at: Date.now() },
-    });
+    this.#decide(row, { type: 'VideoStateChanged', data: { cameraId: row.id, state, reason, at: Date.now() } }, log);
+  }
+
+  #decide(row: CameraRow, command: CameraStatusCommand, log: Logger): void {
+    const decided = cameraStatus(this.#status.get(row.id) ?? initialCameraStatus(), command, policyOf(row));
     this.#status.set(row.id, decided.state);
+    this.#arm(row, log);
     for (const e of decided.events) {
       const event: CameraEvent = {
         // From the cause: a decision published twice is one event (JetStream's duplicate window).

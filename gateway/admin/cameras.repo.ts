@@ -24,13 +24,15 @@ export interface CameraRow {
   model_path: string | null;
   input_size: number;
   confidence: number;
+  offline_for_seconds: number;
+  offline_clear_seconds: number;
   created_at: Date;
   updated_at: Date;
   _k: string;
 }
 
 export const CAMERA_COLUMNS = `id, site_id, name, source_url, enabled, detect_fps, model_path, input_size, confidence,
-  created_at, updated_at, ${timeKey('created_at')} AS _k`;
+  offline_for_seconds, offline_clear_seconds, created_at, updated_at, ${timeKey('created_at')} AS _k`;
 export const CAMERAS = new Table<CameraRow>('cameras', CAMERA_COLUMNS, 'camera not found');
 export const getCamera = CAMERAS.get;
 
@@ -43,14 +45,18 @@ export const CAMERA_FIELDS = {
   modelPath: 'model_path',
   inputSize: 'input_size',
   confidence: 'confidence',
+  offlineForSeconds: 'offline_for_seconds',
+  offlineClearSeconds: 'offline_clear_seconds',
 } as const;
 
 /** The camera's site must be one the caller can see. */
 export async function insertCamera(c: PoolClient, body: CameraCreateBody): Promise<CameraRow> {
   await assertSitesVisible(c, [body.siteId]);
   const { rows } = await c.query<CameraRow>(
-    `INSERT INTO cameras (tenant_id, site_id, name, source_url, enabled, detect_fps, model_path, input_size, confidence)
-     VALUES (vigil_current_tenant(), $1, $2, $3, COALESCE($4, true), COALESCE($5, 5), $6, COALESCE($7, 640), COALESCE($8, 0.25))
+    `INSERT INTO cameras (tenant_id, site_id, name, source_url, enabled, detect_fps, model_path, input_size, confidence,
+                          offline_for_seconds, offline_clear_seconds)
+     VALUES (vigil_current_tenant(), $1, $2, $3, COALESCE($4, true), COALESCE($5, 5), $6, COALESCE($7, 640), COALESCE($8, 0.25),
+             COALESCE($9, 10), COALESCE($10, 5))
      RETURNING ${CAMERA_COLUMNS}`,
     [
       body.siteId,
@@ -61,6 +67,8 @@ export async function insertCamera(c: PoolClient, body: CameraCreateBody): Promi
       body.modelPath ?? null,
       body.inputSize ?? null,
       body.confidence ?? null,
+      body.offlineForSeconds ?? null,
+      body.offlineClearSeconds ?? null,
     ],
   );
   return rows[0]!;
@@ -77,6 +85,8 @@ export function cameraToApi(r: CameraRow): ApiCamera {
     modelPath: r.model_path,
     inputSize: r.input_size,
     confidence: r.confidence,
+    offlineForSeconds: r.offline_for_seconds,
+    offlineClearSeconds: r.offline_clear_seconds,
     createdAt: iso(r.created_at),
     updatedAt: iso(r.updated_at),
   };

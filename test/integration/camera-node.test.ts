@@ -8,7 +8,8 @@
  * back, it streams again, `camera.online` follows and the alert resolves. Bad input — an
  * unreachable URL, a file that is not video, a corrupt stream, a model with the wrong output
  * shape — is each a `failed` or `reconnecting` health with the reason, while another camera
- * keeps streaming.
+ * keeps streaming. A one-second hiccup within the camera's grace (`offlineForSeconds`) raises
+ * nothing; a drop past it does.
  */
 import assert from 'node:assert/strict';
 import { readFile, writeFile } from 'node:fs/promises';
@@ -213,6 +214,47 @@ describe('cameras on an actor node', () => {
         timeline.json<{ items: Array<{ action: string }> }>().items.map((t) => t.action),
         ['opened', 'resolved'],
       );
+    } finally {
+      await sse.close();
+      assert.equal((await fx.call(W.operator.token, 'DELETE', `/v1/cameras/${id}`)).statusCode, 204);
+    }
+  });
+
+  test('a one-second RTSP hiccup within the camera\'s grace pages nobody; a drop past the grace raises the alert', async () => {
+    const sse = await SseClient.open(`${base}/v1/stream?access_token=${W.viewer.token}&kind=camera`);
+    assert.equal(sse.status, 200);
+    const GRACE_S = 8;
+    const id = await addCamera('Door hiccup', { offlineForSeconds: GRACE_S, offlineClearSeconds: 1 });
+    const seen = (type: CameraEvent['type']): CameraEvent[] =>
+      sse.events
+        .map((f) => JSON.parse(f.data!) as CameraEvent)
+        .filter((e) => e.type === type && e.data.cameraId === id);
+    const alerts = async (): Promise<number> =>
+      (await fx.admin.query('SELECT 1 FROM alerts WHERE camera_id = $1', [id])).rowCount ?? 0;
+    try {
+      await healthUntil(id, (h) => h.state === 'streaming' && h.framesDetected >= 1);
+      await sse.until('camera.online', () => seen('camera.online').length === 1, 30_000);
+
+      // The server dies and is back at once: the camera reconnects within its grace.
+      const dropped = Date.now();
+      await rtsp.stop({ kill: true });
+      await healthUntil(id, (h) => h.state === 'reconnecting');
+      rtsp = await startRtspServer({ mounts: { door: videos.path('walk-through') }, port: rtsp.port });
+      await healthUntil(id, (h) => h.state === 'streaming' && h.reconnects >= 1);
+      // Past the grace of that drop (and its timer, had one been left): nothing was said.
+      await new Promise((r) => setTimeout(r, Math.max(0, dropped + (GRACE_S + 2) * 1000 - Date.now())));
+      assert.deepEqual(seen('camera.offline'), [], 'no offline event for a hiccup');
+      assert.equal(await alerts(), 0, 'no alert for a hiccup');
+
+      // The same camera down past its grace: the alert opens (the check above could fail).
+      await rtsp.stop({ kill: true });
+      await sse.until('camera.offline', () => seen('camera.offline').length === 1, 30_000);
+      const alertId = seen('camera.offline')[0]!.data.alert?.alertId;
+      assert.ok(alertId, 'the offline event names its alert');
+      await waitFor('the camera alert opened', async () => (await alerts()) === 1);
+      rtsp = await startRtspServer({ mounts: { door: videos.path('walk-through') }, port: rtsp.port });
+      await sse.until('camera.online again', () => seen('camera.online').length === 2, 60_000);
+      assert.deepEqual(seen('camera.online')[1]!.data.alert, seen('camera.offline')[0]!.data.alert);
     } finally {
       await sse.close();
       assert.equal((await fx.call(W.operator.token, 'DELETE', `/v1/cameras/${id}`)).statusCode, 204);
