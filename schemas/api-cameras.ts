@@ -174,7 +174,7 @@ const Crowding = Type.Union([
     {
       additionalProperties: false,
       description:
-        'a crowding alert (rule key `crowding`) when occupancy ≥ `occupancy` for `seconds`: pending, firing, recovering at or below `clearOccupancy` for `clearSeconds`, resolved — the alert engine\'s lifecycle, severity default warning',
+        "a crowding alert (rule key `crowding`) when occupancy ≥ `occupancy` for `seconds`: pending, firing, recovering at or below `clearOccupancy` for `clearSeconds`, resolved — the alert engine's lifecycle, severity default warning",
     },
   ),
   Type.Null(),

@@ -1,9 +1,9 @@
 import type { ServiceSchema } from 'moleculer';
-import { Type } from '@sinclair/typebox';
-import { CameraEvent, PeopleEvent, withTransaction, type Pool, type PoolClient } from '../../schemas/mod.ts';
-import { ConsumerRunner, jsonDecoder } from '../../streams/mod.ts';
+import { withTransaction, type Pool, type PoolClient } from '../../schemas/mod.ts';
+import { ConsumerRunner } from '../../streams/mod.ts';
 import type { NodeDeps } from '../deps.ts';
 import { fromPgError } from '../errors.ts';
+import { decodeCameraSideEvent } from '../sinks/people-ch.sink.ts';
 import { SINK_ACK_WAIT_MS, sinkService } from '../sinks/sink.service.ts';
 import { cameraAlertChange, type CameraAlertChange, type CameraAlertSource } from './camera-alerts.ts';
 
@@ -99,8 +99,6 @@ export async function applyCameraAlertEvents(
 
 /** The events that may carry a camera alert. */
 export const CAMERA_ALERT_KINDS: ReadonlySet<string> = new Set(['camera', 'people']);
-/** A camera or people event, validated (either may carry an alert). */
-export const decodeCameraAlertSource = jsonDecoder(Type.Union([CameraEvent, PeopleEvent]));
 
 export interface CameraAlertsDeps extends NodeDeps {
   /** `vigil_worker`. */
@@ -111,7 +109,7 @@ export function cameraAlertsService(deps: CameraAlertsDeps): ServiceSchema {
   const { names } = deps;
   return sinkService(
     'camera-alerts',
-    new ConsumerRunner<CameraAlertSource>({
+    new ConsumerRunner<CameraAlertSource | null>({
       js: deps.js,
       jsm: deps.jsm,
       names,
@@ -124,11 +122,11 @@ export function cameraAlertsService(deps: CameraAlertsDeps): ServiceSchema {
       select: (subject) => CAMERA_ALERT_KINDS.has(names.events.kindOf(subject) ?? ''),
       dlqSource: 'events',
       mode: 'batch',
-      decode: decodeCameraAlertSource,
+      decode: decodeCameraSideEvent,
       handle: async (batch) => {
         await applyCameraAlertEvents(
           deps.worker,
-          batch.map((d) => d.value),
+          batch.flatMap((d) => (d.value ? [d.value] : [])),
         );
       },
       batchSize: 100,

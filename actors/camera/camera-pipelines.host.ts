@@ -391,7 +391,11 @@ export class CameraPipelines {
 
   /** Decides what a state change means for the camera's status and publishes it on EVENTS. */
   #statusChanged(row: CameraRow, state: VideoState, reason: string | null, log: Logger): void {
-    this.#decide(row, { type: 'VideoStateChanged', data: { cameraId: row.id, state, reason, at: Date.now() } }, log);
+    this.#decide(
+      row,
+      { type: 'VideoStateChanged', data: { cameraId: row.id, state, reason, at: Date.now() } },
+      log,
+    );
   }
 
   #decide(row: CameraRow, command: CameraStatusCommand, log: Logger): void {

@@ -39,7 +39,10 @@ export interface CameraStatus {
 }
 
 export type CameraStatusCommand =
-  | { type: 'VideoStateChanged'; data: { cameraId: string; state: VideoState; reason: string | null; at: number } }
+  | {
+      type: 'VideoStateChanged';
+      data: { cameraId: string; state: VideoState; reason: string | null; at: number };
+    }
   | { type: 'DelayElapsed'; data: { cameraId: string; at: number } };
 
 export type CameraStatusEvent =
@@ -100,7 +103,10 @@ export function handle(
       if (state.online === true) return state.waiting ? { state: settled(state), events: [] } : none;
       // Only an open alert waits out the clear delay; a first stream is online at once.
       if (state.alert && policy.clearMs > 0)
-        return { state: { ...settled(state), waiting: { online: true, since: at, reason: null } }, events: [] };
+        return {
+          state: { ...settled(state), waiting: { online: true, since: at, reason: null } },
+          events: [],
+        };
       return goOnline(state, at);
     case 'reconnecting':
     case 'failed':

@@ -141,7 +141,13 @@ export function decide(
       const ts = state.lastTs ?? now;
       const ended = Object.entries(state.zones.crowding).flatMap(([zoneId, c]): CameraEvent[] => {
         if (!c.active || !changed.has(zoneId)) return [];
-        const e = { type: 'crowding_ended' as const, zoneId, ts, count: state.zones.occupancy[zoneId] ?? 0, since: c.since ?? ts };
+        const e = {
+          type: 'crowding_ended' as const,
+          zoneId,
+          ts,
+          count: state.zones.occupancy[zoneId] ?? 0,
+          since: c.since ?? ts,
+        };
         const { type, ...data } = e;
         return [{ type, data: { ...data, ...crowdingAlertOf(e, state) } }];
       });
@@ -164,7 +170,9 @@ export function decide(
 /** Ids of the zones `next` keeps exactly as they were. */
 function keptZones(prior: readonly ZoneDef[], next: readonly ZoneDef[]): Set<string> {
   return new Set(
-    next.filter((z) => JSON.stringify(z) === JSON.stringify(prior.find((o) => o.id === z.id))).map((z) => z.id),
+    next
+      .filter((z) => JSON.stringify(z) === JSON.stringify(prior.find((o) => o.id === z.id)))
+      .map((z) => z.id),
   );
 }
 

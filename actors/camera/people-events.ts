@@ -1,5 +1,7 @@
 import type { CameraEvent as PublishedCameraEvent, PeopleEvent } from '../../schemas/mod.ts';
-import { alertIdFor } from '../equipment/mod.ts';
+// The pure id function alone: this module is in the detector worker's bundle (via yolo.ts →
+// camera/mod.ts), which must not pull in the equipment engine and its I/O.
+import { alertIdFor } from '../equipment/alert-id.ts';
 import type { CameraEvent } from './camera.decider.ts';
 
 /** Rule key of a zone's crowding alerts (one open alert per zone). */

@@ -315,7 +315,8 @@ export function crowdingStep(
     };
   }
   if (!rule) return ended();
-  if (count > (rule.clearOccupancy ?? rule.occupancy - 1)) return { state: { since, active: true, openedAt } };
+  if (count > (rule.clearOccupancy ?? rule.occupancy - 1))
+    return { state: { since, active: true, openedAt } };
   const clearSince = prior.clearSince ?? ts;
   if (ts - clearSince < (rule.clearSeconds ?? 0) * 1000)
     return { state: { since, active: true, openedAt, clearSince } };

@@ -10,9 +10,10 @@ import {
   type Names,
 } from '../../streams/mod.ts';
 import { cameraAlertChange } from '../camera/camera-alerts.ts';
-import { CAMERA_ALERT_KINDS, decodeCameraAlertSource } from '../camera/camera-alerts.sink.ts';
+import { CAMERA_ALERT_KINDS } from '../camera/camera-alerts.sink.ts';
 import { fromPgError } from '../errors.ts';
 import { decodeAlertEvent } from '../sinks/alerts.sink.ts';
+import { decodeCameraSideEvent } from '../sinks/people-ch.sink.ts';
 import {
   cameraNotice,
   kindOf,
@@ -139,7 +140,12 @@ interface Notice {
   at: number;
 }
 
-const alertNotice = (e: AlertEvent): Notice => ({ cause: e.id, kind: kindOf(e), alert: summaryOf(e), at: e.ts });
+const alertNotice = (e: AlertEvent): Notice => ({
+  cause: e.id,
+  kind: kindOf(e),
+  alert: summaryOf(e),
+  at: e.ts,
+});
 
 /** An event of EVENTS as a notice; null for the camera and people events that change no alert. */
 function decodeNotice(names: Names, msg: JsMsg): Decoded<Notice | null> {
@@ -147,9 +153,9 @@ function decodeNotice(names: Names, msg: JsMsg): Decoded<Notice | null> {
     const d = decodeAlertEvent(msg);
     return d.ok ? { ok: true, value: alertNotice(d.value) } : d;
   }
-  const d = decodeCameraAlertSource(msg);
+  const d = decodeCameraSideEvent(msg);
   if (!d.ok) return d;
-  const change = cameraAlertChange(d.value);
+  const change = d.value && cameraAlertChange(d.value);
   if (!change) return { ok: true, value: null };
   return { ok: true, value: { cause: change.eventId, ...cameraNotice(change), at: change.at } };
 }

@@ -95,8 +95,7 @@ after(async () => {
 });
 
 /** Webhook bodies about one alert, in arrival order. */
-const about = (alertId: string) =>
-  hook.got.filter((g) => (g.body['alert'] as { id: string }).id === alertId);
+const about = (alertId: string) => hook.got.filter((g) => (g.body['alert'] as { id: string }).id === alertId);
 
 /** Sends what the notifier has due, until `ok` holds for what the webhook got. */
 async function delivered(what: string, ok: () => boolean): Promise<void> {
@@ -132,7 +131,11 @@ describe('a zone crowding rule through the alert engine', () => {
   /** `seconds` of frames at 5 fps, each with these people. */
   async function frames(seconds: number, detections: DetectionsIn['detections']): Promise<void> {
     for (let i = 0; i < seconds * 5; i++) {
-      await publishDetections(fx.deps.js, fx.deps.names, W.tenantId, cameraId, { ts, seq: ++seq, detections });
+      await publishDetections(fx.deps.js, fx.deps.names, W.tenantId, cameraId, {
+        ts,
+        seq: ++seq,
+        detections,
+      });
       ts += 200;
     }
   }
@@ -217,7 +220,12 @@ describe('a zone crowding rule through the alert engine', () => {
     // Both enqueued together: sent in either order, each once.
     clock = ended.ts + 1000;
     await delivered('opened and resolved notified', () => about(alertId).length >= 2);
-    assert.deepEqual(about(alertId).map((g) => g.kind).sort(), ['opened', 'resolved']);
+    assert.deepEqual(
+      about(alertId)
+        .map((g) => g.kind)
+        .sort(),
+      ['opened', 'resolved'],
+    );
     const body = about(alertId).find((g) => g.kind === 'opened')!.body as { alert: Record<string, unknown> };
     assert.deepEqual(
       {
@@ -263,7 +271,9 @@ describe('a zone crowding rule through the alert engine', () => {
       [cameraId, zoneId, 'crowding'],
     );
     // Acknowledged: no more reminders.
-    const ack = await fx.call(W.operator.token, 'POST', `/v1/alerts/${alertId}/ack`, { note: 'opening till 3' });
+    const ack = await fx.call(W.operator.token, 'POST', `/v1/alerts/${alertId}/ack`, {
+      note: 'opening till 3',
+    });
     assert.equal(ack.statusCode, 200, ack.body);
     clock += 61_000;
     await notifier.sweep();
@@ -307,12 +317,10 @@ describe('a camera offline alert through the notifier', () => {
     );
     for (const g of about(alertRef.alertId)) {
       const a = g.body['alert'] as Record<string, unknown>;
-      assert.deepEqual([a['cameraId'], a['equipmentId'], a['ruleKey'], a['severity']], [
-        cameraId,
-        null,
-        'camera_offline',
-        'critical',
-      ]);
+      assert.deepEqual(
+        [a['cameraId'], a['equipmentId'], a['ruleKey'], a['severity']],
+        [cameraId, null, 'camera_offline', 'critical'],
+      );
       assert.equal('zoneId' in a, false, 'a camera alert about no zone names none');
     }
     assert.equal((await alert(alertRef.alertId))?.status, 'resolved');

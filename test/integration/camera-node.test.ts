@@ -220,7 +220,7 @@ describe('cameras on an actor node', () => {
     }
   });
 
-  test('a one-second RTSP hiccup within the camera\'s grace pages nobody; a drop past the grace raises the alert', async () => {
+  test("a one-second RTSP hiccup within the camera's grace pages nobody; a drop past the grace raises the alert", async () => {
     const sse = await SseClient.open(`${base}/v1/stream?access_token=${W.viewer.token}&kind=camera`);
     assert.equal(sse.status, 200);
     const GRACE_S = 8;

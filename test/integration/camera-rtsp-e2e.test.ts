@@ -207,7 +207,9 @@ for (const name of NAMES) {
 
     const published: Array<ReturnType<typeof frameOf>> = [];
     const det: Subscription = fx.nc.subscribe(fx.names.detections.camera(tenantId, cameraId), {
-      callback: (_err, msg) => published.push(frameOf(msg.json<DetectionsIn>())),
+      callback: (_err, msg) => {
+        published.push(frameOf(msg.json<DetectionsIn>()));
+      },
     });
     let session: CameraHealth | undefined;
     try {
@@ -271,7 +273,8 @@ for (const name of NAMES) {
       streamed.filter(
         (e): e is PeopleEvent => e.type.startsWith('people.') && e.data.cameraId === cameraId && e.ts < end,
       );
-    const keyedLive = (): PeopleEvent[] => live().filter((e) => KEYED.includes(e.type.slice('people.'.length)));
+    const keyedLive = (): PeopleEvent[] =>
+      live().filter((e) => KEYED.includes(e.type.slice('people.'.length)));
     await waitFor(
       `${truth.length} people events of ${name} on the stream`,
       () => keyedLive().length >= truth.length,
@@ -292,9 +295,16 @@ for (const name of NAMES) {
       assert.equal(e.data.entrance, entrances.has(e.data.zoneId));
     }
     const occupancy = live().filter((e) => e.type === 'people.occupancy');
-    assert.ok(occupancy.length > 0 || zones.every((z) => z.kind === 'line'), `no occupancy events for ${name}`);
+    assert.ok(
+      occupancy.length > 0 || zones.every((z) => z.kind === 'line'),
+      `no occupancy events for ${name}`,
+    );
     for (const z of zones.filter((z) => z.kind !== 'line'))
-      assert.equal(occupancy.filter((e) => e.data.zoneId === z.id).at(-1)?.data.count ?? 0, 0, 'every visit closed');
+      assert.equal(
+        occupancy.filter((e) => e.data.zoneId === z.id).at(-1)?.data.count ?? 0,
+        0,
+        'every visit closed',
+      );
 
     // ClickHouse: the same events, one row each (FINAL collapses redeliveries).
     interface Row {
@@ -315,7 +325,11 @@ for (const name of NAMES) {
           format: 'JSONEachRow',
         })
       ).json<Row>();
-    await waitFor('people events in ClickHouse', async () => (await stored()).length >= live().length, 60_000);
+    await waitFor(
+      'people events in ClickHouse',
+      async () => (await stored()).length >= live().length,
+      60_000,
+    );
     const rows = await stored();
     assert.deepEqual(
       rows.map((r) => r.event_id).sort(),

@@ -22,7 +22,12 @@ import {
 import { cameraAlertChange } from '../../actors/camera/camera-alerts.ts';
 import { cameraNotice, routes, webhookBody, type Channel } from '../../actors/notify/notify.routing.ts';
 import { alertIdFor } from '../../actors/mod.ts';
-import { assertValid, VigilEvent, type CameraEvent as PublishedCameraEvent, type PeopleEvent } from '../../schemas/mod.ts';
+import {
+  assertValid,
+  VigilEvent,
+  type CameraEvent as PublishedCameraEvent,
+  type PeopleEvent,
+} from '../../schemas/mod.ts';
 
 const zone: ZoneDef = {
   id: '55555555-5555-4555-8555-555555555555',
@@ -114,7 +119,13 @@ describe('crowding rule lifecycle', () => {
   });
 
   test('with no rule nothing happens however many people come', () => {
-    assert.deepEqual(walk({ ...zone, crowding: null }, [[0, 50], [9000, 50]]).events, []);
+    assert.deepEqual(
+      walk({ ...zone, crowding: null }, [
+        [0, 50],
+        [9000, 50],
+      ]).events,
+      [],
+    );
   });
 });
 
@@ -160,7 +171,10 @@ describe('crowding through the camera decider and out of the actor', () => {
     const out = outboundEvents(crowding, cam) as PeopleEvent[];
     for (const e of out) assertValid(VigilEvent, e);
     const alert = crowdingAlert(zone.id, started!.data.ts);
-    assert.deepEqual(alert, { alertId: alertIdFor(zone.id, CROWDING_RULE, started!.data.ts), openedAt: started!.data.ts });
+    assert.deepEqual(alert, {
+      alertId: alertIdFor(zone.id, CROWDING_RULE, started!.data.ts),
+      openedAt: started!.data.ts,
+    });
     assert.deepEqual(
       out.map((e) => [e.type, e.data.severity, e.data.alert]),
       [
@@ -216,7 +230,11 @@ describe('crowding through the camera decider and out of the actor', () => {
     assert.equal(notice.kind, 'opened');
     const body = webhookBody(notice.kind, notice.alert, opens.at) as { alert: Record<string, unknown> };
     assert.deepEqual(
-      { equipmentId: body.alert['equipmentId'], cameraId: body.alert['cameraId'], zoneId: body.alert['zoneId'] },
+      {
+        equipmentId: body.alert['equipmentId'],
+        cameraId: body.alert['cameraId'],
+        zoneId: body.alert['zoneId'],
+      },
       { equipmentId: null, cameraId: cam.cameraId, zoneId: zone.id },
     );
     const channel = (minSeverity: Channel['minSeverity']): Channel => ({
@@ -243,12 +261,30 @@ describe('crowding through the camera decider and out of the actor', () => {
       ts: 10,
       data: { cameraId: cam.cameraId, reason: 'stream ended', alert },
     };
-    const online: PublishedCameraEvent = { ...base, id: 'on', type: 'camera.online', ts: 20, data: { cameraId: cam.cameraId, alert } };
-    const first: PublishedCameraEvent = { ...base, id: 'first', type: 'camera.online', ts: 5, data: { cameraId: cam.cameraId } };
+    const online: PublishedCameraEvent = {
+      ...base,
+      id: 'on',
+      type: 'camera.online',
+      ts: 20,
+      data: { cameraId: cam.cameraId, alert },
+    };
+    const first: PublishedCameraEvent = {
+      ...base,
+      id: 'first',
+      type: 'camera.online',
+      ts: 5,
+      data: { cameraId: cam.cameraId },
+    };
     const o = cameraAlertChange(offline);
     assert.deepEqual(
       o && { opens: o.opens, ruleKey: o.ruleKey, zoneId: o.zoneId, severity: o.severity, message: o.message },
-      { opens: true, ruleKey: 'camera_offline', zoneId: null, severity: 'critical', message: 'camera offline: stream ended' },
+      {
+        opens: true,
+        ruleKey: 'camera_offline',
+        zoneId: null,
+        severity: 'critical',
+        message: 'camera offline: stream ended',
+      },
     );
     assert.equal(cameraAlertChange(online)?.opens, false);
     assert.equal(cameraAlertChange(first), null, 'a first stream resolves nothing');

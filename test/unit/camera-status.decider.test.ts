@@ -130,7 +130,9 @@ describe('camera status decider with a grace and a clear delay (the alert lifecy
       ['tick', 10_200],
     ]);
     const alert = { alertId: alertIdFor(CAM, 'camera_offline', 10_100), openedAt: 10_100 };
-    assert.deepEqual(events, [{ type: 'camera.offline', data: { at: 10_100, reason: 'stream ended', alert } }]);
+    assert.deepEqual(events, [
+      { type: 'camera.offline', data: { at: 10_100, reason: 'stream ended', alert } },
+    ]);
     assert.deepEqual(state, { online: false, alert });
   });
 
