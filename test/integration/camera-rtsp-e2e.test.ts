@@ -120,7 +120,8 @@ before(async () => {
   }
   model = join(dir, 'shape.onnx');
   await writeFile(model, buildShapeDetector({ inputSize: SIZE }));
-  rtsp = await startRtspServer({ mounts });
+  // A free port of its own: other files' RTSP servers may run beside this one.
+  rtsp = await startRtspServer({ mounts, port: 0 });
   const unit = await startLiveUnit(fx.config, {
     name: 'RTSP Stores',
     slug: 'camera-rtsp-e2e',
