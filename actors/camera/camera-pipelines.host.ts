@@ -143,7 +143,9 @@ export class CameraPipelines {
       'cameraChanged',
       this.#deps.log,
       (b) => {
-        if (!this.#inScope(b.tenantId)) return undefined;
+        // Zones are the camera actor's (camera.host.ts), not the video's: restarting the pipeline
+        // for them cost seconds of frames on every zone edit.
+        if (!this.#inScope(b.tenantId) || b.action === 'zones') return undefined;
         return this.#serially(b.cameraId, () =>
           b.action === 'deleted' ? this.#forget(b.cameraId) : this.#reload(b.cameraId),
         );

@@ -89,10 +89,15 @@ before(async () => {
     points: AREA,
   });
   assert.equal(zone.statusCode, 201, zone.body);
+  // The zone is the actor's, not the video's: its pipeline keeps running (before the fix it was
+  // stopped and started again, seconds without frames on every zone edit).
+  const states = new Set<string>();
   await waitFor('the camera streaming', async () => {
     const res = await fx.call(W.viewer.token, 'GET', `/v1/cameras/${camera}/health`);
+    states.add(res.json<CameraHealth>().state);
     return res.json<CameraHealth>().state === 'streaming';
   });
+  assert.ok(!states.has('stopped'), `the zone stopped the camera's video: ${[...states].join(' → ')}`);
 });
 
 after(async () => {
