@@ -28,8 +28,13 @@ const UNITS = 200;
 const BACKLOG = 20_000;
 /** The telemetry_ch sink's batching, the one the finding was seen with. */
 const BATCH = 1000;
-/** Messages over which each runner's rate is taken, after its first batch. */
-const SPAN = 2000;
+/**
+ * Messages over which each runner's rate is taken, after its first batch: four batches, so the
+ * two the client had already buffered (its pull is two batches) do not make the rate; and small
+ * enough that a held first runner stops below BACKLOG / 2 (2 × BATCH + SPAN − 1 handled, plus at
+ * most `max_ack_pending` = 4 × BATCH delivered: 9,999).
+ */
+const SPAN = 4000;
 
 let admin: Pool;
 let tenant: CrashTenant;
