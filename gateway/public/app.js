@@ -175,22 +175,22 @@ function openStream() {
 
 /** A unit's phases changed: re-read its detail if it is the one shown. No id, not in the feed. */
 function onUnitNotice(msg) {
-  let event;
+  const event = eventOf(msg);
+  if (event && event.data?.equipmentId === state.unit) scheduleUnitReload();
+}
+
+/** A stream message's JSON body, or null when it is not JSON (such a message is ignored). */
+function eventOf(msg) {
   try {
-    event = JSON.parse(msg.data);
+    return JSON.parse(msg.data);
   } catch {
-    return;
+    return null;
   }
-  if (event.data?.equipmentId === state.unit) scheduleUnitReload();
 }
 
 function onEvent(msg) {
-  let event;
-  try {
-    event = JSON.parse(msg.data);
-  } catch {
-    return;
-  }
+  const event = eventOf(msg);
+  if (!event) return;
   state.lastEventId = msg.lastEventId;
   $('last-id').textContent = `last event #${msg.lastEventId}`;
   addFeedItem(msg.lastEventId, msg.type, event);
