@@ -8,31 +8,26 @@ import type { ClickHouseClient } from '@clickhouse/client';
 import { chSql, createLogger, createPool, migrate, type Config, type Pool } from '../../schemas/mod.ts';
 import { natsNamespace, type NatsNamespace } from './nats-namespace.ts';
 
-/** The freezer's alert rule in both tests: critical above −5 °C held 30 s, clear below −12 °C held 20 s. */
-export const HIGH_TEMP_RULE: [string, string, unknown] = [
-  'high_temp',
-  'threshold',
-  {
-    metric: 'temperature',
-    op: '>',
-    levels: [{ severity: 'critical', value: -5 }],
-    for_s: 30,
-    clear: { value: -12, for_s: 20 },
-  },
-];
+/** A freezer's high-temperature rule: critical above −5 °C held `forS`, clear below −12 °C held `clearForS`. */
+function highTempRule(forS: number, clearForS: number): [string, string, unknown] {
+  return [
+    'high_temp',
+    'threshold',
+    {
+      metric: 'temperature',
+      op: '>',
+      levels: [{ severity: 'critical', value: -5 }],
+      for_s: forS,
+      clear: { value: -12, for_s: clearForS },
+    },
+  ];
+}
 
-/** The dashboard tests' rule: critical at once above −5 °C, clear at once below −12 °C. */
-export const INSTANT_HIGH_TEMP_RULE: [string, string, unknown] = [
-  'high_temp',
-  'threshold',
-  {
-    metric: 'temperature',
-    op: '>',
-    levels: [{ severity: 'critical', value: -5 }],
-    for_s: 0,
-    clear: { value: -12, for_s: 0 },
-  },
-];
+/** The freezer's alert rule in both tests: held 30 s to fire, 20 s to clear. */
+export const HIGH_TEMP_RULE = highTempRule(30, 20);
+
+/** The dashboard tests' rule: fires and clears at once. */
+export const INSTANT_HIGH_TEMP_RULE = highTempRule(0, 0);
 
 export interface LiveUnit {
   admin: Pool;
