@@ -83,14 +83,14 @@ after(async () => {
   await fx?.close();
 });
 
+/** Person `n` in the zone unit A.equipment[0] watches, from `from` to `to` (people events in ClickHouse). */
+async function seenAtUnit(n: number, from: number, to: number): Promise<void> {
+  await insertPeopleEvents(fx.deps.ch, A.tenantId, A.sites[0], person(A.zones[0], A.cameras[0], n, from, to));
+}
+
 test('someone at the unit during the window and the temperature back in band: verified, with when', async () => {
   const id = await record(A.equipment[0], ago(240), ago(230));
-  await insertPeopleEvents(
-    fx.deps.ch,
-    A.tenantId,
-    A.sites[0],
-    person(A.zones[0], A.cameras[0], 1, ago(238), ago(233)),
-  );
+  await seenAtUnit(1, ago(238), ago(233));
   await temperatures(A.equipment[0], [
     [ago(225), -9],
     [ago(218), -17.2],
@@ -134,12 +134,7 @@ test('nobody seen at the unit: not verified, though the temperature recovered', 
 
 test('someone there but the temperature never came back within the recovery time: not verified', async () => {
   const id = await record(A.equipment[0], ago(160), ago(150));
-  await insertPeopleEvents(
-    fx.deps.ch,
-    A.tenantId,
-    A.sites[0],
-    person(A.zones[0], A.cameras[0], 2, ago(155), ago(152)),
-  );
+  await seenAtUnit(2, ago(155), ago(152));
   await temperatures(A.equipment[0], [
     [ago(140), -8],
     [ago(125), -12],
@@ -157,12 +152,7 @@ test('someone there but the temperature never came back within the recovery time
 
 test('a window that ended minutes ago and has not recovered yet is pending, not failed', async () => {
   const id = await record(A.equipment[0], ago(15), ago(5));
-  await insertPeopleEvents(
-    fx.deps.ch,
-    A.tenantId,
-    A.sites[0],
-    person(A.zones[0], A.cameras[0], 3, ago(12), ago(8)),
-  );
+  await seenAtUnit(3, ago(12), ago(8));
   await temperatures(A.equipment[0], [[ago(3), -9]]);
   const v = await verify(id);
   assert.deepEqual(
