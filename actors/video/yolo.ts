@@ -1,4 +1,6 @@
-import { iou } from '../camera/mod.ts';
+// The pure geometry module, not camera/mod.ts: this file runs in the detector worker, whose bundle
+// must not pull in the camera actors (an I/O import there once kept the worker from starting).
+import { iou } from '../camera/geometry.ts';
 
 /**
  * Decoding of Ultralytics YOLOv8 / YOLO11 detection output: one tensor [1, 4 + classes, anchors]
