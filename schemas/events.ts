@@ -50,6 +50,51 @@ export const AlertEvent = Type.Object(
 export type AlertEvent = Static<typeof AlertEvent>;
 
 /**
+ * A person acted on an alert (`POST /v1/alerts/{id}/ack`, `/resolve`): `alert.acknowledged`,
+ * and `alert.closed` when the alert ended by that action (resolved by hand, or a latched alert
+ * whose condition had cleared, released by its acknowledgement). About a unit's alert
+ * (`equipmentId`) or a camera's (`cameraId`, perhaps `zoneId`), on the same subject as that
+ * alert's other events. The gateway writes the action to the alert's row and timeline first
+ * and publishes this after the commit, as the notice other dashboards and the notifier act on:
+ * its `id` is the timeline entry's event id, so a retried publish is stored once and the
+ * alerts sink has nothing left to write.
+ */
+export const AlertActionEvent = Type.Object(
+  {
+    id: Type.String({ minLength: 1, maxLength: 200 }),
+    type: Type.Union([Type.Literal('alert.acknowledged'), Type.Literal('alert.closed')]),
+    tenantId: Type.String({ format: 'uuid' }),
+    siteId: Type.String({ format: 'uuid' }),
+    ts: Type.Integer({ description: 'epoch ms, server time of the action' }),
+    data: Type.Object(
+      {
+        alertId: Type.String({ format: 'uuid' }),
+        equipmentId: Type.Optional(Type.String({ format: 'uuid' })),
+        cameraId: Type.Optional(Type.String({ format: 'uuid' })),
+        zoneId: Type.Optional(Type.String({ format: 'uuid' })),
+        ruleKey: Type.String(),
+        severity: Severity,
+        message: Type.String(),
+        openedAt: Type.Integer({ description: 'epoch ms the alert opened' }),
+        suppressed: Type.Boolean(),
+        status: Type.Union([Type.Literal('acknowledged'), Type.Literal('resolved')], {
+          description: "the alert's status after the action",
+        }),
+        by: Type.String({ format: 'uuid', description: 'the user who acted' }),
+        note: Type.Union([Type.String(), Type.Null()]),
+        timelineId: Type.Integer({
+          description:
+            "the entry of the alert's timeline that records the action (GET /v1/alerts/{id}/timeline)",
+        }),
+      },
+      { additionalProperties: false },
+    ),
+  },
+  { additionalProperties: false, $id: 'AlertActionEvent' },
+);
+export type AlertActionEvent = Static<typeof AlertActionEvent>;
+
+/**
  * A rule that applies to a unit but cannot be evaluated there (a rule relative to the setpoint
  * on a unit that has none): `rule.unevaluable` when that starts, `rule.evaluable` when it ends.
  * Never silently inert.
@@ -245,7 +290,13 @@ export const CameraEvent = Type.Object(
 export type CameraEvent = Static<typeof CameraEvent>;
 
 /** Every event kind Vigil emits. */
-export const VigilEvent = Type.Union([AlertEvent, RuleStatusEvent, PeopleEvent, CameraEvent]);
+export const VigilEvent = Type.Union([
+  AlertEvent,
+  AlertActionEvent,
+  RuleStatusEvent,
+  PeopleEvent,
+  CameraEvent,
+]);
 export type VigilEvent = Static<typeof VigilEvent>;
 
 export const EVENT_KINDS = ['alert', 'rule', 'people', 'camera'] as const;

@@ -17,6 +17,7 @@ export {
   AlertEventData,
   AlertEventType,
   AlertEvent,
+  AlertActionEvent,
   RuleStatusEvent,
   RulePhaseView,
   EquipmentStateEvent,

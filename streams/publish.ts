@@ -53,7 +53,11 @@ export async function publishReading(
 
 /** Subject of an event: `[ns.]evt.<tenant>.<site>.<kind>.<equipment or camera>`. */
 export function eventSubject(names: Names, event: VigilEvent): string {
-  const id = 'cameraId' in event.data ? event.data.cameraId : event.data.equipmentId;
+  // A person's action on an alert names the unit or the camera its alert is about.
+  const about: { equipmentId?: string; cameraId?: string } = event.data;
+  const id = about.cameraId ?? about.equipmentId;
+  if (id === undefined)
+    throw new VigilError('BAD_SUBJECT', `${event.type} names neither a unit nor a camera`);
   return names.events.subject(event.tenantId, event.siteId, eventKind(event), id);
 }
 

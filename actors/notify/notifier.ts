@@ -12,9 +12,10 @@ import {
 import { cameraAlertChange } from '../camera/camera-alerts.ts';
 import { CAMERA_ALERT_KINDS } from '../camera/camera-alerts.sink.ts';
 import { fromPgError } from '../errors.ts';
-import { decodeAlertEvent } from '../sinks/alerts.sink.ts';
+import { decodeAlertEvent, isAlertAction } from '../sinks/alerts.sink.ts';
 import { decodeCameraSideEvent } from '../sinks/people-ch.sink.ts';
 import {
+  actionNotice,
   cameraNotice,
   kindOf,
   reminderNumber,
@@ -34,9 +35,11 @@ import { DELIVERY_HEADER, KIND_HEADER, SIGNATURE_HEADER, postWebhook, signature 
  * Three sources fill one outbox (`notification_deliveries`, unique per channel and cause, so a
  * redelivered event, a second sweep or a second node adds nothing): the EVENTS stream through a
  * durable consumer — equipment's `alert.*` (opened, severity changed, cleared, resolved) and the
- * camera events that open or resolve a camera alert (offline, crowding) — people's
- * acknowledgements and manual resolves (the alert timeline), and reminders of alerts still
- * active (not acknowledged, not snoozed). The consumer acks an event once its rows are
+ * camera events that open or resolve a camera alert (offline, crowding), and people's
+ * acknowledgements and manual resolves (`alert.acknowledged`, `alert.closed`) — a sweep of
+ * those same actions in the alert timeline, under the same causes (for an action the gateway
+ * committed but could not publish), and reminders of alerts still active (not acknowledged,
+ * not snoozed). The consumer acks an event once its rows are
  * committed. A delivery loop claims due rows (SKIP LOCKED, with a lease, so several nodes
  * share the work), signs and posts them, and on failure retries with exponential backoff until
  * `maxAttempts`, after which the row is dead. Every outcome lands in the alert's timeline.
@@ -138,6 +141,8 @@ interface Notice {
   kind: NotificationKind;
   alert: AlertSummary;
   at: number;
+  /** A person's action: who, and their note. */
+  extra?: { by: string; note: string | null };
 }
 
 const alertNotice = (e: AlertEvent): Notice => ({
@@ -151,7 +156,9 @@ const alertNotice = (e: AlertEvent): Notice => ({
 function decodeNotice(names: Names, msg: JsMsg): Decoded<Notice | null> {
   if (names.events.kindOf(msg.subject) === 'alert') {
     const d = decodeAlertEvent(msg);
-    return d.ok ? { ok: true, value: alertNotice(d.value) } : d;
+    if (!d.ok) return d;
+    const e = d.value;
+    return { ok: true, value: isAlertAction(e) ? { ...actionNotice(e), at: e.ts } : alertNotice(e) };
   }
   const d = decodeCameraSideEvent(msg);
   if (!d.ok) return d;
@@ -294,7 +301,7 @@ export class Notifier {
     if (notices.length === 0) return;
     const channels = await this.#channels([...new Set(notices.map((n) => n.alert.tenantId))]);
     const out: Outgoing[] = [];
-    for (const { cause, kind, alert, at } of notices) {
+    for (const { cause, kind, alert, at, extra } of notices) {
       for (const ch of channels) {
         if (!routes(ch, alert)) continue;
         out.push({
@@ -303,7 +310,7 @@ export class Notifier {
           alertId: alert.alertId,
           cause,
           kind,
-          payload: webhookBody(kind, alert, at),
+          payload: webhookBody(kind, alert, at, extra),
         });
       }
     }

@@ -1,4 +1,4 @@
-import type { AlertEvent, Severity } from '../../schemas/mod.ts';
+import type { AlertActionEvent, AlertEvent, Severity } from '../../schemas/mod.ts';
 import type { CameraAlertChange } from '../camera/camera-alerts.ts';
 
 /**
@@ -86,6 +86,38 @@ export function summaryOf(e: AlertEvent): AlertSummary {
     message: d.message,
     openedAt: d.openedAt,
     suppressed: d.suppressed,
+  };
+}
+
+/**
+ * A person's action as a notification. Its cause is the one the notifier's sweep of the
+ * timeline gives the same action (`timeline:<entry id>`), so whichever of the two reaches the
+ * outbox first, the channel is sent the action once.
+ */
+export function actionNotice(e: AlertActionEvent): {
+  cause: string;
+  kind: NotificationKind;
+  alert: AlertSummary;
+  extra: { by: string; note: string | null };
+} {
+  const d = e.data;
+  return {
+    cause: `timeline:${d.timelineId}`,
+    kind: e.type === 'alert.closed' ? 'resolved' : 'acknowledged',
+    alert: {
+      alertId: d.alertId,
+      tenantId: e.tenantId,
+      siteId: e.siteId,
+      equipmentId: d.equipmentId ?? null,
+      cameraId: d.cameraId ?? null,
+      zoneId: d.zoneId ?? null,
+      ruleKey: d.ruleKey,
+      severity: d.severity,
+      message: d.message,
+      openedAt: d.openedAt,
+      suppressed: d.suppressed,
+    },
+    extra: { by: d.by, note: d.note },
   };
 }
 

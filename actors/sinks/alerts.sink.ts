@@ -1,5 +1,6 @@
 import type { ServiceSchema } from 'moleculer';
 import {
+  AlertActionEvent,
   AlertEvent,
   compile,
   describeErrors,
@@ -8,7 +9,7 @@ import {
   type Pool,
   type PoolClient,
 } from '../../schemas/mod.ts';
-import { ConsumerRunner, type Decoded, type JsMsg } from '../../streams/mod.ts';
+import { ConsumerRunner, type Decoded, type Delivery, type JsMsg } from '../../streams/mod.ts';
 import type { NodeDeps } from '../deps.ts';
 import { foldAlert, foldEventOf, type FoldEvent } from './alert-fold.ts';
 import { SINK_ACK_WAIT_MS, sinkService } from './sink.service.ts';
@@ -50,21 +51,33 @@ import { fromPgError } from '../errors.ts';
  */
 
 const checkEvent = compile(AlertEvent);
+const checkAction = compile(AlertActionEvent);
 
-export function decodeAlertEvent(msg: JsMsg): Decoded<AlertEvent> {
+const ACTION_TYPES: ReadonlySet<unknown> = new Set<AlertActionEvent['type']>([
+  'alert.acknowledged',
+  'alert.closed',
+]);
+
+/** An event of kind `alert`: a person's action (`alert.acknowledged`, `alert.closed`)? */
+export function isAlertAction(e: AlertEvent | AlertActionEvent): e is AlertActionEvent {
+  return ACTION_TYPES.has(e.type);
+}
+
+/** An event of kind `alert` on EVENTS: an actor's lifecycle event or a person's action. */
+export function decodeAlertEvent(msg: JsMsg): Decoded<AlertEvent | AlertActionEvent> {
   let value: unknown;
   try {
     value = JSON.parse(Buffer.from(msg.data).toString('utf8'));
   } catch (err) {
     return { ok: false, code: 'BAD_JSON', reason: (err as Error).message };
   }
-  if (!checkEvent(value)) {
+  const type = typeof value === 'object' && value !== null ? (value as { type?: unknown }).type : undefined;
+  const check = ACTION_TYPES.has(type) ? checkAction : checkEvent;
+  if (!check(value)) {
     return {
       ok: false,
       code: 'VALIDATION_FAILED',
-      reason: describeErrors(
-        (checkEvent as unknown as { errors: Parameters<typeof describeErrors>[0] }).errors,
-      ),
+      reason: describeErrors((check as unknown as { errors: Parameters<typeof describeErrors>[0] }).errors),
     };
   }
   return { ok: true, value };
@@ -326,9 +339,9 @@ export interface AlertsDeps extends NodeDeps {
   worker: Pool;
 }
 
-export function alertsRunner(deps: AlertsDeps): ConsumerRunner<AlertEvent> {
+export function alertsRunner(deps: AlertsDeps): ConsumerRunner<AlertEvent | null> {
   const { names } = deps;
-  return new ConsumerRunner<AlertEvent>({
+  return new ConsumerRunner<AlertEvent | null>({
     js: deps.js,
     jsm: deps.jsm,
     names,
@@ -341,14 +354,17 @@ export function alertsRunner(deps: AlertsDeps): ConsumerRunner<AlertEvent> {
     select: (subject) => names.events.kindOf(subject) === 'alert',
     dlqSource: 'events',
     mode: 'batch',
-    decode: decodeAlertEvent,
+    decode: (msg) => {
+      const d = decodeAlertEvent(msg);
+      // A person's action is in the alert's row and timeline before it is published: nothing to write.
+      return d.ok && isAlertAction(d.value) ? { ok: true, value: null } : (d as Decoded<AlertEvent>);
+    },
     handle: async (batch) => {
-      const deliveryOf = new Map(batch.map((d) => [d.value, d]));
-      const held = await applyAlertEvents(
-        deps.worker,
-        batch.map((d) => d.value),
-        { mayHold: (e) => (deliveryOf.get(e)?.msg.info.deliveryCount ?? 0) < GAP_HOLD_DELIVERIES },
-      );
+      const deliveryOf = new Map<AlertEvent, Delivery<AlertEvent | null>>();
+      for (const d of batch) if (d.value) deliveryOf.set(d.value, d);
+      const held = await applyAlertEvents(deps.worker, [...deliveryOf.keys()], {
+        mayHold: (e) => (deliveryOf.get(e)?.msg.info.deliveryCount ?? 0) < GAP_HOLD_DELIVERIES,
+      });
       return held.map((e) => ({ delivery: deliveryOf.get(e)!, deferMs: GAP_HOLD_MS }));
     },
     batchSize: 200,

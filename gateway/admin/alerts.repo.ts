@@ -100,6 +100,16 @@ export interface TimelineRow {
   data: unknown;
 }
 
+/** A person's timeline entry as written: the event that announces it reuses its id and instant. */
+export interface TimelineEntry {
+  id: number;
+  eventId: string;
+  at: Date;
+  action: string;
+  by: string;
+  note: string | null;
+}
+
 /** A timeline entry for a person's action; the event id is fresh, so it never collides with actor events. */
 export async function addTimeline(
   c: PoolClient,
@@ -108,11 +118,12 @@ export async function addTimeline(
   action: string,
   note: string | null,
   data: Record<string, unknown> = {},
-): Promise<void> {
+): Promise<TimelineEntry> {
   const p = principalOf(request);
-  await c.query(
+  const { rows } = await c.query<{ id: string; event_id: string; at: Date }>(
     `INSERT INTO alert_timeline (tenant_id, alert_id, event_id, at, action, actor_id, note, data)
-     VALUES (vigil_current_tenant(), $1, $2, now(), $3, $4, $5, $6)`,
+     VALUES (vigil_current_tenant(), $1, $2, now(), $3, $4, $5, $6)
+     RETURNING id::text AS id, event_id, at`,
     [
       alertId,
       `api:${randomUUID()}`,
@@ -122,4 +133,6 @@ export async function addTimeline(
       JSON.stringify({ ...data, actingFrom: p.actingFrom ?? undefined }),
     ],
   );
+  const row = rows[0]!;
+  return { id: Number(row.id), eventId: row.event_id, at: row.at, action, by: p.userId, note };
 }

@@ -20,6 +20,7 @@ import {
   type AlertRow,
   type TimelineRow,
 } from './alerts.repo.ts';
+import { publishAlertActions } from './alert-actions.ts';
 import { announce, inTenant, iso, type AdminDeps } from './context.ts';
 import { decodeCursor, page } from './pagination.ts';
 import { crud, resource, route } from './route-kit.ts';
@@ -80,7 +81,7 @@ export const alertRoutes = resource('alerts', async (app, { deps }) => {
       const { id } = request.params;
       const note = request.body.note ?? null;
       const userId = principalOf(request).userId;
-      const row = await inTenant(deps, request, async (c) => {
+      const { row, entries } = await inTenant(deps, request, async (c) => {
         const before = await lockOpenAlert(c, id, true);
         const release = before.latched && before.cleared_at !== null;
         const row = await updateAlert(
@@ -91,14 +92,17 @@ export const alertRoutes = resource('alerts', async (app, { deps }) => {
            note = COALESCE($5, note)`,
           [release ? 'resolved' : 'acknowledged', userId, release, note],
         );
-        await addTimeline(c, id, request, 'acknowledged', note);
+        const entries = [await addTimeline(c, id, request, 'acknowledged', note)];
         if (release)
-          await addTimeline(c, id, request, 'resolved', null, {
-            reason: 'latched alert released by acknowledgement',
-          });
-        return row;
+          entries.push(
+            await addTimeline(c, id, request, 'resolved', null, {
+              reason: 'latched alert released by acknowledgement',
+            }),
+          );
+        return { row, entries };
       });
       await tellActor(deps, request, row, row.status === 'resolved' ? 'closed' : 'acknowledged');
+      await publishAlertActions(deps, request, row, entries);
       return toApi(row);
     },
   });
@@ -111,7 +115,7 @@ export const alertRoutes = resource('alerts', async (app, { deps }) => {
       const { id } = request.params;
       const { note } = request.body;
       const userId = principalOf(request).userId;
-      const row = await inTenant(deps, request, async (c) => {
+      const { row, entry } = await inTenant(deps, request, async (c) => {
         await lockOpenAlert(c, id);
         const row = await updateAlert(
           c,
@@ -119,10 +123,11 @@ export const alertRoutes = resource('alerts', async (app, { deps }) => {
           `status = 'resolved', resolved_at = now(), resolved_by = $2, note = $3`,
           [userId, note],
         );
-        await addTimeline(c, id, request, 'resolved', note, { manual: true });
-        return row;
+        const entry = await addTimeline(c, id, request, 'resolved', note, { manual: true });
+        return { row, entry };
       });
       await tellActor(deps, request, row, 'closed');
+      await publishAlertActions(deps, request, row, [entry]);
       return toApi(row);
     },
   });

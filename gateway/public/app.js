@@ -10,7 +10,16 @@
 'use strict';
 
 /** Event types the stream sends; EventSource only delivers named events it listens for. */
-const EVENT_TYPES = ['alert.opened', 'alert.updated', 'alert.cleared', 'alert.resolved'];
+const EVENT_TYPES = [
+  'alert.opened',
+  'alert.updated',
+  'alert.cleared',
+  'alert.resolved',
+  // A person's action, on this page or another: acknowledged (perhaps releasing a latched
+  // alert: then its status is resolved) or resolved by hand.
+  'alert.acknowledged',
+  'alert.closed',
+];
 const SEVERITIES = ['critical', 'warning', 'info'];
 const FEED_MAX = 200;
 const STORAGE_KEY = 'vigil.session';
@@ -243,16 +252,20 @@ function prepend(item) {
 function applyAlert(type, event) {
   const d = event.data;
   if (!d?.alertId) return;
-  if (type === 'alert.resolved') state.openAlerts.delete(d.alertId);
-  else state.openAlerts.set(d.alertId, d.severity);
+  const person = type === 'alert.acknowledged' || type === 'alert.closed';
+  const ended = type === 'alert.resolved' || (person && d.status === 'resolved');
+  if (ended) state.openAlerts.delete(d.alertId);
+  else if (!person) state.openAlerts.set(d.alertId, d.severity);
   const stateText = {
     'alert.opened': 'open',
     'alert.updated': 'open',
     'alert.cleared': 'cleared',
     'alert.resolved': 'resolved',
   }[type];
-  // A camera's alert has no unit on the fleet board.
-  if (d.equipmentId)
+  // A camera's alert has no unit on the fleet board. A person's action changes the unit's row
+  // only when it ends the alert the row shows (not an older one of the unit).
+  const unit = d.equipmentId ? state.units.get(d.equipmentId) : undefined;
+  if (d.equipmentId && !person)
     state.units.set(d.equipmentId, {
       alertId: d.alertId,
       severity: d.severity,
@@ -260,6 +273,7 @@ function applyAlert(type, event) {
       message: d.message,
       since: d.openedAt,
     });
+  else if (ended && unit?.alertId === d.alertId) unit.state = 'resolved';
   renderFleet();
   renderCounts();
   scheduleAlertsReload();
@@ -514,8 +528,8 @@ async function resolve(note) {
 }
 
 /**
- * A resolve by hand sends no event on the stream (the unit's actor closes the alert quietly):
- * take it off the counts and the fleet board here, as `alert.resolved` would.
+ * Take an alert resolved here off the counts and the fleet board at once; its `alert.closed`,
+ * which every other dashboard acts on, follows on the stream.
  */
 function forgetResolved(alert) {
   state.openAlerts.delete(alert.id);

@@ -1,23 +1,33 @@
 /**
  * The alert engine end to end through the real API and a real actor node (equipment actors +
- * alert sink) in a namespace of its own: acknowledging latched alerts, manual resolve,
- * maintenance suppression, every rule kind accepted and a timed one evaluated, and a stale open alert an actor
+ * alert sink) in a namespace of its own: acknowledging latched alerts, manual resolve, a
+ * person's action on every dashboard's live stream, maintenance suppression, every rule kind accepted and a timed one evaluated, and a stale open alert an actor
  * forgot.
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
 import { pino } from 'pino';
 import { alertIdFor, applyAlertEvents, startActorNode, type ActorNode } from '../../actors/mod.ts';
-import { DECIDER_KINDS, createPool, type AlertEvent, type Logger, type Pool } from '../../schemas/mod.ts';
+import {
+  DECIDER_KINDS,
+  createPool,
+  type AlertActionEvent,
+  type AlertEvent,
+  type Logger,
+  type Pool,
+} from '../../schemas/mod.ts';
 import {
   deleteNamespace,
   ensureSnapshotBucket,
+  publishEvent,
   publishReading,
   telemetryPartition,
 } from '../../streams/mod.ts';
 import { apiFixture, type ApiFixture, type World } from '../helpers/app.ts';
+import { SseClient } from '../helpers/sse-client.ts';
 import { waitFor } from '../helpers/wait.ts';
 
 let fx: ApiFixture;
@@ -183,6 +193,140 @@ describe('latched alerts and people', () => {
     assert.deepEqual(
       rows.map((r) => r.status),
       ['resolved', 'active'],
+    );
+  });
+});
+
+/** The alerts sink has written everything on EVENTS so far. */
+async function sinkIdle(): Promise<boolean> {
+  const info = await fx.deps.jsm.consumers.info(
+    fx.deps.names.events.stream,
+    fx.deps.names.consumer('alerts_pg'),
+  );
+  return info.num_pending === 0 && info.num_ack_pending === 0;
+}
+
+describe("a person's action on every dashboard's live stream", () => {
+  let base: string;
+  const streams: SseClient[] = [];
+
+  before(async () => {
+    await fx.app.listen({ host: '127.0.0.1', port: 0 });
+    base = `http://127.0.0.1:${(fx.app.server.address() as AddressInfo).port}`;
+  });
+  after(async () => {
+    for (const s of streams) await s.close();
+  });
+
+  async function watch(token: string): Promise<SseClient> {
+    const client = await SseClient.open(`${base}/v1/stream?kind=alert`, { token, requireOk: true });
+    streams.push(client);
+    // The retry hint is written once the consumer exists: nothing published after it is missed.
+    await client.until('retry hint', (c) => c.frames.length > 0);
+    return client;
+  }
+
+  const actions = (c: SseClient): AlertActionEvent[] =>
+    c.events
+      .filter((f) => f.event === 'alert.acknowledged' || f.event === 'alert.closed')
+      .map((f) => JSON.parse(f.data!) as AlertActionEvent);
+  const about = (c: SseClient, alertId: string): string[] =>
+    actions(c)
+      .filter((e) => e.data.alertId === alertId)
+      .map((e) => e.type);
+
+  test('acknowledge and resolve by hand reach the other dashboards of the tenant and its site, no other tenant', async () => {
+    const other = await fx.world();
+    // Same tenant, not the one acting; one of them sees only the first site; another tenant.
+    const mate = await watch(W.viewer.token);
+    const north = await watch(W.siteViewer.token);
+    const stranger = await watch(other.viewer.token);
+    const [northAlert, southAlert] = W.alerts;
+
+    for (const alertId of [southAlert, northAlert]) {
+      const ack = await fx.call(W.operator.token, 'POST', `/v1/alerts/${alertId}/ack`, { note: 'looking' });
+      assert.equal(ack.statusCode, 200, ack.body);
+      const res = await fx.call(W.operator.token, 'POST', `/v1/alerts/${alertId}/resolve`, {
+        note: 'door seal replaced',
+      });
+      assert.equal(res.statusCode, 200, res.body);
+    }
+    // The other tenant's own action comes last on EVENTS: once its dashboard has it, it has been
+    // offered everything published before.
+    const theirs = await fx.call(other.operator.token, 'POST', `/v1/alerts/${other.alerts[0]}/ack`, {});
+    assert.equal(theirs.statusCode, 200, theirs.body);
+
+    await mate.until('both alerts acknowledged and closed', (c) =>
+      [northAlert, southAlert].every((a) => about(c, a).length === 2),
+    );
+    for (const alertId of [northAlert, southAlert]) {
+      assert.deepEqual(about(mate, alertId), ['alert.acknowledged', 'alert.closed']);
+    }
+    const [acked, closed] = actions(mate).filter((e) => e.data.alertId === northAlert);
+    assert.deepEqual(
+      [
+        acked!.tenantId,
+        acked!.siteId,
+        acked!.data.equipmentId,
+        acked!.data.status,
+        acked!.data.by,
+        acked!.data.note,
+      ],
+      [W.tenantId, W.sites[0], W.equipment[0], 'acknowledged', W.operator.id, 'looking'],
+    );
+    assert.deepEqual(
+      [closed!.siteId, closed!.data.status, closed!.data.by, closed!.data.note],
+      [W.sites[0], 'resolved', W.operator.id, 'door seal replaced'],
+    );
+
+    await north.until('the first site closed', (c) => about(c, northAlert).length === 2);
+    assert.deepEqual(about(north, southAlert), [], 'the other site is not shown to a site-restricted user');
+
+    await stranger.until('its own acknowledgement', (c) => about(c, other.alerts[0]).length === 1);
+    assert.deepEqual(
+      actions(stranger).map((e) => e.tenantId),
+      [other.tenantId],
+      'nothing of another tenant',
+    );
+
+    // The event's id is its timeline entry's: published again, the stream keeps one copy.
+    assert.equal((await publishEvent(fx.deps.js, fx.deps.names, closed!)).duplicate, true);
+    // The alerts sink has read them, and the timeline holds each action once.
+    await waitFor('alerts sink caught up', sinkIdle);
+    assert.deepEqual((await timeline(northAlert)).slice(1), ['acknowledged', 'resolved']);
+    const entries = await fx.call(W.viewer.token, 'GET', `/v1/alerts/${northAlert}/timeline`);
+    assert.deepEqual(
+      entries
+        .json<{ items: Array<{ id: number; action: string }> }>()
+        .items.filter((x) => x.action !== 'opened')
+        .map((x) => x.id),
+      [acked!.data.timelineId, closed!.data.timelineId],
+    );
+  });
+
+  test('a latched alert released by its acknowledgement is closed on the other dashboards', async () => {
+    const mate = await watch(W.viewer.token);
+    const unit = await newUnit();
+    await pressureRule(unit, 'press_latch', true);
+    await send(unit, 0, 25);
+    await send(unit, 10, 10);
+    const [latched] = await waitFor('alert latched after its condition cleared', async () => {
+      const r = await fx.admin.query<{ id: string }>(
+        `SELECT id FROM alerts WHERE equipment_id = $1 AND cleared_at IS NOT NULL AND status = 'active'`,
+        [unit],
+      );
+      return r.rows.length === 1 ? r.rows : undefined;
+    });
+    const ack = await fx.call(W.operator.token, 'POST', `/v1/alerts/${latched!.id}/ack`, {});
+    assert.equal(ack.statusCode, 200, ack.body);
+    assert.equal(ack.json<{ status: string }>().status, 'resolved');
+    await mate.until('acknowledged and closed', (c) => about(c, latched!.id).length === 2);
+    assert.deepEqual(about(mate, latched!.id), ['alert.acknowledged', 'alert.closed']);
+    assert.deepEqual(
+      actions(mate)
+        .filter((e) => e.data.alertId === latched!.id)
+        .map((e) => e.data.status),
+      ['resolved', 'resolved'],
     );
   });
 });
