@@ -235,6 +235,55 @@ describe('webhook notifications', () => {
   });
 });
 
+describe("people's actions", () => {
+  test('a resolve by hand is sent through its event, once, before any sweep; the sweep adds nothing', async () => {
+    const hook = await receiver(0);
+    servers.push(hook.server);
+    const ch = await channel(hook.url);
+    const openedAt = Math.floor(Date.now() / 1000) * 1000;
+    clock = openedAt;
+    const event = openedEvent(`hot_${randomUUID().slice(0, 8)}`, openedAt);
+    await applyAlertEvents(worker, [event]);
+    await publishEvent(fx.deps.js, fx.deps.names, event);
+    const alertId = event.data.alertId;
+
+    const res = await fx.call(W.operator.token, 'POST', `/v1/alerts/${alertId}/resolve`, {
+      note: 'compressor restarted',
+    });
+    assert.equal(res.statusCode, 200, res.body);
+    // The sweep never runs on its own here: only the event can have enqueued it.
+    await waitFor('resolve enqueued from its event', async () =>
+      (await deliveries(alertId, ch.id)).some((d) => d.kind === 'resolved') ? true : undefined,
+    );
+    await notifier.sweep();
+    await deliverRounds(2);
+    await notifier.sweep();
+    await deliverRounds(1);
+
+    assert.deepEqual(await deliveries(alertId, ch.id), [
+      { kind: 'opened', status: 'delivered', attempts: 1 },
+      { kind: 'resolved', status: 'delivered', attempts: 1 },
+    ]);
+    const got = hook.got.filter(
+      (g) => (JSON.parse(g.body) as { alert: { id: string } }).alert.id === alertId,
+    );
+    assert.deepEqual(
+      got.map((g) => g.kind),
+      ['opened', 'resolved'],
+    );
+    const resolved = JSON.parse(got[1]!.body) as {
+      kind: string;
+      by: string;
+      note: string;
+      alert: { siteId: string };
+    };
+    assert.deepEqual(
+      [resolved.kind, resolved.by, resolved.note, resolved.alert.siteId],
+      ['resolved', W.operator.id, 'compressor restarted', W.sites[0]],
+    );
+  });
+});
+
 describe('notification channels API', () => {
   test('CRUD for tenant admins; the secret is shown once; others get 403, unknown ids 404', async () => {
     const created = await channel('https://hooks.example.com/a', {
