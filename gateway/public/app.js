@@ -20,6 +20,8 @@ const EVENT_TYPES = [
   'alert.acknowledged',
   'alert.closed',
 ];
+/** A person's action on an alert, as the feed words it (the event names the alert, not the text). */
+const PERSON_ACTIONS = { 'alert.acknowledged': 'acknowledged', 'alert.closed': 'resolved' };
 const SEVERITIES = ['critical', 'warning', 'info'];
 const FEED_MAX = 200;
 const STORAGE_KEY = 'vigil.session';
@@ -226,9 +228,11 @@ function unitName(equipmentId) {
 function addFeedItem(id, type, event) {
   const data = event.data ?? {};
   const sev = data.severity ? `sev-${data.severity}` : '';
-  const what = data.equipmentId
-    ? `${unitName(data.equipmentId)}: ${data.message ?? ''}`
-    : JSON.stringify(data);
+  const what = PERSON_ACTIONS[type]
+    ? `${alertSubject(data)}: ${data.ruleKey} ${PERSON_ACTIONS[type]}${data.note ? ` (${data.note})` : ''}`
+    : data.equipmentId
+      ? `${unitName(data.equipmentId)}: ${data.message ?? ''}`
+      : JSON.stringify(data);
   const item = el(
     'li',
     {},

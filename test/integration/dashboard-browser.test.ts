@@ -4,7 +4,8 @@
  * reading opened shows up in the alerts panel, the unit's detail (opened from the alert) shows
  * the rule firing and the alert open, then the page acknowledges it and resolves it with a note
  * — the resolve dialog refuses to go without one — and the API holds what the page did: the
- * status, the note, who did it and the timeline. A screenshot is left in `.vigil/artifacts/`.
+ * status, the note, who did it and the timeline. A second dashboard of the tenant, which did
+ * nothing, follows both actions live from the stream. A screenshot is left in `.vigil/artifacts/`.
  */
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
@@ -27,19 +28,27 @@ const live = useLiveUnit('dashboard-browser', {
 
 let browser: Browser;
 let page: Page;
-/** Script errors, failed requests and console errors of the page, all of which fail the test. */
+/** Another dashboard of the same tenant (its own browser context), which only watches. */
+let watcher: Page;
+/** Script errors, failed requests and console errors of the pages, all of which fail the test. */
 const problems: string[] = [];
+
+async function newPage(): Promise<Page> {
+  const p = await browser.newPage({ viewport: { width: 1280, height: 1600 } });
+  p.on('pageerror', (e) => problems.push(e.message));
+  p.on('console', (m) => {
+    if (m.type() === 'error') problems.push(m.text());
+  });
+  p.on('response', (r) => {
+    if (r.status() >= 400) problems.push(`${r.status()} ${r.request().method()} ${r.url()}`);
+  });
+  return p;
+}
 
 before(async () => {
   browser = await launchBrowser();
-  page = await browser.newPage({ viewport: { width: 1280, height: 1600 } });
-  page.on('pageerror', (e) => problems.push(e.message));
-  page.on('console', (m) => {
-    if (m.type() === 'error') problems.push(m.text());
-  });
-  page.on('response', (r) => {
-    if (r.status() >= 400) problems.push(`${r.status()} ${r.request().method()} ${r.url()}`);
-  });
+  page = await newPage();
+  watcher = await newPage();
 });
 
 after(async () => {
@@ -69,14 +78,16 @@ test('from the page: open the unit from its alert, acknowledge, resolve with a n
   const alertId = opened!.id;
   const row = `#alerts-list tr[data-alert="${alertId}"]`;
 
-  // Sign in as the owner (a tenant admin may act on alerts).
-  await page.goto(`${server.url}/`);
-  await page.fill('input[name=email]', email);
-  await page.fill('input[name=password]', password);
-  await page.click('#login-form button[type=submit]');
-  await page.waitForSelector('#live-view:not([hidden])');
-  await page.waitForSelector(`${row} button[data-action=ack]`);
-  await page.waitForSelector('#count-critical:text-is("1")');
+  // Sign in as the owner (a tenant admin may act on alerts), on both dashboards.
+  for (const p of [page, watcher]) {
+    await p.goto(`${server.url}/`);
+    await p.fill('input[name=email]', email);
+    await p.fill('input[name=password]', password);
+    await p.click('#login-form button[type=submit]');
+    await p.waitForSelector('#live-view:not([hidden])');
+    await p.waitForSelector(`${row} button[data-action=ack]`);
+    await p.waitForSelector('#count-critical:text-is("1")');
+  }
   assert.deepEqual((await cells(row)).slice(1, 4), ['critical', `high_temp: ${opened!.message}`, 'active']);
 
   // The unit's detail, opened from the alert: the rule firing, the alert among its open ones.
@@ -103,6 +114,9 @@ test('from the page: open the unit from its alert, acknowledge, resolve with a n
   await page.waitForSelector(
     `#unit-alerts tr[data-alert="${alertId}"] td:nth-child(4):text-is("acknowledged")`,
   );
+  // The other dashboard hears it from the stream (alert.acknowledged), without a reload.
+  await watcher.waitForSelector(`${row} td:nth-child(4):text-is("acknowledged")`);
+  assert.equal(await watcher.locator(`${row} button[data-action=ack]`).count(), 0);
 
   // Resolve: the dialog will not submit without a note.
   await page.click(`${row} button[data-action=resolve]`);
@@ -116,9 +130,19 @@ test('from the page: open the unit from its alert, acknowledge, resolve with a n
   await page.waitForSelector(row, { state: 'detached' });
   await page.waitForSelector('#alerts-empty:not([hidden])');
   await page.waitForSelector(`#unit-alerts tr[data-alert="${alertId}"]`, { state: 'detached' });
-  // A resolve sends no stream event: the page itself takes it off the counts and the board.
+  // The page itself takes it off the counts and the board at once; every other dashboard does
+  // when the resolve's alert.closed reaches it on the stream.
   await page.waitForSelector('#count-critical:text-is("0")');
   await page.waitForSelector('#fleet tr:has(td:text-is("Freezer")) td:nth-child(4):text-is("resolved")');
+  await watcher.waitForSelector(row, { state: 'detached' });
+  await watcher.waitForSelector('#count-critical:text-is("0")');
+  await watcher.waitForSelector('#fleet tr:has(td:text-is("Freezer")) td:nth-child(4):text-is("resolved")');
+  assert.match(
+    await watcher.locator('#feed').innerText(),
+    new RegExp(
+      `alert\\.closed\\s.*Freezer: high_temp resolved \\(${NOTE.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\)`,
+    ),
+  );
 
   const resolved = await api<ApiAlert>(`/v1/alerts/${alertId}`);
   assert.equal(resolved.status, 'resolved');
