@@ -8,3 +8,4 @@ export { isAlertEvent, type DeciderRule, type EquipmentState, type UnitInfo } fr
 export { viewState, phaseChanged } from './equipment.view.ts';
 export { applicableRows } from './equipment.rules.ts';
 export { alertIdFor } from './alert-id.ts';
+export { slopePerMinute, MAX_SAMPLES } from './rate.ts';

@@ -28,6 +28,38 @@ export function addSample(samples: readonly number[], ts: number, value: number,
   return out;
 }
 
+/** Pairwise slopes of the largest window: MAX_SAMPLES points, plus a few a thinning step leaves. */
+const scratch = new Float64Array(((MAX_SAMPLES + 2) * (MAX_SAMPLES + 1)) / 2);
+
+/**
+ * The k-th smallest (0-based) of `a[0..n)`, rearranging them (Hoare's selection): the median
+ * without sorting all n(n−1)/2 slopes — the rate rule runs it on every reading of every unit.
+ */
+function select(a: Float64Array, n: number, k: number): number {
+  let lo = 0;
+  let hi = n - 1;
+  while (lo < hi) {
+    const pivot = a[(lo + hi) >> 1]!;
+    let i = lo;
+    let j = hi;
+    while (i <= j) {
+      while (a[i]! < pivot) i++;
+      while (a[j]! > pivot) j--;
+      if (i <= j) {
+        const t = a[i]!;
+        a[i] = a[j]!;
+        a[j] = t;
+        i++;
+        j--;
+      }
+    }
+    if (k <= j) hi = j;
+    else if (k >= i) lo = i;
+    else return a[k]!;
+  }
+  return a[k]!;
+}
+
 /**
  * Units per minute, or null when the window holds too few samples, or they span less than
  * half the window, to say.
@@ -36,16 +68,20 @@ export function slopePerMinute(samples: readonly number[], windowMs: number): nu
   const n = samples.length / 2;
   if (n < MIN_SAMPLES) return null;
   if (samples[samples.length - 2]! - samples[0]! < windowMs / 2) return null;
-  const slopes: number[] = [];
+  const slopes = n * (n - 1) <= 2 * scratch.length ? scratch : new Float64Array((n * (n - 1)) / 2);
+  let m = 0;
   for (let i = 0; i < n; i++) {
     for (let j = i + 1; j < n; j++) {
       const dt = samples[2 * j]! - samples[2 * i]!;
-      if (dt > 0) slopes.push((samples[2 * j + 1]! - samples[2 * i + 1]!) / dt);
+      if (dt > 0) slopes[m++] = (samples[2 * j + 1]! - samples[2 * i + 1]!) / dt;
     }
   }
-  if (slopes.length === 0) return null;
-  slopes.sort((a, b) => a - b);
-  const mid = slopes.length >> 1;
-  const median = slopes.length % 2 ? slopes[mid]! : (slopes[mid - 1]! + slopes[mid]!) / 2;
-  return median * 60_000;
+  if (m === 0) return null;
+  const mid = m >> 1;
+  const upper = select(slopes, m, mid);
+  if (m % 2) return upper * 60_000;
+  // Selection left everything below `mid` at or under it: the lower middle is their largest.
+  let lower = slopes[0]!;
+  for (let i = 1; i < mid; i++) if (slopes[i]! > lower) lower = slopes[i]!;
+  return ((lower + upper) / 2) * 60_000;
 }
