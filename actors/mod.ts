@@ -275,6 +275,7 @@ export async function startActorNode(opts: ActorNodeOptions): Promise<ActorNode>
 
 export { EquipmentHost } from './equipment/equipment.host.ts';
 export { CameraHost } from './camera/camera.host.ts';
+export { DEFAULT_COMMIT_INTERVAL_MS } from './kernel/mod.ts';
 export { toPeopleRows } from './sinks/people-ch.sink.ts';
 export {
   decide,

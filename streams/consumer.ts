@@ -168,6 +168,9 @@ const LINGER = Symbol('linger');
 /** A keep-alive tick later than this past its interval means the event loop stalled. */
 const STALL_SLACK_MS = 250;
 
+/** Most messages an ordered runner has delivered ahead of the one it handles. */
+const ORDERED_PULL = 2048;
+
 function errorCode(err: unknown): ErrorCode {
   return isVigilError(err) ? err.code : 'INTERNAL';
 }
@@ -440,8 +443,9 @@ export class ConsumerRunner<T> {
         const consumer = await o.js.consumers.get(o.stream, o.durable);
         const messages = await consumer.consume({
           // Two batches' worth: the next batch arrives while one is handled, rather than
-          // the pull being refilled only once the handler is done.
-          max_messages: o.batchSize * 2,
+          // the pull being refilled only once the handler is done. An ordered runner handles
+          // messages one by one (its batch is a commit's worth): it pulls at most 2 048 ahead.
+          max_messages: o.mode === 'ordered' ? Math.min(o.batchSize * 2, ORDERED_PULL) : o.batchSize * 2,
           abort_on_missing_resource: true,
         });
         this.#messages = messages;

@@ -1,5 +1,6 @@
 export {
   ActorKernel,
+  DEFAULT_COMMIT_INTERVAL_MS,
   type KernelDeps,
   type KernelHealth,
   type KernelOf,
