@@ -32,10 +32,11 @@ export const SINK_ACK_WAIT_MS = 5_000;
 export function telemetrySinkRunner(
   deps: TelemetrySinkDeps,
   name: string,
-  opts: Pick<ConsumerOptions<StoredReading>, 'handle' | 'batchSize' | 'lingerMs'>,
+  opts: Pick<ConsumerOptions<StoredReading>, 'handle' | 'batchSize' | 'lingerMs'> &
+    Partial<Pick<ConsumerOptions<StoredReading>, 'ackWaitMs'>>,
 ): ConsumerRunner<StoredReading> {
   const { names, config, units } = deps;
-  const telemetry = deps.telemetry ?? new TelemetryDecoder(names.ns, config);
+  const decode = (deps.telemetry ?? new TelemetryDecoder(names.ns, config)).reader();
   return new ConsumerRunner<StoredReading>({
     js: deps.js,
     jsm: deps.jsm,
@@ -48,7 +49,7 @@ export function telemetrySinkRunner(
     // a fraction of its rate on nats-server 2.9.10 (see ConsumerOptions.filterSubject).
     dlqSource: 'telemetry',
     mode: 'batch',
-    decode: (msg) => telemetry.decode(msg),
+    decode,
     ackWaitMs: SINK_ACK_WAIT_MS,
     ...opts,
     handle: async (batch) => {

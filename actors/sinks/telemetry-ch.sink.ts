@@ -76,9 +76,17 @@ function telemetryChRunner(deps: TelemetryChDeps): ConsumerRunner<StoredReading>
         throw fromClickHouseError(err, 'inserting telemetry into ClickHouse');
       }
     },
-    // Fewer, larger inserts: ClickHouse prefers them.
-    batchSize: 1000,
-    lingerMs: 500,
+    // Fewer, larger inserts: every insert makes a part in `telemetry` and in each rollup its
+    // views feed, and merges them later. Measured here (18.16, 100 000 rows): 54 µs of server
+    // CPU per row in inserts of 1 000 rows, 17 in 5 000, 8 in 20 000 — at 1 000 rows, ClickHouse
+    // cost more per reading than PostgreSQL. A second's linger makes batches of a second's
+    // readings, up to 10 000.
+    batchSize: 10_000,
+    lingerMs: 1000,
+    // Up to two batches are fetched ahead, a few seconds of readings at a high rate: the ack
+    // wait must leave them time (held a third of it, they are told in progress one by one). A
+    // crashed node's analytics rows come back after it, which the dashboards never wait for.
+    ackWaitMs: 15_000,
   });
 }
 

@@ -26,7 +26,7 @@ const fx = natsNamespace('sink-backlog-test');
 const UNITS = 200;
 /** About 5 MB of readings: one stream block (8 MB), so the backlog ends in the block the sink is in. */
 const BACKLOG = 20_000;
-/** The telemetry_ch sink's batching, the one the finding was seen with. */
+/** The telemetry_ch sink's batching when the finding was seen (it batches up to 10 000 now). */
 const BATCH = 1000;
 /**
  * Messages over which each runner's rate is taken, after its first batch: four batches, so the
