@@ -49,10 +49,21 @@ export function partitionsOf(nodeId: string, nodeIds: readonly string[], count: 
  */
 export function natsPartition(tokens: readonly string[], count: number): number {
   let hash = 0x811c9dc5;
-  for (const byte of Buffer.from(tokens.join(''), 'utf8')) {
-    hash ^= byte;
-    hash = Math.imul(hash, 0x01000193) >>> 0;
+  for (const token of tokens) {
+    // Ids are ASCII, whose UTF-8 bytes are their char codes: hashed without encoding them
+    // (every consumer checks every message's partition); anything else through its bytes.
+    for (let i = 0; i < token.length; i++) {
+      const c = token.charCodeAt(i);
+      if (c > 0x7f) return fnv1a(Buffer.from(tokens.join(''), 'utf8'), count);
+      hash = Math.imul(hash ^ c, 0x01000193) >>> 0;
+    }
   }
+  return hash % count;
+}
+
+function fnv1a(bytes: Uint8Array, count: number): number {
+  let hash = 0x811c9dc5;
+  for (const byte of bytes) hash = Math.imul(hash ^ byte, 0x01000193) >>> 0;
   return hash % count;
 }
 

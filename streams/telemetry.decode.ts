@@ -78,23 +78,36 @@ export function decodeTelemetry(
  * message is fixed (subject, bytes and stream timestamp decide it, see above), so the first
  * consumer to see a message decodes it and the others reuse the result: one JSON parse and
  * validation per reading instead of three. Keyed by stream and sequence, checked against the
- * stream timestamp and subject (a stream deleted and recreated reuses sequences). Holds the
- * latest `capacity` messages; a consumer further behind than that decodes again. Results are
- * shared: consumers must not modify them.
+ * stream timestamp and subject (a stream deleted and recreated reuses sequences).
+ *
+ * Each consumer takes its own `reader()`; a result is dropped once every reader has taken it,
+ * so the cache holds only what lies between the slowest consumer and the fastest — nothing
+ * when they keep pace — and may be large: on a saturated node the consumers drift tens of
+ * thousands of messages apart (a ClickHouse sink gathering its 10 000-row batches, actors
+ * behind both sinks), and every message decoded again costs a parse. Results no reader on this node will take (another node's partitions, a sink
+ * another node's consumer served) stay until their slot is reused: at most `capacity`
+ * messages. Results are shared: consumers must not modify them.
  */
 export class TelemetryDecoder {
   readonly #ns: string;
   readonly #config: TelemetryDecodeConfig;
   /** Slot `seq % length`: O(1), where a Map evicting its oldest entry degrades as it churns. */
   readonly #slots: Array<DecodedEntry | undefined>;
+  #readers = 0;
 
-  constructor(ns: string, config: TelemetryDecodeConfig, capacity = 16_384) {
+  constructor(ns: string, config: TelemetryDecodeConfig, capacity = 65_536) {
     this.#ns = ns;
     this.#config = config;
     this.#slots = new Array<DecodedEntry | undefined>(capacity);
   }
 
-  decode(msg: JsMsg): Decoded<StoredReading> {
+  /** The decode function of one more consumer of every TELEMETRY message on this node. */
+  reader(): (msg: JsMsg) => Decoded<StoredReading> {
+    this.#readers++;
+    return (msg) => this.#decode(msg);
+  }
+
+  #decode(msg: JsMsg): Decoded<StoredReading> {
     const { stream, streamSequence: seq, timestampNanos } = msg.info;
     const slot = seq % this.#slots.length;
     const hit = this.#slots[slot];
@@ -104,11 +117,28 @@ export class TelemetryDecoder {
       hit.storedNanos === timestampNanos &&
       hit.stream === stream &&
       hit.subject === msg.subject
-    )
+    ) {
+      if (++hit.reads >= this.#readers) this.#slots[slot] = undefined;
       return hit.decoded;
+    }
     const decoded = decodeTelemetry(msg, this.#ns, this.#config);
-    this.#slots[slot] = { seq, stream, subject: msg.subject, storedNanos: timestampNanos, decoded };
+    if (this.#readers > 1)
+      this.#slots[slot] = {
+        seq,
+        stream,
+        subject: msg.subject,
+        storedNanos: timestampNanos,
+        decoded,
+        reads: 1,
+      };
     return decoded;
+  }
+
+  /** Results held now (for tests and health). */
+  get held(): number {
+    let n = 0;
+    for (const e of this.#slots) if (e) n++;
+    return n;
   }
 }
 
@@ -118,4 +148,6 @@ interface DecodedEntry {
   subject: string;
   storedNanos: number;
   decoded: Decoded<StoredReading>;
+  /** Readers that took it so far. */
+  reads: number;
 }

@@ -141,6 +141,8 @@ async function backlogged(d: EquipmentKindDeps, actor: EquipmentActor): Promise<
 
 /** Equipment actors as a kernel actor kind: one actor per unit, fed by TELEMETRY. */
 export function equipmentKind(d: EquipmentKindDeps): EquipmentKind {
+  // One reader for the kind: each message goes to exactly one of its partition consumers.
+  const decode = d.telemetry.reader();
   return {
     name: 'equipment',
     source: {
@@ -149,7 +151,7 @@ export function equipmentKind(d: EquipmentKindDeps): EquipmentKind {
       dlqSource: 'telemetry',
     },
     logKey: 'equipmentId',
-    decode: (msg) => d.telemetry.decode(msg),
+    decode,
     refOf: (m) => ({ tenantId: m.reading.tenantId, equipmentId: m.reading.equipmentId }),
     keyOf: (ref) => ref.equipmentId,
     snapshotKey: (equipmentId) => `eq.${equipmentId}`,

@@ -5,6 +5,7 @@ import {
   decodeTelemetry,
   natsPartition,
   telemetryPartition,
+  TelemetryDecoder,
   type JsMsg,
   type TelemetryDecodeConfig,
 } from '../../streams/mod.ts';
@@ -105,6 +106,8 @@ describe('natsPartition', () => {
     assert.equal(natsPartition([''], whole), 0x811c9dc5);
     assert.equal(natsPartition(['a'], whole), 0xe40c292c);
     assert.equal(natsPartition(['foo', 'bar'], whole), 0xbf9cf968);
+    // Beyond ASCII the hash runs over the UTF-8 bytes, as the server's does.
+    assert.equal(natsPartition(['x', 'é€'], whole), 0xfe59d229);
   });
 
   test('stays within 0..n-1', () => {
@@ -127,5 +130,47 @@ describe('telemetry decode: absurd timestamps', () => {
       assert.equal(code(d), 'TIMESTAMP_OUT_OF_RANGE', String(ts));
       assert.equal(d.ok ? '' : d.reason, `/ts: ${ts} ms since the epoch is in the future`);
     }
+  });
+});
+
+describe('telemetry decode: one parse per message for every consumer of a node', () => {
+  /** A stored message as a consumer receives it (delivery info included). */
+  function delivered(seq: number, storedAtMs: number): JsMsg {
+    const msg = stored(`tele.${TENANT}.${UNIT}.${P}`, { ts: storedAtMs, temperature: 4 }, storedAtMs);
+    return Object.assign(msg, {
+      info: { stream: 'TELEMETRY', streamSequence: seq, timestampNanos: storedAtMs * 1_000_000 },
+    });
+  }
+
+  test('readers share one result; it is dropped once every reader took it', () => {
+    const decoder = new TelemetryDecoder('', config, 8);
+    const [actors, pg, ch] = [decoder.reader(), decoder.reader(), decoder.reader()];
+    const now = Date.now();
+    const first = actors(delivered(1, now));
+    assert.equal(decoder.held, 1);
+    assert.equal(pg(delivered(1, now)), first, 'the second reader gets the same result');
+    assert.equal(decoder.held, 1);
+    assert.equal(ch(delivered(1, now)), first);
+    assert.equal(decoder.held, 0, 'every reader took it: nothing held');
+    // Taken again (a redelivery): decoded afresh, an equal verdict.
+    assert.deepEqual(pg(delivered(1, now)), first);
+  });
+
+  test('a message reusing a slot or a sequence (a recreated stream) is decoded again', () => {
+    const decoder = new TelemetryDecoder('', config, 8);
+    const [a, b] = [decoder.reader(), decoder.reader()];
+    const now = Date.now();
+    const one = a(delivered(1, now));
+    a(delivered(9, now)); // slot 1 of 8 again
+    assert.notEqual(b(delivered(1, now)), one);
+    const again = a(delivered(2, now));
+    assert.notEqual(b(delivered(2, now - 1000)), again, 'same sequence, another stored time');
+  });
+
+  test('a sole reader holds nothing', () => {
+    const decoder = new TelemetryDecoder('', config, 8);
+    const only = decoder.reader();
+    assert.equal(only(delivered(1, Date.now())).ok, true);
+    assert.equal(decoder.held, 0);
   });
 });
