@@ -26,7 +26,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { connect } from '@nats-io/transport-node';
 import type { ClickHouseClient } from '@clickhouse/client';
-import type { ActorNodeHealth } from '../actors/mod.ts';
+import { DEFAULT_COMMIT_INTERVAL_MS, type ActorNodeHealth } from '../actors/mod.ts';
 import type { ActorNodeHeap } from './lib/actor-node.ts';
 import { resolveDurability, stackStatus } from '../ops/stack/mod.ts';
 import { createClickHouse, createPool, loadConfig, migrate, type Config, type Pool } from '../schemas/mod.ts';
@@ -359,9 +359,11 @@ async function waitForStores(args: {
     const h = processedOf(await nodes.health());
     const target = load + args.probesSent();
     if (equipmentMs === null && h.equipment - base.equipment >= target) equipmentMs = now - t0;
-    if (pgMs === null && h.pg - base.pg >= target && (await pgCount(admin, tenant)) >= expectedRows)
+    // The stores are done when the load units' rows are in: the probes go on while a sink
+    // lingers over its batch, so a sink is always a few probes behind the count of those sent.
+    if (pgMs === null && h.pg - base.pg >= load && (await pgCount(admin, tenant)) >= expectedRows)
       pgMs = now - t0;
-    if (chMs === null && h.ch - base.ch >= target && (await chCount(ch, tenant)) >= expectedRows)
+    if (chMs === null && h.ch - base.ch >= load && (await chCount(ch, tenant)) >= expectedRows)
       chMs = now - t0;
     if (publishMs !== null && pgMs !== null && chMs !== null && equipmentMs !== null) {
       return { publishMs, pgMs, chMs, equipmentMs };
@@ -803,8 +805,8 @@ async function run(opts: Options): Promise<void> {
     const heap: HeapPoint[] = [];
     const measureHeap = async (label: string): Promise<void> => {
       if (!opts.heap) return;
-      // Idle: past the partitions' commit interval (1 s), so no snapshot write is in flight.
-      await sleep(2500);
+      // Idle: past the partitions' commit interval, so no snapshot write is in flight.
+      await sleep(DEFAULT_COMMIT_INTERVAL_MS + 2500);
       heap.push({ label, ...(await actor.call<ActorNodeHeap>('heap', 60_000)) });
       progress(`heap ${label}: ${(heap.at(-1)!.heapUsed / 2 ** 20).toFixed(1)} MiB`);
     };

@@ -7,9 +7,12 @@
  * the start ended (`StartPhases`). `call('health')` returns the node's health (consumer
  * counters); `call('cpu')` its own CPU time; `call('loopDelay')` its event-loop delay since the
  * last call; `call('heap')` (started with `--expose-gc`) its heap after a full collection and
- * the actors it holds.
+ * the actors it holds — and, with BENCH_HEAP_SNAPSHOTS=<dir>, a heap snapshot of that moment
+ * written there (to see what the heap holds between two points of a run).
  */
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { writeHeapSnapshot } from 'node:v8';
 import { ACTOR_SERVICES, startActorNode, type ActorNode, type ActorServiceName } from '../../actors/mod.ts';
 import { createLogger, loadConfig } from '../../schemas/mod.ts';
 import { failToParent, loopDelayMonitor, serveParent } from './child.ts';
@@ -33,6 +36,8 @@ async function heapAfterGc(node: ActorNode): Promise<ActorNodeHeap> {
   gc();
   gc();
   const { heapUsed } = process.memoryUsage();
+  const dir = process.env['BENCH_HEAP_SNAPSHOTS'];
+  if (dir) writeHeapSnapshot(join(dir, `actor-node-${Date.now()}.heapsnapshot`));
   const parts = (await node.health()).equipment?.partitions ?? [];
   return { heapUsed, actors: parts.reduce((n, p) => n + p.actors, 0) };
 }
