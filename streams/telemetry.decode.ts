@@ -81,12 +81,11 @@ export function decodeTelemetry(
  * stream timestamp and subject (a stream deleted and recreated reuses sequences).
  *
  * Each consumer takes its own `reader()`; a result is dropped once every reader has taken it,
- * so the cache holds only what lies between the slowest consumer and the fastest — nothing
- * when they keep pace — and may be large: on a saturated node the consumers drift tens of
- * thousands of messages apart (a ClickHouse sink gathering its 10 000-row batches, actors
- * behind both sinks), and every message decoded again costs a parse. Results no reader on this node will take (another node's partitions, a sink
- * another node's consumer served) stay until their slot is reused: at most `capacity`
- * messages. Results are shared: consumers must not modify them.
+ * so the cache holds only what lies between the slowest consumer and the fastest, and nothing
+ * once they have caught up. A reader further behind than `capacity` decodes afresh and leaves
+ * the newer result in its slot. Results no reader on this node will take (another node's
+ * partitions, a sink message another node's consumer was served) stay until their slot is
+ * reused. Results are shared: consumers must not modify them.
  */
 export class TelemetryDecoder {
   readonly #ns: string;
@@ -95,7 +94,7 @@ export class TelemetryDecoder {
   readonly #slots: Array<DecodedEntry | undefined>;
   #readers = 0;
 
-  constructor(ns: string, config: TelemetryDecodeConfig, capacity = 65_536) {
+  constructor(ns: string, config: TelemetryDecodeConfig, capacity = 16_384) {
     this.#ns = ns;
     this.#config = config;
     this.#slots = new Array<DecodedEntry | undefined>(capacity);
@@ -122,7 +121,9 @@ export class TelemetryDecoder {
       return hit.decoded;
     }
     const decoded = decodeTelemetry(msg, this.#ns, this.#config);
-    if (this.#readers > 1)
+    // A reader further behind than the cache holds must not evict a newer message's result in
+    // favour of one the others have passed: it would wait for them in vain.
+    if (this.#readers > 1 && !(hit && hit.seq > seq))
       this.#slots[slot] = {
         seq,
         stream,

@@ -161,8 +161,10 @@ describe('telemetry decode: one parse per message for every consumer of a node',
     const [a, b] = [decoder.reader(), decoder.reader()];
     const now = Date.now();
     const one = a(delivered(1, now));
-    a(delivered(9, now)); // slot 1 of 8 again
+    const nine = a(delivered(9, now)); // slot 1 of 8 again
     assert.notEqual(b(delivered(1, now)), one);
+    // The reader that fell behind did not put its old message back over the newer one.
+    assert.equal(b(delivered(9, now)), nine);
     const again = a(delivered(2, now));
     assert.notEqual(b(delivered(2, now - 1000)), again, 'same sequence, another stored time');
   });
