@@ -33,14 +33,21 @@ export interface SkippedRule {
   reason: string;
 }
 
+export interface ResolvedRules {
+  rules: DeciderRule[];
+  skipped: SkippedRule[];
+}
+
 /** The unit's enabled rules, and the ones it must skip because their stored params are invalid (and why). */
-export function rulesForUnit(
-  rows: readonly AlertRuleRow[],
-  unit: UnitInfo,
-): { rules: DeciderRule[]; skipped: SkippedRule[] } {
+export function rulesForUnit(rows: readonly AlertRuleRow[], unit: UnitInfo): ResolvedRules {
+  return rulesOfRows(applicableRows(rows, unit));
+}
+
+/** Rules of rows already picked for a unit (`applicableRows`), sorted by key. */
+export function rulesOfRows(applicable: readonly AlertRuleRow[]): ResolvedRules {
   const rules: DeciderRule[] = [];
   const skipped: SkippedRule[] = [];
-  for (const row of applicableRows(rows, unit)) {
+  for (const row of applicable) {
     const parsed = parseAlertRule(row);
     if (parsed.ok) rules.push(parsed.rule);
     else

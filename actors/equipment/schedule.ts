@@ -48,25 +48,28 @@ function intervalsAround(schedule: RuleSchedule, timeZone: string, t: number): A
 }
 
 interface Cached {
-  timeZone: string;
   lo: number;
   hi: number;
   intervals: Array<[number, number]>;
 }
 
 /**
- * Intervals per schedule object, valid for the local day they were computed from: readings of
- * one unit come in order, so nearly every lookup is a hit. Keyed by the rule's own params
- * object, which lives as long as the rule set it came from.
+ * Intervals per schedule object and time zone, valid for the local day they were computed
+ * from: readings of one unit come in order, so nearly every lookup is a hit. Keyed by the rule's
+ * own params object, which lives as long as the rule set it came from and is shared by every
+ * unit the rule applies to — a tenant-wide rule over sites in several zones keeps one entry per
+ * zone.
  */
-const cache = new WeakMap<RuleSchedule, Cached>();
+const cache = new WeakMap<RuleSchedule, Map<string, Cached>>();
 
 function intervals(schedule: RuleSchedule, timeZone: string, t: number): Array<[number, number]> {
-  const c = cache.get(schedule);
-  if (c && c.timeZone === timeZone && t >= c.lo && t < c.hi) return c.intervals;
+  let zones = cache.get(schedule);
+  const c = zones?.get(timeZone);
+  if (c && t >= c.lo && t < c.hi) return c.intervals;
   const list = intervalsAround(schedule, timeZone, t);
+  if (!zones) cache.set(schedule, (zones = new Map()));
   // The list spans the day before to a week after; half a day either side is safely inside.
-  cache.set(schedule, { timeZone, lo: t - 12 * 3_600_000, hi: t + 12 * 3_600_000, intervals: list });
+  zones.set(timeZone, { lo: t - 12 * 3_600_000, hi: t + 12 * 3_600_000, intervals: list });
   return list;
 }
 

@@ -1,18 +1,22 @@
 import type { Logger, Pool } from '../../schemas/mod.ts';
 import type { DeciderRule, UnitInfo } from './equipment.decider.ts';
 import { RuleBook } from './equipment.repo.ts';
-import { rulesForUnit } from './equipment.rules.ts';
+import { applicableRows, rulesOfRows, type ResolvedRules } from './equipment.rules.ts';
 
 /**
  * Each unit's enabled, supported rules, resolved from its tenant's rule rows and kept per unit
  * until the rules change (a `ctl.rules.changed`, or the host's periodic reload in case one was
  * missed — NATS core messages are not stored). Unsupported or invalid rules are reported once.
+ * Units whose applicable rows are the same rows (most of a tenant's) share one resolved list:
+ * one set of rule objects per distinct set, not per unit, and one schedule cache per rule.
  */
 export class UnitRules {
   readonly #book: RuleBook;
   readonly #log: Logger;
   readonly #warned = new Set<string>();
   readonly #resolved = new Map<string, { version: number; siteId: string; rules: DeciderRule[] }>();
+  /** Resolved lists by the ids of the rows they come from (this version's). */
+  readonly #byRows = new Map<string, ResolvedRules>();
   #version = 0;
 
   constructor(pool: Pool, log: Logger) {
@@ -29,7 +33,14 @@ export class UnitRules {
     const version = this.#version;
     const cached = this.#resolved.get(unit.equipmentId);
     if (cached && cached.version === version && cached.siteId === unit.siteId) return cached.rules;
-    const { rules, skipped } = rulesForUnit(await this.#book.rowsFor(unit.tenantId), unit);
+    const rows = applicableRows(await this.#book.rowsFor(unit.tenantId), unit);
+    const key = rows.map((r) => r.id).join(',');
+    let shared = this.#byRows.get(key);
+    if (!shared) {
+      shared = rulesOfRows(rows);
+      if (version === this.#version) this.#byRows.set(key, shared);
+    }
+    const { rules, skipped } = shared;
     for (const s of skipped) {
       const key = `${s.ruleId}:${s.code}`;
       if (this.#warned.has(key)) continue;
@@ -49,11 +60,13 @@ export class UnitRules {
   async reload(tenantId: string | null): Promise<void> {
     await this.#book.reload(tenantId);
     this.#version++;
+    this.#byRows.clear();
   }
 
   /** Forget everything: rules load again on demand. */
   clear(): void {
     this.#book.clear();
     this.#version++;
+    this.#byRows.clear();
   }
 }

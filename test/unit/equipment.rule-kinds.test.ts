@@ -486,6 +486,22 @@ describe('active schedules in the site time zone', () => {
     assert.deepEqual(send(Date.UTC(2025, 2, 31, 6, 30), [hot], unit), []);
   });
 
+  test('one rule over sites in two zones answers each in its own, interleaved reading by reading', () => {
+    const newYork: UnitInfo = { ...unit, timeZone: 'America/New_York' };
+    // Wednesday 15 January 2025, 07:30 UTC: 08:30 in Berlin (inside), 02:30 in New York (outside);
+    // 13:30 UTC: 14:30 and 08:30 (both inside); 20:30 UTC: 21:30 and 15:30.
+    for (const [h, inBerlin, inNewYork] of [
+      [7, true, false],
+      [13, true, true],
+      [20, false, true],
+      [7, true, false],
+    ] as const) {
+      const ts = Date.UTC(2025, 0, 15, h, 30);
+      assert.equal(send(ts, [hot]).length === 1, inBerlin, `Berlin at ${h}:30 UTC`);
+      assert.equal(send(ts, [hot], newYork).length === 1, inNewYork, `New York at ${h}:30 UTC`);
+    }
+  });
+
   test('leaving the active window resolves an open alert', () => {
     let state = initialEquipmentState();
     for (const [h, m] of [
