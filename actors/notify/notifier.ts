@@ -430,18 +430,27 @@ export class Notifier {
     let due: Due[];
     try {
       // Claimed with a lease past the send timeout: another node skips them meanwhile.
-      const r = await this.#d.worker.query<Due>(
-        `UPDATE notification_deliveries d
+      const r = await this.#d.worker.query<Due & { due_us: string; created_us: string }>(
+        `WITH picked AS (
+           SELECT id, next_attempt_at, created_at FROM notification_deliveries
+            WHERE status = 'pending' AND next_attempt_at <= to_timestamp($1::float8 / 1000)
+            ORDER BY next_attempt_at, created_at LIMIT $3 FOR UPDATE SKIP LOCKED)
+         UPDATE notification_deliveries d
             SET next_attempt_at = to_timestamp(($1::float8 + $2::float8) / 1000)
-           FROM notification_channels c
-          WHERE c.id = d.channel_id AND d.id IN (
-                SELECT id FROM notification_deliveries
-                 WHERE status = 'pending' AND next_attempt_at <= to_timestamp($1::float8 / 1000)
-                 ORDER BY next_attempt_at LIMIT $3 FOR UPDATE SKIP LOCKED)
-      RETURNING d.id, d.tenant_id, d.alert_id, d.kind, d.payload, d.attempts, d.channel_id, c.name, c.url, c.secret`,
+           FROM picked p, notification_channels c
+          WHERE d.id = p.id AND c.id = d.channel_id
+      RETURNING d.id, d.tenant_id, d.alert_id, d.kind, d.payload, d.attempts, d.channel_id, c.name, c.url, c.secret,
+                (extract(epoch FROM p.next_attempt_at) * 1000000)::bigint AS due_us,
+                (extract(epoch FROM p.created_at) * 1000000)::bigint AS created_us`,
         [now, this.#o.timeoutMs * 2, limit],
       );
-      due = r.rows;
+      // RETURNING keeps no order: sent in the order they fell due, then were enqueued, so an
+      // alert's notices go out as they happened (an opening before the resolve that followed it
+      // within the same instant). A retried one may still arrive after later ones: each carries
+      // its time.
+      due = r.rows.sort(
+        (a, b) => Number(a.due_us) - Number(b.due_us) || Number(a.created_us) - Number(b.created_us),
+      );
     } catch (err) {
       throw fromPgError(err, 'claiming notification deliveries');
     }
