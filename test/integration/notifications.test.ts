@@ -120,6 +120,19 @@ function openedEvent(ruleKey: string, openedAt: number): AlertEvent {
   };
 }
 
+/**
+ * An alert of a fresh rule key opened now (the notifier's clock set to it): stored as the alerts
+ * sink would, and published for the notifier's consumer.
+ */
+async function openAlertNow(): Promise<{ openedAt: number; alertId: string }> {
+  const openedAt = Math.floor(Date.now() / 1000) * 1000;
+  clock = openedAt;
+  const event = openedEvent(`hot_${randomUUID().slice(0, 8)}`, openedAt);
+  await applyAlertEvents(worker, [event]);
+  await publishEvent(fx.deps.js, fx.deps.names, event);
+  return { openedAt, alertId: event.data.alertId };
+}
+
 async function deliveries(alertId: string, channelId: string) {
   const r = await fx.admin.query<{ kind: string; status: string; attempts: number }>(
     'SELECT kind, status, attempts FROM notification_deliveries WHERE alert_id = $1 AND channel_id = $2 ORDER BY created_at',
@@ -146,12 +159,7 @@ describe('webhook notifications', () => {
     // Below the channels' default minimum (warning): routed nowhere.
     const quiet = await channel(flaky.url, { minSeverity: 'critical', siteIds: [W.sites[1]] });
 
-    const openedAt = Math.floor(Date.now() / 1000) * 1000;
-    clock = openedAt;
-    const event = openedEvent(`hot_${randomUUID().slice(0, 8)}`, openedAt);
-    await applyAlertEvents(worker, [event]);
-    await publishEvent(fx.deps.js, fx.deps.names, event);
-    const alertId = event.data.alertId;
+    const { openedAt, alertId } = await openAlertNow();
     // The durable consumer turns the event into one delivery per routed channel.
     await waitFor('deliveries enqueued', async () =>
       (await deliveries(alertId, bad.id)).length === 1 ? true : undefined,
@@ -240,12 +248,7 @@ describe("people's actions", () => {
     const hook = await receiver(0);
     servers.push(hook.server);
     const ch = await channel(hook.url);
-    const openedAt = Math.floor(Date.now() / 1000) * 1000;
-    clock = openedAt;
-    const event = openedEvent(`hot_${randomUUID().slice(0, 8)}`, openedAt);
-    await applyAlertEvents(worker, [event]);
-    await publishEvent(fx.deps.js, fx.deps.names, event);
-    const alertId = event.data.alertId;
+    const { alertId } = await openAlertNow();
 
     const res = await fx.call(W.operator.token, 'POST', `/v1/alerts/${alertId}/resolve`, {
       note: 'compressor restarted',
