@@ -16,16 +16,16 @@ import { decodeAlertEvent, isAlertAction } from '../sinks/alerts.sink.ts';
 import { decodeCameraSideEvent } from '../sinks/people-ch.sink.ts';
 import {
   actionNotice,
+  alertNotice,
   cameraNotice,
-  kindOf,
   reminderNumber,
   retryDelayMs,
   routes,
-  summaryOf,
   webhookBody,
   type AlertSummary,
   type Channel,
   type NotificationKind,
+  type Notice,
 } from './notify.routing.ts';
 import { DELIVERY_HEADER, KIND_HEADER, SIGNATURE_HEADER, postWebhook, signature } from './webhook.ts';
 
@@ -135,36 +135,19 @@ const summaryOfRow = (a: AlertRow): AlertSummary => ({
   suppressed: a.suppressed,
 });
 
-/** What one event asks to notify: a cause (its id), what happened, to which alert, when. */
-interface Notice {
-  cause: string;
-  kind: NotificationKind;
-  alert: AlertSummary;
-  at: number;
-  /** A person's action: who, and their note. */
-  extra?: { by: string; note: string | null };
-}
-
-const alertNotice = (e: AlertEvent): Notice => ({
-  cause: e.id,
-  kind: kindOf(e),
-  alert: summaryOf(e),
-  at: e.ts,
-});
-
 /** An event of EVENTS as a notice; null for the camera and people events that change no alert. */
 function decodeNotice(names: Names, msg: JsMsg): Decoded<Notice | null> {
   if (names.events.kindOf(msg.subject) === 'alert') {
     const d = decodeAlertEvent(msg);
     if (!d.ok) return d;
     const e = d.value;
-    return { ok: true, value: isAlertAction(e) ? { ...actionNotice(e), at: e.ts } : alertNotice(e) };
+    return { ok: true, value: isAlertAction(e) ? actionNotice(e) : alertNotice(e) };
   }
   const d = decodeCameraSideEvent(msg);
   if (!d.ok) return d;
   const change = d.value && cameraAlertChange(d.value);
   if (!change) return { ok: true, value: null };
-  return { ok: true, value: { cause: change.eventId, ...cameraNotice(change), at: change.at } };
+  return { ok: true, value: cameraNotice(change) };
 }
 
 export class Notifier {

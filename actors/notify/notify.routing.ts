@@ -89,20 +89,32 @@ export function summaryOf(e: AlertEvent): AlertSummary {
   };
 }
 
+/** What one event asks to notify: a cause (unique per channel), what happened, to which alert, when. */
+export interface Notice {
+  cause: string;
+  kind: NotificationKind;
+  alert: AlertSummary;
+  /** When the cause happened, epoch ms. */
+  at: number;
+  /** A person's action: who, and their note. */
+  extra?: { by: string; note: string | null };
+}
+
+/** An actor's alert event as a notification. */
+export function alertNotice(e: AlertEvent): Notice {
+  return { cause: e.id, kind: kindOf(e), alert: summaryOf(e), at: e.ts };
+}
+
 /**
  * A person's action as a notification. Its cause is the one the notifier's sweep of the
  * timeline gives the same action (`timeline:<entry id>`), so whichever of the two reaches the
  * outbox first, the channel is sent the action once.
  */
-export function actionNotice(e: AlertActionEvent): {
-  cause: string;
-  kind: NotificationKind;
-  alert: AlertSummary;
-  extra: { by: string; note: string | null };
-} {
+export function actionNotice(e: AlertActionEvent): Notice & { extra: { by: string; note: string | null } } {
   const d = e.data;
   return {
     cause: `timeline:${d.timelineId}`,
+    at: e.ts,
     kind: e.type === 'alert.closed' ? 'resolved' : 'acknowledged',
     alert: {
       alertId: d.alertId,
@@ -122,8 +134,10 @@ export function actionNotice(e: AlertActionEvent): {
 }
 
 /** A camera alert's event as a notification: its opening or its resolution. */
-export function cameraNotice(x: CameraAlertChange): { kind: NotificationKind; alert: AlertSummary } {
+export function cameraNotice(x: CameraAlertChange): Notice {
   return {
+    cause: x.eventId,
+    at: x.at,
     kind: x.opens ? 'opened' : 'resolved',
     alert: {
       alertId: x.alertId,
