@@ -257,7 +257,9 @@ export class Notifier {
         `INSERT INTO notification_deliveries (tenant_id, channel_id, alert_id, cause, kind, payload, next_attempt_at)
          SELECT t, c, a, cause, kind, payload, to_timestamp($7::float8 / 1000)
            FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::jsonb[])
-                AS x(t, c, a, cause, kind, payload)
+                WITH ORDINALITY AS x(t, c, a, cause, kind, payload, ord)
+          -- Their seq in the order given: one alert's notices of one batch go out as they happened.
+          ORDER BY ord
          ON CONFLICT (channel_id, cause) DO NOTHING`,
         [
           rows.map((r) => r.tenantId),
@@ -413,26 +415,25 @@ export class Notifier {
     let due: Due[];
     try {
       // Claimed with a lease past the send timeout: another node skips them meanwhile.
-      const r = await this.#d.worker.query<Due & { due_us: string; created_us: string }>(
+      const r = await this.#d.worker.query<Due & { due_us: string; seq: string }>(
         `WITH picked AS (
-           SELECT id, next_attempt_at, created_at FROM notification_deliveries
+           SELECT id, next_attempt_at, seq FROM notification_deliveries
             WHERE status = 'pending' AND next_attempt_at <= to_timestamp($1::float8 / 1000)
-            ORDER BY next_attempt_at, created_at LIMIT $3 FOR UPDATE SKIP LOCKED)
+            ORDER BY next_attempt_at, seq LIMIT $3 FOR UPDATE SKIP LOCKED)
          UPDATE notification_deliveries d
             SET next_attempt_at = to_timestamp(($1::float8 + $2::float8) / 1000)
            FROM picked p, notification_channels c
           WHERE d.id = p.id AND c.id = d.channel_id
       RETURNING d.id, d.tenant_id, d.alert_id, d.kind, d.payload, d.attempts, d.channel_id, c.name, c.url, c.secret,
-                (extract(epoch FROM p.next_attempt_at) * 1000000)::bigint AS due_us,
-                (extract(epoch FROM p.created_at) * 1000000)::bigint AS created_us`,
+                (extract(epoch FROM p.next_attempt_at) * 1000000)::bigint AS due_us, p.seq`,
         [now, this.#o.timeoutMs * 2, limit],
       );
-      // RETURNING keeps no order: sent in the order they fell due, then were enqueued, so an
-      // alert's notices go out as they happened (an opening before the resolve that followed it
-      // within the same instant). A retried one may still arrive after later ones: each carries
-      // its time.
+      // RETURNING keeps no order: sent in the order they fell due, then were enqueued (seq, not
+      // created_at: one insert's rows share a transaction time), so an alert's notices go out as
+      // they happened (an opening before the resolve that followed it within the same batch). A
+      // retried one may still arrive after later ones: each carries its time.
       due = r.rows.sort(
-        (a, b) => Number(a.due_us) - Number(b.due_us) || Number(a.created_us) - Number(b.created_us),
+        (a, b) => Number(a.due_us) - Number(b.due_us) || Number(a.seq) - Number(b.seq),
       );
     } catch (err) {
       throw fromPgError(err, 'claiming notification deliveries');

@@ -135,7 +135,7 @@ async function openAlertNow(): Promise<{ openedAt: number; alertId: string }> {
 
 async function deliveries(alertId: string, channelId: string) {
   const r = await fx.admin.query<{ kind: string; status: string; attempts: number }>(
-    'SELECT kind, status, attempts FROM notification_deliveries WHERE alert_id = $1 AND channel_id = $2 ORDER BY created_at',
+    'SELECT kind, status, attempts FROM notification_deliveries WHERE alert_id = $1 AND channel_id = $2 ORDER BY seq',
     [alertId, channelId],
   );
   return r.rows;
@@ -284,6 +284,48 @@ describe("people's actions", () => {
       [resolved.kind, resolved.by, resolved.note, resolved.alert.siteId],
       ['resolved', W.operator.id, 'compressor restarted', W.sites[0]],
     );
+  });
+});
+
+describe('order of an alert\'s notices', () => {
+  test('notices enqueued in one batch are sent, and listed, in the order they happened', async () => {
+    const hook = await receiver(0);
+    servers.push(hook.server);
+    const ch = await channel(hook.url);
+    // The notifier's consumer takes what the stream holds in one batch: under load an opening
+    // and the resolve that followed it land in one insert, with one transaction time.
+    const openedAt = Math.floor(Date.now() / 1000) * 1000;
+    clock = openedAt;
+    const events: AlertEvent[] = [];
+    const alertIds: string[] = [];
+    for (let i = 0; i < 12; i++) {
+      const opened = openedEvent(`order_${randomUUID().slice(0, 8)}`, openedAt);
+      const resolved: AlertEvent = {
+        ...opened,
+        id: `${opened.data.alertId}:alert.resolved:${openedAt}`,
+        type: 'alert.resolved',
+        data: { ...opened.data, message: 'recovered' },
+      };
+      events.push(opened, resolved);
+      alertIds.push(opened.data.alertId);
+    }
+    await notifier.enqueueEvents(events);
+    await deliverRounds(2);
+    for (const alertId of alertIds) {
+      const got = hook.got.filter(
+        (g) => (JSON.parse(g.body) as { alert: { id: string } }).alert.id === alertId,
+      );
+      assert.deepEqual(
+        got.map((g) => g.kind),
+        ['opened', 'resolved'],
+        `alert ${alertId}: sent in order`,
+      );
+      assert.deepEqual(
+        (await deliveries(alertId, ch.id)).map((d) => d.kind),
+        ['opened', 'resolved'],
+        `alert ${alertId}: listed in order`,
+      );
+    }
   });
 });
 
