@@ -432,9 +432,7 @@ export class Notifier {
       // created_at: one insert's rows share a transaction time), so an alert's notices go out as
       // they happened (an opening before the resolve that followed it within the same batch). A
       // retried one may still arrive after later ones: each carries its time.
-      due = r.rows.sort(
-        (a, b) => Number(a.due_us) - Number(b.due_us) || Number(a.seq) - Number(b.seq),
-      );
+      due = r.rows.sort((a, b) => Number(a.due_us) - Number(b.due_us) || Number(a.seq) - Number(b.seq));
     } catch (err) {
       throw fromPgError(err, 'claiming notification deliveries');
     }

@@ -287,7 +287,7 @@ describe("people's actions", () => {
   });
 });
 
-describe('order of an alert\'s notices', () => {
+describe("order of an alert's notices", () => {
   test('notices enqueued in one batch are sent, and listed, in the order they happened', async () => {
     const hook = await receiver(0);
     servers.push(hook.server);
