@@ -315,7 +315,8 @@ export const streamRoutes: FastifyPluginAsyncTypebox<StreamRoutesOptions> = asyn
         summary: 'Live events (server-sent events)',
         description:
           'Each event: `id` = its EVENTS stream sequence, `event` = its type, `data` = the event JSON. ' +
-          "A person's acknowledgement or resolve of an alert is `alert.acknowledged` / `alert.closed`. " +
+          "A person's acknowledgement, resolve or snooze of an alert is `alert.acknowledged` / `alert.closed` / " +
+          '`alert.snoozed`. ' +
           "Live notices (`equipment.state`: a unit's rule phases changed, at most about one a second " +
           'per unit) come without an `id` and are not replayed on resume. ' +
           'Reconnect with Last-Event-ID (EventSource does it) or ?lastEventId= to receive exactly what was missed. ' +

@@ -50,9 +50,10 @@ export const AlertEvent = Type.Object(
 export type AlertEvent = Static<typeof AlertEvent>;
 
 /**
- * A person acted on an alert (`POST /v1/alerts/{id}/ack`, `/resolve`): `alert.acknowledged`,
- * and `alert.closed` when the alert ended by that action (resolved by hand, or a latched alert
- * whose condition had cleared, released by its acknowledgement). About a unit's alert
+ * A person acted on an alert (`POST /v1/alerts/{id}/ack`, `/resolve`, `/snooze`):
+ * `alert.acknowledged`, `alert.closed` when the alert ended by that action (resolved by hand, or a
+ * latched alert whose condition had cleared, released by its acknowledgement), and
+ * `alert.snoozed` (reminders held until `snoozedUntil`; the alert stays as it was). About a unit's alert
  * (`equipmentId`) or a camera's (`cameraId`, perhaps `zoneId`), on the same subject as that
  * alert's other events. The gateway writes the action to the alert's row and timeline first
  * and publishes this after the commit, as the notice other dashboards and the notifier act on:
@@ -62,7 +63,11 @@ export type AlertEvent = Static<typeof AlertEvent>;
 export const AlertActionEvent = Type.Object(
   {
     id: Type.String({ minLength: 1, maxLength: 200 }),
-    type: Type.Union([Type.Literal('alert.acknowledged'), Type.Literal('alert.closed')]),
+    type: Type.Union([
+      Type.Literal('alert.acknowledged'),
+      Type.Literal('alert.closed'),
+      Type.Literal('alert.snoozed'),
+    ]),
     tenantId: Type.String({ format: 'uuid' }),
     siteId: Type.String({ format: 'uuid' }),
     ts: Type.Integer({ description: 'epoch ms, server time of the action' }),
@@ -77,9 +82,12 @@ export const AlertActionEvent = Type.Object(
         message: Type.String(),
         openedAt: Type.Integer({ description: 'epoch ms the alert opened' }),
         suppressed: Type.Boolean(),
-        status: Type.Union([Type.Literal('acknowledged'), Type.Literal('resolved')], {
-          description: "the alert's status after the action",
+        status: Type.Union([Type.Literal('active'), Type.Literal('acknowledged'), Type.Literal('resolved')], {
+          description: "the alert's status after the action (a snooze leaves it active or acknowledged)",
         }),
+        snoozedUntil: Type.Optional(
+          Type.Integer({ description: 'alert.snoozed: epoch ms until which reminders are held' }),
+        ),
         by: Type.String({ format: 'uuid', description: 'the user who acted' }),
         note: Type.Union([Type.String(), Type.Null()]),
         timelineId: Type.Integer({

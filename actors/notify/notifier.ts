@@ -135,7 +135,10 @@ const summaryOfRow = (a: AlertRow): AlertSummary => ({
   suppressed: a.suppressed,
 });
 
-/** An event of EVENTS as a notice; null for the camera and people events that change no alert. */
+/**
+ * An event of EVENTS as a notice; null for what pages nobody: camera and people events that
+ * change no alert, and snoozes.
+ */
 function decodeNotice(names: Names, msg: JsMsg): Decoded<Notice | null> {
   if (names.events.kindOf(msg.subject) === 'alert') {
     const d = decodeAlertEvent(msg);

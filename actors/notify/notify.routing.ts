@@ -108,9 +108,13 @@ export function alertNotice(e: AlertEvent): Notice {
 /**
  * A person's action as a notification. Its cause is the one the notifier's sweep of the
  * timeline gives the same action (`timeline:<entry id>`), so whichever of the two reaches the
- * outbox first, the channel is sent the action once.
+ * outbox first, the channel is sent the action once. A snooze is none: it pages nobody, it
+ * holds the alert's reminders (which read `snoozed_until` themselves).
  */
-export function actionNotice(e: AlertActionEvent): Notice & { extra: { by: string; note: string | null } } {
+export function actionNotice(
+  e: AlertActionEvent,
+): (Notice & { extra: { by: string; note: string | null } }) | null {
+  if (e.type === 'alert.snoozed') return null;
   const d = e.data;
   return {
     cause: `timeline:${d.timelineId}`,

@@ -56,9 +56,10 @@ const checkAction = compile(AlertActionEvent);
 const ACTION_TYPES: ReadonlySet<unknown> = new Set<AlertActionEvent['type']>([
   'alert.acknowledged',
   'alert.closed',
+  'alert.snoozed',
 ]);
 
-/** An event of kind `alert`: a person's action (`alert.acknowledged`, `alert.closed`)? */
+/** An event of kind `alert`: a person's action (`alert.acknowledged`, `alert.closed`, `alert.snoozed`)? */
 export function isAlertAction(e: AlertEvent | AlertActionEvent): e is AlertActionEvent {
   return ACTION_TYPES.has(e.type);
 }

@@ -11,9 +11,10 @@ import type { AdminDeps } from './context.ts';
  * event takes, so the event, the entry and the notification it causes are one fact).
  */
 export function alertActionEvent(tenantId: string, row: AlertRow, entry: TimelineEntry): AlertActionEvent {
+  const snoozed = entry.action === 'snoozed';
   return {
     id: entry.eventId,
-    type: entry.action === 'resolved' ? 'alert.closed' : 'alert.acknowledged',
+    type: snoozed ? 'alert.snoozed' : entry.action === 'resolved' ? 'alert.closed' : 'alert.acknowledged',
     tenantId,
     siteId: row.site_id,
     ts: entry.at.getTime(),
@@ -27,7 +28,8 @@ export function alertActionEvent(tenantId: string, row: AlertRow, entry: Timelin
       message: row.message,
       openedAt: row.opened_at.getTime(),
       suppressed: row.suppressed,
-      status: row.status === 'resolved' ? 'resolved' : 'acknowledged',
+      status: snoozed ? row.status : row.status === 'resolved' ? 'resolved' : 'acknowledged',
+      ...(snoozed && row.snoozed_until ? { snoozedUntil: row.snoozed_until.getTime() } : {}),
       by: entry.by,
       note: entry.note,
       timelineId: entry.id,

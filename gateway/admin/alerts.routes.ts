@@ -139,14 +139,18 @@ export const alertRoutes = resource('alerts', async (app, { deps }) => {
     handler: async (request) => {
       const { id } = request.params;
       const body = request.body;
-      const row = await inTenant(deps, request, async (c) => {
+      const { row, entry } = await inTenant(deps, request, async (c) => {
         await lockOpenAlert(c, id);
         const row = await updateAlert(c, id, 'snoozed_until = now() + make_interval(mins => $2)', [
           body.minutes,
         ]);
-        await addTimeline(c, id, request, 'snoozed', body.note ?? null, { minutes: body.minutes });
-        return row;
+        const entry = await addTimeline(c, id, request, 'snoozed', body.note ?? null, {
+          minutes: body.minutes,
+        });
+        return { row, entry };
       });
+      // Other dashboards show the snooze at once; the notifier's reminders read snoozed_until.
+      await publishAlertActions(deps, request, row, [entry]);
       return toApi(row);
     },
   });

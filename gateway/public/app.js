@@ -16,12 +16,17 @@ const EVENT_TYPES = [
   'alert.cleared',
   'alert.resolved',
   // A person's action, on this page or another: acknowledged (perhaps releasing a latched
-  // alert: then its status is resolved) or resolved by hand.
+  // alert: then its status is resolved), resolved by hand, or snoozed.
   'alert.acknowledged',
   'alert.closed',
+  'alert.snoozed',
 ];
 /** A person's action on an alert, as the feed words it (the event names the alert, not the text). */
-const PERSON_ACTIONS = { 'alert.acknowledged': 'acknowledged', 'alert.closed': 'resolved' };
+const PERSON_ACTIONS = {
+  'alert.acknowledged': 'acknowledged',
+  'alert.closed': 'resolved',
+  'alert.snoozed': 'snoozed',
+};
 const SEVERITIES = ['critical', 'warning', 'info'];
 const FEED_MAX = 200;
 const STORAGE_KEY = 'vigil.session';
@@ -256,7 +261,7 @@ function prepend(item) {
 function applyAlert(type, event) {
   const d = event.data;
   if (!d?.alertId) return;
-  const person = type === 'alert.acknowledged' || type === 'alert.closed';
+  const person = type in PERSON_ACTIONS;
   const ended = type === 'alert.resolved' || (person && d.status === 'resolved');
   if (ended) state.openAlerts.delete(d.alertId);
   else if (!person) state.openAlerts.set(d.alertId, d.severity);

@@ -228,7 +228,9 @@ describe("a person's action on every dashboard's live stream", () => {
 
   const actions = (c: SseClient): AlertActionEvent[] =>
     c.events
-      .filter((f) => f.event === 'alert.acknowledged' || f.event === 'alert.closed')
+      .filter(
+        (f) => f.event === 'alert.acknowledged' || f.event === 'alert.closed' || f.event === 'alert.snoozed',
+      )
       .map((f) => JSON.parse(f.data!) as AlertActionEvent);
   const about = (c: SseClient, alertId: string): string[] =>
     actions(c)
@@ -328,6 +330,35 @@ describe("a person's action on every dashboard's live stream", () => {
         .map((e) => e.data.status),
       ['resolved', 'resolved'],
     );
+  });
+
+  test('a snooze reaches the other dashboards as alert.snoozed, with the time reminders resume', async () => {
+    const mate = await watch(W.viewer.token);
+    const unit = await newUnit();
+    await pressureRule(unit, 'press_snooze', false);
+    await send(unit, 0, 25);
+    const [open] = await waitFor('alert open', async () => {
+      const r = await fx.admin.query<{ id: string }>(
+        `SELECT id FROM alerts WHERE equipment_id = $1 AND status = 'active'`,
+        [unit],
+      );
+      return r.rows.length === 1 ? r.rows : undefined;
+    });
+    const res = await fx.call(W.operator.token, 'POST', `/v1/alerts/${open!.id}/snooze`, {
+      minutes: 30,
+      note: 'night shift',
+    });
+    assert.equal(res.statusCode, 200, res.body);
+    const until = Date.parse(res.json<{ snoozedUntil: string }>().snoozedUntil);
+    await mate.until('snoozed', (c) => about(c, open!.id).length === 1);
+    const [snoozed] = actions(mate).filter((e) => e.data.alertId === open!.id);
+    assert.deepEqual(
+      [snoozed!.type, snoozed!.data.status, snoozed!.data.snoozedUntil, snoozed!.data.by, snoozed!.data.note],
+      ['alert.snoozed', 'active', until, W.operator.id, 'night shift'],
+    );
+    // The alerts sink reads it as an action already written: the timeline holds it once.
+    await waitFor('alerts sink caught up', sinkIdle);
+    assert.deepEqual(await timeline(open!.id), ['opened', 'snoozed']);
   });
 });
 

@@ -244,11 +244,14 @@ describe('webhook notifications', () => {
 });
 
 describe("people's actions", () => {
-  test('a resolve by hand is sent through its event, once, before any sweep; the sweep adds nothing', async () => {
+  test('a resolve by hand is sent through its event, once, before any sweep; the sweep adds nothing; a snooze sends nothing', async () => {
     const hook = await receiver(0);
     servers.push(hook.server);
     const ch = await channel(hook.url);
     const { alertId } = await openAlertNow();
+    // A snooze pages nobody: its event passes the notifier by (below: nothing between the two).
+    const snooze = await fx.call(W.operator.token, 'POST', `/v1/alerts/${alertId}/snooze`, { minutes: 5 });
+    assert.equal(snooze.statusCode, 200, snooze.body);
 
     const res = await fx.call(W.operator.token, 'POST', `/v1/alerts/${alertId}/resolve`, {
       note: 'compressor restarted',
@@ -267,6 +270,7 @@ describe("people's actions", () => {
       { kind: 'opened', status: 'delivered', attempts: 1 },
       { kind: 'resolved', status: 'delivered', attempts: 1 },
     ]);
+    assert.equal(notifier.stats().consumer.rejected, 0, 'the snooze was read, not dead-lettered');
     const got = hook.got.filter(
       (g) => (JSON.parse(g.body) as { alert: { id: string } }).alert.id === alertId,
     );

@@ -101,6 +101,19 @@ describe('alertActionEvent', () => {
     assert.equal(eventSubject(names(''), event), `evt.${TENANT}.${SITE}.alert.${CAMERA}`);
   });
 
+  test('a snooze: alert.snoozed with the status it left and the time reminders resume', () => {
+    const until = new Date('2026-03-01T11:05:00Z');
+    const r = row({ status: 'acknowledged', resolved_at: null, resolved_by: null, snoozed_until: until });
+    const event = alertActionEvent(TENANT, r, entry('snoozed', 'night shift'));
+    assertValid(AlertActionEvent, event);
+    assert.deepEqual(
+      [event.type, event.data.status, event.data.snoozedUntil, event.data.note],
+      ['alert.snoozed', 'acknowledged', until.getTime(), 'night shift'],
+    );
+    const d = decodeAlertEvent(msgOf(event));
+    assert.ok(d.ok && isAlertAction(d.value), 'the alerts sink reads it as an action: nothing to write');
+  });
+
   test('an acknowledgement that released a latched alert says the alert is resolved', () => {
     const event = alertActionEvent(TENANT, row({ latched: true }), entry('acknowledged'));
     assert.deepEqual([event.type, event.data.status], ['alert.acknowledged', 'resolved']);
@@ -119,7 +132,7 @@ describe('reading it back', () => {
   const bad: Array<[string, unknown]> = [
     ['no author', { ...event, data: { ...event.data, by: undefined } }],
     ['an unknown field', { ...event, data: { ...event.data, equipmentId: UNIT, extra: 1 } }],
-    ['a status no action leaves', { ...event, data: { ...event.data, status: 'active' } }],
+    ['a status alerts do not have', { ...event, data: { ...event.data, status: 'cleared' } }],
   ];
   for (const [name, value] of bad) {
     test(`rejected: ${name}`, () => {
@@ -129,7 +142,7 @@ describe('reading it back', () => {
   }
 
   test("the notification: the timeline sweep's cause, who acted and their note", () => {
-    const n = actionNotice(event);
+    const n = actionNotice(event)!;
     assert.deepEqual(
       [n.cause, n.kind, n.alert.equipmentId, n.alert.cameraId, n.alert.zoneId, n.extra],
       ['timeline:42', 'resolved', UNIT, null, null, { by: USER, note: 'seal replaced' }],
@@ -137,6 +150,12 @@ describe('reading it back', () => {
     const ack = actionNotice(
       alertActionEvent(TENANT, row({ status: 'acknowledged' }), entry('acknowledged')),
     );
-    assert.equal(ack.kind, 'acknowledged');
+    assert.equal(ack?.kind, 'acknowledged');
+    const snooze = alertActionEvent(
+      TENANT,
+      row({ status: 'active', resolved_at: null, resolved_by: null, snoozed_until: AT }),
+      entry('snoozed'),
+    );
+    assert.equal(actionNotice(snooze), null, 'a snooze pages nobody');
   });
 });
