@@ -261,7 +261,7 @@ function prepend(item) {
 function applyAlert(type, event) {
   const d = event.data;
   if (!d?.alertId) return;
-  const person = type in PERSON_ACTIONS;
+  const person = Object.hasOwn(PERSON_ACTIONS, type);
   const ended = type === 'alert.resolved' || (person && d.status === 'resolved');
   if (ended) state.openAlerts.delete(d.alertId);
   else if (!person) state.openAlerts.set(d.alertId, d.severity);
