@@ -55,6 +55,12 @@ export interface NotifierOptions {
   sweepEveryMs?: number;
   /** Server clock; tests drive their own. */
   clock?: () => number;
+  /**
+   * Send only these tenants' deliveries (default: every tenant's). For notifiers dedicated to
+   * some tenants, and for tests that share one database: a notifier on another clock would
+   * otherwise send their rows too.
+   */
+  tenants?: readonly string[];
 }
 
 export interface NotifierDeps {
@@ -156,6 +162,7 @@ function decodeNotice(names: Names, msg: JsMsg): Decoded<Notice | null> {
 export class Notifier {
   readonly #d: NotifierDeps;
   readonly #o: Required<NotifierOptions>;
+  readonly #tenants: string[] | null;
   readonly #runner: ConsumerRunner<Notice | null>;
   #loops: NodeJS.Timeout[] = [];
   /** Loops running now: one run of each at a time, so a slow receiver cannot pile them up. */
@@ -178,7 +185,9 @@ export class Notifier {
       deliverEveryMs: opts.deliverEveryMs ?? 1_000,
       sweepEveryMs: opts.sweepEveryMs ?? 15_000,
       clock: opts.clock ?? Date.now,
+      tenants: opts.tenants ?? [],
     };
+    this.#tenants = opts.tenants ? [...opts.tenants] : null;
     const { names } = deps;
     this.#runner = new ConsumerRunner<Notice | null>({
       js: deps.js,
@@ -417,24 +426,30 @@ export class Notifier {
     }
     let due: Due[];
     try {
-      // Claimed with a lease past the send timeout: another node skips them meanwhile.
+      // Claimed with a lease past the send timeout: another node skips them meanwhile. Only the
+      // head of each (channel, alert) queue is claimed: a row whose earlier sibling is pending —
+      // claimed by another node, or waiting for a retry — waits for it, so a channel hears of one
+      // alert in the order things happened, whichever node sends.
       const r = await this.#d.worker.query<Due & { due_us: string; seq: string }>(
         `WITH picked AS (
-           SELECT id, next_attempt_at, seq FROM notification_deliveries
-            WHERE status = 'pending' AND next_attempt_at <= to_timestamp($1::float8 / 1000)
-            ORDER BY next_attempt_at, seq LIMIT $3 FOR UPDATE SKIP LOCKED)
+           SELECT d.id, d.next_attempt_at, d.seq FROM notification_deliveries d
+            WHERE d.status = 'pending' AND d.next_attempt_at <= to_timestamp($1::float8 / 1000)
+              AND ($4::uuid[] IS NULL OR d.tenant_id = ANY($4::uuid[]))
+              AND NOT EXISTS (
+                SELECT 1 FROM notification_deliveries e
+                 WHERE e.channel_id = d.channel_id AND e.alert_id = d.alert_id
+                   AND e.status = 'pending' AND e.seq < d.seq)
+            ORDER BY d.next_attempt_at, d.seq LIMIT $3 FOR UPDATE SKIP LOCKED)
          UPDATE notification_deliveries d
             SET next_attempt_at = to_timestamp(($1::float8 + $2::float8) / 1000)
            FROM picked p, notification_channels c
           WHERE d.id = p.id AND c.id = d.channel_id
       RETURNING d.id, d.tenant_id, d.alert_id, d.kind, d.payload, d.attempts, d.channel_id, c.name, c.url, c.secret,
                 (extract(epoch FROM p.next_attempt_at) * 1000000)::bigint AS due_us, p.seq`,
-        [now, this.#o.timeoutMs * 2, limit],
+        [now, this.#o.timeoutMs * 2, limit, this.#tenants],
       );
       // RETURNING keeps no order: sent in the order they fell due, then were enqueued (seq, not
-      // created_at: one insert's rows share a transaction time), so an alert's notices go out as
-      // they happened (an opening before the resolve that followed it within the same batch). A
-      // retried one may still arrive after later ones: each carries its time.
+      // created_at: one insert's rows share a transaction time).
       due = r.rows.sort((a, b) => Number(a.due_us) - Number(b.due_us) || Number(a.seq) - Number(b.seq));
     } catch (err) {
       throw fromPgError(err, 'claiming notification deliveries');
