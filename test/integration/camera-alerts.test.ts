@@ -50,7 +50,8 @@ before(async () => {
   notifier = new Notifier(
     { js: fx.deps.js, jsm: fx.deps.jsm, names: fx.deps.names, log: pino({ level: 'silent' }), worker },
     // The loops never run on their own here: the test steps them with its clock.
-    { deliverEveryMs: 3_600_000, sweepEveryMs: 3_600_000, clock: () => clock },
+    // Only this world's deliveries: other test files' notifiers share the database.
+    { deliverEveryMs: 3_600_000, sweepEveryMs: 3_600_000, clock: () => clock, tenants: [W.tenantId] },
   );
   await notifier.start();
   const got: typeof hook.got = [];
