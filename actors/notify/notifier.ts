@@ -41,7 +41,8 @@ import { DELIVERY_HEADER, KIND_HEADER, SIGNATURE_HEADER, postWebhook, signature 
  * committed but could not publish), and reminders of alerts still active (not acknowledged,
  * not snoozed). The consumer acks an event once its rows are
  * committed. A delivery loop claims due rows (SKIP LOCKED, with a lease, so several nodes
- * share the work), signs and posts them, and on failure retries with exponential backoff until
+ * share the work; only the head of each channel's queue for an alert, so it goes out in order),
+ * signs and posts them, and on failure retries with exponential backoff until
  * `maxAttempts`, after which the row is dead. Every outcome lands in the alert's timeline.
  */
 
