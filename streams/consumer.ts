@@ -342,7 +342,7 @@ export class ConsumerRunner<T> {
       ack_policy: o.mode === 'ordered' ? AckPolicy.All : AckPolicy.Explicit,
       // An ordered runner's durable holds up to a commit's worth of unacknowledged messages,
       // and nats-server (2.9) re-encodes a file-stored consumer's whole pending set up to ten
-      // times a second: at 10,000 units over 8 partitions that was a tenth of the server's CPU.
+      // times a second: at 10,000 units over 8 partitions that was a seventh of the server's CPU.
       // Its position need not survive the server: the checkpoint is the position (above).
       ...(o.mode === 'ordered' ? { mem_storage: true } : {}),
       ack_wait: o.ackWaitMs * 1_000_000,

@@ -162,7 +162,8 @@ function decodeNotice(names: Names, msg: JsMsg): Decoded<Notice | null> {
 
 export class Notifier {
   readonly #d: NotifierDeps;
-  readonly #o: Required<NotifierOptions>;
+  readonly #o: Required<Omit<NotifierOptions, 'tenants'>>;
+  /** `NotifierOptions.tenants` as the claim query's parameter: null sends every tenant's. */
   readonly #tenants: string[] | null;
   readonly #runner: ConsumerRunner<Notice | null>;
   #loops: NodeJS.Timeout[] = [];
@@ -186,7 +187,6 @@ export class Notifier {
       deliverEveryMs: opts.deliverEveryMs ?? 1_000,
       sweepEveryMs: opts.sweepEveryMs ?? 15_000,
       clock: opts.clock ?? Date.now,
-      tenants: opts.tenants ?? [],
     };
     this.#tenants = opts.tenants ? [...opts.tenants] : null;
     const { names } = deps;

@@ -53,11 +53,10 @@ import { fromPgError } from '../errors.ts';
 const checkEvent = compile(AlertEvent);
 const checkAction = compile(AlertActionEvent);
 
-const ACTION_TYPES: ReadonlySet<unknown> = new Set<AlertActionEvent['type']>([
-  'alert.acknowledged',
-  'alert.closed',
-  'alert.snoozed',
-]);
+/** The action types, read off the schema: a new action is one literal there, not a second list. */
+const ACTION_TYPES: ReadonlySet<unknown> = new Set(
+  AlertActionEvent.properties.type.anyOf.map((t) => t.const),
+);
 
 /** An event of kind `alert`: a person's action (`alert.acknowledged`, `alert.closed`, `alert.snoozed`)? */
 export function isAlertAction(e: AlertEvent | AlertActionEvent): e is AlertActionEvent {

@@ -5,6 +5,13 @@ import { principalOf } from '../identity/mod.ts';
 import type { AlertRow, TimelineEntry } from './alerts.repo.ts';
 import type { AdminDeps } from './context.ts';
 
+/** The event type of a timeline action (an acknowledgement for anything else). */
+const EVENT_OF_ACTION: Partial<Record<string, AlertActionEvent['type']>> = {
+  acknowledged: 'alert.acknowledged',
+  resolved: 'alert.closed',
+  snoozed: 'alert.snoozed',
+};
+
 /**
  * The event that announces one person's action on an alert: `row` is the alert as the action
  * left it, `entry` the timeline entry that records the action (whose event id and instant the
@@ -14,7 +21,7 @@ export function alertActionEvent(tenantId: string, row: AlertRow, entry: Timelin
   const snoozed = entry.action === 'snoozed';
   return {
     id: entry.eventId,
-    type: snoozed ? 'alert.snoozed' : entry.action === 'resolved' ? 'alert.closed' : 'alert.acknowledged',
+    type: EVENT_OF_ACTION[entry.action] ?? 'alert.acknowledged',
     tenantId,
     siteId: row.site_id,
     ts: entry.at.getTime(),
