@@ -304,6 +304,6 @@ export { foldAlert, foldEventOf } from './sinks/alert-fold.ts';
 export { TelemetryMaintenance } from './sinks/maintenance.ts';
 export { ClickHouseMaintenance, oldestKeptMonth } from './sinks/clickhouse-maintenance.ts';
 export { fromPgError, fromClickHouseError } from './errors.ts';
-export { Notifier } from './notify/notifier.ts';
+export { Notifier, type NotifierOptions } from './notify/notifier.ts';
 export { signature as webhookSignature, verifySignature } from './notify/webhook.ts';
 export { routes as notificationRoutes, retryDelayMs, type Channel } from './notify/notify.routing.ts';

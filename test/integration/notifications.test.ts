@@ -9,7 +9,13 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { pino } from 'pino';
-import { Notifier, alertIdFor, applyAlertEvents, verifySignature } from '../../actors/mod.ts';
+import {
+  Notifier,
+  alertIdFor,
+  applyAlertEvents,
+  verifySignature,
+  type NotifierOptions,
+} from '../../actors/mod.ts';
 import { createPool, type AlertEvent, type Pool } from '../../schemas/mod.ts';
 import { deleteNamespace, ensureStreams, publishEvent } from '../../streams/mod.ts';
 import { apiFixture, type ApiFixture, type World } from '../helpers/app.ts';
@@ -60,21 +66,26 @@ before(async () => {
   W = await fx.world();
   await ensureStreams(fx.deps.jsm, fx.deps.names);
   worker = createPool(fx.config, 'worker', 2);
-  notifier = new Notifier(
-    { js: fx.deps.js, jsm: fx.deps.jsm, names: fx.deps.names, log: pino({ level: 'silent' }), worker },
-    // The loops never run on their own here: the test steps them with its clock.
-    {
-      maxAttempts: 5,
-      retryBaseMs: 1000,
-      deliverEveryMs: 3_600_000,
-      sweepEveryMs: 3_600_000,
-      clock: () => clock,
-      // Only this world's deliveries: other test files' notifiers share the database.
-      tenants: [W.tenantId],
-    },
-  );
+  // The loops never run on their own here: the test steps them with its clock.
+  notifier = steppedNotifier({ deliverEveryMs: 3_600_000, sweepEveryMs: 3_600_000 });
   await notifier.start();
 });
+
+/**
+ * A notifier on the test's clock that sends only this world's deliveries (other test files'
+ * notifiers share the database).
+ */
+function steppedNotifier(opts: NotifierOptions = {}): Notifier {
+  return new Notifier(
+    { js: fx.deps.js, jsm: fx.deps.jsm, names: fx.deps.names, log: pino({ level: 'silent' }), worker },
+    { maxAttempts: 5, retryBaseMs: 1000, clock: () => clock, tenants: [W.tenantId], ...opts },
+  );
+}
+
+/** The delivery id and alert id of a received webhook. */
+function bodyOf(g: Received): { id: string; alert: { id: string } } {
+  return JSON.parse(g.body) as { id: string; alert: { id: string } };
+}
 
 after(async () => {
   await notifier?.stop();
@@ -171,8 +182,7 @@ describe('webhook notifications', () => {
     // Timing: attempts 1–3 fail (waits 1 s, 2 s, 4 s), the 4th is accepted.
     await deliverRounds(6);
     // The world's own alerts may page this tenant's channels too: look at this alert only.
-    const mine = (): Received[] =>
-      flaky.got.filter((g) => (JSON.parse(g.body) as { alert: { id: string } }).alert.id === alertId);
+    const mine = (): Received[] => flaky.got.filter((g) => bodyOf(g).alert.id === alertId);
     const opened = mine().filter((g) => g.kind === 'opened');
     assert.deepEqual(
       opened.map((g) => g.status),
@@ -273,9 +283,7 @@ describe("people's actions", () => {
       { kind: 'resolved', status: 'delivered', attempts: 1 },
     ]);
     assert.equal(notifier.stats().consumer.rejected, 0, 'the snooze was read, not dead-lettered');
-    const got = hook.got.filter(
-      (g) => (JSON.parse(g.body) as { alert: { id: string } }).alert.id === alertId,
-    );
+    const got = hook.got.filter((g) => bodyOf(g).alert.id === alertId);
     assert.deepEqual(
       got.map((g) => g.kind),
       ['opened', 'resolved'],
@@ -318,12 +326,8 @@ describe("order of an alert's notices", () => {
     await notifier.enqueueEvents(events);
     // Two notifiers (two nodes) send at once, a few rows each per round: one must not send an
     // alert's resolve while the other still holds its opening.
-    const other = new Notifier(
-      { js: fx.deps.js, jsm: fx.deps.jsm, names: fx.deps.names, log: pino({ level: 'silent' }), worker },
-      { maxAttempts: 5, retryBaseMs: 1000, clock: () => clock, tenants: [W.tenantId] },
-    );
-    const mine = (): Received[] =>
-      hook.got.filter((g) => alertIds.includes((JSON.parse(g.body) as { alert: { id: string } }).alert.id));
+    const other = steppedNotifier();
+    const mine = (): Received[] => hook.got.filter((g) => alertIds.includes(bodyOf(g).alert.id));
     for (let round = 0; round < 60 && mine().length < 2 * alertIds.length; round++) {
       await Promise.all([notifier.deliverDue(7), other.deliverDue(7)]);
       clock += 20_000;
@@ -332,7 +336,7 @@ describe("order of an alert's notices", () => {
       // Webhooks are at least once (a receiver dedupes by delivery id); the order is what counts.
       const seen = new Set<string>();
       const got = hook.got.filter((g) => {
-        const b = JSON.parse(g.body) as { id: string; alert: { id: string } };
+        const b = bodyOf(g);
         if (b.alert.id !== alertId || seen.has(b.id)) return false;
         seen.add(b.id);
         return true;
