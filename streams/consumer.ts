@@ -13,6 +13,7 @@ import {
 import { setTimeout as sleep } from 'node:timers/promises';
 import { isVigilError, VigilError, type ErrorCode, type Logger } from '../schemas/mod.ts';
 import { consumerMetrics } from './metrics.ts';
+import { handlingTurns } from './turns.ts';
 import { publishDeadLetter, type Rejection } from './publish.ts';
 import type { Names } from './subjects.ts';
 
@@ -603,6 +604,9 @@ export class ConsumerRunner<T> {
         this.#uncommitted = r.value;
         this.#sinceCommit++;
         this.#maybeCommit();
+        // A backlog is handled in slices: sockets, acks and timers run between them.
+        const turn = handlingTurns.due();
+        if (turn) await turn;
       }
     } finally {
       next.catch(() => undefined);
