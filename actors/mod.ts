@@ -64,6 +64,11 @@ export interface ActorNodeOptions {
   /** `camera-video`: run only these tenants' cameras (an edge node in one customer's store). */
   cameraTenants?: readonly string[];
   /**
+   * `notifier`: send only these tenants' notifications (default: every tenant's) — a notifier
+   * dedicated to some customers, or a test's node sharing its database with other tests.
+   */
+  notifierTenants?: readonly string[];
+  /**
    * Moleculer node id, which also holds the partition leases. Default: VIGIL_NODE_ID, else a
    * per-machine slot kept across restarts (actors/node-id.ts), so a restarted node takes its
    * own partitions back at once.
@@ -207,7 +212,10 @@ export async function startActorNode(opts: ActorNodeOptions): Promise<ActorNode>
           break;
         case 'notifier':
           broker.createService(
-            notifierService({ ...deps, log: log.child({ service: name }), worker: workerPool() }),
+            notifierService(
+              { ...deps, log: log.child({ service: name }), worker: workerPool() },
+              opts.notifierTenants ? { tenants: opts.notifierTenants } : undefined,
+            ),
           );
           break;
         case 'camera-alerts':

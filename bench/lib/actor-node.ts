@@ -1,6 +1,7 @@
 /**
  * Child process of the ingest, restart and crash benches: one actor node running every service
- * (equipment actors, PostgreSQL and ClickHouse telemetry sinks, alert sink) in namespace
+ * (equipment actors, PostgreSQL and ClickHouse telemetry sinks, alert sink; the notifier only
+ * with BENCH_TENANT_ID, for that tenant) in namespace
  * VIGIL_NS, or those named in BENCH_SERVICES, as BENCH_NODE_ID if set. Ready once it serves
  * every partition (when it runs the equipment actors; BENCH_AWAIT_PARTITIONS=0: once started,
  * for a node that joins others); the ready message says when each step of
@@ -49,13 +50,23 @@ async function main(): Promise<void> {
   const log = createLogger(config, 'bench-actor');
   const loopDelay = loopDelayMonitor();
   // BENCH_SERVICES (comma-separated) runs some services only: `--split-sinks` starts two nodes.
-  const services = (process.env['BENCH_SERVICES']?.split(',') ?? ACTOR_SERVICES) as ActorServiceName[];
+  // The notifier sends BENCH_TENANT_ID's notifications only, and without it none: these nodes
+  // share their database with tests whose notifiers run on a clock of their own.
+  const tenant = process.env['BENCH_TENANT_ID'];
+  const services = (process.env['BENCH_SERVICES']?.split(',') ??
+    ACTOR_SERVICES.filter((s) => tenant || s !== 'notifier')) as ActorServiceName[];
   let node: ActorNode;
   let phases: StartPhases;
   try {
     // BENCH_NODE_ID: a restarted node keeps its identity and takes its own leases back at once.
     const nodeID = process.env['BENCH_NODE_ID'];
-    node = await startActorNode({ config, log, services, ...(nodeID ? { nodeID } : {}) });
+    node = await startActorNode({
+      config,
+      log,
+      services,
+      ...(nodeID ? { nodeID } : {}),
+      ...(tenant ? { notifierTenants: [tenant] } : {}),
+    });
     const deadline = Date.now() + 60_000;
     let parts = (await node.health()).equipment?.partitions ?? [];
     // BENCH_AWAIT_PARTITIONS=0: a node joining others, which serves only its share (in time).

@@ -87,7 +87,7 @@ export async function startLiveUnit(config: Config, opts: LiveUnitOptions): Prom
     },
   );
   await app.end();
-  const node = await startActorNode({ config, log });
+  const node = await startActorNode({ config, log, notifierTenants: [ids.tenantId] });
   let server: RunningServer;
   try {
     server = await startServer({ config, log, port: 0, sse: { heartbeatMs: 1000 } });

@@ -415,6 +415,7 @@ test('a camera actor moved to a new node mid-scene resumes from its snapshot: th
       config,
       log: createLogger(config, 'camera-actor-a'),
       nodeID: `${fx.ns}-a`,
+      notifierTenants: [tenantId],
     });
     await publish(0, half);
     await waitFor('the first node to handle the first half', () => seen.length >= firstHalf.length, 60_000);
@@ -428,6 +429,7 @@ test('a camera actor moved to a new node mid-scene resumes from its snapshot: th
       config,
       log: createLogger(config, 'camera-actor-b'),
       nodeID: `${fx.ns}-b`,
+      notifierTenants: [tenantId],
     });
     await publish(half, scene.frames.length);
 

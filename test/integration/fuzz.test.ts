@@ -113,7 +113,12 @@ describe('fuzzing telemetry over NATS', () => {
     nc = await connectNats(config, 'fuzz-test');
     jsm = await jetstreamManager(nc);
     js = jetstream(nc);
-    node = await startActorNode({ config, log: createLogger(config, 'fuzz-test'), nodeID: `${ns}-a` });
+    node = await startActorNode({
+      config,
+      log: createLogger(config, 'fuzz-test'),
+      nodeID: `${ns}-a`,
+      notifierTenants: [tenantId, otherTenant],
+    });
   });
 
   after(async () => {

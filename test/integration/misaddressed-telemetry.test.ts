@@ -72,7 +72,7 @@ before(async () => {
       [unit, tenant, site],
     );
   }
-  node = await startActorNode({ config, log, nodeID: `${ns}-a` });
+  node = await startActorNode({ config, log, nodeID: `${ns}-a`, notifierTenants: [tenantA, tenantB] });
 });
 
 after(async () => {

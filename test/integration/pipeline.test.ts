@@ -150,7 +150,7 @@ before(async () => {
       }),
     ],
   );
-  node = await startActorNode({ config, log, nodeID: `${ns}-a` });
+  node = await startActorNode({ config, log, nodeID: `${ns}-a`, notifierTenants: [tenantId] });
 });
 
 after(async () => {
@@ -257,7 +257,7 @@ describe('a reading travels end to end', () => {
     // While no node runs: the unit recovers (clear threshold 4 from t=210).
     await send(210, 3);
     await send(240, 3);
-    node = await startActorNode({ config, log, nodeID: `${ns}-b` });
+    node = await startActorNode({ config, log, nodeID: `${ns}-b`, notifierTenants: [tenantId] });
     await send(270, 3);
     const [alert, ...others] = await waitFor('alert resolved', async () => {
       const rows = await alerts();
