@@ -47,11 +47,14 @@ function walk(dir: string): string[] {
 
 describe('the embedded NATS under VIGIL_DURABLE', () => {
   const home = path.join(REPO_ROOT, '.vigil', `durable-${randomBytes(3).toString('hex')}`);
-  // A port offset no suite stack uses; the other services are "external" so only NATS starts.
+  // A port offset no suite stack uses (.ci/run shifts by 0, 5000, 6000 or 7000); the other
+  // services are "external" so only NATS starts, on 26722 and 30722. Below 32768: an offset of
+  // 38500 put NATS on 52722, inside Linux's range of ephemeral ports, and a CI run failed when
+  // one of the suite's own client connections happened to hold it ("address already in use").
   const base: NodeJS.ProcessEnv = {
     ...process.env,
     VIGIL_HOME: home,
-    VIGIL_PORT_OFFSET: '38500',
+    VIGIL_PORT_OFFSET: '12500',
     NATS_URL: '',
     DATABASE_URL: process.env['DATABASE_URL'] ?? 'postgres://unused@127.0.0.1:1/x',
     CLICKHOUSE_URL: process.env['CLICKHOUSE_URL'] ?? 'http://127.0.0.1:1',
