@@ -38,7 +38,7 @@ export {
   type StoredDetections,
 } from './detections.ts';
 export { readDetectionsRange } from './detections-range.ts';
-export { handlingTurns, TurnBudget, HANDLING_SLICE_MS } from './turns.ts';
+export { handlingTurns, TurnBudget } from './turns.ts';
 export { assignPartitions, partitionsOf, natsPartition, telemetryPartition } from './partitions.ts';
 export { PartitionLeases, type LeaseOptions } from './leases.ts';
 export { answerLiveness, LivenessProbe } from './liveness.ts';

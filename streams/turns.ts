@@ -6,7 +6,7 @@ import { performance } from 'node:perf_hooks';
  * An ordered runner handles the messages it has already received one after another, and every
  * step is a promise that is already settled: without a yield, a node draining a backlog — up to
  * 2,048 messages in each of its partitions — keeps the loop for the whole drain, as microtasks.
- * Measured in the fleet bench (10,000 units, 8 partitions): stalls of 0.3–1 s, during which the
+ * Measured in the fleet bench (10,000 units, 8 partitions): stalls of 0.3–1.5 s, during which the
  * node read no socket, wrote no ack, event or snapshot, and fired no timer; an alert raised at the
  * start of such a stall reached the gateway after it.
  *
