@@ -804,11 +804,19 @@ async function run(opts: Options): Promise<void> {
       }
     }
 
+    /** Past the partitions' commit interval: no snapshot is being taken or written. */
+    const pastCommits = (): Promise<void> => sleep(DEFAULT_COMMIT_INTERVAL_MS + 2500);
+    /** `count` probes of `phase`, one every `probeMs`, and their answers. */
+    const probeRound = async (phase: string, count: number): Promise<void> => {
+      prober.start(phase, opts.probeMs);
+      await sleep(count * opts.probeMs);
+      prober.stopFiring();
+      await prober.settle(5000);
+    };
     const heap: HeapPoint[] = [];
     const measureHeap = async (label: string): Promise<void> => {
       if (!opts.heap) return;
-      // Idle: past the partitions' commit interval, so no snapshot write is in flight.
-      await sleep(DEFAULT_COMMIT_INTERVAL_MS + 2500);
+      await pastCommits();
       heap.push({ label, ...(await actor.call<ActorNodeHeap>('heap', 60_000)) });
       progress(`heap ${label}: ${(heap.at(-1)!.heapUsed / 2 ** 20).toFixed(1)} MiB`);
     };
@@ -861,17 +869,11 @@ async function run(opts: Options): Promise<void> {
     // loop to show for it. Either way the idle phase's first two or three probes took 50-180 ms,
     // and the idle p99 was theirs. So: past a commit interval (measureHeap waits one), then
     // unrecorded probes.
-    if (!opts.heap) await sleep(DEFAULT_COMMIT_INTERVAL_MS + 2500);
-    prober.start('settle', opts.probeMs);
-    await sleep(SETTLE_PROBES * opts.probeMs);
-    prober.stopFiring();
-    await prober.settle(5000);
+    if (!opts.heap) await pastCommits();
+    await probeRound('settle', SETTLE_PROBES);
 
     progress(`idle latency: ${opts.idleProbes} probes, one every ${opts.probeMs} ms`);
-    prober.start('idle', opts.probeMs);
-    await sleep(opts.idleProbes * opts.probeMs);
-    prober.stopFiring();
-    await prober.settle(5000);
+    await probeRound('idle', opts.idleProbes);
     checkInterrupted();
 
     progress(`load: ${opts.readings} readings`);
